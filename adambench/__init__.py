@@ -1,0 +1,53 @@
+"""adambench: benchmark Adam and other first-order optimizers on classic test surfaces.
+
+The Python API is what the command line calls::
+
+    import adambench
+    result = adambench.run("beale", ["adam", "rmsprop"], steps=2000, seeds=3)
+    print(result.to_json())
+
+Names are imported lazily so that ``import adambench`` (and ``adambench --help``) stays fast.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "AdambenchError",
+    "Result",
+    "__version__",
+    "list_optimizers",
+    "list_problems",
+    "load_problem",
+    "run",
+]
+
+_LAZY = {
+    "run": ("adambench.engine", "run"),
+    "load_problem": ("adambench.problems", "load_problem"),
+    "list_problems": ("adambench.problems", "list_problems"),
+    "list_optimizers": ("adambench.optimizers", "registry"),
+    "Result": ("adambench.results", "Result"),
+    "AdambenchError": ("adambench.errors", "AdambenchError"),
+}
+
+if TYPE_CHECKING:
+    from adambench.engine import run
+    from adambench.errors import AdambenchError
+    from adambench.optimizers import registry as list_optimizers
+    from adambench.problems import list_problems, load_problem
+    from adambench.results import Result
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        import importlib
+
+        module, attr = _LAZY[name]
+        value = getattr(importlib.import_module(module), attr)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'adambench' has no attribute {name!r}")

@@ -1,0 +1,482 @@
+"""`run`: optimizer configurations x seeds on a problem, inside compiled code. No printing.
+
+Runs that share an optimizer kernel form a *batch*: one generated module (problem kernels +
+optimizer kernels + the run loop, see :mod:`adambench.codegen`) advances all of them. The
+engine only allocates arrays, calls the compiled ``advance`` in chunks of steps (about 0.1 s of
+work each, so progress can be shown and Ctrl-C honoured between chunks) from a pool of threads
+on disjoint blocks of runs, and turns the arrays into :class:`~adambench.results.Result`. A
+run's state lives only in its rows of the arrays and its random stream depends only on its seed
+(:func:`adambench.kernels.uniform`), so chunk sizes and thread counts never change a number.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import os
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import numpy as np
+
+from adambench import kernels as K
+from adambench import metrics
+from adambench.errors import UsageError
+from adambench.optimizers import OptimizerConfig, configs_from_specs
+from adambench.problems import MAX_STEPS, Problem, load_problem
+from adambench.results import Result, RunResult, Settings
+
+#: Parameter trajectories are recorded for problems up to this many parameters.
+MAX_TRACE_PARAMS = 256
+#: Memory allowed for recorded traces (loss and x) before --every is raised automatically.
+TRACE_BUDGET_BYTES = 512 * 2**20
+MAX_SEEDS = 1_000_000
+CHUNK_SECONDS = 0.1
+
+ProgressFn = Callable[[int, int], None]
+CompileFn = Callable[[str], Any]
+
+
+@dataclass
+class _Batch:
+    """Runs sharing one compiled module, with their arrays."""
+
+    module: ModuleType
+    warm: bool
+    name: str
+    runs: list[tuple[int, int]]  # (config index, seed index)
+    arrays: dict[str, np.ndarray]  # per-run arrays, first axis = run
+    pd: np.ndarray  # the problem's parameters (shared by every run)
+    data: np.ndarray  # the problem's data set (shared by every run)
+
+
+def random_starts(problem: Problem, seeds: Sequence[int]) -> np.ndarray:
+    """Each seed's start, uniform in the problem's domain, from the run's own random stream."""
+    lo, hi = problem.domain[:, 0], problem.domain[:, 1]
+    out = np.empty((len(seeds), problem.dim))
+    for k, s in enumerate(seeds):
+        u = np.array([_uniform_py(s, K.STREAM_START, 0, i) for i in range(problem.dim)])
+        out[k] = lo + u * (hi - lo)
+    return out
+
+
+_MASK = (1 << 64) - 1
+
+
+def _mix64_py(z: int) -> int:
+    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & _MASK
+    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & _MASK
+    return z ^ (z >> 31)
+
+
+def _uniform_py(seed: int, stream: int, a: int, b: int) -> float:
+    """Pure-Python twin of :func:`adambench.kernels.uniform` (same numbers, tested)."""
+    g = 0x9E3779B97F4A7C15
+    h = _mix64_py((seed * g + stream) & _MASK)
+    h = _mix64_py(h ^ ((a + g) & _MASK))
+    h = _mix64_py(h ^ ((b + g) & _MASK))
+    return (h >> 11) * (1.0 / 9007199254740992.0)
+
+
+def _check_int(name: str, value: Any, low: int, high: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise UsageError(f"{name} must be an integer, got {value!r}")
+    if not low <= value <= high:
+        raise UsageError(f"{name} must be between {low} and {high:g}, got {value}")
+    return int(value)
+
+
+def _starts(problem: Problem, start: Any, seeds: Sequence[int]) -> tuple[np.ndarray, str]:
+    if start is None or (isinstance(start, str) and start == "default"):
+        return np.tile(problem.start, (len(seeds), 1)), "default"
+    if isinstance(start, str) and start == "random":
+        return random_starts(problem, seeds), "random"
+    try:
+        point = np.asarray(start, dtype=float).reshape(-1)
+    except (TypeError, ValueError):
+        raise UsageError(
+            f"start must be 'random' or {problem.dim} numbers, got {start!r}"
+        ) from None
+    if point.size != problem.dim:
+        raise UsageError(
+            f"start must have {problem.dim} numbers for '{problem.name}', got {point.size}"
+        )
+    if not np.all(np.isfinite(point)):
+        raise UsageError("start must be finite numbers")
+    return np.tile(point, (len(seeds), 1)), "given"
+
+
+def run(
+    problem: Problem | str | Path,
+    optimizers: Sequence[str | OptimizerConfig] | str = ("adam",),
+    *,
+    steps: int | None = None,
+    seeds: int = 1,
+    seed: int = 0,
+    lr: float | None = None,
+    start: Any = None,
+    every: int = 1,
+    average: bool = False,
+    average_decay: float = 0.999,
+    stop_at_target: bool = False,
+    dim: int | None = None,
+    threads: int | None = None,
+    record_x: bool | None = None,
+    progress: ProgressFn | None = None,
+    on_compile: CompileFn | None = None,
+    chunk_steps: int | None = None,
+) -> Result:
+    """Run every optimizer configuration from ``seeds`` seeds on ``problem``.
+
+    ``optimizers`` are names or specs with overrides (``"adam(lr=0.05)"``) or resolved
+    :class:`OptimizerConfig`. Hyperparameter precedence: the spec, then ``lr``, then the
+    problem's suggestion, then the optimizer's default. Seeds are ``seed .. seed + seeds - 1``.
+    ``start`` is ``None`` (the problem's), ``"random"`` (uniform in the domain per seed) or a
+    point. ``every`` records the loss (and x, for problems of up to 256 parameters) every k
+    steps; best loss, steps to target and divergence are always tracked at every step.
+    ``on_compile(name)`` is called, and must return a context manager, before code that is not
+    cached yet is compiled. ``chunk_steps`` fixes the chunk size (by default chunks adapt to
+    about 0.1 s of work); results never depend on it.
+    """
+    t_start = time.perf_counter()
+    prob = problem if isinstance(problem, Problem) else load_problem(problem, dim=dim)
+    if isinstance(problem, Problem) and dim is not None and dim != problem.dim:
+        raise UsageError("dim applies when the problem is given by name or path")
+    configs = _configs(prob, optimizers, lr)
+    n_steps = _check_int("steps", prob.steps if steps is None else steps, 1, MAX_STEPS)
+    n_seeds = _check_int("seeds", seeds, 1, MAX_SEEDS)
+    first = _check_int("seed", seed, 0, 2**62)
+    every = _check_int("every", every, 1, n_steps)
+    n_threads = _check_int(
+        "threads", threads if threads is not None else (os.cpu_count() or 1), 1, 1024
+    )
+    if average and not (0.0 < average_decay < 1.0):
+        raise UsageError(f"average decay must be in (0, 1), got {average_decay:g}")
+    seed_list = tuple(range(first, first + n_seeds))
+    starts, start_kind = _starts(prob, start, seed_list)
+
+    want_x = prob.dim <= MAX_TRACE_PARAMS if record_x is None else bool(record_x)
+    want_x = want_x and prob.dim <= MAX_TRACE_PARAMS
+    notes: list[str] = []
+    if record_x and prob.dim > MAX_TRACE_PARAMS:
+        notes.append(
+            f"parameter trajectory not recorded: {prob.dim} parameters > {MAX_TRACE_PARAMS}"
+        )
+    n_runs = len(configs) * n_seeds
+    per_record = 8 * n_runs * (1 + (prob.dim if want_x else 0))
+    max_records = max(2, TRACE_BUDGET_BYTES // per_record)
+    if n_steps // every + 1 > max_records:
+        every = math.ceil(n_steps / (max_records - 1))
+        notes.append(f"trace recorded every {every} steps to stay within memory")
+    settings = Settings(
+        steps=n_steps,
+        seeds=seed_list,
+        every=every,
+        start=start_kind,
+        stop_at_target=stop_at_target,
+        average_decay=average_decay if average else None,
+        record_x=want_x,
+    )
+
+    batches = _make_batches(prob, configs, starts, seed_list, settings)
+    t_compiled = time.perf_counter()
+    _compile(batches, settings, prob, on_compile)
+    t_run = time.perf_counter()
+    _advance_all(batches, settings, prob, n_threads, progress, chunk_steps)
+    t_end = time.perf_counter()
+
+    from adambench.cache import pop_notes
+
+    result = Result(
+        problem=prob,
+        configs=configs,
+        settings=settings,
+        runs=_collect(batches, prob, configs, settings, starts),
+        timings={
+            "prepare_s": t_compiled - t_start,
+            "compile_s": t_run - t_compiled,
+            "run_s": t_end - t_run,
+        },
+        threads=n_threads,
+        notes=notes + pop_notes(),
+        date=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    )
+    return result
+
+
+def _configs(
+    prob: Problem, optimizers: Sequence[str | OptimizerConfig] | str, lr: float | None
+) -> list[OptimizerConfig]:
+    if isinstance(optimizers, str):
+        optimizers = [optimizers]
+    if not optimizers:
+        raise UsageError("no optimizer given")
+    out: list[OptimizerConfig] = []
+    for o in optimizers:
+        if isinstance(o, OptimizerConfig):
+            out.append(o)
+        else:
+            out += configs_from_specs([o], lr=lr, suggested=prob.suggested)
+    labels = [c.label for c in out]
+    if len(set(labels)) != len(labels):
+        out = _unique_labels(out)
+    return out
+
+
+def _unique_labels(configs: list[OptimizerConfig]) -> list[OptimizerConfig]:
+    seen: dict[str, int] = {}
+    out = []
+    for c in configs:
+        seen[c.label] = seen.get(c.label, 0) + 1
+        if seen[c.label] > 1:
+            c = OptimizerConfig(c.spec, c.values, c.sources, f"{c.label}#{seen[c.label]}")
+        out.append(c)
+    return out
+
+
+def _make_batches(
+    prob: Problem,
+    configs: list[OptimizerConfig],
+    starts: np.ndarray,
+    seeds: tuple[int, ...],
+    settings: Settings,
+) -> list[_Batch]:
+    from adambench.codegen import load_module
+
+    groups: dict[Any, list[int]] = {}
+    for k, c in enumerate(configs):
+        groups.setdefault(c.spec.kernel, []).append(k)
+    n = prob.dim
+    n_rec = settings.steps // settings.every + 1
+    batches = []
+    for kernel, members in groups.items():
+        module, warm = load_module(prob, kernel)
+        runs = [(k, s) for k in members for s in range(len(seeds))]
+        R = len(runs)
+        spec = configs[members[0]].spec
+        ps_width = prob.problem_state_width()
+        PS = np.zeros((R, ps_width), np.int64)
+        if ps_width:
+            PS[:, -1] = -1  # no minibatch permutation drawn yet
+        M = np.full((R, K.N_FLOAT_METRICS), np.nan)
+        M[:, K.M_BEST] = np.inf
+        M[:, K.M_AVG_POW] = 1.0
+        IM = np.zeros((R, K.N_INT_METRICS), np.int64)
+        IM[:, [K.I_TARGET_STEP, K.I_BEST_STEP, K.I_DIVERGED_AT]] = -1
+        arrays = {
+            "X": np.ascontiguousarray(starts[[s for _, s in runs]]),
+            "S": np.zeros((R, spec.state_size(n))),
+            "HP": np.array([configs[k].hp_vector() for k, _ in runs], float).reshape(R, -1),
+            "seeds": np.array([seeds[s] for _, s in runs], np.int64),
+            "PS": PS,
+            "G": np.zeros((R, n)),
+            "LT": np.full((R, n_rec), np.nan),
+            "XT": np.full((R, n_rec, n), np.nan) if settings.record_x else np.zeros((R, 0, 0)),
+            "AVG": np.zeros((R, n)) if settings.average_decay else np.zeros((R, 0)),
+            "M": M,
+            "IM": IM,
+        }
+        name = f"{prob.name} x {spec.name}"
+        batches.append(
+            _Batch(module, warm, name, runs, arrays, prob.problem_params(), prob.data_array())
+        )
+    return batches
+
+
+def _call(
+    batch: _Batch,
+    prob: Problem,
+    settings: Settings,
+    lo: int,
+    hi: int,
+    t_begin: int,
+    t_end: int,
+    finish: bool,
+) -> None:
+    a = {k: v[lo:hi] for k, v in batch.arrays.items()}
+    target = prob.target if prob.target is not None else -math.inf
+    batch.module.advance(
+        a["X"],
+        a["S"],
+        a["HP"],
+        a["seeds"],
+        batch.pd,
+        batch.data,
+        a["PS"],
+        a["G"],
+        t_begin,
+        t_end,
+        finish,
+        settings.steps,
+        settings.every,
+        a["LT"],
+        a["XT"],
+        settings.record_x,
+        float(target),
+        float(1e6 * prob.scale),
+        metrics.stall_step(settings.steps),
+        settings.stop_at_target,
+        float(settings.average_decay or 0.0),
+        a["AVG"],
+        a["M"],
+        a["IM"],
+    )
+
+
+def _compile(
+    batches: list[_Batch], settings: Settings, prob: Problem, on_compile: CompileFn | None
+) -> None:
+    """Load (or compile, once, then cache on disk) each batch's runner with a zero-step call."""
+    from contextlib import nullcontext
+
+    from adambench.codegen import mark_compiled
+
+    for b in batches:
+        ctx = on_compile(b.name) if (on_compile is not None and not b.warm) else nullcontext()
+        with ctx:
+            _call(b, prob, settings, 0, 0, 0, 0, False)
+        if not b.warm:
+            mark_compiled(b.module)
+
+
+def _advance_all(
+    batches: list[_Batch],
+    settings: Settings,
+    prob: Problem,
+    n_threads: int,
+    progress: ProgressFn | None,
+    chunk_steps: int | None,
+) -> None:
+    total = settings.steps
+    blocks = []
+    for b in batches:
+        R = len(b.runs)
+        k = min(R, n_threads)
+        edges = np.linspace(0, R, k + 1).round().astype(int)
+        blocks += [(b, int(lo), int(hi)) for lo, hi in itertools.pairwise(edges) if hi > lo]
+    pool = ThreadPoolExecutor(max_workers=n_threads) if n_threads > 1 and len(blocks) > 1 else None
+
+    def chunk(t0: int, t1: int, finish: bool) -> None:
+        if pool is None:
+            for b, lo, hi in blocks:
+                _call(b, prob, settings, lo, hi, t0, t1, finish)
+        else:
+            futures = [
+                pool.submit(_call, b, prob, settings, lo, hi, t0, t1, finish)
+                for b, lo, hi in blocks
+            ]
+            for f in futures:
+                f.result()
+
+    try:
+        t = 0
+        size = min(total, chunk_steps or 64)
+        while t < total:
+            t1 = min(total, t + size)
+            began = time.perf_counter()
+            chunk(t, t1, False)
+            elapsed = time.perf_counter() - began
+            t = t1
+            if progress is not None:
+                progress(t, total)
+            if all(np.all(b.arrays["IM"][:, K.I_STATUS] != K.RUNNING) for b in batches):
+                break
+            if chunk_steps is None:
+                grow = CHUNK_SECONDS / max(elapsed, 1e-6)
+                size = max(1, min(total, int(size * min(max(grow, 0.25), 8.0))))
+        chunk(total, total, True)
+    finally:
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _collect(
+    batches: list[_Batch],
+    prob: Problem,
+    configs: list[OptimizerConfig],
+    settings: Settings,
+    starts: np.ndarray,
+) -> list[RunResult]:
+    out: dict[tuple[int, int], RunResult] = {}
+    for b in batches:
+        A = b.arrays
+        for r, (k, s) in enumerate(b.runs):
+            cfg = configs[k]
+            m, im = A["M"][r], A["IM"][r]
+            code = int(im[K.I_STATUS])
+            final_loss = float(m[K.M_FINAL])
+            status = metrics.status_of(
+                code, int(im[K.I_TARGET_STEP]), float(m[K.M_STALL]), final_loss
+            )
+            x = A["X"][r].copy()
+            diverged = status == "diverged"
+            if code == K.DIVERGED:
+                last = int(im[K.I_DIVERGED_AT]) - 1
+            elif code == K.INVALID_START:
+                last = -1
+            else:
+                last = int(im[K.I_STEPS])
+            n_rec = last // settings.every + 1 if last >= 0 else 0
+            avg_x = avg_loss = None
+            if settings.average_decay and code not in (K.INVALID_START,):
+                pw = float(m[K.M_AVG_POW])
+                if pw < 1.0:
+                    avg_x = A["AVG"][r] / (1.0 - pw)
+                    avg_loss = float(m[K.M_AVG_LOSS])
+            out[(k, s)] = RunResult(
+                config_index=k,
+                optimizer=cfg.name,
+                label=cfg.label,
+                hyperparameters=cfg.public_values(),
+                seed=settings.seeds[s],
+                start=starts[s].copy(),
+                status=status,
+                steps=int(im[K.I_STEPS]),
+                diverged_at=int(im[K.I_DIVERGED_AT]) if diverged else None,
+                final_x=x,
+                final_loss=final_loss if math.isfinite(final_loss) else None,
+                best_loss=float(m[K.M_BEST]) if math.isfinite(m[K.M_BEST]) else None,
+                best_step=int(im[K.I_BEST_STEP]) if im[K.I_BEST_STEP] >= 0 else None,
+                steps_to_target=int(im[K.I_TARGET_STEP]) if im[K.I_TARGET_STEP] >= 0 else None,
+                distance_to_minimum=None if diverged else prob.distance_to_minimum(x),
+                grad_norm=float(m[K.M_GNORM]) if math.isfinite(m[K.M_GNORM]) else None,
+                accuracy=None if diverged else prob.accuracy(x),
+                average_x=avg_x,
+                average_loss=avg_loss,
+                loss_trace=A["LT"][r, :n_rec].copy(),
+                x_trace=A["XT"][r, :n_rec].copy() if settings.record_x else None,
+                trace_every=settings.every,
+            )
+    return [out[key] for key in sorted(out)]
+
+
+def problem_functions(problem: Problem) -> tuple[Callable[..., np.ndarray], Callable[..., Any]]:
+    """Compiled ``loss(points) -> losses`` and ``loss_and_grad(x) -> (loss, grad)`` of a problem.
+
+    ``points`` has one point per row (contour grids); the gradient is the exact one (no noise,
+    full batch).
+    """
+    from adambench.codegen import load_module
+    from adambench.optimizers import get
+
+    module, _ = load_module(problem, get("adam").kernel)
+    pd, data = problem.problem_params(), problem.data_array()
+
+    def loss(points: np.ndarray) -> np.ndarray:
+        pts = np.ascontiguousarray(np.atleast_2d(points), dtype=np.float64)
+        out = np.empty(pts.shape[0])
+        module.loss_many(pts, pd, data, out)
+        return out
+
+    def loss_and_grad(x: np.ndarray) -> tuple[float, np.ndarray]:
+        xx = np.ascontiguousarray(x, dtype=np.float64).copy()
+        g = np.empty_like(xx)
+        return float(module.loss_and_grad(xx, g, pd, data)), g
+
+    return loss, loss_and_grad

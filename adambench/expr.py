@@ -1,0 +1,549 @@
+"""Whitelisted expression parser: YAML text -> a small immutable tree (no sympy, no eval).
+
+The text is parsed with :func:`ast.parse` and walked against a whitelist. Allowed: numbers, the
+constants ``pi`` and ``e``, declared names, ``+ - * / **``, unary minus/plus, and calls of a fixed
+set of functions. Everything else (attribute access, subscripts outside ``sum``, lambdas, calls
+to other names, comprehensions, strings, conditionals, ...) is refused with an
+:class:`~adambench.errors.ExpressionError` naming the offending piece. Nothing is ever evaluated
+as Python: constant subexpressions are folded with plain float arithmetic only to refuse those
+that overflow or divide by zero.
+
+The tree is a nest of tuples, hashable and printable (its ``repr`` is the cache key):
+
+==========================  ==================================================
+``("num", text)``           a literal, kept as its source text (exact rational)
+``("const", "pi"|"e")``     a mathematical constant
+``("sym", key)``            a declared name, mapped by the caller to ``key``
+``("idx", k)``              ``x[i + k]`` inside a ``sum`` (vector problems)
+``("ivar",)``               the summation index used as a number
+``(op, a, b)``              op in add, sub, mul, div, pow
+``("neg", a)``              unary minus
+``("call", f, a, ...)``     a whitelisted function
+``("cmp", op, a, b)``       a comparison, only as the first argument of ``where``
+``("sum", (a, b), (c, d), term)``  sum for i from a*dim+b to c*dim+d of term
+==========================  ==================================================
+
+sympy is imported only by :func:`to_sympy`, when code has to be generated.
+"""
+
+from __future__ import annotations
+
+import ast
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from adambench.errors import ExpressionError
+
+MAX_CHARS = 10_000
+MAX_NODES = 2_000
+MAX_DEPTH = 400
+MAX_INT = 2**53
+
+#: Functions every expression may call, with their arity.
+BASE_FUNCTIONS: dict[str, int] = {
+    "exp": 1,
+    "log": 1,
+    "sqrt": 1,
+    "sin": 1,
+    "cos": 1,
+    "tan": 1,
+    "tanh": 1,
+    "abs": 1,
+}
+#: Extra functions for optimizer update rules.
+UPDATE_FUNCTIONS: dict[str, int] = {**BASE_FUNCTIONS, "max": 2, "min": 2, "sign": 1, "where": 3}
+
+_BINOPS = {ast.Add: "add", ast.Sub: "sub", ast.Mult: "mul", ast.Div: "div", ast.Pow: "pow"}
+_CMPOPS = {ast.Gt: ">", ast.GtE: ">=", ast.Lt: "<", ast.LtE: "<=", ast.Eq: "==", ast.NotEq: "!="}
+_CONSTANTS = {"pi": math.pi, "e": math.e}
+
+Node = tuple[Any, ...]
+
+
+@dataclass(frozen=True)
+class Grammar:
+    """What an expression may refer to.
+
+    ``names`` maps each name a user may write to the key it becomes in the tree. ``vector`` is the
+    name of the vector variable usable as ``x[i + k]`` inside ``sum(i, lo, hi, term)``, whose
+    bounds are integers in ``dim``; ``None`` disables ``sum`` and subscripts.
+    """
+
+    names: Mapping[str, str]
+    functions: Mapping[str, int] = field(default_factory=lambda: dict(BASE_FUNCTIONS))
+    vector: str | None = None
+
+
+def _describe(node: ast.AST) -> str:
+    try:
+        text = ast.unparse(node)
+    except Exception:  # pragma: no cover - unparse handles every node ast.parse makes
+        text = type(node).__name__
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+class _Parser:
+    def __init__(self, grammar: Grammar, where: str | None) -> None:
+        self.grammar = grammar
+        self.where = where
+        self.count = 0
+
+    def fail(self, message: str) -> ExpressionError:
+        return ExpressionError(message, where=self.where)
+
+    def refuse(self, node: ast.AST, what: str) -> ExpressionError:
+        return self.fail(f"{what} is not allowed: '{_describe(node)}'")
+
+    # -- entry -----------------------------------------------------------------------------
+    def parse(self, text: str) -> Node:
+        try:
+            tree = ast.parse(text.strip(), mode="eval")
+        except SyntaxError as exc:
+            raise self.fail(f"syntax error: {exc.msg}") from None
+        except (RecursionError, MemoryError):
+            raise self.fail(f"nested more than {MAX_DEPTH} levels deep; refused") from None
+        try:
+            return self.walk(tree.body, 0, index=None)
+        except RecursionError:
+            raise self.fail(f"nested more than {MAX_DEPTH} levels deep; refused") from None
+
+    # -- the walk --------------------------------------------------------------------------
+    def walk(self, node: ast.AST, depth: int, index: str | None) -> Node:
+        self.count += 1
+        if self.count > MAX_NODES:
+            raise self.fail(f"more than {MAX_NODES} nodes; refused")
+        if depth > MAX_DEPTH:
+            raise self.fail(f"nested more than {MAX_DEPTH} levels deep; refused")
+        d = depth + 1
+        if isinstance(node, ast.Constant):
+            return self.number(node)
+        if isinstance(node, ast.Name):
+            return self.name(node, index)
+        if isinstance(node, ast.BinOp):
+            op = _BINOPS.get(type(node.op))
+            if op is None:
+                raise self.refuse(node, f"the operator '{type(node.op).__name__}'")
+            return (op, self.walk(node.left, d, index), self.walk(node.right, d, index))
+        if isinstance(node, ast.UnaryOp):
+            if isinstance(node.op, ast.USub):
+                return ("neg", self.walk(node.operand, d, index))
+            if isinstance(node.op, ast.UAdd):
+                return self.walk(node.operand, d, index)
+            raise self.refuse(node, f"the operator '{type(node.op).__name__}'")
+        if isinstance(node, ast.Call):
+            return self.call(node, d, index)
+        if isinstance(node, ast.Subscript):
+            return self.subscript(node, index)
+        if isinstance(node, ast.Attribute):
+            raise self.refuse(node, "attribute access")
+        if isinstance(node, ast.Lambda):
+            raise self.refuse(node, "a lambda")
+        if isinstance(node, ast.IfExp):
+            raise self.refuse(node, "a conditional expression")
+        if isinstance(node, (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)):
+            raise self.refuse(node, "a comprehension")
+        if isinstance(node, ast.Compare):
+            raise self.refuse(node, "a comparison (only as where's first argument)")
+        raise self.refuse(node, f"'{type(node).__name__}'")
+
+    def number(self, node: ast.Constant) -> Node:
+        value = node.value
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise self.refuse(node, "a non-numeric literal")
+        if isinstance(value, int) and abs(value) > MAX_INT:
+            raise self.fail(f"integer literal {value} is too large (limit 2**53)")
+        if isinstance(value, float) and not math.isfinite(value):
+            raise self.fail(f"literal '{_describe(node)}' is not a finite number")
+        return ("num", repr(value))
+
+    def name(self, node: ast.Name, index: str | None) -> Node:
+        ident = node.id
+        if ident.startswith("__"):
+            raise self.refuse(node, "a dunder name")
+        if index is not None and ident == index:
+            return ("ivar",)
+        if ident in self.grammar.names:
+            return ("sym", self.grammar.names[ident])
+        if ident in _CONSTANTS:
+            return ("const", ident)
+        if ident == self.grammar.vector:
+            raise self.fail(f"'{ident}' is a vector: write {ident}[i] inside sum(i, lo, hi, ...)")
+        known = sorted(self.grammar.names)
+        from adambench.errors import did_you_mean
+
+        hint = did_you_mean(ident, [*known, *_CONSTANTS])
+        listing = ", ".join(known) if known else "none"
+        raise self.fail(f"unknown name '{ident}'{hint}; declared names: {listing}")
+
+    def call(self, node: ast.Call, depth: int, index: str | None) -> Node:
+        if not isinstance(node.func, ast.Name):
+            raise self.refuse(node.func, "calling this")
+        fname = node.func.id
+        if fname.startswith("__"):
+            raise self.refuse(node.func, "a dunder name")
+        if node.keywords:
+            raise self.refuse(node, "a keyword argument")
+        if any(isinstance(a, ast.Starred) for a in node.args):
+            raise self.refuse(node, "a starred argument")
+        if fname == "sum" and self.grammar.vector is not None:
+            return self.stencil_sum(node, depth, index)
+        arity = self.grammar.functions.get(fname)
+        if arity is None:
+            from adambench.errors import did_you_mean
+
+            hint = did_you_mean(fname, self.grammar.functions)
+            allowed = ", ".join(sorted(self.grammar.functions))
+            raise self.fail(f"unknown function '{fname}'{hint}; allowed: {allowed}")
+        if len(node.args) != arity:
+            raise self.fail(f"{fname}() takes {arity} argument(s), got {len(node.args)}")
+        args = []
+        for k, arg in enumerate(node.args):
+            if fname == "where" and k == 0 and isinstance(arg, ast.Compare):
+                args.append(self.comparison(arg, depth, index))
+            else:
+                args.append(self.walk(arg, depth, index))
+        return ("call", fname, *args)
+
+    def comparison(self, node: ast.Compare, depth: int, index: str | None) -> Node:
+        if len(node.ops) != 1:
+            raise self.refuse(node, "a chained comparison")
+        op = _CMPOPS.get(type(node.ops[0]))
+        if op is None:
+            raise self.refuse(node, "this comparison")
+        return (
+            "cmp",
+            op,
+            self.walk(node.left, depth, index),
+            self.walk(node.comparators[0], depth, index),
+        )
+
+    def subscript(self, node: ast.Subscript, index: str | None) -> Node:
+        vec = self.grammar.vector
+        if vec is None or index is None:
+            raise self.refuse(node, "a subscript (only x[i + k] inside sum(...))")
+        if not (isinstance(node.value, ast.Name) and node.value.id == vec):
+            raise self.refuse(node, f"a subscript of anything but '{vec}'")
+        offset = self.index_offset(node.slice, index)
+        if offset is None:
+            raise self.refuse(
+                node,
+                f"this subscript (write {vec}[{index}], {vec}[{index} + k] or {vec}[{index} - k])",
+            )
+        return ("idx", offset)
+
+    @staticmethod
+    def index_offset(node: ast.AST, index: str) -> int | None:
+        def is_index(n: ast.AST) -> bool:
+            return isinstance(n, ast.Name) and n.id == index
+
+        def small_int(n: ast.AST) -> int | None:
+            ok = isinstance(n, ast.Constant) and type(n.value) is int and abs(n.value) <= 1000
+            return n.value if ok else None  # type: ignore[union-attr]
+
+        if is_index(node):
+            return 0
+        if isinstance(node, ast.BinOp) and isinstance(node.op, (ast.Add, ast.Sub)):
+            sign = 1 if isinstance(node.op, ast.Add) else -1
+            if is_index(node.left) and (k := small_int(node.right)) is not None:
+                return sign * k
+            if sign == 1 and is_index(node.right) and (k := small_int(node.left)) is not None:
+                return k
+        return None
+
+    def stencil_sum(self, node: ast.Call, depth: int, index: str | None) -> Node:
+        if index is not None:
+            raise self.refuse(node, "a nested sum")
+        if len(node.args) != 4 or not isinstance(node.args[0], ast.Name):
+            raise self.fail("sum takes (index, first, last, term), e.g. sum(i, 0, dim-2, x[i]**2)")
+        ivar = node.args[0].id
+        if ivar in self.grammar.names or ivar in _CONSTANTS or ivar in ("dim", self.grammar.vector):
+            raise self.fail(f"summation index '{ivar}' clashes with another name")
+        lo = self.bound(node.args[1])
+        hi = self.bound(node.args[2])
+        term = self.walk(node.args[3], depth, ivar)
+        return ("sum", lo, hi, term)
+
+    def bound(self, node: ast.AST) -> tuple[int, int]:
+        """An integer affine bound a*dim + b, as (a, b)."""
+        if isinstance(node, ast.Constant) and type(node.value) is int:
+            return (0, node.value)
+        if isinstance(node, ast.Name) and node.id == "dim":
+            return (1, 0)
+        if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
+            a, b = self.bound(node.operand)
+            return (-a, -b)
+        if isinstance(node, ast.BinOp) and isinstance(node.op, (ast.Add, ast.Sub, ast.Mult)):
+            la, lb = self.bound(node.left)
+            ra, rb = self.bound(node.right)
+            if isinstance(node.op, ast.Add):
+                return (la + ra, lb + rb)
+            if isinstance(node.op, ast.Sub):
+                return (la - ra, lb - rb)
+            if la and ra:
+                raise self.refuse(node, "a bound quadratic in dim")
+            return (la * rb + ra * lb, lb * rb)
+        raise self.refuse(node, "this sum bound (integers and dim with + - * only)")
+
+
+def parse(text: Any, grammar: Grammar, where: str | None = None) -> Node:
+    """Parse ``text`` against ``grammar`` into a tree, refusing anything outside the whitelist."""
+    if not isinstance(text, (str, int, float)) or isinstance(text, bool):
+        raise ExpressionError(
+            f"expression must be a string, got {type(text).__name__}", where=where
+        )
+    text = str(text)
+    if not text.strip():
+        raise ExpressionError("expression is empty", where=where)
+    if len(text) > MAX_CHARS:
+        raise ExpressionError(
+            f"expression longer than {MAX_CHARS} characters; refused", where=where
+        )
+    tree = _Parser(grammar, where).parse(text)
+    check_constants(tree, where)
+    return tree
+
+
+# -- constant folding (only to refuse) ---------------------------------------------------------
+
+_FOLD_FUNCS = {
+    "exp": math.exp,
+    "log": math.log,
+    "sqrt": math.sqrt,
+    "sin": math.sin,
+    "cos": math.cos,
+    "tan": math.tan,
+    "tanh": math.tanh,
+    "abs": abs,
+    "sign": lambda a: math.copysign(1.0, a) if a else 0.0,
+    "max": max,
+    "min": min,
+}
+
+
+def _fold(node: Node, where: str | None) -> float | None:
+    """The float value of a constant subtree, or None when it depends on a variable."""
+    kind = node[0]
+    if kind == "num":
+        return float(node[1])
+    if kind == "const":
+        return _CONSTANTS[node[1]]
+    if kind in ("sym", "idx", "ivar", "cmp"):
+        # Fold the operands of a comparison anyway, to refuse their bad constants.
+        if kind == "cmp":
+            _fold(node[2], where)
+            _fold(node[3], where)
+        return None
+    if kind == "sum":
+        _fold(node[3], where)
+        return None
+    args = [_fold(a, where) for a in (node[2:] if kind == "call" else node[1:])]
+    text = render(node)
+    if kind == "div" and args[1] == 0:
+        raise ExpressionError(f"division by zero in '{text}'", where=where)
+    if any(a is None for a in args):
+        return None
+    try:
+        if kind == "neg":
+            value = -args[0]
+        elif kind == "add":
+            value = args[0] + args[1]
+        elif kind == "sub":
+            value = args[0] - args[1]
+        elif kind == "mul":
+            value = args[0] * args[1]
+        elif kind == "div":
+            value = args[0] / args[1]
+        elif kind == "pow":
+            if args[0] == 0 and args[1] < 0:
+                raise ExpressionError(f"division by zero in '{text}'", where=where)
+            value = math.pow(args[0], args[1])
+        elif node[1] == "where":
+            return None
+        else:
+            value = float(_FOLD_FUNCS[node[1]](*args))
+    except OverflowError:
+        raise ExpressionError(f"constant '{text}' overflows a float", where=where) from None
+    except (ValueError, ZeroDivisionError):
+        raise ExpressionError(f"constant '{text}' is undefined", where=where) from None
+    if not math.isfinite(value):
+        raise ExpressionError(f"constant '{text}' is not finite", where=where)
+    return value
+
+
+def check_constants(tree: Node, where: str | None = None) -> None:
+    """Refuse constant subexpressions that overflow, divide by zero or are undefined."""
+    _fold(tree, where)
+
+
+def is_constant(node: Node) -> bool:
+    kind = node[0]
+    if kind in ("num", "const"):
+        return True
+    if kind in ("sym", "idx", "ivar", "cmp", "sum"):
+        return False
+    children = node[2:] if kind == "call" else node[1:]
+    return all(is_constant(c) for c in children)
+
+
+def symbols_in(tree: Node) -> set[str]:
+    """The keys of the ``sym`` leaves of a tree."""
+    if tree[0] == "sym":
+        return {tree[1]}
+    out: set[str] = set()
+    for child in tree[1:]:
+        if isinstance(child, tuple) and child and isinstance(child[0], str):
+            out |= symbols_in(child)
+    return out
+
+
+_PREC = {"add": 1, "sub": 1, "mul": 2, "div": 2, "neg": 3, "pow": 4}
+_SYM = {"add": "+", "sub": "-", "mul": "*", "div": "/", "pow": "**"}
+
+
+def render(node: Node, names: Mapping[str, str] | None = None) -> str:
+    """Print a tree back as an expression (``names`` maps keys back to user names)."""
+    kind = node[0]
+    if kind == "num":
+        return node[1]
+    if kind == "const":
+        return node[1]
+    if kind == "sym":
+        return names.get(node[1], node[1]) if names else node[1]
+    if kind == "ivar":
+        return "i"
+    if kind == "idx":
+        k = node[1]
+        return "x[i]" if k == 0 else f"x[i + {k}]" if k > 0 else f"x[i - {-k}]"
+    if kind == "neg":
+        inner = render(node[1], names)
+        return f"-({inner})" if node[1][0] in _PREC and _PREC[node[1][0]] < 3 else f"-{inner}"
+    if kind in _SYM:
+        left, right = render(node[1], names), render(node[2], names)
+        p = _PREC[kind]
+        if node[1][0] in _PREC and _PREC[node[1][0]] < p + (kind == "pow"):
+            left = f"({left})"
+        if node[2][0] in _PREC and _PREC[node[2][0]] <= p - (kind == "pow"):
+            right = f"({right})"
+        return f"{left} {_SYM[kind]} {right}"
+    if kind == "call":
+        return f"{node[1]}({', '.join(render(a, names) for a in node[2:])})"
+    if kind == "cmp":
+        return f"{render(node[2], names)} {node[1]} {render(node[3], names)}"
+    if kind == "sum":
+
+        def b(ab: tuple[int, int]) -> str:
+            a, c = ab
+            if a == 0:
+                return str(c)
+            head = "dim" if a == 1 else f"{a}*dim"
+            return head if c == 0 else f"{head}{c:+d}"
+
+        return f"sum(i, {b(node[1])}, {b(node[2])}, {render(node[3], names)})"
+    raise ValueError(f"unknown node {kind}")  # pragma: no cover
+
+
+# -- to sympy (lazy) ------------------------------------------------------------------------------
+
+
+def to_sympy(
+    tree: Node,
+    symbols: Mapping[str, Any],
+    offsets: Mapping[int, Any] | None = None,
+    index: Any = None,
+) -> Any:
+    """Build a sympy expression from a tree. Literals become exact rationals.
+
+    ``symbols`` maps ``sym`` keys to sympy symbols; ``offsets`` maps stencil offsets ``k`` to the
+    symbol standing for ``x[i + k]``; ``index`` is the symbol for the summation index.
+    """
+    import sympy
+
+    funcs = {
+        "exp": sympy.exp,
+        "log": sympy.log,
+        "sqrt": sympy.sqrt,
+        "sin": sympy.sin,
+        "cos": sympy.cos,
+        "tan": sympy.tan,
+        "tanh": sympy.tanh,
+        "abs": sympy.Abs,
+        "sign": sympy.sign,
+        "max": sympy.Max,
+        "min": sympy.Min,
+    }
+
+    def build(node: Node) -> Any:
+        kind = node[0]
+        if kind == "num":
+            return (
+                sympy.Rational(node[1])
+                if "e" in node[1] or "." in node[1]
+                else sympy.Integer(node[1])
+            )
+        if kind == "const":
+            return sympy.pi if node[1] == "pi" else sympy.E
+        if kind == "sym":
+            return symbols[node[1]]
+        if kind == "idx":
+            assert offsets is not None
+            return offsets[node[1]]
+        if kind == "ivar":
+            return index
+        if kind == "neg":
+            return -build(node[1])
+        if kind == "pow" and is_constant(node):
+            # Exact rational powers can be astronomically large (1.0000001**1e9): fold in floats.
+            value = _fold(node, None)
+            assert value is not None
+            return sympy.Float(value)
+        if kind in _SYM:
+            a, b = build(node[1]), build(node[2])
+            if kind == "add":
+                return a + b
+            if kind == "sub":
+                return a - b
+            if kind == "mul":
+                return a * b
+            if kind == "div":
+                return a / b
+            return a**b
+        if kind == "call":
+            name = node[1]
+            args = [build(a) for a in node[2:]]
+            if name == "where":
+                return sympy.Piecewise((args[1], args[0]), (args[2], True))
+            return funcs[name](*args)
+        if kind == "cmp":
+            a, b = build(node[2]), build(node[3])
+            return {
+                ">": sympy.Gt,
+                ">=": sympy.Ge,
+                "<": sympy.Lt,
+                "<=": sympy.Le,
+                "==": sympy.Eq,
+                "!=": sympy.Ne,
+            }[node[1]](a, b)
+        raise ValueError(f"cannot convert node {kind} to sympy")  # pragma: no cover
+
+    return build(tree)
+
+
+def stencil_offsets(term: Node) -> list[int]:
+    """The sorted offsets k of the ``x[i + k]`` leaves in a sum's term."""
+    if term[0] == "idx":
+        return [term[1]]
+    found: set[int] = set()
+    for child in term[1:]:
+        if isinstance(child, tuple) and child and isinstance(child[0], str):
+            found.update(stencil_offsets(child))
+    return sorted(found)
+
+
+def uses_index(term: Node) -> bool:
+    if term[0] == "ivar":
+        return True
+    return any(
+        isinstance(c, tuple) and c and isinstance(c[0], str) and uses_index(c) for c in term[1:]
+    )

@@ -1,0 +1,215 @@
+"""Rendering results: the rich convergence table, the verdict, and file writers.
+
+Nothing here computes optimisation numbers; it formats what :mod:`adambench.metrics` and
+:mod:`adambench.results` hold. Files are written atomically (a temp file in the same folder,
+then ``os.replace``), so an interrupted run never leaves a truncated file behind.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from adambench.errors import OutputError
+
+if TYPE_CHECKING:
+    from rich.table import Table
+
+    from adambench.metrics import ConfigSummary, Stat
+    from adambench.results import Result
+
+STATUS_STYLE = {
+    "reached_target": "green",
+    "diverged": "bold red",
+    "invalid_start": "bold red",
+    "stalled": "yellow",
+    "max_steps": "",
+}
+
+
+def fmt(v: float | None) -> str:
+    """A number in at most ~9 characters: 4 significant digits, scientific when small or big."""
+    if v is None:
+        return "–"
+    a = abs(v)
+    if a != 0 and (a < 1e-3 or a >= 1e5):
+        return f"{v:.2e}"
+    return f"{v:.4g}"
+
+
+def fmt_short(v: float) -> str:
+    """One or two significant digits, for spreads."""
+    a = abs(v)
+    if a != 0 and (a < 1e-3 or a >= 1e5):
+        return f"{v:.0e}"
+    return f"{v:.2g}"
+
+
+def _stat(s: Stat | None, many: bool, integer: bool = False) -> str:
+    """The median; with several seeds, the quartiles under it (dim)."""
+    if s is None:
+        return "–"
+    f: Callable[[float], str] = (lambda v: f"{v:.0f}") if integer else fmt
+    g: Callable[[float], str] = (lambda v: f"{v:.0f}") if integer else fmt_short
+    if not many or s.n == 1 or s.q1 == s.q3:
+        return f(s.median)
+    return f"{f(s.median)}\n[dim]{g(s.q1)}…{g(s.q3)}[/dim]"
+
+
+_SHORT = {
+    "reached_target": "reached",
+    "max_steps": "max_steps",
+    "diverged": "diverged",
+    "stalled": "stalled",
+    "invalid_start": "invalid_start",
+}
+
+
+def _status_cell(s: ConfigSummary) -> str:
+    if s.runs == 1:
+        status = next(iter(s.statuses))
+        style = STATUS_STYLE[status]
+        return f"[{style}]{status}[/{style}]" if style else status
+    parts = []
+    for status, count in sorted(s.statuses.items(), key=lambda kv: -kv[1]):
+        style = STATUS_STYLE[status]
+        text = f"{count}× {_SHORT[status]}"
+        parts.append(f"[{style}]{text}[/{style}]" if style else text)
+    return "\n".join(parts)
+
+
+def table(result: Result) -> Table:
+    """The convergence table: one row per optimizer configuration."""
+    from rich import box
+    from rich.markup import escape
+    from rich.table import Table
+
+    summaries = result.summaries()
+    many = len(result.settings.seeds) > 1
+    p = result.problem
+    title = f"{p.name}: {result.settings.steps} steps"
+    if p.target is not None:
+        title += f", target {fmt(p.target)}"
+    if many:
+        title += (
+            f", {len(result.settings.seeds)} seeds: medians (quartiles under final loss and steps)"
+        )
+    t = Table(
+        title=title,
+        title_justify="left",
+        header_style="bold",
+        box=box.SIMPLE_HEAD,
+        collapse_padding=True,
+    )
+    t.add_column("optimizer", no_wrap=True)
+    t.add_column("status", no_wrap=True)
+    t.add_column("final loss", justify="right")
+    t.add_column("best loss", justify="right")
+    if p.minimizers:
+        t.add_column("dist. to min", justify="right")
+    t.add_column("|grad|", justify="right")
+    if p.target is not None:
+        t.add_column("steps to target", justify="right")
+        if many:
+            t.add_column("success", justify="right")
+    if p.kind == "logreg":
+        t.add_column("accuracy", justify="right")
+    if result.settings.average_decay:
+        t.add_column("avg. loss", justify="right")
+    for s in summaries:
+        row = [escape(s.label), _status_cell(s)]
+        row.append(
+            "[bold red]diverged[/]"
+            if s.final_loss is None and s.all_diverged
+            else _stat(s.final_loss, many)
+        )
+        # Quartiles only where they matter most, so the table fits 100 columns.
+        row.append(_stat(s.best_loss, False))
+        if p.minimizers:
+            row.append(_stat(s.distance, False))
+        row.append(_stat(s.grad_norm, False))
+        if p.target is not None:
+            row.append(_stat(s.steps_to_target, many, integer=True))
+            if many:
+                row.append(f"{100 * s.success_rate:.0f}%")
+        if p.kind == "logreg":
+            row.append(_stat(s.accuracy, many))
+        if result.settings.average_decay:
+            row.append(_stat(s.average_loss, many))
+        t.add_row(*row)
+    return t
+
+
+def footnotes(result: Result) -> list[str]:
+    """Lines under the table: where hyperparameters came from, notes."""
+    lines = []
+    sources = {src for c in result.configs for src in c.sources.values()}
+    marks = []
+    if "cli" in sources:
+        marks.append("* from --lr")
+    if "problem" in sources:
+        marks.append(f"† suggested by the problem file ({result.problem.name})")
+    if marks:
+        lines.append("; ".join(marks))
+    diverged = [r for r in result.runs if r.status == "diverged"]
+    if diverged:
+        first = min(diverged, key=lambda r: r.diverged_at or 0)
+        lines.append(
+            f"{len(diverged)} run(s) diverged (first: {first.label}, seed {first.seed}, "
+            f"at step {first.diverged_at})"
+        )
+    lines += list(result.notes) + list(result.problem.notes)
+    return lines
+
+
+# ---------------------------------------------------------------------------------------------
+# Files
+
+FORMATS = {".json": "json", ".csv": "csv"}
+
+
+def check_output_path(path: str | Path, formats: dict[str, str] = FORMATS) -> str:
+    """Refuse an output path before anything runs; return its format."""
+    p = Path(path)
+    if p.is_dir():
+        raise OutputError(f"{path}: is a directory")
+    fmt_ = formats.get(p.suffix.lower())
+    if fmt_ is None:
+        raise OutputError(
+            f"{path}: unknown output format '{p.suffix or '(none)'}'; use {', '.join(formats)}"
+        )
+    parent = p.parent if str(p.parent) else Path(".")
+    if not parent.is_dir():
+        raise OutputError(f"{path}: folder {parent} does not exist")
+    if not os.access(parent, os.W_OK) or (p.exists() and not os.access(p, os.W_OK)):
+        raise OutputError(f"{path}: not writable")
+    return fmt_
+
+
+def write_atomic(path: str | Path, data: str | bytes) -> None:
+    """Write a file so that it is either complete or absent (temp file + rename)."""
+    p = Path(path)
+    mode = "wb" if isinstance(data, bytes) else "w"
+    try:
+        fd, tmp = tempfile.mkstemp(
+            dir=p.parent if str(p.parent) else ".", prefix=f".{p.name}.", suffix=".tmp"
+        )
+    except OSError as exc:
+        raise OutputError(f"{path}: cannot write ({exc.strerror})") from None
+    try:
+        with os.fdopen(fd, mode, **({} if mode == "wb" else {"encoding": "utf-8"})) as fh:
+            fh.write(data)
+        os.replace(tmp, p)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+def write_result(result: Result, path: str | Path, trace: bool = False) -> None:
+    kind = check_output_path(path)
+    write_atomic(path, result.to_json(trace=trace) if kind == "json" else result.to_csv())
