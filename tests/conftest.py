@@ -1,0 +1,57 @@
+"""Shared fixtures: one compile cache for the whole session, hypothesis profiles, helpers."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+
+# One cache for the session, set before adambench is imported: every test (and every subprocess
+# a test starts) reuses the kernels compiled so far. CI may point it somewhere else.
+if not os.environ.get("ADAMBENCH_CACHE_DIR"):
+    os.environ["ADAMBENCH_CACHE_DIR"] = tempfile.mkdtemp(prefix="adambench-test-cache-")
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, settings
+
+settings.register_profile(
+    "ci",
+    deadline=None,
+    max_examples=60,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+settings.register_profile("dev", deadline=None, max_examples=200)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
+BUILTIN_OPTIMIZERS = ("adam", "adamax", "sgd", "momentum", "nesterov", "adagrad", "rmsprop")
+BUILTIN_PROBLEMS = (
+    "beale",
+    "rosenbrock",
+    "rosenbrock_nd",
+    "long_valley",
+    "saddle_point",
+    "noisy_logreg",
+)
+
+
+@pytest.fixture
+def write_yaml(tmp_path):
+    """Write a YAML text to a file in tmp_path and return its path."""
+
+    def write(text: str, name: str = "problem.yaml") -> str:
+        path = tmp_path / name
+        path.write_text(text, encoding="utf-8")
+        return str(path)
+
+    return write
+
+
+def central_difference(f, x: np.ndarray, h: float = 1e-6) -> np.ndarray:
+    """The gradient of f at x by central differences (scipy's check_grad idea)."""
+    g = np.empty_like(x)
+    for i in range(x.size):
+        e = np.zeros_like(x)
+        e[i] = h
+        g[i] = (f(x + e) - f(x - e)) / (2 * h)
+    return g

@@ -1,0 +1,98 @@
+"""The on-disk cache: a second process compiles nothing and imports no sympy; edits never get
+stale code; corrupted entries are rebuilt."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+from adambench import codegen
+from adambench.optimizers import get
+from adambench.problems import load_problem
+
+PROBE = textwrap.dedent("""
+    import json, sys
+    import adambench
+    from adambench import codegen
+    r = adambench.run(sys.argv[1], ["adam", "rmsprop"], steps=50)
+    mods = list(codegen._LOADED.values())
+    print(json.dumps({
+        "hits": sum(sum(m.advance.stats.cache_hits.values()) for m in mods),
+        "misses": sum(sum(m.advance.stats.cache_misses.values()) for m in mods),
+        "sympy": "sympy" in sys.modules,
+        "loss": r.runs[0].final_loss,
+    }))
+""")
+
+
+def probe(problem: str, cache: str) -> dict:
+    env = {**os.environ, "ADAMBENCH_CACHE_DIR": cache}
+    env.pop("NUMBA_CACHE_DIR", None)
+    out = subprocess.run(
+        [sys.executable, "-c", PROBE, problem], env=env, capture_output=True, text=True, check=True
+    )
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+@pytest.mark.slow
+def test_second_process_loads_from_cache_without_sympy(tmp_path, write_yaml):
+    path = write_yaml(
+        "name: fresh\nvariables: [u, v]\nexpression: (u - 1)**2 + 3*(v + u)**4\nstart: [2, 2]\n"
+    )
+    cache = str(tmp_path / "cache")
+    cold = probe(path, cache)
+    assert cold["misses"] == 2 and cold["sympy"] is True
+    warm = probe(path, cache)
+    assert warm == {**warm, "hits": 2, "misses": 0, "sympy": False}
+    assert warm["loss"] == cold["loss"]
+
+
+def test_keys_change_with_every_input(write_yaml, monkeypatch):
+    a = load_problem(
+        write_yaml("name: a\nvariables: [x]\nexpression: x**2\nstart: [1]\n", "a.yaml")
+    )
+    b = load_problem(
+        write_yaml("name: a\nvariables: [x]\nexpression: x**2 + 0\nstart: [1]\n", "b.yaml")
+    )
+    c = load_problem(
+        write_yaml("name: other\nvariables: [y]\nexpression: y**2\nstart: [5]\n", "c.yaml")
+    )
+    assert codegen.problem_key(a) != codegen.problem_key(b)
+    # Renaming variables or changing the start does not change the code: same kernels.
+    assert codegen.problem_key(a) == codegen.problem_key(c)
+    kernel = get("adam").kernel
+    text = codegen.module_source(codegen.problem_source(a), kernel)
+    key = codegen.module_key(text, kernel)
+    assert key != codegen.module_key(text, get("rmsprop").kernel)
+    real_read = codegen._read
+    monkeypatch.setattr(
+        codegen, "_read", lambda name: real_read(name) + ("#" if name == "kernels.py" else "")
+    )
+    assert codegen.module_key(text, kernel) != key  # an edit of kernels.py means a new module
+
+
+def test_corrupted_generated_files_are_rebuilt(tmp_path, monkeypatch, write_yaml):
+    monkeypatch.setenv("ADAMBENCH_CACHE_DIR", str(tmp_path))
+    p = load_problem(write_yaml("name: a\nvariables: [x]\nexpression: (x - 3)**2\nstart: [1]\n"))
+    src = codegen.problem_source(p)
+    (path,) = (tmp_path / "problems").glob("p_*.py")
+    path.write_text(path.read_text()[:-20])  # truncated
+    assert codegen.problem_source(p) == src
+    assert codegen._read_verified(path) == src
+
+
+def test_unwritable_cache_falls_back_with_a_note(tmp_path, monkeypatch):
+    from adambench import cache
+
+    blocker = tmp_path / "file"
+    blocker.write_text("not a directory")
+    monkeypatch.setenv("ADAMBENCH_CACHE_DIR", str(blocker / "sub"))
+    monkeypatch.setattr(cache, "_FALLBACK", None)
+    path = cache.cache_dir()
+    assert path != blocker / "sub" and path.is_dir()
+    assert any("not writable" in n for n in cache.pop_notes())
