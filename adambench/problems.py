@@ -133,15 +133,13 @@ class Problem:
 
 
 def _builtin_dir() -> Path:
-    try:
-        from importlib.resources import files
-
-        path = Path(str(files("adambench.problems")))
-        if any(path.glob("*.yaml")):
-            return path
-    except (ModuleNotFoundError, TypeError):  # pragma: no cover - running from a bare checkout
-        pass
-    return Path(__file__).resolve().parent.parent / "problems"  # pragma: no cover
+    """The shipped problem files: ``adambench/problems`` once installed (package data), the
+    repository's ``problems/`` in a checkout or an editable install."""
+    here = Path(__file__).resolve().parent
+    for folder in (here / "problems", here.parent / "problems"):
+        if any(folder.glob("*.yaml")):
+            return folder
+    raise ProblemError(f"no problem files found next to {here} (a broken installation?)")
 
 
 @cache

@@ -212,3 +212,20 @@ def test_unknown_problem_suggests_a_name():
 def test_dim_only_for_vector_problems():
     with pytest.raises(ProblemError, match="--dim applies to vector problems"):
         load_problem("beale", dim=3)
+
+
+@pytest.mark.slow
+def test_the_wheel_ships_every_problem_file_as_package_data(tmp_path):
+    import subprocess
+    import sys
+    import zipfile
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(tmp_path),
+                    str(root)], check=True, capture_output=True)
+    (wheel,) = tmp_path.glob("adambench-*.whl")
+    names = zipfile.ZipFile(wheel).namelist()
+    for name in BUILTIN_PROBLEMS:
+        assert f"adambench/problems/{name}.yaml" in names
+    assert "adambench/schema/result.schema.json" in names
