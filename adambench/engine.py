@@ -45,9 +45,15 @@ CompileFn = Callable[[str], Any]
 
 @dataclass
 class _Batch:
-    """Runs sharing one compiled module, with their arrays."""
+    """Runs sharing one runner, with their arrays.
 
-    module: ModuleType
+    ``advance`` has the signature of the compiled ``advance`` of
+    :mod:`adambench.runner_template` (a run's state is its rows of the arrays); ``module`` is
+    the generated module it comes from (None for runners that are not compiled).
+    """
+
+    module: ModuleType | None
+    advance: Callable[..., None]
     warm: bool
     name: str
     runs: list[tuple[int, int]]  # (config index, seed index)
@@ -112,6 +118,83 @@ def _starts(problem: Problem, start: Any, seeds: Sequence[int]) -> tuple[np.ndar
     return np.tile(point, (len(seeds), 1)), "given"
 
 
+@dataclass
+class Job:
+    """A prepared run: a problem, its configurations x seeds, and the arrays of every run.
+
+    Made by :func:`prepare`, advanced by :func:`execute` (together with other jobs), turned into
+    a :class:`~adambench.results.Result` by :func:`collect`. Sweeps and check suites are many
+    jobs executed at once.
+    """
+
+    problem: Problem
+    configs: list[OptimizerConfig]
+    settings: Settings
+    starts: np.ndarray
+    batches: list[_Batch]
+    notes: list[str]
+    timings: dict[str, float]
+
+
+def prepare(
+    problem: Problem | str | Path,
+    optimizers: Sequence[str | OptimizerConfig] | str = ("adam",),
+    *,
+    steps: int | None = None,
+    seeds: int = 1,
+    seed: int = 0,
+    lr: float | None = None,
+    start: Any = None,
+    every: int = 1,
+    average: bool = False,
+    average_decay: float = 0.999,
+    stop_at_target: bool = False,
+    dim: int | None = None,
+    record_x: bool | None = None,
+) -> Job:
+    """Validate the arguments of :func:`run`, resolve configurations, allocate the arrays and
+    load (not yet compile) the generated modules."""
+    t_start = time.perf_counter()
+    prob = problem if isinstance(problem, Problem) else load_problem(problem, dim=dim)
+    if isinstance(problem, Problem) and dim is not None and dim != problem.dim:
+        raise UsageError("dim applies when the problem is given by name or path")
+    configs = _configs(prob, optimizers, lr)
+    n_steps = _check_int("steps", prob.steps if steps is None else steps, 1, MAX_STEPS)
+    n_seeds = _check_int("seeds", seeds, 1, MAX_SEEDS)
+    first = _check_int("seed", seed, 0, 2**62)
+    every = _check_int("every", every, 1, n_steps)
+    if average and not (0.0 < average_decay < 1.0):
+        raise UsageError(f"average decay must be in (0, 1), got {average_decay:g}")
+    seed_list = tuple(range(first, first + n_seeds))
+    starts, start_kind = _starts(prob, start, seed_list)
+
+    want_x = prob.dim <= MAX_TRACE_PARAMS if record_x is None else bool(record_x)
+    want_x = want_x and prob.dim <= MAX_TRACE_PARAMS
+    notes: list[str] = []
+    if record_x and prob.dim > MAX_TRACE_PARAMS:
+        notes.append(
+            f"parameter trajectory not recorded: {prob.dim} parameters > {MAX_TRACE_PARAMS}"
+        )
+    n_runs = len(configs) * n_seeds
+    per_record = 8 * n_runs * (1 + (prob.dim if want_x else 0))
+    max_records = max(2, TRACE_BUDGET_BYTES // per_record)
+    if n_steps // every + 1 > max_records:
+        every = math.ceil(n_steps / (max_records - 1))
+        notes.append(f"trace recorded every {every} steps to stay within memory")
+    settings = Settings(
+        steps=n_steps,
+        seeds=seed_list,
+        every=every,
+        start=start_kind,
+        stop_at_target=stop_at_target,
+        average_decay=average_decay if average else None,
+        record_x=want_x,
+    )
+    batches = _make_batches(prob, configs, starts, seed_list, settings)
+    timings = {"prepare_s": time.perf_counter() - t_start}
+    return Job(prob, configs, settings, starts, batches, notes, timings)
+
+
 def run(
     problem: Problem | str | Path,
     optimizers: Sequence[str | OptimizerConfig] | str = ("adam",),
@@ -142,72 +225,71 @@ def run(
     steps; best loss, steps to target and divergence are always tracked at every step.
     ``on_compile(name)`` is called, and must return a context manager, before code that is not
     cached yet is compiled. ``chunk_steps`` fixes the chunk size (by default chunks adapt to
-    about 0.1 s of work); results never depend on it.
+    about 0.1 s of work); results never depend on it, nor on ``threads``.
     """
-    t_start = time.perf_counter()
-    prob = problem if isinstance(problem, Problem) else load_problem(problem, dim=dim)
-    if isinstance(problem, Problem) and dim is not None and dim != problem.dim:
-        raise UsageError("dim applies when the problem is given by name or path")
-    configs = _configs(prob, optimizers, lr)
-    n_steps = _check_int("steps", prob.steps if steps is None else steps, 1, MAX_STEPS)
-    n_seeds = _check_int("seeds", seeds, 1, MAX_SEEDS)
-    first = _check_int("seed", seed, 0, 2**62)
-    every = _check_int("every", every, 1, n_steps)
+    job = prepare(
+        problem,
+        optimizers,
+        steps=steps,
+        seeds=seeds,
+        seed=seed,
+        lr=lr,
+        start=start,
+        every=every,
+        average=average,
+        average_decay=average_decay,
+        stop_at_target=stop_at_target,
+        dim=dim,
+        record_x=record_x,
+    )
+    n_threads = execute(
+        [job], threads=threads, progress=progress, on_compile=on_compile, chunk_steps=chunk_steps
+    )
+    return collect(job, threads=n_threads)
+
+
+def execute(
+    jobs: Sequence[Job],
+    *,
+    threads: int | None = None,
+    progress: ProgressFn | None = None,
+    on_compile: CompileFn | None = None,
+    chunk_steps: int | None = None,
+) -> int:
+    """Compile (or load) and advance every run of every job to its end; returns the threads used.
+
+    All jobs advance together, in chunks, on one pool of threads. ``progress(done, total)``
+    counts run-steps (a run stopped early counts as done).
+    """
     n_threads = _check_int(
         "threads", threads if threads is not None else (os.cpu_count() or 1), 1, 1024
     )
-    if average and not (0.0 < average_decay < 1.0):
-        raise UsageError(f"average decay must be in (0, 1), got {average_decay:g}")
-    seed_list = tuple(range(first, first + n_seeds))
-    starts, start_kind = _starts(prob, start, seed_list)
+    t0 = time.perf_counter()
+    for job in jobs:
+        _compile(job, on_compile)
+    t1 = time.perf_counter()
+    _advance_all(jobs, n_threads, progress, chunk_steps)
+    t2 = time.perf_counter()
+    for job in jobs:
+        job.timings["compile_s"] = t1 - t0
+        job.timings["run_s"] = t2 - t1
+    return n_threads
 
-    want_x = prob.dim <= MAX_TRACE_PARAMS if record_x is None else bool(record_x)
-    want_x = want_x and prob.dim <= MAX_TRACE_PARAMS
-    notes: list[str] = []
-    if record_x and prob.dim > MAX_TRACE_PARAMS:
-        notes.append(
-            f"parameter trajectory not recorded: {prob.dim} parameters > {MAX_TRACE_PARAMS}"
-        )
-    n_runs = len(configs) * n_seeds
-    per_record = 8 * n_runs * (1 + (prob.dim if want_x else 0))
-    max_records = max(2, TRACE_BUDGET_BYTES // per_record)
-    if n_steps // every + 1 > max_records:
-        every = math.ceil(n_steps / (max_records - 1))
-        notes.append(f"trace recorded every {every} steps to stay within memory")
-    settings = Settings(
-        steps=n_steps,
-        seeds=seed_list,
-        every=every,
-        start=start_kind,
-        stop_at_target=stop_at_target,
-        average_decay=average_decay if average else None,
-        record_x=want_x,
-    )
 
-    batches = _make_batches(prob, configs, starts, seed_list, settings)
-    t_compiled = time.perf_counter()
-    _compile(batches, settings, prob, on_compile)
-    t_run = time.perf_counter()
-    _advance_all(batches, settings, prob, n_threads, progress, chunk_steps)
-    t_end = time.perf_counter()
-
+def collect(job: Job, threads: int = 1) -> Result:
+    """The :class:`~adambench.results.Result` of an executed job."""
     from adambench.cache import pop_notes
 
-    result = Result(
-        problem=prob,
-        configs=configs,
-        settings=settings,
-        runs=_collect(batches, prob, configs, settings, starts),
-        timings={
-            "prepare_s": t_compiled - t_start,
-            "compile_s": t_run - t_compiled,
-            "run_s": t_end - t_run,
-        },
-        threads=n_threads,
-        notes=notes + pop_notes(),
+    return Result(
+        problem=job.problem,
+        configs=job.configs,
+        settings=job.settings,
+        runs=_collect(job),
+        timings=dict(job.timings),
+        threads=threads,
+        notes=job.notes + pop_notes(),
         date=datetime.now(timezone.utc).isoformat(timespec="seconds"),
     )
-    return result
 
 
 def _configs(
@@ -284,24 +366,28 @@ def _make_batches(
         }
         name = f"{prob.name} x {spec.name}"
         batches.append(
-            _Batch(module, warm, name, runs, arrays, prob.problem_params(), prob.data_array())
+            _Batch(
+                module,
+                module.advance,
+                warm,
+                name,
+                runs,
+                arrays,
+                prob.problem_params(),
+                prob.data_array(),
+            )
         )
     return batches
 
 
 def _call(
-    batch: _Batch,
-    prob: Problem,
-    settings: Settings,
-    lo: int,
-    hi: int,
-    t_begin: int,
-    t_end: int,
-    finish: bool,
+    job: Job, batch: _Batch, lo: int, hi: int, t_begin: int, t_end: int, finish: bool
 ) -> None:
+    """Advance runs lo..hi-1 of a batch from t_begin to t_end (and close them with finish)."""
     a = {k: v[lo:hi] for k, v in batch.arrays.items()}
+    prob, st = job.problem, job.settings
     target = prob.target if prob.target is not None else -math.inf
-    batch.module.advance(
+    batch.advance(
         a["X"],
         a["S"],
         a["HP"],
@@ -313,98 +399,113 @@ def _call(
         t_begin,
         t_end,
         finish,
-        settings.steps,
-        settings.every,
+        st.steps,
+        st.every,
         a["LT"],
         a["XT"],
-        settings.record_x,
+        st.record_x,
         float(target),
         float(1e6 * prob.scale),
-        metrics.stall_step(settings.steps),
-        settings.stop_at_target,
-        float(settings.average_decay or 0.0),
+        metrics.stall_step(st.steps),
+        st.stop_at_target,
+        float(st.average_decay or 0.0),
         a["AVG"],
         a["M"],
         a["IM"],
     )
 
 
-def _compile(
-    batches: list[_Batch], settings: Settings, prob: Problem, on_compile: CompileFn | None
-) -> None:
+def _compile(job: Job, on_compile: CompileFn | None) -> None:
     """Load (or compile, once, then cache on disk) each batch's runner with a zero-step call."""
     from contextlib import nullcontext
 
     from adambench.codegen import mark_compiled
 
-    for b in batches:
-        ctx = on_compile(b.name) if (on_compile is not None and not b.warm) else nullcontext()
+    for b in job.batches:
+        cold = not b.warm and b.module is not None
+        ctx = on_compile(b.name) if (on_compile is not None and cold) else nullcontext()
         with ctx:
-            _call(b, prob, settings, 0, 0, 0, 0, False)
-        if not b.warm:
+            _call(job, b, 0, 0, 0, 0, False)
+        if cold:
             mark_compiled(b.module)
+            b.warm = True
 
 
 def _advance_all(
-    batches: list[_Batch],
-    settings: Settings,
-    prob: Problem,
-    n_threads: int,
-    progress: ProgressFn | None,
-    chunk_steps: int | None,
+    jobs: Sequence[Job], n_threads: int, progress: ProgressFn | None, chunk_steps: int | None
 ) -> None:
-    total = settings.steps
     blocks = []
-    for b in batches:
-        R = len(b.runs)
-        k = min(R, n_threads)
-        edges = np.linspace(0, R, k + 1).round().astype(int)
-        blocks += [(b, int(lo), int(hi)) for lo, hi in itertools.pairwise(edges) if hi > lo]
+    for job in jobs:
+        for b in job.batches:
+            R = len(b.runs)
+            edges = np.linspace(0, R, min(R, n_threads) + 1).round().astype(int)
+            blocks += [
+                (job, b, int(lo), int(hi)) for lo, hi in itertools.pairwise(edges) if hi > lo
+            ]
+    horizon = max((job.settings.steps for job in jobs), default=0)
+    total_work = sum(len(b.runs) * job.settings.steps for job in jobs for b in job.batches)
     pool = ThreadPoolExecutor(max_workers=n_threads) if n_threads > 1 and len(blocks) > 1 else None
 
-    def chunk(t0: int, t1: int, finish: bool) -> None:
+    def work(t0: int, t1: int) -> list[tuple[Job, _Batch, int, int, int, int, bool]]:
+        calls = []
+        for job, b, lo, hi in blocks:
+            total = job.settings.steps
+            if t0 < total:
+                end = min(t1, total)
+                calls.append((job, b, lo, hi, t0, end, end == total))
+        return calls
+
+    def chunk(t0: int, t1: int) -> None:
+        calls = work(t0, t1)
         if pool is None:
-            for b, lo, hi in blocks:
-                _call(b, prob, settings, lo, hi, t0, t1, finish)
+            for c in calls:
+                _call(*c)
         else:
-            futures = [
-                pool.submit(_call, b, prob, settings, lo, hi, t0, t1, finish)
-                for b, lo, hi in blocks
-            ]
-            for f in futures:
+            for f in [pool.submit(_call, *c) for c in calls]:
                 f.result()
+
+    def done_work() -> int:
+        done = 0
+        for job in jobs:
+            for b in job.batches:
+                running = b.arrays["IM"][:, K.I_STATUS] == K.RUNNING
+                steps = b.arrays["IM"][:, K.I_STEPS]
+                done += int(np.where(running, steps, job.settings.steps).sum())
+        return done
 
     try:
         t = 0
-        size = min(total, chunk_steps or 64)
-        while t < total:
-            t1 = min(total, t + size)
+        size = min(horizon, chunk_steps or 64)
+        while t < horizon:
+            t1 = min(horizon, t + size)
             began = time.perf_counter()
-            chunk(t, t1, False)
+            chunk(t, t1)
             elapsed = time.perf_counter() - began
             t = t1
             if progress is not None:
-                progress(t, total)
-            if all(np.all(b.arrays["IM"][:, K.I_STATUS] != K.RUNNING) for b in batches):
+                progress(done_work(), total_work)
+            if all(
+                np.all(b.arrays["IM"][:, K.I_STATUS] != K.RUNNING)
+                for job in jobs
+                for b in job.batches
+            ):
                 break
             if chunk_steps is None:
                 grow = CHUNK_SECONDS / max(elapsed, 1e-6)
-                size = max(1, min(total, int(size * min(max(grow, 0.25), 8.0))))
-        chunk(total, total, True)
+                size = max(1, min(horizon, int(size * min(max(grow, 0.25), 8.0))))
+        # Close the runs whose job ended early (every run stopped before its last step).
+        for job, b, lo, hi in blocks:
+            if t < job.settings.steps:
+                _call(job, b, lo, hi, job.settings.steps, job.settings.steps, True)
     finally:
         if pool is not None:
             pool.shutdown(wait=True, cancel_futures=True)
 
 
-def _collect(
-    batches: list[_Batch],
-    prob: Problem,
-    configs: list[OptimizerConfig],
-    settings: Settings,
-    starts: np.ndarray,
-) -> list[RunResult]:
+def _collect(job: Job) -> list[RunResult]:
+    prob, configs, settings, starts = job.problem, job.configs, job.settings, job.starts
     out: dict[tuple[int, int], RunResult] = {}
-    for b in batches:
+    for b in job.batches:
         A = b.arrays
         for r, (k, s) in enumerate(b.runs):
             cfg = configs[k]

@@ -176,3 +176,36 @@ def test_python_api_result_round_trips_to_json():
     assert d["runs"][0]["trace"]["loss"][0] == pytest.approx(41.25)
     assert len(d["runs"][0]["trace"]["x"]) == 101
     assert r.to_csv().splitlines()[0].startswith("optimizer,label,seed,status")
+
+
+def test_jobs_executed_together_match_jobs_run_alone():
+    from adambench.engine import collect, execute, prepare
+
+    jobs = [
+        prepare("beale", ["adam", "momentum(lr=0.003)"], steps=700, stop_at_target=True),
+        prepare("noisy_logreg", ["rmsprop"], steps=300, seeds=2),
+        prepare("long_valley", ["sgd(lr=0.1)"], steps=50),
+    ]
+    execute(jobs, threads=2, chunk_steps=33)
+    together = [stable(collect(j)) for j in jobs]
+    alone = [
+        stable(
+            adambench.run("beale", ["adam", "momentum(lr=0.003)"], steps=700, stop_at_target=True)
+        ),
+        stable(adambench.run("noisy_logreg", ["rmsprop"], steps=300, seeds=2)),
+        stable(adambench.run("long_valley", ["sgd(lr=0.1)"], steps=50)),
+    ]
+    assert together == alone
+
+
+def test_progress_reports_run_steps_up_to_the_total():
+    seen = []
+    adambench.run(
+        "beale",
+        ["adam", "sgd"],
+        steps=500,
+        chunk_steps=100,
+        progress=lambda done, total: seen.append((done, total)),
+    )
+    assert seen[-1] == (1000, 1000)
+    assert [d for d, _ in seen] == sorted(d for d, _ in seen)

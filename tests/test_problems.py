@@ -222,8 +222,11 @@ def test_the_wheel_ships_every_problem_file_as_package_data(tmp_path):
     from pathlib import Path
 
     root = Path(__file__).resolve().parent.parent
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(tmp_path),
-                    str(root)], check=True, capture_output=True)
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(tmp_path), str(root)],
+        check=True,
+        capture_output=True,
+    )
     (wheel,) = tmp_path.glob("adambench-*.whl")
     names = zipfile.ZipFile(wheel).namelist()
     for name in BUILTIN_PROBLEMS:
