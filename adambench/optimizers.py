@@ -109,6 +109,7 @@ class OptimizerSpec:
     source: str = "built-in"
     check: Callable[[dict[str, float]], str | None] | None = field(default=None, compare=False)
     compiled: bool = True
+    state_extra: int = 0  # scalars kept after the per-parameter state (e.g. running powers)
 
     def param(self, name: str) -> HyperParam:
         for hp in self.hyperparams:
@@ -125,7 +126,8 @@ class OptimizerSpec:
         return {hp.name: hp.default for hp in self.hyperparams}
 
     def state_size(self, n: int) -> int:
-        return self.state_per_param * n
+        """Length of one run's state vector for n parameters."""
+        return self.state_per_param * n + self.state_extra
 
 
 def _builtin(module_init: str, module_step: str) -> KernelRef:
@@ -169,8 +171,9 @@ BUILTINS: dict[str, OptimizerSpec] = {
                 HyperParam("bias_correction", 1.0, "divide moments by 1 - beta^t", "bool"),
             ),
             3,
-            _builtin("zeros_init", "adam_step"),
+            _builtin("adam_init", "adam_step"),
             "torch.optim.Adam: p -= (lr/bc1) m / (sqrt(v)/sqrt(bc2) + eps)",
+            state_extra=2,
         ),
         OptimizerSpec(
             "adamax",
@@ -183,8 +186,9 @@ BUILTINS: dict[str, OptimizerSpec] = {
                 _WD,
             ),
             2,
-            _builtin("zeros_init", "adamax_step"),
+            _builtin("adamax_init", "adamax_step"),
             "torch.optim.Adamax: eps inside the max, u = max(beta2 u, |g| + eps)",
+            state_extra=1,
         ),
         OptimizerSpec(
             "sgd",

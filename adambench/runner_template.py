@@ -56,85 +56,88 @@ def p_train(x, g, pd, data, ps, t, seed):  # stub: loss at x, training gradient 
 
 @jit
 def advance(
-    X,
-    S,
-    HP,
-    seeds,
-    pd,
-    data,
-    PS,
-    G,
-    t_begin,
-    t_end,
-    finish,
-    total,
-    every,
-    LT,
-    XT,
-    record_x,
-    target,
-    bound,
-    stall_step,
-    stop,
-    decay,
-    AVG,
-    M,
-    IM,
-):
+    X, S, HP, seeds, pd, data, PS, G, t_begin, t_end, finish, total, every, LT, XT, record_x,
+    target, bound, stall_step, stop, decay, AVG, M, IM,
+):  # fmt: skip
     """Advance every run of the block from t_begin to t_end; with finish, close them.
 
     One function on purpose: every jitted helper costs numba a compilation of its own, and the
-    cold compile of a (problem, optimizer) pair is paid by every new user.
+    cold compile of a (problem, optimizer) pair is paid by every new user. Row views and the
+    run's metrics are hoisted out of the step loop (kept in locals, written back on leaving):
+    creating views and reloading metrics through memory per step doubled the cost of a step.
     """
     n = X.shape[1]
     for r in range(X.shape[0]):
         x, g, m, im = X[r], G[r], M[r], IM[r]
+        s, hp, ps, lt, xt, avg = S[r], HP[r], PS[r], LT[r], XT[r], AVG[r]
+        seed = seeds[r]
+        status = im[I_STATUS]
+        best, best_step, hit = m[M_BEST], im[I_BEST_STEP], im[I_TARGET_STEP]
+        at_stall, avg_pow = m[M_STALL], m[M_AVG_POW]
         t = t_begin
-        while t < t_end and im[I_STATUS] == RUNNING:
-            f = p_train(x, g, pd, data, PS[r], t + 1, seeds[r])
+        next_record = -(-t // every) * every  # the first multiple of every >= t
+        while t < t_end and status == RUNNING:
+            f = p_train(x, g, pd, data, ps, t + 1, seed)
             ok = math.isfinite(f)
             if t == 0:
                 for i in range(n):
                     ok = ok and math.isfinite(g[i])
                 if not ok:
-                    im[I_STATUS] = INVALID_START
+                    status = INVALID_START
                     break
-                opt_init(x, HP[r], S[r])
+                opt_init(x, hp, s)
             for i in range(n):
                 ok = ok and abs(x[i]) <= bound  # NaN fails the comparison too
             if not ok:
-                im[I_STATUS] = DIVERGED
+                status = DIVERGED
                 im[I_DIVERGED_AT] = t
                 break
-            _seen(t, f, x, every, LT[r], XT[r], record_x, stall_step, target, m, im)
-            if stop and im[I_TARGET_STEP] >= 0:
-                im[I_STATUS] = STOPPED_AT_TARGET
-                break
-            opt_step(x, g, S[r], t + 1, HP[r])
+            if t == next_record:
+                k = t // every
+                lt[k] = f
+                if record_x:
+                    for i in range(n):
+                        xt[k, i] = x[i]
+                next_record += every
+            if f < best:
+                best = f
+                best_step = t
+            if t == stall_step:
+                at_stall = f
+            if f <= target and hit < 0:
+                hit = t
+                if stop:
+                    status = STOPPED_AT_TARGET
+                    break
+            opt_step(x, g, s, t + 1, hp)
             if decay > 0.0:
                 for i in range(n):
-                    AVG[r, i] = decay * AVG[r, i] + (1.0 - decay) * x[i]
-                m[M_AVG_POW] *= decay
+                    avg[i] = decay * avg[i] + (1.0 - decay) * x[i]
+                avg_pow *= decay
             t += 1
+        if t > t_begin or status != im[I_STATUS]:  # the run moved: write its locals back
+            im[I_STATUS] = status
             im[I_STEPS] = t
-        if finish and im[I_STATUS] != INVALID_START:
+            m[M_BEST], im[I_BEST_STEP], im[I_TARGET_STEP] = best, best_step, hit
+            m[M_STALL], m[M_AVG_POW] = at_stall, avg_pow
+        if finish and status != INVALID_START:
             f = p_fg(x, g, pd, data)
             m[M_FINAL] = f
-            s = 0.0
+            ss = 0.0
             ok = math.isfinite(f)
             for i in range(n):
-                s += g[i] * g[i]
+                ss += g[i] * g[i]
                 ok = ok and abs(x[i]) <= bound
-            m[M_GNORM] = math.sqrt(s)
-            if im[I_STATUS] == RUNNING:
+            m[M_GNORM] = math.sqrt(ss)
+            if status == RUNNING:
                 if not ok:
                     im[I_STATUS] = DIVERGED
                     im[I_DIVERGED_AT] = total
                 else:
-                    _seen(total, f, x, every, LT[r], XT[r], record_x, stall_step, target, m, im)
+                    _seen(total, f, x, every, lt, xt, record_x, stall_step, target, m, im)
                     im[I_STATUS] = FINISHED
-            if decay > 0.0 and m[M_AVG_POW] < 1.0:
-                m[M_AVG_LOSS] = p_loss(AVG[r] / (1.0 - m[M_AVG_POW]), pd, data)
+            if decay > 0.0 and avg_pow < 1.0:
+                m[M_AVG_LOSS] = p_loss(avg / (1.0 - avg_pow), pd, data)
 
 
 @jit

@@ -23,7 +23,8 @@ def adam_steps(grads, lr, beta1, beta2):
         resolve(get("adam"), {"lr": lr, "beta1": beta1, "beta2": beta2, "eps": 0.0}).hp_vector()
     )
     p = np.zeros(1)
-    state = np.zeros(3)
+    state = np.zeros(get("adam").state_size(1))
+    K.adam_init(p, hp, state)
     out = []
     for t, g in enumerate(grads, 1):
         before = p[0]
