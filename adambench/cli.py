@@ -367,6 +367,15 @@ def show(
             )
 
 
+# ---- plot commands (issue 4) ----
+
+
+# ---- sweep commands (issue 5) ----
+
+
+# ---- check and compare commands (issue 7) ----
+
+
 @cache_app.command("info")
 def cache_info() -> None:
     """Where compiled kernels are cached, and how much is there."""

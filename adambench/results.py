@@ -15,6 +15,7 @@ import json
 import math
 import platform
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -262,3 +263,34 @@ def _cpu_name() -> str:
     except OSError:
         pass
     return platform.processor() or "unknown"
+
+
+def read_result_file(path: str | Path) -> dict[str, Any]:
+    """Load a saved result (``run -o x.json``, a sweep, a baseline): the JSON object, checked
+    for the tool name and a schema version this adambench reads. Errors are ConfigError (exit 2)
+    naming the file."""
+    from adambench.errors import ConfigError
+
+    where = str(path)
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError("no such file", where=where) from None
+    except IsADirectoryError:
+        raise ConfigError("is a directory, not a result file", where=where) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read: {exc}", where=where) from None
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ConfigError(f"not valid JSON (line {exc.lineno}: {exc.msg})", where=where) from None
+    if not isinstance(data, dict) or data.get("tool", {}).get("name") != "adambench":
+        raise ConfigError("not an adambench result (no tool.name = adambench)", where=where)
+    version = data.get("schema_version")
+    if version != SCHEMA_VERSION:
+        raise ConfigError(
+            f"schema_version {version!r} is not one this adambench reads ({SCHEMA_VERSION})",
+            where=where,
+        )
+    return data

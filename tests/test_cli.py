@@ -185,3 +185,23 @@ def test_cache_info_and_clear(tmp_path, monkeypatch):
     r = invoke("cache", "clear")
     assert r.exit_code == 0 and "removed 1 files" in r.stdout
     assert not (tmp_path / "c").exists()
+
+
+def test_result_files_are_checked_when_read(tmp_path):
+    from adambench.errors import ConfigError
+    from adambench.results import read_result_file
+
+    good = tmp_path / "r.json"
+    assert invoke("run", "beale", "--steps", "20", "-o", str(good)).exit_code == 0
+    assert read_result_file(good)["problem"]["name"] == "beale"
+    for text, message in [
+        ("{", "not valid JSON"),
+        ("[]", "not an adambench result"),
+        ('{"tool": {"name": "adambench"}, "schema_version": 9}', "schema_version 9"),
+    ]:
+        bad = tmp_path / "bad.json"
+        bad.write_text(text)
+        with pytest.raises(ConfigError, match=message):
+            read_result_file(bad)
+    with pytest.raises(ConfigError, match="no such file"):
+        read_result_file(tmp_path / "missing.json")
