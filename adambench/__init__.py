@@ -23,10 +23,12 @@ __all__ = [
     "list_problems",
     "load_problem",
     "run",
+    "sweep",
 ]
 
 _LAZY = {
     "run": ("adambench.engine", "run"),
+    "sweep": ("adambench.sweep", "sweep"),
     "load_problem": ("adambench.problems", "load_problem"),
     "list_problems": ("adambench.problems", "list_problems"),
     "list_optimizers": ("adambench.optimizers", "registry"),
@@ -40,6 +42,7 @@ if TYPE_CHECKING:
     from adambench.optimizers import registry as list_optimizers
     from adambench.problems import list_problems, load_problem
     from adambench.results import Result
+    from adambench.sweep import sweep
 
 
 def __getattr__(name: str) -> Any:

@@ -232,6 +232,42 @@ def run(
     quiet: Annotated[
         bool, typer.Option("--quiet", "-q", help="No spinner, progress or notes.")
     ] = False,
+    tune: Annotated[
+        str | None,
+        typer.Option(
+            help="Tune lr per optimizer first (a log-spaced sweep, the same budget for each) "
+            "and compare every optimizer at its best lr.",
+            rich_help_panel="Tuned comparison",
+        ),
+    ] = None,
+    tune_range: Annotated[
+        str | None,
+        typer.Option(
+            help="LOW:HIGH of the tuning grid [default: 1e-4:1].",
+            rich_help_panel="Tuned comparison",
+        ),
+    ] = None,
+    tune_count: Annotated[
+        int | None,
+        typer.Option(
+            help="Values in the tuning grid [default: 9].", rich_help_panel="Tuned comparison"
+        ),
+    ] = None,
+    tune_metric: Annotated[
+        str | None,
+        typer.Option(
+            help="Choose by final_loss, best_loss, steps_to_target or success_rate "
+            "[default: final_loss].",
+            rich_help_panel="Tuned comparison",
+        ),
+    ] = None,
+    tune_seeds: Annotated[
+        int | None,
+        typer.Option(
+            help="Seeds per tuning point, after the reported ones [default: --seeds].",
+            rich_help_panel="Tuned comparison",
+        ),
+    ] = None,
 ) -> None:
     """Run optimizers on a problem and print a convergence table.
 
@@ -242,8 +278,19 @@ def run(
       adambench run rosenbrock -O 'adam(lr=0.05),adam(lr=0.01)' -O rmsprop --seeds 5
 
       adambench run ./my_problem.yaml --steps 5000 --start random --seeds 10 -o result.json
+
+      adambench run beale -O sgd,momentum,adam,rmsprop --tune lr --seeds 3
     """
     with boundary():
+        if tune is not None:
+            _run_tuned(dict(locals()))
+            return
+        for name, value in (("range", tune_range), ("count", tune_count),
+                            ("metric", tune_metric), ("seeds", tune_seeds)):  # fmt: skip
+            if value is not None:
+                from adambench.errors import UsageError
+
+                raise UsageError(f"--tune-{name} needs --tune lr")
         from adambench.engine import run as run_engine
         from adambench.report import check_output_path, write_result
 
@@ -371,6 +418,368 @@ def show(
 
 
 # ---- sweep commands (issue 5) ----
+
+PLOT_FORMATS = {".png": "png", ".svg": "svg", ".pdf": "pdf"}
+
+
+class _SweepFeedback(_Feedback):
+    """The compile spinner of `run`, and a progress bar counted in runs (runs done, runs/s,
+    time left) for sweeps that take more than half a second; stderr, terminals only."""
+
+    def __init__(self, quiet: bool) -> None:
+        super().__init__(quiet)
+        self.label = "runs"
+
+    def phase(self, label: str, steps: int) -> Any:
+        """A progress callback for one pass (a tuned comparison has two)."""
+        self.close()
+        self.bar, self.label, self.started = None, label, time.perf_counter()
+
+        def progress(done: int, total: int) -> None:
+            self._update(done / steps, total / steps)
+
+        return progress
+
+    def _update(self, done: float, total: float) -> None:
+        if not self.live:
+            return
+        if self.bar is None:
+            if time.perf_counter() - self.started < 0.5 or done >= total:
+                return
+            from rich.progress import (
+                BarColumn,
+                Progress,
+                ProgressColumn,
+                TextColumn,
+                TimeRemainingColumn,
+            )
+            from rich.text import Text
+
+            class Rate(ProgressColumn):
+                def render(self, task: Any) -> Text:
+                    speed = task.finished_speed or task.speed
+                    return Text(f"{speed:,.0f} runs/s" if speed else "", style="dim")
+
+            self.bar = Progress(
+                TextColumn("{task.description}"),
+                BarColumn(),
+                TextColumn("{task.completed:,.0f}/{task.total:,.0f} runs"),
+                Rate(),
+                TimeRemainingColumn(),
+                console=_console(stderr=True),
+                transient=True,
+            )
+            self.bar.start()
+            self.task = self.bar.add_task(self.label, total=total)
+        self.bar.update(self.task, completed=done)
+
+    def close(self) -> None:
+        super().close()
+        self.bar = None
+
+
+def _sweep_problem_steps(problem: Any, steps: int | None, dim: int | None) -> tuple[Any, int]:
+    """The loaded problem and the steps its runs take (for counting progress in runs)."""
+    from adambench.problems import load_problem
+
+    prob = load_problem(problem, dim=dim)
+    return prob, steps if isinstance(steps, int) and steps >= 1 else prob.steps
+
+
+def _check_plot_path(plot: Path | None) -> None:
+    if plot is not None:
+        from adambench.report import check_output_path
+
+        check_output_path(plot, PLOT_FORMATS)
+
+
+def _print_sweep(sw: Any, metric: str | None, top: int, quiet: bool) -> None:
+    from rich.markup import escape
+
+    from adambench import sweep_report as R
+    from adambench.sweep import MAX_HEATMAPS
+
+    out.print(escape(R.heading(sw)), highlight=False, soft_wrap=True)
+    out.print(R.ranked_table(sw, metric, top=top))
+    maps = sw.heatmaps(metric)
+    for hm in maps[:MAX_HEATMAPS]:
+        out.print(R.heatmap_table(sw, hm, metric))
+    line = R.best_line(sw, metric)
+    if line:
+        out.print(escape(line), highlight=False)
+    rule, *notes = R.footnotes(sw, metric)
+    out.print(f"[dim]{escape(rule)}[/dim]", highlight=False)
+    if len(maps) > MAX_HEATMAPS:
+        notes.append(f"{len(maps)} heatmaps; the first {MAX_HEATMAPS} are shown")
+    if not quiet:
+        for note in notes:
+            err.print(f"[dim]{escape(note)}[/dim]", highlight=False)
+
+
+def _plot_sweep(sw: Any, plot: Path | None, metric: str | None, quiet: bool) -> None:
+    if plot is None:
+        return
+    from adambench.plots import sweep_plot
+
+    sweep_plot(sw, plot, metric)
+    if not quiet:
+        err.print(f"wrote {plot}", highlight=False)
+
+
+@app.command()
+def sweep(
+    problem: Annotated[
+        str | None,
+        typer.Argument(
+            help="A problem name or problem file (optional with --config).",
+            autocompletion=_complete_problem,
+            show_default=False,
+        ),
+    ] = None,
+    optimizers: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--optimizers",
+            "-O",
+            help="Optimizers to sweep (names or specs, as in `run`) [default: adam].",
+            autocompletion=_complete_optimizer,
+        ),
+    ] = None,
+    grid: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--grid",
+            "-g",
+            help="A swept hyperparameter, repeatable: lr=1e-3:1:log7 (log-spaced), "
+            "momentum=0:0.9:4 (linear), beta1=0.5,0.9,0.99 (a list); adam.beta1=... applies "
+            "to adam only. Ranges include both ends.",
+        ),
+    ] = None,
+    config: Annotated[
+        Path | None,
+        typer.Option(
+            "--config",
+            "-c",
+            help="A sweep YAML file (see sample_configs/); options given here override it.",
+        ),
+    ] = None,
+    seeds: Annotated[
+        int | None, typer.Option(help="Runs per configuration, seeds SEED..SEED+K-1 [default: 1].")
+    ] = None,
+    seed: Annotated[int | None, typer.Option(help="The first seed [default: 0].")] = None,
+    steps: Annotated[
+        int | None, typer.Option(help="Steps per run [default: the problem's].")
+    ] = None,
+    start: Annotated[
+        str | None,
+        typer.Option(help="Start point 'x,y,...' or 'random' (uniform in the domain, per seed)."),
+    ] = None,
+    metric: Annotated[
+        str | None,
+        typer.Option(
+            help="Rank by final_loss, best_loss, steps_to_target or success_rate "
+            "(median over seeds) [default: final_loss]."
+        ),
+    ] = None,
+    top: Annotated[int, typer.Option(help="Rows of the ranked table (0: all).")] = 20,
+    dim: Annotated[int | None, typer.Option(help="Dimension of a vector problem.")] = None,
+    threads: Annotated[
+        int | None, typer.Option(help="Threads to run on [default: all cores].")
+    ] = None,
+    max_runs: Annotated[
+        int | None,
+        typer.Option(help="Refuse sweeps of more runs (configurations x seeds) [default: 100000]."),
+    ] = None,
+    yes: Annotated[
+        bool, typer.Option("--yes", "-y", help="Run a sweep larger than --max-runs.")
+    ] = False,
+    output: Annotated[
+        Path | None,
+        typer.Option("--output", "-o", help="Write every run to FILE (.json or .csv)."),
+    ] = None,
+    plot: Annotated[
+        Path | None,
+        typer.Option(
+            help="Draw the heatmap (two swept hyperparameters) or the metric against the swept "
+            "value (one) to FILE (.png, .svg or .pdf; needs matplotlib)."
+        ),
+    ] = None,
+    json_out: Annotated[
+        bool, typer.Option("--json", help="Print the result as JSON on stdout (no table).")
+    ] = False,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", help="No spinner, progress or notes.")
+    ] = False,
+) -> None:
+    """Sweep hyperparameters: every grid point x seeds in one compiled pass, ranked.
+
+    Prints a ranked table (median and quartiles over seeds) and, for two swept
+    hyperparameters, a heatmap with the best cell marked. Diverged runs count as the worst value.
+
+    [bold]Examples[/bold]
+
+      adambench sweep beale -O adam --grid lr=1e-3:1:log7 --grid beta1=0.5,0.9,0.99 --seeds 5
+
+      adambench sweep beale -O sgd,momentum,adam --grid lr=1e-4:1:log9 --metric steps_to_target
+
+      adambench sweep --config sample_configs/sweep_beale.yaml -o sweep.json --plot sweep.png
+    """
+    with boundary():
+        from adambench.report import check_output_path
+        from adambench.sweep import MAX_RUNS, load_sweep_file
+        from adambench.sweep import sweep as run_sweep
+
+        spec = load_sweep_file(config) if config is not None else None
+
+        def pick(value: Any, key: str, default: Any) -> Any:
+            if value is not None:
+                return value
+            from_file = getattr(spec, key) if spec is not None else None
+            return default if from_file is None else from_file
+
+        problem = pick(problem, "problem", None)
+        if problem is None:
+            from adambench.errors import UsageError
+
+            raise UsageError("give a PROBLEM (or a sweep file with --config)")
+        grid_axes: Any = grid or (spec.grid if spec is not None and spec.grid else [])
+        if output is not None:
+            check_output_path(output)
+        _check_plot_path(plot)
+        limit = pick(max_runs, "max_runs", MAX_RUNS)
+        dim_ = pick(dim, "dim", None)
+        steps_ = pick(steps, "steps", None)
+        start_ = _parse_start(start) if start is not None else pick(None, "start", None)
+        prob, n_steps = _sweep_problem_steps(problem, steps_, dim_)
+        feedback = _SweepFeedback(quiet or json_out)
+        try:
+            sw = run_sweep(
+                prob,
+                optimizers or (list(spec.optimizers) if spec and spec.optimizers else ["adam"]),
+                grid_axes,
+                seeds=pick(seeds, "seeds", 1),
+                seed=pick(seed, "seed", 0),
+                steps=steps_,
+                start=start_,
+                metric=pick(metric, "metric", "final_loss"),
+                max_runs=None if yes else limit,
+                threads=threads,
+                progress=feedback.phase("sweep", n_steps),
+                on_compile=feedback.compiling,
+                where=str(config) if config is not None and not grid else None,
+            )
+        finally:
+            feedback.close()
+        if output is not None:
+            from adambench.report import write_atomic
+
+            kind = check_output_path(output)
+            write_atomic(output, sw.to_json() if kind == "json" else sw.to_csv())
+        if json_out:
+            sys.stdout.write(sw.to_json())
+        else:
+            _print_sweep(sw, None, top, quiet)
+        _plot_sweep(sw, plot, None, quiet)
+        if output is not None and not quiet:
+            err.print(f"wrote {output}", highlight=False)
+
+
+@app.command("sweep-show")
+def sweep_show(
+    file: Annotated[
+        Path, typer.Argument(help="A sweep saved with `adambench sweep -o FILE.json`.")
+    ],
+    metric: Annotated[
+        str | None,
+        typer.Option(help="Rank by another metric [default: the one the sweep was run with]."),
+    ] = None,
+    top: Annotated[int, typer.Option(help="Rows of the ranked table (0: all).")] = 20,
+    plot: Annotated[
+        Path | None, typer.Option(help="Draw the heatmap or line plot to FILE (.png/.svg/.pdf).")
+    ] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No notes.")] = False,
+) -> None:
+    """Show a saved sweep again (tables, heatmaps, plots) without rerunning it.
+
+    [bold]Examples[/bold]
+
+      adambench sweep-show sweep.json
+
+      adambench sweep-show sweep.json --metric best_loss --plot heatmap.png
+    """
+    with boundary():
+        from adambench.sweep import check_metric, load_sweep_result
+
+        _check_plot_path(plot)
+        sw = load_sweep_result(file)
+        if metric is not None:
+            check_metric(metric, sw.target, sw.problem)
+        _print_sweep(sw, metric, top, quiet)
+        _plot_sweep(sw, plot, metric, quiet)
+
+
+def _parse_tune_range(text: str) -> tuple[float, float]:
+    from adambench.errors import UsageError
+
+    parts = text.split(":")
+    try:
+        if len(parts) != 2:
+            raise ValueError
+        low, high = float(parts[0]), float(parts[1])
+    except ValueError:
+        raise UsageError(
+            f"expected LOW:HIGH, e.g. 1e-4:1, got '{text}'", where="--tune-range"
+        ) from None
+    return low, high
+
+
+def _run_tuned(options: dict[str, Any]) -> None:
+    """`run --tune lr`: the tuning sweep, then the comparison at each optimizer's best value."""
+    from rich.markup import escape
+
+    from adambench import sweep_report as R
+    from adambench.report import check_output_path, write_atomic
+    from adambench.sweep import run_tuned
+
+    o = options
+    output = o["output"]
+    kind = check_output_path(output) if output is not None else None
+    prob, n_steps = _sweep_problem_steps(o["problem"], o["steps"], o["dim"])
+    feedback = _SweepFeedback(o["quiet"] or o["json_out"])
+    try:
+        tuned = run_tuned(
+            prob,
+            o["optimizers"],
+            param=o["tune"],
+            tune_range=_parse_tune_range(o["tune_range"] or "1e-4:1"),
+            tune_count=o["tune_count"] if o["tune_count"] is not None else 9,
+            tune_metric=o["tune_metric"] or "final_loss",
+            tune_seeds=o["tune_seeds"],
+            steps=o["steps"],
+            seeds=o["seeds"],
+            seed=o["seed"],
+            lr=o["lr"],
+            start=_parse_start(o["start"]),
+            every=o["every"],
+            average=o["average"],
+            average_decay=o["average_decay"],
+            stop_at_target=o["stop_at_target"],
+            threads=o["threads"],
+            progress=lambda phase: feedback.phase("tuning" if phase == "tune" else "runs", n_steps),
+            on_compile=feedback.compiling,
+        )
+    finally:
+        feedback.close()
+    if output is not None:
+        write_atomic(output, tuned.to_json(o["trace"]) if kind == "json" else tuned.to_csv())
+    if o["json_out"]:
+        sys.stdout.write(tuned.to_json(o["trace"]))
+        return
+    _print_result(tuned.result, o["quiet"])
+    out.print(R.tuning_table(tuned.tuning))
+    out.print(f"[dim]{escape(tuned.tuning.rule())}[/dim]", highlight=False)
+    if output is not None and not o["quiet"]:
+        err.print(f"wrote {output}", highlight=False)
 
 
 # ---- check and compare commands (issue 7) ----
