@@ -500,15 +500,16 @@ def _print_sweep(sw: Any, metric: str | None, top: int, quiet: bool) -> None:
     from adambench.sweep import MAX_HEATMAPS
 
     out.print(escape(R.heading(sw)), highlight=False, soft_wrap=True)
-    out.print(R.ranked_table(sw, metric, top=top))
+    if top != 0:
+        out.print(R.ranked_table(sw, metric, top=top))
     maps = sw.heatmaps(metric)
     for hm in maps[:MAX_HEATMAPS]:
         out.print(R.heatmap_table(sw, hm, metric))
     line = R.best_line(sw, metric)
     if line:
-        out.print(escape(line), highlight=False)
+        out.print(escape(line), highlight=False, soft_wrap=True)
     rule, *notes = R.footnotes(sw, metric)
-    out.print(f"[dim]{escape(rule)}[/dim]", highlight=False)
+    out.print(f"[dim]{escape(rule)}[/dim]", highlight=False, soft_wrap=True)
     if len(maps) > MAX_HEATMAPS:
         notes.append(f"{len(maps)} heatmaps; the first {MAX_HEATMAPS} are shown")
     if not quiet:
@@ -581,7 +582,9 @@ def sweep(
             "(median over seeds) [default: final_loss]."
         ),
     ] = None,
-    top: Annotated[int, typer.Option(help="Rows of the ranked table (0: all).")] = 20,
+    top: Annotated[
+        int, typer.Option(help="Rows of the ranked table (0: no table, -1: every row).")
+    ] = 10,
     dim: Annotated[int | None, typer.Option(help="Dimension of a vector problem.")] = None,
     threads: Annotated[
         int | None, typer.Option(help="Threads to run on [default: all cores].")
@@ -693,7 +696,9 @@ def sweep_show(
         str | None,
         typer.Option(help="Rank by another metric [default: the one the sweep was run with]."),
     ] = None,
-    top: Annotated[int, typer.Option(help="Rows of the ranked table (0: all).")] = 20,
+    top: Annotated[
+        int, typer.Option(help="Rows of the ranked table (0: no table, -1: every row).")
+    ] = 10,
     plot: Annotated[
         Path | None, typer.Option(help="Draw the heatmap or line plot to FILE (.png/.svg/.pdf).")
     ] = None,
@@ -777,7 +782,7 @@ def _run_tuned(options: dict[str, Any]) -> None:
         return
     _print_result(tuned.result, o["quiet"])
     out.print(R.tuning_table(tuned.tuning))
-    out.print(f"[dim]{escape(tuned.tuning.rule())}[/dim]", highlight=False)
+    out.print(f"[dim]{escape(tuned.tuning.rule())}[/dim]", highlight=False, soft_wrap=True)
     if output is not None and not o["quiet"]:
         err.print(f"wrote {output}", highlight=False)
 

@@ -144,8 +144,8 @@ def sweep_heatmap_figure(sw: "SweepResult", metric: str) -> "Figure":
         layout="constrained",
         squeeze=False,
     )
-    cmap = plt.get_cmap("viridis" if metric == "success_rate" else "viridis_r").copy()
-    cmap.set_bad("0.85")
+    cmap = plt.get_cmap("viridis" if metric == "success_rate" else "viridis_r")
+    cmap = cmap.with_extremes(bad="0.85")
     image = None
     for k, hm in enumerate(maps):
         ax = axes[k // ncols][k % ncols]

@@ -147,9 +147,10 @@ def _scalar(item: Any, where: str) -> Value:
         if t.lower() in _BOOL_WORDS:
             return _BOOL_WORDS[t.lower()]
         try:
-            return _number(t, where)
-        except UsageError:
+            float(t)
+        except ValueError:
             raise UsageError(f"'{t}' is not a number (or true/false)", where=where) from None
+        return _number(t, where)
     raise UsageError(f"{item!r} is not a number (or true/false)", where=where)
 
 
@@ -1061,7 +1062,10 @@ def load_sweep_file(path: str | Path) -> SweepSpec:
         if not isinstance(grid, Mapping) or not grid:
             raise fail("grid", "must be a mapping NAME: VALUES (e.g. lr: 1.0e-3:1:log7)")
         for key, spec in grid.items():
-            make_axis(str(key), spec, f"{where}: grid.{key}")  # validates the spec now
+            try:
+                make_axis(str(key), spec, f"{where}: grid.{key}")  # validates the spec now
+            except UsageError as exc:
+                raise ConfigError(str(exc)) from None
     metric = raw.get("metric")
     if metric is not None and metric not in METRICS:
         raise fail("metric", f"must be one of {', '.join(METRICS)}, got {metric!r}")

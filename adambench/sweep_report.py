@@ -51,9 +51,11 @@ def _short(v: float) -> str:
 
 def _spread(st: PointStat, metric: str) -> str:
     """The quartiles; ``∞`` where a quartile falls on failed runs."""
-    if metric == "success_rate" or st.runs == 1 or not math.isfinite(st.q1):
+    if metric == "success_rate" or st.runs == 1 or not math.isfinite(st.q1) or st.q1 == st.q3:
         return ""
     show = (lambda v: f"{v:.0f}") if metric == "steps_to_target" else _short
+    if math.isfinite(st.q3) and show(st.q1) == show(st.q3) and st.q1 != st.q3:
+        show = fmt  # two digits would hide the spread: show four
     hi = show(st.q3) if math.isfinite(st.q3) else "∞"
     return f"{show(st.q1)}…{hi}"
 
@@ -62,10 +64,11 @@ def _failed_cell(st: PointStat) -> str:
     return "[bold red]diverged[/]" if st.state == "diverged" else "[dim]not reached[/]"
 
 
-def ranked_table(sw: SweepResult, metric: str | None = None, top: int = 20) -> Table:
-    """The configurations, best first: swept values, median and spread, failures.
+def ranked_table(sw: SweepResult, metric: str | None = None, top: int = 10) -> Table:
+    """The configurations, best first: swept values, median and quartiles over the seeds,
+    and how many runs diverged or reached the target.
 
-    ``top`` limits the rows (0: all); the caption says how many were left out.
+    ``top`` limits the rows (negative: all); the caption says how many were left out.
     """
     from rich import box
     from rich.markup import escape
@@ -89,13 +92,13 @@ def ranked_table(sw: SweepResult, metric: str | None = None, top: int = 20) -> T
     for n in names:
         t.add_column(n, justify="right")
     what = METRIC_NAMES[m]
-    t.add_column(what if m == "success_rate" else f"median {what}", justify="right")
+    t.add_column(what, justify="right")
     if n_seeds > 1 and m != "success_rate":
         t.add_column("q1…q3", justify="right", style="dim")
     t.add_column("diverged", justify="right")
     if sw.target is not None and m != "success_rate":
         t.add_column("reached", justify="right")
-    shown = ranked if top <= 0 else ranked[:top]
+    shown = ranked if top < 0 else ranked[:top]
     for st in shown:
         pt = sw.points[st.point]
         row = [str(st.rank)]
@@ -111,7 +114,7 @@ def ranked_table(sw: SweepResult, metric: str | None = None, top: int = 20) -> T
         t.add_row(*row)
     if len(shown) < len(ranked):
         more = len(ranked) - len(shown)
-        t.caption = f"{more} more configuration{'s' if more > 1 else ''} not shown (--top 0: all)"
+        t.caption = f"{more} more (--top -1 shows all)"
         t.caption_justify = "left"
     return t
 
@@ -120,9 +123,10 @@ def heading(sw: SweepResult) -> str:
     """The line above the ranked table: problem, optimizers, size of the sweep."""
     n_seeds = len(sw.seeds)
     opts = ", ".join(b.label for b in sw.bases)
+    seeds = f"{n_seeds} seeds" if n_seeds > 1 else "1 seed"
     return (
-        f"{sw.problem}: sweep of {opts}, {len(sw.points)} configurations x {n_seeds} seed"
-        f"{'s' if n_seeds > 1 else ''} = {sw.runs} runs of {sw.steps} steps"
+        f"{sw.problem}: {opts}, {len(sw.points)} configurations x {seeds} = {sw.runs} runs "
+        f"of {sw.steps} steps"
     )
 
 
@@ -155,11 +159,9 @@ def _heatmap_title(sw: SweepResult, hm: Heatmap, metric: str) -> str:
     from adambench.sweep import METRIC_NAMES
 
     what = METRIC_NAMES[metric]
-    stat = what if metric == "success_rate" else f"median {what}"
-    n = len(sw.seeds)
-    seeds = f" over {n} seeds" if n > 1 else ""
+    stat = what if metric == "success_rate" or len(sw.seeds) == 1 else f"median {what}"
     head = f"{hm.title}: " if hm.title else ""
-    return f"{head}{stat}{seeds} ({hm.row_name} x {hm.col_name})"
+    return f"{head}{stat} ({hm.row_name} x {hm.col_name})"
 
 
 def _heatmap(hm: Heatmap, stats: list[PointStat], metric: str, title: str) -> Table:
@@ -173,6 +175,7 @@ def _heatmap(hm: Heatmap, stats: list[PointStat], metric: str, title: str) -> Ta
         header_style="bold",
         box=box.SIMPLE_HEAD,
         pad_edge=False,
+        min_width=len(title),  # a narrow grid stretches rather than wrap its title
     )
     t.add_column(esc(f"{hm.row_name} \\ {hm.col_name}"), no_wrap=True)
     for label in hm.col_labels:
