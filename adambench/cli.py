@@ -499,7 +499,7 @@ def _print_sweep(sw: Any, metric: str | None, top: int, quiet: bool) -> None:
     from adambench import sweep_report as R
     from adambench.sweep import MAX_HEATMAPS
 
-    out.print(escape(R.heading(sw)), highlight=False, soft_wrap=True)
+    out.print(escape(R.heading(sw)), highlight=False)
     if top != 0:
         out.print(R.ranked_table(sw, metric, top=top))
     maps = sw.heatmaps(metric)
@@ -507,9 +507,9 @@ def _print_sweep(sw: Any, metric: str | None, top: int, quiet: bool) -> None:
         out.print(R.heatmap_table(sw, hm, metric))
     line = R.best_line(sw, metric)
     if line:
-        out.print(escape(line), highlight=False, soft_wrap=True)
+        out.print(escape(line), highlight=False)
     rule, *notes = R.footnotes(sw, metric)
-    out.print(f"[dim]{escape(rule)}[/dim]", highlight=False, soft_wrap=True)
+    out.print(f"[dim]{escape(rule)}[/dim]", highlight=False)
     if len(maps) > MAX_HEATMAPS:
         notes.append(f"{len(maps)} heatmaps; the first {MAX_HEATMAPS} are shown")
     if not quiet:
@@ -782,7 +782,7 @@ def _run_tuned(options: dict[str, Any]) -> None:
         return
     _print_result(tuned.result, o["quiet"])
     out.print(R.tuning_table(tuned.tuning))
-    out.print(f"[dim]{escape(tuned.tuning.rule())}[/dim]", highlight=False, soft_wrap=True)
+    out.print(f"[dim]{escape(tuned.tuning.rule())}[/dim]", highlight=False)
     if output is not None and not o["quiet"]:
         err.print(f"wrote {output}", highlight=False)
 

@@ -13,9 +13,11 @@ one axis per swept hyperparameter. Axes are written ``NAME=VALUES``:
 An unscoped axis applies to every base whose optimizer has that hyperparameter; bases without it
 run without that axis (a note says so), and a name no base has is refused with a "did you mean".
 A scoped axis replaces an unscoped one of the same name for its optimizer. A base that sets a
-hyperparameter in its spec (``adam(lr=0.1)``) may not also sweep it. Range values are rounded to
-12 significant digits, so ``1e-3:1:log7`` gives 0.01, not 0.010000000000000002, on every
-platform. Every value is validated against its hyperparameter's range, and the number of runs
+hyperparameter in its spec (``adam(lr=0.1)``) may not also sweep it. Range values are rounded,
+so that grids read well and are the same on every platform: log-spaced values to 3 significant
+digits (``1e-3:1:log7`` is 0.001, 0.00316, 0.01, 0.0316, 0.1, 0.316, 1; more digits only where
+3 would merge neighbours), linear ones to 12 (``0:0.9:4`` is 0, 0.3, 0.6, 0.9, not
+0.30000000000000004). The ends are exactly as written. Every value is validated against its hyperparameter's range, and the number of runs
 against ``max_runs``, before anything runs.
 
 Each base's configurations are the Cartesian product of its axes (the first axis varies
@@ -72,6 +74,8 @@ METRIC_NAMES = {
 }
 #: Significant digits range values are rounded to (platform-independent grids).
 GRID_DIGITS = 12
+#: Significant digits of log-spaced values (more where needed to keep them apart).
+LOG_DIGITS = 3
 
 Value = float | bool
 
@@ -117,8 +121,8 @@ def show_value(v: Any) -> str:
     return str(v)
 
 
-def _round(v: float) -> float:
-    return float(f"{v:.{GRID_DIGITS}g}")
+def _round(v: float, digits: int = GRID_DIGITS) -> float:
+    return float(f"{v:.{digits}g}")
 
 
 def _number(text: str, where: str) -> float:
@@ -215,11 +219,17 @@ def _parse_range(text: str, where: str) -> tuple[tuple[float, ...], str]:
                 "or negative values)",
                 where=where,
             )
-        inner = np.logspace(math.log10(a), math.log10(b), n)
-    else:
-        inner = np.linspace(a, b, n)
-    values = [a] + [_round(float(v)) for v in inner[1:-1]] + [b]
-    return tuple(values), "log" if log else "linear"
+        inner = [float(v) for v in np.logspace(math.log10(a), math.log10(b), n)[1:-1]]
+        # Log-spaced step sizes read best with 3 significant digits (0.00316, not
+        # 0.00316227766017); more only where 3 would merge or reorder neighbours.
+        for digits in range(LOG_DIGITS, GRID_DIGITS + 1):
+            values = [a] + [_round(v, digits) for v in inner] + [b]
+            steps = np.diff(values)
+            if np.all(steps > 0) or np.all(steps < 0):
+                break
+        return tuple(values), "log"
+    inner = [float(v) for v in np.linspace(a, b, n)[1:-1]]
+    return tuple([a] + [_round(v) for v in inner] + [b]), "linear"
 
 
 def parse_axis(text: str) -> Axis:

@@ -22,10 +22,14 @@ def blocks(lang: str) -> list[str]:
     return re.findall(rf"```{lang}\n(.*?)```", README, flags=re.S)
 
 
-def console_commands() -> list[tuple[str, str]]:
-    """(command, printed output) for every `$ adambench ...` in console blocks."""
+def console_commands() -> list[tuple[str, str, str]]:
+    """(command, printed output, columns) for every `$ adambench ...` in console blocks.
+
+    Output is printed 80 columns wide, or N for a block preceded by `<!-- columns: N -->`.
+    """
     out = []
-    for block in blocks("console"):
+    pattern = r"(?:<!-- columns: (\d+) -->\n)?```console\n(.*?)```"
+    for columns, block in re.findall(pattern, README, flags=re.S):
         lines = block.splitlines()
         for k, line in enumerate(lines):
             if line.startswith("$ adambench "):
@@ -34,14 +38,16 @@ def console_commands() -> list[tuple[str, str]]:
                     if nxt.startswith("$ "):
                         break
                     rest.append(nxt)
-                out.append((line[2:], "\n".join(rest)))
+                out.append((line[2:], "\n".join(rest), columns or "80"))
     return out
 
 
-@pytest.mark.parametrize(("command", "printed"), console_commands(), ids=lambda v: v[:60])
-def test_readme_console_commands_run_and_print_what_the_readme_shows(command, printed):
+@pytest.mark.parametrize(
+    ("command", "printed", "columns"), console_commands(), ids=lambda v: v[:60]
+)
+def test_readme_console_commands_run_and_print_what_the_readme_shows(command, printed, columns):
     args = shlex.split(command)[1:]
-    r = CliRunner().invoke(app, args, env={"COLUMNS": "80"})
+    r = CliRunner().invoke(app, args, env={"COLUMNS": columns})
     assert r.exit_code == 0, r.output
     got = {" ".join(line.split()) for line in r.stdout.splitlines()}
     for line in printed.splitlines():

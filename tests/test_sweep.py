@@ -46,12 +46,9 @@ def stable(d):
 @pytest.mark.parametrize(
     ("text", "key", "values", "scale"),
     [
-        (
-            "lr=1e-3:1:log7",
-            "lr",
-            (0.001, 0.00316227766017, 0.01, 0.0316227766017, 0.1, 0.316227766017, 1.0),
-            "log",
-        ),
+        ("lr=1e-3:1:log7", "lr", (0.001, 0.00316, 0.01, 0.0316, 0.1, 0.316, 1.0), "log"),
+        # 3 significant digits would merge neighbours here: as many as it takes
+        ("lr=1:1.001:log4", "lr", (1.0, 1.0003, 1.0007, 1.001), "log"),
         # linspace gives 0.30000000000000004; values are rounded to 12 significant digits
         ("momentum=0:0.9:4", "momentum", (0.0, 0.3, 0.6, 0.9), "linear"),
         ("lr=1:1e-3:log4", "lr", (1.0, 0.1, 0.01, 0.001), "log"),
