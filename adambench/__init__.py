@@ -28,7 +28,7 @@ __all__ = [
 
 _LAZY = {
     "run": ("adambench.engine", "run"),
-    "sweep": ("adambench.sweep", "sweep"),
+    "sweep": ("adambench.sweeps", "sweep"),
     "load_problem": ("adambench.problems", "load_problem"),
     "list_problems": ("adambench.problems", "list_problems"),
     "list_optimizers": ("adambench.optimizers", "registry"),
@@ -42,7 +42,7 @@ if TYPE_CHECKING:
     from adambench.optimizers import registry as list_optimizers
     from adambench.problems import list_problems, load_problem
     from adambench.results import Result
-    from adambench.sweep import sweep
+    from adambench.sweeps import sweep
 
 
 def __getattr__(name: str) -> Any:

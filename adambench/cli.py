@@ -497,7 +497,7 @@ def _print_sweep(sw: Any, metric: str | None, top: int, quiet: bool) -> None:
     from rich.markup import escape
 
     from adambench import sweep_report as R
-    from adambench.sweep import MAX_HEATMAPS
+    from adambench.sweeps import MAX_HEATMAPS
 
     out.print(escape(R.heading(sw)), highlight=False)
     if top != 0:
@@ -629,8 +629,8 @@ def sweep(
     """
     with boundary():
         from adambench.report import check_output_path
-        from adambench.sweep import MAX_RUNS, load_sweep_file
-        from adambench.sweep import sweep as run_sweep
+        from adambench.sweeps import MAX_RUNS, load_sweep_file
+        from adambench.sweeps import sweep as run_sweep
 
         spec = load_sweep_file(config) if config is not None else None
 
@@ -713,7 +713,7 @@ def sweep_show(
       adambench sweep-show sweep.json --metric best_loss --plot heatmap.png
     """
     with boundary():
-        from adambench.sweep import check_metric, load_sweep_result
+        from adambench.sweeps import check_metric, load_sweep_result
 
         _check_plot_path(plot)
         sw = load_sweep_result(file)
@@ -744,7 +744,7 @@ def _run_tuned(options: dict[str, Any]) -> None:
 
     from adambench import sweep_report as R
     from adambench.report import check_output_path, write_atomic
-    from adambench.sweep import run_tuned
+    from adambench.sweeps import run_tuned
 
     o = options
     output = o["output"]

@@ -10,7 +10,7 @@ if TYPE_CHECKING:
 
     from matplotlib.figure import Figure
 
-    from adambench.sweep import SweepResult
+    from adambench.sweeps import SweepResult
 
 
 def sweep_plot(sw: "SweepResult", path: "str | Path", metric: "str | None" = None) -> str:
@@ -18,7 +18,7 @@ def sweep_plot(sw: "SweepResult", path: "str | Path", metric: "str | None" = Non
 
     One swept hyperparameter (shared by every optimizer): the metric against its value, a line
     per optimizer with the quartile band; failed configurations are marked x at the top. Two
-    or more: the heatmaps of :meth:`adambench.sweep.SweepResult.heatmaps`, one panel each.
+    or more: the heatmaps of :meth:`adambench.sweeps.SweepResult.heatmaps`, one panel each.
     """
     from adambench.errors import UsageError
 
@@ -38,7 +38,7 @@ def sweep_plot(sw: "SweepResult", path: "str | Path", metric: "str | None" = Non
 
 
 def sweep_metric_label(sw: "SweepResult", metric: str, log: bool) -> str:
-    from adambench.sweep import METRIC_NAMES
+    from adambench.sweeps import METRIC_NAMES
 
     what = METRIC_NAMES[metric]
     if metric != "success_rate":
@@ -119,7 +119,7 @@ def sweep_heatmap_figure(sw: "SweepResult", metric: str) -> "Figure":
     import matplotlib.pyplot as plt
     import numpy as np
 
-    from adambench.sweep import MAX_HEATMAPS
+    from adambench.sweeps import MAX_HEATMAPS
 
     stats = sw.stats(metric)
     maps = sw.heatmaps(metric)[:MAX_HEATMAPS]

@@ -1,6 +1,6 @@
 """Rendering sweeps: the ranked table, the heatmap tables and the tuned-comparison table.
 
-Nothing here computes; it formats what :mod:`adambench.sweep` aggregated. Heatmap cells are
+Nothing here computes; it formats what :mod:`adambench.sweeps` aggregated. Heatmap cells are
 coloured on a viridis scale (colour-blind safe, the same map as ``--plot``): bright yellow is
 the best value, dark purple the worst, log-scaled for positive losses. A configuration whose
 median failed is written out (``diverged``, or ``–`` for "never reached the target"), never
@@ -17,7 +17,7 @@ from adambench.report import fmt
 if TYPE_CHECKING:
     from rich.table import Table
 
-    from adambench.sweep import Heatmap, PointStat, SweepResult, Tuning
+    from adambench.sweeps import Heatmap, PointStat, SweepResult, Tuning
 
 #: viridis at 8 stops, from the worst value (dark) to the best (bright).
 VIRIDIS = (
@@ -74,7 +74,7 @@ def ranked_table(sw: SweepResult, metric: str | None = None, top: int = 10) -> T
     from rich.markup import escape
     from rich.table import Table
 
-    from adambench.sweep import METRIC_NAMES, show_value
+    from adambench.sweeps import METRIC_NAMES, show_value
 
     m = metric or sw.metric
     ranked = sw.ranked(m)
@@ -156,7 +156,7 @@ def heatmap_table(sw: SweepResult, hm: Heatmap, metric: str | None = None) -> Ta
 
 
 def _heatmap_title(sw: SweepResult, hm: Heatmap, metric: str) -> str:
-    from adambench.sweep import METRIC_NAMES
+    from adambench.sweeps import METRIC_NAMES
 
     what = METRIC_NAMES[metric]
     stat = what if metric == "success_rate" or len(sw.seeds) == 1 else f"median {what}"
@@ -207,7 +207,7 @@ def _heatmap(hm: Heatmap, stats: list[PointStat], metric: str, title: str) -> Ta
 
 def best_line(sw: SweepResult, metric: str | None = None) -> str:
     """One line under the tables: the best configuration and its value."""
-    from adambench.sweep import METRIC_NAMES
+    from adambench.sweeps import METRIC_NAMES
 
     m = metric or sw.metric
     best = sw.best(m)
@@ -239,7 +239,7 @@ def footnotes(sw: SweepResult, metric: str | None = None) -> list[str]:
 
 def tuning_table(tuning: Tuning) -> Table:
     """The tuning grid of a tuned comparison: a column per optimizer, its choice marked ★."""
-    from adambench.sweep import METRIC_NAMES
+    from adambench.sweeps import METRIC_NAMES
 
     what = METRIC_NAMES[tuning.metric]
     stat = what if tuning.metric == "success_rate" else f"median {what}"

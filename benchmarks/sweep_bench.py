@@ -10,7 +10,7 @@ Beale's default start. Compilation is excluded (one warm-up sweep first). Serial
 repetitions alternate, so both see the same machine load, and medians are reported:
 
 - ``compute``: :func:`adambench.engine.execute` alone, the compiled loop over every run;
-- ``end to end``: :func:`adambench.sweep.sweep` (grid validation, 1,000 resolved configurations,
+- ``end to end``: :func:`adambench.sweeps.sweep` (grid validation, 1,000 resolved configurations,
   arrays, the compiled pass, the Result and the per-configuration aggregation).
 
 runs/s counts configurations x seeds; steps/s counts the optimizer steps actually taken
@@ -26,7 +26,7 @@ import time
 
 from adambench import engine
 from adambench import kernels as K
-from adambench.sweep import plan, sweep
+from adambench.sweeps import plan, sweep
 
 PROBLEM = "beale"
 GRID = ["lr=1e-3:1:log40", "beta1=0:0.99:25"]

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 import adambench
 from adambench import engine
 from adambench.errors import ConfigError, UsageError
-from adambench.sweep import (
+from adambench.sweeps import (
     MAX_RUNS,
     Outcomes,
     SweepResult,
@@ -391,3 +391,22 @@ def test_tuning_notes_a_choice_at_the_edge_of_the_range():
     tuned = run_tuned("beale", ["adam"], tune_range=(1e-4, 1e-3), tune_count=2, steps=100)
     assert tuned.tuning.choices[0].value == 1e-3 and tuned.tuning.choices[0].at_edge
     assert any("edge of the tuning range" in n for n in tuned.result.notes)
+
+
+def test_the_library_imports_no_cli_or_plotting_modules():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, adambench.sweeps, adambench.sweep_report, adambench.plots\n"
+        "print(sorted(m for m in ('typer', 'rich', 'matplotlib') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "[]"
+
+
+def test_adambench_sweep_stays_the_function_after_the_module_is_imported():
+    import adambench.sweeps  # importing a submodule sets an attribute of the package
+
+    assert callable(adambench.sweep) and adambench.sweep is sweep

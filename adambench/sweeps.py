@@ -17,8 +17,8 @@ hyperparameter in its spec (``adam(lr=0.1)``) may not also sweep it. Range value
 so that grids read well and are the same on every platform: log-spaced values to 3 significant
 digits (``1e-3:1:log7`` is 0.001, 0.00316, 0.01, 0.0316, 0.1, 0.316, 1; more digits only where
 3 would merge neighbours), linear ones to 12 (``0:0.9:4`` is 0, 0.3, 0.6, 0.9, not
-0.30000000000000004). The ends are exactly as written. Every value is validated against its hyperparameter's range, and the number of runs
-against ``max_runs``, before anything runs.
+0.30000000000000004). The ends are exactly as written. Every value is validated against its
+hyperparameter's range, and the number of runs against ``max_runs``, before anything runs.
 
 Each base's configurations are the Cartesian product of its axes (the first axis varies
 slowest), and every configuration runs from the same seeds as ``run`` (``seed .. seed+seeds-1``:
