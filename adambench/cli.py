@@ -243,28 +243,28 @@ def run(
     tune_range: Annotated[
         str | None,
         typer.Option(
-            help="LOW:HIGH of the tuning grid \\[default: 1e-4:1].",
+            help="LOW:HIGH of the tuning grid (default: 1e-4:1).",
             rich_help_panel="Tuned comparison",
         ),
     ] = None,
     tune_count: Annotated[
         int | None,
         typer.Option(
-            help="Values in the tuning grid \\[default: 9].", rich_help_panel="Tuned comparison"
+            help="Values in the tuning grid (default: 9).", rich_help_panel="Tuned comparison"
         ),
     ] = None,
     tune_metric: Annotated[
         str | None,
         typer.Option(
             help="Choose by final_loss, best_loss, steps_to_target or success_rate "
-            "\\[default: final_loss].",
+            "(default: final_loss).",
             rich_help_panel="Tuned comparison",
         ),
     ] = None,
     tune_seeds: Annotated[
         int | None,
         typer.Option(
-            help="Seeds per tuning point, after the reported ones \\[default: --seeds].",
+            help="Seeds per tuning point, after the reported ones (default: --seeds).",
             rich_help_panel="Tuned comparison",
         ),
     ] = None,
@@ -542,7 +542,7 @@ def sweep(
         typer.Option(
             "--optimizers",
             "-O",
-            help="Optimizers to sweep (names or specs, as in `run`) \\[default: adam].",
+            help="Optimizers to sweep: names or specs, as in `run` (default: adam).",
             autocompletion=_complete_optimizer,
         ),
     ] = None,
@@ -566,11 +566,11 @@ def sweep(
     ] = None,
     seeds: Annotated[
         int | None,
-        typer.Option(help="Runs per configuration, seeds SEED..SEED+K-1 \\[default: 1]."),
+        typer.Option(help="Runs per configuration, seeds SEED..SEED+K-1 (default: 1)."),
     ] = None,
-    seed: Annotated[int | None, typer.Option(help="The first seed \\[default: 0].")] = None,
+    seed: Annotated[int | None, typer.Option(help="The first seed (default: 0).")] = None,
     steps: Annotated[
-        int | None, typer.Option(help="Steps per run \\[default: the problem's].")
+        int | None, typer.Option(help="Steps per run (default: the problem's).")
     ] = None,
     start: Annotated[
         str | None,
@@ -580,7 +580,7 @@ def sweep(
         str | None,
         typer.Option(
             help="Rank by final_loss, best_loss, steps_to_target or success_rate "
-            "(median over seeds) \\[default: final_loss]."
+            "(median over seeds; default: final_loss)."
         ),
     ] = None,
     top: Annotated[
@@ -588,13 +588,11 @@ def sweep(
     ] = 10,
     dim: Annotated[int | None, typer.Option(help="Dimension of a vector problem.")] = None,
     threads: Annotated[
-        int | None, typer.Option(help="Threads to run on \\[default: all cores].")
+        int | None, typer.Option(help="Threads to run on (default: all cores).")
     ] = None,
     max_runs: Annotated[
         int | None,
-        typer.Option(
-            help="Refuse sweeps of more runs (configurations x seeds) \\[default: 100000]."
-        ),
+        typer.Option(help="Refuse sweeps of more runs, configurations x seeds (default: 100000)."),
     ] = None,
     yes: Annotated[
         bool, typer.Option("--yes", "-y", help="Run a sweep larger than --max-runs.")
@@ -697,7 +695,7 @@ def sweep_show(
     ],
     metric: Annotated[
         str | None,
-        typer.Option(help="Rank by another metric \\[default: the one the sweep was run with]."),
+        typer.Option(help="Rank by another metric (default: the one the sweep was run with)."),
     ] = None,
     top: Annotated[
         int, typer.Option(help="Rows of the ranked table (0: no table, -1: every row).")
