@@ -97,7 +97,7 @@ def _root(
 
 
 def _complete_problem(incomplete: str) -> list[str]:
-    from adambench.problems import builtin_files
+    from adambench.problem_files import builtin_files
 
     return [n for n in builtin_files() if n.startswith(incomplete)]
 
