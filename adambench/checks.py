@@ -1144,6 +1144,8 @@ def check(
     from adambench import engine
 
     t0 = time.perf_counter()
+    if threads is not None:
+        engine._check_int("threads", threads, 1, 1024)  # before loading anything
     if isinstance(suite, Suite):
         s = suite
     elif isinstance(suite, Mapping):
