@@ -62,6 +62,9 @@ def summary_line(result: CheckResult, markup: bool = False) -> str:
     if result.n_failed:
         text = f"{result.n_failed} failed"
         parts.append(f"[bold red]{text}[/]" if markup else text)
+    if result.n_unchecked:
+        text = f"{result.n_unchecked} without checks"
+        parts.append(f"[yellow]{text}[/]" if markup else text)
     head = ", ".join(parts) or "no cases"
     if result.kind != "check":
         return head

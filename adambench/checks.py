@@ -601,11 +601,16 @@ class CheckResult:
 
     @property
     def n_passed(self) -> int:
-        return sum(c.passed for c in self.cases)
+        return sum(c.passed for c in self.cases if c.checks)
 
     @property
     def n_failed(self) -> int:
-        return len(self.cases) - self.n_passed
+        return sum(not c.passed for c in self.cases)
+
+    @property
+    def n_unchecked(self) -> int:
+        """Cases with nothing to check (no expectations and no baseline): they cannot fail."""
+        return sum(not c.checks for c in self.cases)
 
     @property
     def exit_code(self) -> ExitCode:
@@ -635,6 +640,7 @@ class CheckResult:
                 "cases": len(self.cases),
                 "passed": self.n_passed,
                 "failed": self.n_failed,
+                "without_checks": self.n_unchecked,
                 "checks": n_checks,
                 "checks_failed": n_failed_checks,
             },
@@ -743,10 +749,11 @@ def judge(exp: Expectation, metrics: Mapping[str, Any]) -> CheckItem:
         statuses: dict[str, int] = dict(metrics["statuses"])
         bad = {s: n for s, n in statuses.items() if s not in exp.statuses}
         message = ""
-        if bad:
+        if bad and runs == 1:
+            message = f"expected the run to end {exp.text()}; it ended {next(iter(bad))}"
+        elif bad:
             ended = ", ".join(f"{n} ended {s}" for s, n in sorted(bad.items()))
-            of = f" (of {runs} runs)" if runs > 1 else ""
-            message = f"expected every run to end {exp.text()}; {ended}{of}"
+            message = f"expected every run to end {exp.text()}; {ended} (of {runs} runs)"
         return CheckItem(
             exp.key,
             "expect",
@@ -1175,11 +1182,16 @@ def check(
     n_threads = engine.execute(jobs, threads=threads, progress=progress, on_compile=compiling)
     notes: list[str] = []
     cases: list[CaseResult] = []
-    if base is not None and base.get("tool", {}).get("version") != __version__:
-        notes.append(
-            f"the baseline was written by adambench {base.get('tool', {}).get('version')}; "
-            f"this is {__version__}"
-        )
+    for p in planned:
+        if p.case.seeds == 1 and (p.problem.stochastic or p.case.start == "random"):
+            notes.append(
+                f"{p.case.title} is stochastic but runs from one seed; state several "
+                "(seeds: 5) and expect medians and a success rate, so one seed cannot flake it"
+            )
+    tool = base.get("tool") if base is not None else None
+    version = tool.get("version") if isinstance(tool, dict) else None
+    if base is not None and version != __version__:
+        notes.append(f"the baseline was written by adambench {version}; this is {__version__}")
     for p in planned:
         result = engine.collect(p.job, threads=n_threads)
         notes += [n for n in result.notes if n not in notes]

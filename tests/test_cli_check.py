@@ -203,6 +203,23 @@ def test_junit_counts_baseline_checks_and_regressions(tmp_path, write_yaml):
     assert failed.find("failure").get("type") == "regression"
 
 
+def test_a_case_without_checks_is_counted_apart_and_a_lone_stochastic_seed_noted(
+    write_yaml, tmp_path
+):
+    text = (
+        SUITE + "  - {name: lone, problem: noisy_logreg, optimizer: adam(lr=0.05), steps: 100,"
+        " seeds: 1}\n"
+    )
+    r = invoke("check", write_yaml(text, "suite.yaml"), "--junit", tmp_path / "j.xml")
+    assert r.exit_code == 0, r.output
+    assert re.search(r"^3 passed, 1 without checks in ", r.stdout, flags=re.M)
+    assert "case 'lone' (cases[2]) is stochastic but runs from one seed" in r.stderr
+    root = ET.parse(tmp_path / "j.xml").getroot()
+    assert root.get("skipped") == "1" and root.get("failures") == "0"
+    (lone,) = [c for c in root.iter("testcase") if c.get("name") == "lone"]
+    assert lone.find("skipped") is not None
+
+
 def test_markdown_file(tmp_path):
     path = tmp_path / "summary.md"
     r = invoke("check", BROKEN, "--markdown", path)
@@ -238,6 +255,7 @@ def test_json_report_on_stdout():
         "cases": 2,
         "passed": 1,
         "failed": 1,
+        "without_checks": 0,
         "checks": 3,
         "checks_failed": 2,
     }
