@@ -405,3 +405,17 @@ def test_readme_python_check_example_runs(monkeypatch, capsys):
     monkeypatch.chdir(ROOT)
     exec(compile(code, "README", "exec"), {})
     assert capsys.readouterr().out.startswith("True [('beale-adam', 550)")
+
+
+def test_the_gate_modules_import_no_numerics():
+    """`adambench compare --help` and the report writers stay light: numba/numpy/rich load only
+    where a command needs them."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, adambench.checks, adambench.check_report\n"
+        "print(sorted(m for m in ('numba', 'numpy', 'sympy', 'rich') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
