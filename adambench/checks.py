@@ -226,7 +226,6 @@ _CASE_KEYS = {
     "expect": "expectations",
     "tolerances": "baseline tolerances for this case",
 }
-_DEFAULTABLE = ("steps", "seeds", "seed", "start", "stop_at_target")
 
 
 @dataclass(frozen=True)

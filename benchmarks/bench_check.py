@@ -95,8 +95,10 @@ def main() -> None:
         suite.write_text(suite_text(), encoding="utf-8")
         cache = args.keep_cache or Path(tmp) / "cache"
         cold = measure(suite, cache)
+        label = "cold" if cold["compiled"] else "first (cache was warm)"
         print(
-            f"cold: {cold['cases']} cases, {cold['runs']} runs, {cold['compiled']} pairs compiled; "
+            f"{label}: {cold['cases']} cases, {cold['runs']} runs, "
+            f"{cold['compiled']} pairs compiled; "
             f"process {cold['wall_s']:.2f} s, compile {cold['compile_s']:.2f} s, "
             f"run {cold['run_s']:.3f} s"
         )
