@@ -19,6 +19,8 @@ __all__ = [
     "AdambenchError",
     "Result",
     "__version__",
+    "check",
+    "compare",
     "list_optimizers",
     "list_problems",
     "load_problem",
@@ -27,6 +29,8 @@ __all__ = [
 
 _LAZY = {
     "run": ("adambench.engine", "run"),
+    "check": ("adambench.checks", "check"),
+    "compare": ("adambench.checks", "compare"),
     "load_problem": ("adambench.problems", "load_problem"),
     "list_problems": ("adambench.problems", "list_problems"),
     "list_optimizers": ("adambench.optimizers", "registry"),
@@ -35,6 +39,7 @@ _LAZY = {
 }
 
 if TYPE_CHECKING:
+    from adambench.checks import check, compare
     from adambench.engine import run
     from adambench.errors import AdambenchError
     from adambench.optimizers import registry as list_optimizers
