@@ -189,7 +189,7 @@ def run(
     problem: ProblemArg,
     optimizers: OptimizersOpt = ["adam"],  # noqa: B006 - typer needs a literal default
     steps: Annotated[
-        int | None, typer.Option(help="Steps per run [default: the problem's].")
+        int | None, typer.Option(help="Steps per run (default: the problem's).")
     ] = None,
     seeds: Annotated[int, typer.Option(help="Runs per configuration, seeds SEED..SEED+K-1.")] = 1,
     seed: Annotated[int, typer.Option(help="The first seed.")] = 0,
@@ -217,7 +217,7 @@ def run(
         int | None, typer.Option(help="Dimension of a vector problem (e.g. rosenbrock_nd).")
     ] = None,
     threads: Annotated[
-        int | None, typer.Option(help="Threads to run on [default: all cores].")
+        int | None, typer.Option(help="Threads to run on (default: all cores).")
     ] = None,
     output: Annotated[
         Path | None,
@@ -518,8 +518,8 @@ def compare(
         typer.Option(
             "--metric",
             "-m",
-            help="A metric to compare (repeatable) [default: final_loss, best_loss, "
-            "steps_to_target, success_rate, diverged_rate, accuracy].",
+            help="A metric to compare (repeatable; default: final_loss, best_loss, "
+            "steps_to_target, success_rate, diverged_rate, accuracy).",
         ),
     ] = None,
     rtol: Annotated[

@@ -235,3 +235,12 @@ def test_a_run_imports_neither_sympy_when_cached_nor_matplotlib():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_no_help_text_is_eaten_by_rich_markup():
+    # rich treats "[default: x]" as a markup tag and silently drops it from --help.
+    import re
+    from pathlib import Path
+
+    source = (Path(__file__).resolve().parent.parent / "adambench" / "cli.py").read_text()
+    assert not re.search(r"help=[^)]*\[[a-z][^\]]*\]", source)
