@@ -19,6 +19,8 @@ __all__ = [
     "AdambenchError",
     "Result",
     "__version__",
+    "check",
+    "compare",
     "list_optimizers",
     "list_problems",
     "load_problem",
@@ -29,6 +31,8 @@ __all__ = [
 _LAZY = {
     "run": ("adambench.engine", "run"),
     "sweep": ("adambench.sweeps", "sweep"),
+    "check": ("adambench.checks", "check"),
+    "compare": ("adambench.checks", "compare"),
     "load_problem": ("adambench.problems", "load_problem"),
     "list_problems": ("adambench.problems", "list_problems"),
     "list_optimizers": ("adambench.optimizers", "registry"),
@@ -37,6 +41,7 @@ _LAZY = {
 }
 
 if TYPE_CHECKING:
+    from adambench.checks import check, compare
     from adambench.engine import run
     from adambench.errors import AdambenchError
     from adambench.optimizers import registry as list_optimizers

@@ -37,7 +37,7 @@ def _problem_headline(name: str, raw: Any) -> dict[str, Any]:
 def catalog() -> dict[str, Any]:
     """Problems and optimizers with their defaults and conventions."""
     from adambench.optimizers import registry
-    from adambench.problems import builtin_files
+    from adambench.problem_files import builtin_files
 
     problems = [_problem_headline(n, safeyaml.load_file(p)) for n, p in builtin_files().items()]
     optimizers = [

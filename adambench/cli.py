@@ -97,7 +97,7 @@ def _root(
 
 
 def _complete_problem(incomplete: str) -> list[str]:
-    from adambench.problems import builtin_files
+    from adambench.problem_files import builtin_files
 
     return [n for n in builtin_files() if n.startswith(incomplete)]
 
@@ -189,7 +189,7 @@ def run(
     problem: ProblemArg,
     optimizers: OptimizersOpt = ["adam"],  # noqa: B006 - typer needs a literal default
     steps: Annotated[
-        int | None, typer.Option(help="Steps per run [default: the problem's].")
+        int | None, typer.Option(help="Steps per run (default: the problem's).")
     ] = None,
     seeds: Annotated[int, typer.Option(help="Runs per configuration, seeds SEED..SEED+K-1.")] = 1,
     seed: Annotated[int, typer.Option(help="The first seed.")] = 0,
@@ -217,7 +217,7 @@ def run(
         int | None, typer.Option(help="Dimension of a vector problem (e.g. rosenbrock_nd).")
     ] = None,
     threads: Annotated[
-        int | None, typer.Option(help="Threads to run on [default: all cores].")
+        int | None, typer.Option(help="Threads to run on (default: all cores).")
     ] = None,
     output: Annotated[
         Path | None,
@@ -789,6 +789,195 @@ def _run_tuned(options: dict[str, Any]) -> None:
 
 
 # ---- check and compare commands (issue 7) ----
+
+JunitOpt = Annotated[
+    Path | None,
+    typer.Option("--junit", help="Write JUnit XML (one testcase per check) to FILE, for CI."),
+]
+MarkdownOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--markdown", help="Write the table as Markdown to FILE (PR comment, job summary)."
+    ),
+]
+CheckJsonOpt = Annotated[
+    bool, typer.Option("--json", help="Print a machine-readable report on stdout (no table).")
+]
+CheckQuietOpt = Annotated[
+    bool, typer.Option("--quiet", "-q", help="Show only failed checks and the summary line.")
+]
+VerboseOpt = Annotated[
+    bool,
+    typer.Option(
+        "--verbose", "-v", help="Show every baseline metric (passing ones are folded by default)."
+    ),
+]
+
+
+def _check_outputs(*paths: Path | None) -> None:
+    """Refuse unusable output paths before anything runs; the flag fixes the format, so any
+    extension goes (GitHub's $GITHUB_STEP_SUMMARY has none)."""
+    from adambench.report import check_output_path
+
+    for p in paths:
+        if p is not None:
+            check_output_path(p, {Path(p).suffix.lower(): "file"})
+
+
+def _write_reports(
+    result: Any, junit: Path | None, markdown: Path | None, verbose: bool = False
+) -> None:
+    from adambench.check_report import junit_xml
+    from adambench.check_report import markdown as markdown_text
+    from adambench.report import write_atomic
+
+    if junit is not None:
+        write_atomic(junit, junit_xml(result))
+    if markdown is not None:
+        write_atomic(markdown, markdown_text(result, verbose=verbose))
+
+
+def _print_check(result: Any, quiet: bool, verbose: bool = False) -> None:
+    from rich.markup import escape
+
+    from adambench.check_report import failures, summary_line, table
+
+    if not (quiet and result.passed):
+        out.print(table(result, failures_only=quiet, verbose=verbose))
+    for line in failures(result):
+        out.print(f"[red]{escape(line)}[/red]", highlight=False, soft_wrap=True)
+    out.print(summary_line(result, markup=True), highlight=False)
+    if not quiet:
+        for note in result.notes:
+            err.print(f"[dim]{escape(note)}[/dim]", highlight=False)
+
+
+@app.command()
+def check(
+    suite: Annotated[
+        Path, typer.Argument(help="A check suite (YAML), e.g. sample_configs/ci.yaml.")
+    ],
+    baseline: Annotated[
+        Path | None,
+        typer.Option(
+            help="Also compare every case with this baseline, within the suite's tolerances."
+        ),
+    ] = None,
+    save_baseline: Annotated[
+        Path | None,
+        typer.Option(help="Record the measured metrics (and their settings) as a baseline FILE."),
+    ] = None,
+    junit: JunitOpt = None,
+    markdown: MarkdownOpt = None,
+    json_out: CheckJsonOpt = False,
+    threads: Annotated[
+        int | None,
+        typer.Option(help="Threads to run on (default: all cores); results never depend on it."),
+    ] = None,
+    quiet: CheckQuietOpt = False,
+    verbose: VerboseOpt = False,
+) -> None:
+    """Run a check suite: fail (exit 1) when a case misses an expectation or its baseline.
+
+    Every case (problem x optimizer configuration x steps x seeds) runs in one compiled,
+    parallel pass; the numbers never depend on --threads. Stochastic cases are judged over
+    their seeds (medians and success rates).
+
+    [bold]Examples[/bold]
+
+      adambench check sample_configs/ci.yaml
+
+      adambench check sample_configs/ci.yaml --save-baseline ci-baseline.json
+
+      adambench check sample_configs/ci.yaml --baseline ci-baseline.json --junit report.xml
+
+    Exit codes: 0 every check passed, 1 a check failed (a regression), 2 a bad suite,
+    baseline or argument, 3 internal error.
+    """
+    with boundary():
+        from adambench.checks import check as run_check
+        from adambench.report import write_atomic
+
+        _check_outputs(save_baseline, junit, markdown)
+        feedback = _Feedback(quiet or json_out)
+        try:
+            result = run_check(
+                suite,
+                baseline=baseline,
+                threads=threads,
+                progress=feedback.progress,
+                on_compile=feedback.compiling,
+            )
+        finally:
+            feedback.close()
+        if save_baseline is not None:
+            write_atomic(save_baseline, result.baseline_json())
+        _write_reports(result, junit, markdown, verbose)
+        if json_out:
+            sys.stdout.write(result.to_json())
+        else:
+            _print_check(result, quiet, verbose)
+        if save_baseline is not None and not quiet:
+            err.print(
+                f"wrote baseline {save_baseline} ({len(result.cases)} cases)", highlight=False
+            )
+    raise typer.Exit(int(result.exit_code))
+
+
+@app.command()
+def compare(
+    old: Annotated[Path, typer.Argument(help="The reference result (JSON from run -o / --json).")],
+    new: Annotated[Path, typer.Argument(help="The result to judge against it.")],
+    metric: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--metric",
+            "-m",
+            help="A metric to compare (repeatable; default: final_loss, best_loss, "
+            "steps_to_target, success_rate, diverged_rate, accuracy).",
+        ),
+    ] = None,
+    rtol: Annotated[
+        float | None, typer.Option(help="Relative tolerance for every compared metric.")
+    ] = None,
+    atol: Annotated[
+        float | None, typer.Option(help="Absolute tolerance for every compared metric.")
+    ] = None,
+    suite: Annotated[
+        Path | None, typer.Option(help="Take the tolerances from this check suite's tolerances.")
+    ] = None,
+    junit: JunitOpt = None,
+    markdown: MarkdownOpt = None,
+    json_out: CheckJsonOpt = False,
+    quiet: CheckQuietOpt = False,
+    verbose: VerboseOpt = False,
+) -> None:
+    """Compare two saved results run by run (matched by label and seed); nothing is rerun.
+
+    A value may get worse by at most max(atol, rtol x |old|); losses are compared as their
+    excess over the problem's minimum. Runs found in only one file are an error (exit 2).
+
+    [bold]Examples[/bold]
+
+      adambench compare old.json new.json
+
+      adambench compare old.json new.json --metric steps_to_target --rtol 0.05
+
+      adambench compare old.json new.json --suite sample_configs/ci.yaml --junit report.xml
+
+    Exit codes: 0 no regression, 1 a regression, 2 bad files or arguments, 3 internal error.
+    """
+    with boundary():
+        from adambench.checks import compare as run_compare
+
+        _check_outputs(junit, markdown)
+        result = run_compare(old, new, metrics=metric, rtol=rtol, atol=atol, suite=suite)
+        _write_reports(result, junit, markdown, verbose)
+        if json_out:
+            sys.stdout.write(result.to_json())
+        else:
+            _print_check(result, quiet, verbose)
+    raise typer.Exit(int(result.exit_code))
 
 
 @cache_app.command("info")

@@ -352,6 +352,38 @@ def load_module(problem: Problem, kernel: KernelRef) -> tuple[ModuleType, bool]:
     return module, warm
 
 
+#: What numba raises when it reads a truncated or garbled cache entry.
+CACHE_ERRORS = (
+    EOFError,
+    ValueError,
+    TypeError,
+    KeyError,
+    IndexError,
+    AttributeError,
+    OSError,
+    ImportError,
+)
+
+
+def forget_compiled(module: ModuleType) -> None:
+    """Forget the on-disk machine code of a generated module and of the shared kernels.
+
+    numba has no checksum on its cache entries: a truncated index or data file makes loading
+    raise (pickle errors). Flushing the indexes makes the next call compile afresh and rewrite
+    them; correct entries are only recompiled, never wrong.
+    """
+    from adambench import kernels
+
+    for mod in (module, kernels):
+        for obj in list(vars(mod).values()):
+            cache = getattr(obj, "_cache", None)
+            if cache is not None and hasattr(cache, "flush"):
+                with contextlib.suppress(OSError):
+                    cache.flush()
+    path = Path(module.__file__ or "").with_suffix(".ok")
+    path.unlink(missing_ok=True)
+
+
 def mark_compiled(module: ModuleType) -> None:
     """Record that the module's runner has been compiled (and cached) once."""
     path = Path(module.__file__ or "")

@@ -14,6 +14,7 @@ from __future__ import annotations
 import itertools
 import math
 import os
+import pickle
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -419,13 +420,26 @@ def _compile(job: Job, on_compile: CompileFn | None) -> None:
     """Load (or compile, once, then cache on disk) each batch's runner with a zero-step call."""
     from contextlib import nullcontext
 
-    from adambench.codegen import mark_compiled
+    from adambench.codegen import CACHE_ERRORS, forget_compiled, mark_compiled
 
     for b in job.batches:
         cold = not b.warm and b.module is not None
         ctx = on_compile(b.name) if (on_compile is not None and cold) else nullcontext()
-        with ctx:
-            _call(job, b, 0, 0, 0, 0, False)
+        try:
+            with ctx:
+                _call(job, b, 0, 0, 0, 0, False)
+        except (pickle.UnpicklingError, *CACHE_ERRORS) as exc:
+            if b.module is None:
+                raise
+            # A corrupted cache entry: forget it and compile afresh (never use it).
+            forget_compiled(b.module)
+            job.notes.append(
+                f"rebuilt a corrupted compile-cache entry for {b.name} ({type(exc).__name__})"
+            )
+            ctx = on_compile(b.name) if on_compile is not None else nullcontext()
+            with ctx:
+                _call(job, b, 0, 0, 0, 0, False)
+            cold = True
         if cold:
             mark_compiled(b.module)
             b.warm = True

@@ -18,7 +18,6 @@ import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +25,7 @@ import numpy as np
 
 from adambench import expr, safeyaml
 from adambench.errors import ConfigError, ProblemError, did_you_mean
+from adambench.problem_files import builtin_files
 
 MAX_DIM = 100_000_000
 MAX_STEPS = 10**9
@@ -130,22 +130,6 @@ class Problem:
 
 # ---------------------------------------------------------------------------------------------
 # The registry of shipped problems
-
-
-def _builtin_dir() -> Path:
-    """The shipped problem files: ``adambench/problems`` once installed (package data), the
-    repository's ``problems/`` in a checkout or an editable install."""
-    here = Path(__file__).resolve().parent
-    for folder in (here / "problems", here.parent / "problems"):
-        if any(folder.glob("*.yaml")):
-            return folder
-    raise ProblemError(f"no problem files found next to {here} (a broken installation?)")
-
-
-@cache
-def builtin_files() -> dict[str, Path]:
-    """Name -> YAML file of every shipped problem."""
-    return {p.stem: p for p in sorted(_builtin_dir().glob("*.yaml"))}
 
 
 def is_path(name: str) -> bool:

@@ -29,6 +29,8 @@ MAX_BYTES = 1_000_000
 MAX_NODES = 100_000
 MAX_DEPTH = 40
 
+# libyaml's parser when PyYAML was built with it (about 10x faster), else the pure-Python one.
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _YAML = "tag:yaml.org,2002:"
 _SCALAR_TAGS = {_YAML + t for t in ("str", "int", "float", "bool", "null")}
 # Tags PyYAML resolves implicitly from plain scalars that we keep as their text.
@@ -40,7 +42,7 @@ def _line(node: yaml.Node) -> str:
 
 
 class _Builder:
-    def __init__(self, loader: yaml.SafeLoader, where: str) -> None:
+    def __init__(self, loader: Any, where: str) -> None:
         self.loader = loader
         self.where = where
         self.count = 0
@@ -90,7 +92,7 @@ def loads(text: str, where: str = "<string>") -> Any:
         raise ConfigError(f"larger than {MAX_BYTES // 1000} kB; refused", where=where)
     loader = None
     try:
-        loader = yaml.SafeLoader(text)
+        loader = _LOADER(text)
         node = loader.get_single_node()
         if node is None:
             return None

@@ -96,3 +96,46 @@ def test_unwritable_cache_falls_back_with_a_note(tmp_path, monkeypatch):
     path = cache.cache_dir()
     assert path != blocker / "sub" and path.is_dir()
     assert any("not writable" in n for n in cache.pop_notes())
+
+
+@pytest.mark.slow
+def test_truncated_numba_cache_files_are_rebuilt_not_used(tmp_path, write_yaml):
+    path = write_yaml(
+        "name: trunc\nvariables: [u, v]\nexpression: (u - 2)**2 + (v*u - 1)**2\nstart: [0.5, 0.5]\n"
+    )
+    cache = str(tmp_path / "cache")
+    first = probe(path, cache)
+    for f in (tmp_path / "cache" / "modules" / "__pycache__").glob("*.nb[ic]"):
+        f.write_bytes(f.read_bytes()[: max(1, f.stat().st_size // 3)])
+    again = probe(path, cache)
+    assert again["loss"] == first["loss"]
+    assert again["misses"] >= 1  # compiled afresh
+    warm = probe(path, cache)
+    assert warm["misses"] == 0 and warm["loss"] == first["loss"]
+
+
+@pytest.mark.slow
+def test_two_processes_compiling_the_same_new_expression_both_succeed(tmp_path, write_yaml):
+    path = write_yaml(
+        "name: race\nvariables: [a, b]\nexpression: (a + 2*b - 1)**2 + (b - 3)**4\nstart: [1, 1]\n"
+    )
+    env = {**os.environ, "ADAMBENCH_CACHE_DIR": str(tmp_path / "cache")}
+    env.pop("NUMBA_CACHE_DIR", None)
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", PROBE, path],
+            env=env,
+            text=True,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        for _ in range(2)
+    ]
+    outs = [p.communicate(timeout=300) for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], outs
+    losses = {json.loads(o.strip().splitlines()[-1])["loss"] for o, _ in outs}
+    assert len(losses) == 1
+    modules = list((tmp_path / "cache" / "modules").glob("ab_*.py"))
+    assert len(modules) == 2  # one per optimizer, each written once
+    warm = probe(path, str(tmp_path / "cache"))
+    assert warm["misses"] == 0 and warm["loss"] in losses

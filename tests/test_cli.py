@@ -205,3 +205,42 @@ def test_result_files_are_checked_when_read(tmp_path):
             read_result_file(bad)
     with pytest.raises(ConfigError, match="no such file"):
         read_result_file(tmp_path / "missing.json")
+
+
+@pytest.mark.parametrize("args", [["--help"], ["list"], ["run", "--help"]])
+def test_help_and_list_do_not_import_numeric_libraries(args):
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from adambench.cli import app; from typer.testing import CliRunner; "
+        f"CliRunner().invoke(app, {args!r}); "
+        "print(sorted(m for m in ('numpy', 'numba', 'sympy', 'matplotlib', 'torch', 'dask') "
+        "if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+def test_a_run_imports_neither_sympy_when_cached_nor_matplotlib():
+    import subprocess
+    import sys
+
+    invoke("run", "beale", "-O", "adam", "--steps", "10")  # make sure it is cached
+    code = (
+        "import sys; from adambench.cli import app; from typer.testing import CliRunner; "
+        "r = CliRunner().invoke(app, ['run', 'beale', '-O', 'adam', '--steps', '10']); "
+        "assert r.exit_code == 0, r.output; "
+        "print(sorted(m for m in ('sympy', 'matplotlib', 'torch', 'dask') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+def test_no_help_text_is_eaten_by_rich_markup():
+    # rich treats "[default: x]" as a markup tag and silently drops it from --help.
+    import re
+    from pathlib import Path
+
+    source = (Path(__file__).resolve().parent.parent / "adambench" / "cli.py").read_text()
+    assert not re.search(r"help=[^)]*\[[a-z][^\]]*\]", source)

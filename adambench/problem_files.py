@@ -1,0 +1,24 @@
+"""Where the shipped problem files are (stdlib only, so `list` and completion start fast)."""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+
+from adambench.errors import ProblemError
+
+
+def _builtin_dir() -> Path:
+    """The shipped problem files: ``adambench/problems`` once installed (package data), the
+    repository's ``problems/`` in a checkout or an editable install."""
+    here = Path(__file__).resolve().parent
+    for folder in (here / "problems", here.parent / "problems"):
+        if any(folder.glob("*.yaml")):
+            return folder
+    raise ProblemError(f"no problem files found next to {here} (a broken installation?)")
+
+
+@cache
+def builtin_files() -> dict[str, Path]:
+    """Name -> YAML file of every shipped problem."""
+    return {p.stem: p for p in sorted(_builtin_dir().glob("*.yaml"))}
