@@ -338,10 +338,15 @@ def _make_batches(
     n_rec = settings.steps // settings.every + 1
     batches = []
     for kernel, members in groups.items():
-        module, warm = load_module(prob, kernel)
+        spec = configs[members[0]].spec
+        if spec.compiled:
+            module, warm = load_module(prob, kernel)
+            advance = module.advance
+        else:  # e.g. torch.optim: a Python callable with the same array contract (issue 6)
+            assert spec.make_runner is not None
+            module, warm, advance = None, True, spec.make_runner(prob)
         runs = [(k, s) for k in members for s in range(len(seeds))]
         R = len(runs)
-        spec = configs[members[0]].spec
         ps_width = prob.problem_state_width()
         PS = np.zeros((R, ps_width), np.int64)
         if ps_width:
@@ -368,7 +373,7 @@ def _make_batches(
         batches.append(
             _Batch(
                 module,
-                module.advance,
+                advance,
                 warm,
                 name,
                 runs,
@@ -424,8 +429,19 @@ def _compile(job: Job, on_compile: CompileFn | None) -> None:
     for b in job.batches:
         cold = not b.warm and b.module is not None
         ctx = on_compile(b.name) if (on_compile is not None and cold) else nullcontext()
-        with ctx:
-            _call(job, b, 0, 0, 0, 0, False)
+        try:
+            with ctx:
+                _call(job, b, 0, 0, 0, 0, False)
+        except Exception as exc:
+            # A user's compiled optimizer (plugin, YAML file) that numba refuses (a TypingError,
+            # or e.g. AttributeError for math.nosuch): one line naming its file, exit code 2.
+            # For a built-in or a Python runner it is a bug: let it through (exit 3).
+            spec = job.configs[b.runs[0][0]].spec
+            if spec.source == "built-in" or not spec.compiled:
+                raise
+            from adambench.plugins import compile_failure
+
+            raise compile_failure(spec, exc) from None
         if cold:
             mark_compiled(b.module)
             b.warm = True
