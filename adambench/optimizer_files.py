@@ -390,45 +390,60 @@ def generate_source(rule: UpdateRule) -> tuple[str, int, int]:
     init += [f"    {slot(s)} = {pr(tree)}" for s, tree in rule.state if s in ustate]
     per_init = [(s, tree) for s, tree in rule.state if s not in ustate]
     if per_init:
-        init += ["    for i in range(n):", "        v_p = p[i]"]
+        init.append("    for i in range(n):")
+        if any("p" in expr.symbols_in(tree) for _, tree in per_init):
+            init.append("        v_p = p[i]")
         init += [f"        {slot(s)} = {pr(tree)}" for s, tree in per_init]
     init.append("    return")
 
-    # opt_step(p, g, state, t, hp)
+    # opt_step(p, g, state, t, hp). In the loop, each input (g[i], p[i], a state value) is
+    # loaded just before its first use and each result stored right after its last
+    # assignment (the arrays never alias, by the contract). Measured: loading every input at
+    # the top kept LLVM from vectorising Adam's loop, 2x slower per coordinate at 1,000
+    # parameters. (A rule that reads p before it updates a state, such as an L2 penalty
+    # g = g + wd*p ahead of the moments, still runs scalar: LLVM cannot rule out that p and
+    # state overlap. The built-in adam avoids it by branching on wd != 0.)
     bind = {h: f"v_{h}" for h in hps} | {"t": "v_t", "g": "v_g", "p": "v_p"}
     bind |= {s: f"v_{s}" for s, _ in rule.state}
     pr = _Printer(bind)
     pre = ["@jit", "def opt_step(p, g, state, t, hp):", "    n = p.shape[0]", "    v_t = float(t)"]
     pre += unpack + [f"    v_{s} = {slot(s)}" for s in uni]
-    body = ["        v_g = g[i]", "        v_p = p[i]"] + [
-        f"        v_{s} = {slot(s)}" for s in per
-    ]
+    inputs = {"g": "g[i]", "p": "p[i]"} | {s: slot(s) for s in per}
+    last = {a.target: k for k, a in enumerate(rule.update)}
+    body: list[str] = []
     versions: dict[str, int] = {}
     cur_uniform: dict[str, bool] = {}  # locals: is the current value uniform?
     temps: dict[str, str] = {}
-    assigned: set[str] = set()
+    known: set[str] = set()  # inputs loaded or assigned so far in the loop
     hp_set = set(hps)
 
     def uniform(tree: expr.Node) -> bool:
         return _is_uniform(tree, hp_set, ustate, cur_uniform)
 
-    for a in rule.update:
+    for k_stmt, a in enumerate(rule.update):
         target = a.target
-        assigned.add(target)
         if uniform(a.tree) and target not in ("g", "p"):
             versions[target] = versions.get(target, 0) + 1
             ident = f"v{versions[target]}_{target}"
             pre.append(f"    {ident} = {pr(a.tree)}")
         else:
             tree = _hoist(a.tree, uniform, temps, pre, pr)
+            for name in sorted(expr.symbols_in(tree)):
+                if name in inputs and name not in known:
+                    body.append(f"        v_{name} = {inputs[name]}")
+                    known.add(name)
             ident = f"v_{target}"
             body.append(f"        {ident} = {pr(tree)}")
         bind[target] = ident
+        known.add(target)
         if target not in ustate:
             cur_uniform[target] = ident != f"v_{target}"  # the same rule as _uniform_state
-    pre += [f"    {slot(s)} = {bind[s]}" for s in uni if s in assigned]
-    body += [f"        {slot(s)} = {bind[s]}" for s in per if s in assigned]
-    body.append(f"        p[i] = {bind['p']}")
+        if last[target] == k_stmt:
+            if target in uni:
+                pre.append(f"    {slot(target)} = {ident}")
+            elif target in per or target == "p":
+                store = "p[i]" if target == "p" else slot(target)
+                body.append(f"        {store} = {ident}")
     step = [*pre, "    for i in range(n):", *body, "    return"]
     header = f"# optimizer {rule.name} (an update rule from a YAML file)\n"
     text = header + "\n".join([*init, "", "", *step]) + "\n\n\n"

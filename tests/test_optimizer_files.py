@@ -74,14 +74,8 @@ def builtin_trajectory(name, start, grad, steps, **overrides):
 def test_samples_load_with_their_declarations():
     adam = load_optimizer_yaml(ADAM)
     assert adam.name == "yaml_adam" and adam.source == ADAM
-    assert [h.name for h in adam.hyperparams] == ["lr", "beta1", "beta2", "eps", "weight_decay"]
-    assert adam.defaults == {
-        "lr": 1e-3,
-        "beta1": 0.9,
-        "beta2": 0.999,
-        "eps": 1e-8,
-        "weight_decay": 0.0,
-    }
+    assert [h.name for h in adam.hyperparams] == ["lr", "beta1", "beta2", "eps"]
+    assert adam.defaults == {"lr": 1e-3, "beta1": 0.9, "beta2": 0.999, "eps": 1e-8}
     assert adam.param("lr").range_text() == "(0, inf)"
     assert adam.param("beta1").range_text() == "[0, 1)"
     # m, v per parameter; the running products beta1^t, beta2^t once per run
@@ -99,7 +93,7 @@ def test_uniform_values_are_computed_once_per_step_outside_the_loop():
     assert "math.sqrt(v_shat)" in loop
     adam = load_optimizer_yaml(ADAM).kernel.inline
     head, loop = adam.split("def opt_step")[1].split("for i in range(n):")
-    assert "v1_beta1_t = (v_beta1 * v_beta1_t)" in head and "beta1_t" not in loop
+    assert "    v1_beta1_t = " in head and "beta1_t" not in loop
 
 
 def test_user_names_never_shadow_generated_variables(write_yaml):
@@ -180,14 +174,15 @@ def test_cache_key_follows_the_update_not_the_defaults_or_name(write_yaml):
 @pytest.mark.parametrize("problem", PROBLEMS_2D)
 def test_yaml_adam_matches_builtin_adam_over_1000_steps(problem):
     # adam.yaml does the built-in's arithmetic (running products for beta^t, see its comments),
-    # so the trajectories agree far inside 1e-12 (in fact bit for bit), noise and minibatches
-    # included (noisy_logreg: same seeds, same stream).
+    # so the trajectories agree within 1e-12, and in fact bit for bit as the file claims, noise
+    # and minibatches included (noisy_logreg: same seeds, same stream).
     lr = {"rosenbrock": 0.005, "noisy_logreg": 0.02}.get(problem, 0.01)
     r = adambench.run(problem, [f"{ADAM}(lr={lr})", f"adam(lr={lr})"], steps=1000, seeds=2)
     ours, builtin = r.runs[:2], r.runs[2:]
     for a, b in zip(ours, builtin):
         assert a.steps == b.steps == 1000
         assert np.max(np.abs(a.x_trace - b.x_trace)) <= 1e-12
+        np.testing.assert_array_equal(a.x_trace, b.x_trace)
         assert (a.status, a.best_step, a.steps_to_target) == (
             b.status,
             b.best_step,
@@ -195,13 +190,7 @@ def test_yaml_adam_matches_builtin_adam_over_1000_steps(problem):
         )
 
 
-def test_yaml_adam_with_weight_decay_and_yaml_amsgrad_match_the_builtin():
-    r = adambench.run(
-        "beale",
-        [f"{ADAM}(lr=0.01,weight_decay=0.1)", "adam(lr=0.01,weight_decay=0.1)"],
-        steps=1000,
-    )
-    assert np.max(np.abs(r.runs[0].x_trace - r.runs[1].x_trace)) <= 1e-12
+def test_yaml_amsgrad_matches_the_builtin_adam_with_amsgrad():
     amsgrad = str(SAMPLES / "amsgrad.yaml")
     r = adambench.run("beale", [f"{amsgrad}(lr=0.01)", "adam(lr=0.01,amsgrad=true)"], steps=1000)
     # amsgrad.yaml writes the textbook 1 - beta**t: equal to rounding, not bit for bit.

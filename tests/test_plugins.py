@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 import textwrap
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -19,27 +20,10 @@ from adambench.problems import load_problem
 
 runner = CliRunner()
 
-SIGNSGD = '''\
-"""Sign SGD with momentum: buf = momentum buf + g; p -= lr sign(buf)."""
-import math
-
-HYPERPARAMETERS = {
-    "lr": {"default": 0.01, "above": 0, "description": "step size"},
-    "momentum": {"default": 0.0, "min": 0, "below": 1},
-}
-STATE_PER_PARAM = 1
-
-
-def init(p, hp, state):
-    for k in range(state.shape[0]):
-        state[k] = 0.0
-
-
-def step(p, g, state, t, hp):
-    for i in range(p.shape[0]):
-        state[i] = hp[1] * state[i] + g[i]
-        p[i] -= hp[0] * math.copysign(1.0, state[i])
-'''
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLE = ROOT / "sample_configs" / "optimizers" / "sign_momentum.py"
+SIGNSGD = SAMPLE.read_text(encoding="utf-8")
+STEP_LINE = 1 + next(k for k, ln in enumerate(SIGNSGD.splitlines()) if "state[i] = hp[1]" in ln)
 
 
 def signsgd_reference(p, steps, lr, momentum):
@@ -64,7 +48,7 @@ def test_a_plugin_by_path_runs_like_its_formula(tmp_path):
     path = write(tmp_path, SIGNSGD, "signsgd.py")
     spec = get(path)
     assert spec.name == "signsgd" and spec.source == path
-    assert spec.summary.startswith("Sign SGD with momentum")
+    assert spec.summary.startswith("Sign momentum: buf = momentum buf + g")
     assert [h.name for h in spec.hyperparams] == ["lr", "momentum"]
     assert spec.param("momentum").range_text() == "[0, 1)"
     r = adambench.run("beale", [f"{path}(lr=0.002,momentum=0.5)", "adam"], steps=300)
@@ -125,7 +109,7 @@ def installed_package(tmp_path, monkeypatch):
     """A tiny installed distribution: a module and a dist-info with entry_points.txt."""
     pkg = tmp_path / "site" / "adambench_demo_plugin"
     pkg.mkdir(parents=True)
-    (pkg / "__init__.py").write_text(SIGNSGD.replace("Sign SGD", "Demo sign SGD"))
+    (pkg / "__init__.py").write_text(SIGNSGD.replace("Sign momentum", "Demo sign momentum"))
     info = tmp_path / "site" / "adambench_demo_plugin-0.1.dist-info"
     info.mkdir()
     (info / "METADATA").write_text(
@@ -210,7 +194,7 @@ BAD = [
     ("attribute", SIGNSGD.replace("math.copysign", "math.nosuch"),
      r"does not compile with numba: AttributeError: module 'math' has no attribute 'nosuch'"),
     ("typing", SIGNSGD.replace("state[i] = hp[1]", "state[i] = 'x' + hp[1]"),
-     r"does not compile with numba \(in step, line 18\): No implementation of function "
+     rf"does not compile with numba \(in step, line {STEP_LINE}\): No implementation of function "
      r"Function\(<built-in function add>\) found for signature: "
      r">>> add\(Literal\[str\]\(x\), float64\)"),
 ]  # fmt: skip

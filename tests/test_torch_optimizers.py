@@ -115,6 +115,17 @@ def test_bad_torch_optimizers_are_one_line_exit_2(spec, message):
     assert r.stdout == ""
 
 
+@pytest.mark.skipif(
+    find_spec("pytorch_optimizer") is None, reason="pytorch-optimizer not installed"
+)
+def test_a_third_party_optimizer_lion_matches_the_yaml_lion():
+    lion = str(ROOT / "sample_configs" / "optimizers" / "lion.yaml")
+    r = adambench.run("beale", ["torch:pytorch_optimizer.Lion(lr=0.01)", f"{lion}(lr=0.01)"])
+    theirs, ours = r.runs
+    assert theirs.steps_to_target == ours.steps_to_target == 782
+    assert np.max(np.abs(theirs.x_trace - ours.x_trace)) <= 1e-10
+
+
 WITHOUT_TORCH = textwrap.dedent("""
     import sys
     sys.modules["torch"] = None  # as if torch were not installed: import torch fails
