@@ -249,6 +249,8 @@ def run(
       adambench run rosenbrock -O 'adam(lr=0.05),adam(lr=0.01)' -O rmsprop --seeds 5
 
       adambench run ./my_problem.yaml --steps 5000 --start random --seeds 10 -o result.json
+
+      adambench run beale -O "./my_adam.yaml(lr=0.01)" -O "torch:torch.optim.Adam(lr=0.01)" -O adam
     """
     with boundary():
         from adambench.engine import run as run_engine

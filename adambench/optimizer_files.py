@@ -109,6 +109,12 @@ def load_optimizer_yaml(path: str) -> OptimizerSpec:
 
 
 def _check_name(name: Any, where: str, what: str, taken: Mapping[str, str]) -> str:
+    if isinstance(name, bool):
+        raise ConfigError(
+            f"{what} name {name!r} is not an identifier (YAML reads yes/no/on/off as true/false: "
+            "quote the name)",
+            where=where,
+        )
     if not isinstance(name, str) or not name.isidentifier() or keyword.iskeyword(name):
         raise ConfigError(f"{what} name {name!r} is not an identifier", where=where)
     if name.startswith("__"):
@@ -351,7 +357,7 @@ def _hoist(
     """Replace maximal uniform, non-trivial subtrees by temporaries computed before the loop."""
     if tree[0] in ("num", "const", "sym"):
         return tree
-    if uniform(tree):
+    if uniform(tree) and tree[0] != "cmp":  # a comparison stays where's condition (a bool)
         text = printer(tree)
         if text not in temps:
             temps[text] = f"c{len(temps)}"

@@ -126,6 +126,101 @@ def test_user_names_never_shadow_generated_variables(write_yaml):
     assert spec.state_per_param == 2 and spec.state_extra == 1  # i is uniform
 
 
+def interpret(rule, start, grad, steps, hp):
+    """The rule executed statement by statement, coordinate by coordinate, in plain Python: an
+    independent reference for the generated code (hoisting, versions, loads and stores)."""
+    ops = {"add": float.__add__, "sub": float.__sub__, "mul": float.__mul__}
+    cmps = {">": float.__gt__, ">=": float.__ge__, "<": float.__lt__, "<=": float.__le__,
+            "==": float.__eq__, "!=": float.__ne__}  # fmt: skip
+    funcs = {"exp": math.exp, "log": math.log, "sqrt": math.sqrt, "abs": abs, "max": max,
+             "min": min, "tanh": math.tanh,
+             "sign": lambda x: 0.0 if x == 0 else math.copysign(1.0, x)}  # fmt: skip
+
+    def ev(node, env):
+        kind = node[0]
+        if kind == "num":
+            return float(node[1])
+        if kind == "const":
+            return getattr(math, node[1])
+        if kind == "sym":
+            return env[node[1]]
+        if kind == "neg":
+            return -ev(node[1], env)
+        if kind in ops:
+            return ops[kind](ev(node[1], env), ev(node[2], env))
+        if kind == "div":
+            return ev(node[1], env) / ev(node[2], env)
+        if kind == "pow":
+            return ev(node[1], env) ** ev(node[2], env)
+        if kind == "cmp":
+            return cmps[node[1]](ev(node[2], env), ev(node[3], env))
+        if node[1] == "where":
+            c = node[2]
+            cond = ev(c, env) if c[0] == "cmp" else ev(c, env) != 0.0
+            return ev(node[3], env) if cond else ev(node[4], env)
+        return float(funcs[node[1]](*(ev(a, env) for a in node[2:])))
+
+    p = [float(v) for v in start]
+    names = [h.name for h in rule.hyperparams]
+    base = dict(zip(names, hp))
+    state = [{s: ev(tree, {**base, "p": p[i]}) for s, tree in rule.state} for i in range(len(p))]
+    out = [list(p)]
+    for t in range(1, steps + 1):
+        g = grad(p)
+        for i in range(len(p)):
+            env = {**base, "t": float(t), "g": g[i], "p": p[i], **state[i]}
+            for a in rule.update:
+                env[a.target] = ev(a.tree, env)
+            p[i] = env["p"]
+            state[i] = {s: env[s] for s, _ in rule.state}
+        out.append(list(p))
+    return np.array(out)
+
+
+TRICKY = [
+    # uniform state read before and after its update, uniform locals, a per-coordinate state
+    # reset by a uniform where, sign, reads of the new p
+    """
+    name: tricky1
+    hyperparameters: {lr: 0.01, b: {default: 0.5, min: 0, max: 1}}
+    state: {k: 1, m: 0, s: p}
+    update:
+      - m = b*m + (1 - b)*g
+      - u = lr*k
+      - k = k*b + 1
+      - u2 = u + k/t**2
+      - s = where(t > 2, s, 0*lr)
+      - p = p - u*m - u2*0.001*sign(g) + 0*s
+      - s = s + p
+    """,
+    # a per-coordinate state given a uniform value, then read; g reassigned; where on a flag
+    """
+    name: tricky2
+    hyperparameters: {lr: 0.001, clip: 2.0, enabled: true}
+    state: {a: p, v: 0}
+    update:
+      - a = lr*t
+      - g = where(enabled, max(-clip, min(clip, g)), g)
+      - v = max(v, abs(g))
+      - p -= a*g/(v + 1) + where(v > 1, 0, exp(-t))*1.0e-3
+    """,
+]
+
+
+@pytest.mark.parametrize("text", TRICKY, ids=["tricky1", "tricky2"])
+def test_generated_code_matches_a_plain_interpreter_of_the_rule(write_yaml, text):
+    spec = load_optimizer_yaml(write_yaml(textwrap.dedent(text), "tricky.yaml"))
+    from adambench.optimizer_files import rule_from_dict
+    from adambench.safeyaml import loads
+
+    rule = rule_from_dict(loads(textwrap.dedent(text)), "tricky.yaml")
+    hp = resolve(spec, {}).hp_vector()
+    got = rule_trajectory(spec, [1.0, 1.5], reference.beale_grad, 60)
+    want = interpret(rule, [1.0, 1.5], reference.beale_grad, 60, hp)
+    np.testing.assert_allclose(got, want, rtol=0, atol=1e-12)
+    assert not np.array_equal(got[-1], got[0])
+
+
 def test_where_sign_max_min_and_augmented_assignments(write_yaml):
     path = write_yaml(
         textwrap.dedent("""
@@ -351,6 +446,8 @@ BAD = [
      r"'lr' is already declared as a hyperparameter"),
     ("state-init-uses-g", GOOD.replace("  m: 0", "  m: g"), r"state.m: unknown name 'g'"),
     ("state-init-bool", GOOD.replace("  m: 0", "  m: true"), r"state.m: initial value must be"),
+    ("yaml-bool-name", GOOD.replace("  m: 0", "  m: 0\n  on: 0"),
+     r"state: state name True is not an identifier \(YAML reads yes/no/on/off"),
     ("division-by-zero", GOOD.replace("lr*m", "lr*m/0"), r"division by zero"),
 ]  # fmt: skip
 
