@@ -141,7 +141,7 @@ def _where_in(exc: BaseException, path: Path) -> str:
 
 
 def spec_from_module(
-    module: ModuleType, *, default_name: str, source: str, source_file: str
+    module: ModuleType, *, default_name: str, source: str, source_file: str, origin: str = ""
 ) -> OptimizerSpec:
     """Check a plugin module against the contract and build its registry entry."""
     where = source
@@ -190,7 +190,7 @@ def spec_from_module(
         hyperparams,
         per_param,
         KernelRef(shim_name, "init", "step", source_file),
-        convention=f"Python plugin ({Path(source_file).name})",
+        convention=f"Python plugin ({origin or Path(source_file).name})",
         source=source,
         state_extra=extra,
         state_size_fn=size_fn,
@@ -308,7 +308,9 @@ def entry_point_spec(name: str) -> OptimizerSpec:
         raise OptimizerError(f"{where}: the module has no source file")
     key = (where, _sha(Path(file).read_bytes()))
     if key not in _SPECS:
-        spec = spec_from_module(module, default_name=name, source=source, source_file=file)
+        spec = spec_from_module(
+            module, default_name=name, source=source, source_file=file, origin=module.__name__
+        )
         if spec.name != name:  # the registered name wins over NAME, so -O NAME finds it
             from dataclasses import replace
 
