@@ -35,11 +35,15 @@ def _problem_headline(name: str, raw: Any) -> dict[str, Any]:
 
 
 def catalog() -> dict[str, Any]:
-    """Problems and optimizers with their defaults and conventions."""
-    from adambench.optimizers import registry
+    """Problems and optimizers with their defaults and conventions, where each optimizer comes
+    from (``built-in``, ``entry point PACKAGE``), and the other ways to name one."""
+    from adambench.optimizers import BUILTINS
+    from adambench.plugins import entry_point_specs
     from adambench.problem_files import builtin_files
 
     problems = [_problem_headline(n, safeyaml.load_file(p)) for n, p in builtin_files().items()]
+    problems_notes: list[str] = []
+    specs = list(BUILTINS.values()) + list(entry_point_specs(problems_notes).values())
     optimizers = [
         {
             "name": spec.name,
@@ -52,9 +56,46 @@ def catalog() -> dict[str, Any]:
             "ranges": {hp.name: hp.range_text() for hp in spec.hyperparams},
             "convention": spec.convention,
         }
-        for spec in registry().values()
+        for spec in specs
     ]
-    return {"problems": problems, "optimizers": optimizers}
+    return {
+        "problems": problems,
+        "optimizers": optimizers,
+        "optimizer_sources": optimizer_sources(),
+        "notes": problems_notes,
+    }
+
+
+def optimizer_sources() -> list[dict[str, str]]:
+    """The other ways to name an optimizer with -O (files, torch), without importing torch."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        torch_state = f"torch {version('torch')} installed"
+    except PackageNotFoundError:
+        torch_state = "torch not installed: pip install 'adambench[torch]'"
+    return [
+        {
+            "source": "file",
+            "spec": "PATH.yaml(k=v,...)",
+            "what": "an update rule in YAML, compiled (README: Your own optimizer)",
+        },
+        {
+            "source": "file",
+            "spec": "PATH.py(k=v,...)",
+            "what": "a Python plugin with numba init/step, compiled",
+        },
+        {
+            "source": "entry point",
+            "spec": "NAME",
+            "what": "a plugin an installed package registers (group adambench.optimizers)",
+        },
+        {
+            "source": "torch",
+            "spec": "torch:CLASS(k=v,...)",
+            "what": f"a torch.optim.Optimizer subclass, stepped from Python ({torch_state})",
+        },
+    ]
 
 
 def _vec(a: Any, limit: int = 8) -> str:

@@ -70,7 +70,12 @@ def boundary() -> Iterator[None]:
     try:
         yield
     except AdambenchError as exc:
-        err.print(f"[bold red]error:[/] {exc}", highlight=False, markup=True, soft_wrap=True)
+        from rich.markup import escape
+
+        # escape: messages may hold brackets ("pip install 'adambench[torch]'", numba types)
+        err.print(
+            f"[bold red]error:[/] {escape(str(exc))}", highlight=False, markup=True, soft_wrap=True
+        )
         raise typer.Exit(int(exc.exit_code)) from None
     except KeyboardInterrupt:
         err.print("interrupted", highlight=False)
@@ -124,7 +129,9 @@ OptimizersOpt = Annotated[
         "--optimizers",
         "-O",
         help="Optimizers to compare: names or specs with overrides, comma-separated and/or "
-        "repeated, e.g. -O 'adam(lr=0.05,beta1=0.8),adam(lr=0.01)' -O rmsprop.",
+        "repeated, e.g. -O 'adam(lr=0.05,beta1=0.8),adam(lr=0.01)' -O rmsprop. A name may also "
+        "be the path of an optimizer file (./my_adam.yaml, ./myopt.py) or torch:CLASS "
+        "(e.g. torch:torch.optim.Adam).",
         autocompletion=_complete_optimizer,
     ),
 ]
@@ -280,6 +287,8 @@ def run(
       adambench run ./my_problem.yaml --steps 5000 --start random --seeds 10 -o result.json
 
       adambench run beale -O sgd,momentum,adam,rmsprop --tune lr --seeds 3
+
+      adambench run beale -O "./my_adam.yaml(lr=0.01)" -O "torch:torch.optim.Adam(lr=0.01)" -O adam
     """
     with boundary():
         if tune is not None:
@@ -384,6 +393,14 @@ def list_(
             defaults = ", ".join(f"{k}={_show(v)}" for k, v in o["defaults"].items())
             t.add_row(o["name"], o["source"], defaults, o["convention"])
         out.print(t)
+        t = Table(title="Your own optimizers (-O)", title_justify="left", header_style="bold")
+        for col in ("-O", "source", "what"):
+            t.add_column(col)
+        for o in data["optimizer_sources"]:
+            t.add_row(o["spec"], o["source"], o["what"])
+        out.print(t)
+        for note in data["notes"]:
+            err.print(f"note: {note}", highlight=False)
 
 
 def _show(v: Any) -> str:

@@ -339,10 +339,15 @@ def _make_batches(
     n_rec = settings.steps // settings.every + 1
     batches = []
     for kernel, members in groups.items():
-        module, warm = load_module(prob, kernel)
+        spec = configs[members[0]].spec
+        if spec.compiled:
+            module, warm = load_module(prob, kernel)
+            advance = module.advance
+        else:  # e.g. torch.optim: a Python callable with the same array contract (issue 6)
+            assert spec.make_runner is not None
+            module, warm, advance = None, True, spec.make_runner(prob)
         runs = [(k, s) for k in members for s in range(len(seeds))]
         R = len(runs)
-        spec = configs[members[0]].spec
         ps_width = prob.problem_state_width()
         PS = np.zeros((R, ps_width), np.int64)
         if ps_width:
@@ -369,7 +374,7 @@ def _make_batches(
         batches.append(
             _Batch(
                 module,
-                module.advance,
+                advance,
                 warm,
                 name,
                 runs,
@@ -428,18 +433,35 @@ def _compile(job: Job, on_compile: CompileFn | None) -> None:
         try:
             with ctx:
                 _call(job, b, 0, 0, 0, 0, False)
-        except (pickle.UnpicklingError, *CACHE_ERRORS) as exc:
+        except Exception as exc:
+            spec = job.configs[b.runs[0][0]].spec
             if b.module is None:
+                raise  # a Python runner (torch): any error is a bug
+            if isinstance(exc, (pickle.UnpicklingError, *CACHE_ERRORS)):
+                # Perhaps a corrupted cache entry: forget it and compile afresh (never use it).
+                forget_compiled(b.module)
+                job.notes.append(
+                    f"rebuilt a corrupted compile-cache entry for {b.name} ({type(exc).__name__})"
+                )
+                ctx = on_compile(b.name) if on_compile is not None else nullcontext()
+                try:
+                    with ctx:
+                        _call(job, b, 0, 0, 0, 0, False)
+                except Exception as again:
+                    if spec.source == "built-in":
+                        raise
+                    from adambench.plugins import compile_failure
+
+                    raise compile_failure(spec, again) from None
+                cold = True
+            elif spec.source != "built-in":
+                # A user's compiled optimizer (plugin, YAML file) that numba refuses: one line
+                # naming its file, exit code 2. For a built-in it is a bug (exit 3).
+                from adambench.plugins import compile_failure
+
+                raise compile_failure(spec, exc) from None
+            else:
                 raise
-            # A corrupted cache entry: forget it and compile afresh (never use it).
-            forget_compiled(b.module)
-            job.notes.append(
-                f"rebuilt a corrupted compile-cache entry for {b.name} ({type(exc).__name__})"
-            )
-            ctx = on_compile(b.name) if on_compile is not None else nullcontext()
-            with ctx:
-                _call(job, b, 0, 0, 0, 0, False)
-            cold = True
         if cold:
             mark_compiled(b.module)
             b.warm = True

@@ -5,19 +5,31 @@ order of the kernel's ``hp`` vector), its state size and its kernels. Adding an 
 ``step`` (and maybe ``init``) in :mod:`adambench.kernels`, one entry in :data:`BUILTINS` and one
 row in the tests' optimizer table. Conventions follow PyTorch (``torch.optim``) so numbers can be
 compared; the paper's variants are options (see ``../shared/reference/optimizers.md``).
+
+Wherever an optimizer name is accepted (:func:`get`, ``-O``), so is:
+
+- the path of an optimizer file: ``.yaml`` / ``.yml`` (an update rule,
+  :mod:`adambench.optimizer_files`) or ``.py`` (a plugin module, :mod:`adambench.plugins`);
+- the name an installed package registers in the entry point group ``adambench.optimizers``;
+- ``torch:CLASS``, any importable ``torch.optim.Optimizer`` subclass
+  (:mod:`adambench.torch_optimizers`; torch is imported only then).
 """
 
 from __future__ import annotations
 
 import math
+import os
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from adambench.codegen import KernelRef
-from adambench.errors import OptimizerError, did_you_mean
+from adambench.errors import ConfigError, OptimizerError, did_you_mean
+
+if TYPE_CHECKING:
+    from adambench.problems import Problem
 
 _KERNELS_FILE = str(Path(__file__).resolve().parent / "kernels.py")
 
@@ -29,7 +41,7 @@ class HyperParam:
     name: str
     default: float
     doc: str
-    kind: str = "float"  # "float" or "bool"
+    kind: str = "float"  # "float", "bool" or "int" (ints: torch.optim arguments such as max_iter)
     low: float | None = None
     high: float | None = None
     low_open: bool = False
@@ -44,6 +56,10 @@ class HyperParam:
         right = ")" if self.high_open or self.high is None else "]"
         return f"{left}{lo}, {hi}{right}"
 
+    @property
+    def python_type(self) -> type:
+        return bool if self.kind == "bool" else int if self.kind == "int" else float
+
     def validate(self, value: Any, owner: str) -> float:
         """Return the value as a float, or raise naming the parameter, value and range."""
         if self.kind == "bool":
@@ -54,6 +70,10 @@ class HyperParam:
             if isinstance(value, (int, float)) and value in (0, 1):
                 return float(value)
             raise OptimizerError(f"{owner}: {self.name} must be true or false, got {value!r}")
+        if self.kind == "int" and not (
+            isinstance(value, (int, float)) and not isinstance(value, bool) and value == int(value)
+        ):
+            raise OptimizerError(f"{owner}: {self.name} must be an integer, got {value!r}")
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             try:
                 value = float(str(value))
@@ -110,6 +130,13 @@ class OptimizerSpec:
     check: Callable[[dict[str, float]], str | None] | None = field(default=None, compare=False)
     compiled: bool = True
     state_extra: int = 0  # scalars kept after the per-parameter state (e.g. running powers)
+    #: A plugin's own ``state_size(n)``, used instead of ``state_per_param * n + state_extra``.
+    state_size_fn: Callable[[int], int] | None = field(default=None, compare=False)
+    #: For optimizers that are not compiled (``compiled=False``, torch.optim): makes, for a
+    #: problem, a Python callable with the array contract of ``runner_template.advance``.
+    make_runner: Callable[[Problem], Callable[..., None]] | None = field(
+        default=None, compare=False
+    )
 
     def param(self, name: str) -> HyperParam:
         for hp in self.hyperparams:
@@ -127,6 +154,8 @@ class OptimizerSpec:
 
     def state_size(self, n: int) -> int:
         """Length of one run's state vector for n parameters."""
+        if self.state_size_fn is not None:
+            return self.state_size_fn(n)
         return self.state_per_param * n + self.state_extra
 
 
@@ -251,18 +280,152 @@ BUILTINS: dict[str, OptimizerSpec] = {
 
 
 def registry() -> dict[str, OptimizerSpec]:
-    """All optimizers known by name."""
-    return dict(BUILTINS)
+    """All optimizers known by name: the built-ins, then those of installed packages (entry
+    point group ``adambench.optimizers``; a name that is built in is not overridden)."""
+    from adambench.plugins import entry_point_specs
+
+    reg = dict(BUILTINS)
+    for name, spec in entry_point_specs().items():
+        reg.setdefault(name, spec)
+    return reg
+
+
+TORCH_PREFIX = "torch:"
+
+
+def is_optimizer_path(name: str) -> bool:
+    """Whether ``name`` (an -O name) denotes a file rather than a registered optimizer."""
+    return (
+        "/" in name
+        or os.sep in name
+        or name.endswith((".yaml", ".yml", ".py"))
+        or (name not in BUILTINS and Path(name).is_file())
+    )
 
 
 def get(name: str) -> OptimizerSpec:
-    """The optimizer named ``name``, or an error with a "did you mean"."""
-    reg = registry()
-    if name in reg:
-        return reg[name]
+    """The optimizer ``name``: a built-in, an optimizer file's path (``.yaml``/``.yml`` update
+    rule, ``.py`` plugin), ``torch:CLASS``, or an entry point's name; else an error with a
+    "did you mean"."""
+    if name in BUILTINS:
+        return BUILTINS[name]
+    if name.startswith(TORCH_PREFIX):
+        from adambench.torch_optimizers import torch_spec
+
+        return torch_spec(name)
+    if is_optimizer_path(name):
+        return load_optimizer_file(name)
+    from adambench.plugins import entry_point_names, entry_point_spec
+
+    if name in entry_point_names():
+        return entry_point_spec(name)
+    known = [*BUILTINS, *entry_point_names()]
     raise OptimizerError(
-        f"unknown optimizer '{name}'{did_you_mean(name, reg)}; known: {', '.join(reg)}"
+        f"unknown optimizer '{name}'{did_you_mean(name, known)}; known: {', '.join(known)} "
+        "(or the path of a .yaml/.py optimizer file, or torch:CLASS)"
     )
+
+
+def load_optimizer_file(path: str) -> OptimizerSpec:
+    """The optimizer of a file: ``.py`` is a plugin module, anything else a YAML update rule."""
+    if path.endswith(".py"):
+        from adambench.plugins import load_plugin_file
+
+        return load_plugin_file(path)
+    from adambench.optimizer_files import load_optimizer_yaml
+
+    return load_optimizer_yaml(path)
+
+
+# ---------------------------------------------------------------------------------------------
+# Hyperparameters declared in data (YAML optimizer files and Python plugins share this form):
+#   lr: {default: 0.001, above: 0}            # above/below: open ends; min/max: closed ends
+#   beta1: {default: 0.9, min: 0, below: 1}
+#   amsgrad: {default: false}                 # a bool default (or kind: bool) makes a flag
+#   eps: 1.0e-8                               # shorthand: a default with no range
+
+HYPERPARAM_KEYS = {
+    "default": "the value used when none is given (required)",
+    "min": "lowest valid value (closed end)",
+    "max": "highest valid value (closed end)",
+    "above": "values must be greater than this (open end)",
+    "below": "values must be less than this (open end)",
+    "kind": "float (the default) or bool",
+    "description": "one line shown in errors and docs",
+}
+
+
+def _bound(raw: Mapping[str, Any], closed: str, opened: str, where: str) -> tuple[Any, bool]:
+    if closed in raw and opened in raw:
+        raise ConfigError(f"give '{closed}' or '{opened}', not both", where=where)
+    key = closed if closed in raw else opened if opened in raw else None
+    if key is None:
+        return None, False
+    value = _number_like(raw[key])
+    if value is None or not math.isfinite(value):
+        raise ConfigError(f"'{key}' must be a finite number, got {raw[key]!r}", where=where)
+    return value, key == opened
+
+
+def _number_like(value: Any) -> float | None:
+    """A number, or a string YAML left unparsed such as ``1e-8`` (YAML 1.1 wants ``1.0e-8``)."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, (int, float)):
+        return float(value)
+    if isinstance(value, str):
+        try:
+            return float(value)
+        except ValueError:
+            return None
+    return None
+
+
+def hyperparam_from_data(name: Any, raw: Any, where: str) -> HyperParam:
+    """A :class:`HyperParam` from its declaration in a file (see :data:`HYPERPARAM_KEYS`).
+
+    Errors are :class:`~adambench.errors.ConfigError` naming ``where`` and the key.
+    """
+    at = f"{where}: hyperparameters.{name}"
+    if not isinstance(raw, Mapping):
+        raw = {"default": raw}
+    for key in raw:
+        if key not in HYPERPARAM_KEYS:
+            hint = did_you_mean(str(key), HYPERPARAM_KEYS)
+            raise ConfigError(f"unknown key '{key}'{hint}", where=at)
+    if "default" not in raw or raw["default"] is None:
+        raise ConfigError("has no default (write default: VALUE)", where=at)
+    doc = raw.get("description", "")
+    if not isinstance(doc, str):
+        raise ConfigError("'description' must be a string", where=at)
+    default = raw["default"]
+    kind = raw.get("kind", "bool" if isinstance(default, bool) else "float")
+    if kind not in ("float", "bool"):
+        raise ConfigError(f"'kind' must be float or bool, got {kind!r}", where=at)
+    if kind == "bool":
+        if not isinstance(default, bool):
+            raise ConfigError(f"default of a bool must be true or false, got {default!r}", where=at)
+        if any(k in raw for k in ("min", "max", "above", "below")):
+            raise ConfigError("a bool has no range (min/max/above/below)", where=at)
+        return HyperParam(str(name), 1.0 if default else 0.0, doc, kind="bool")
+    low, low_open = _bound(raw, "min", "above", at)
+    high, high_open = _bound(raw, "max", "below", at)
+    if (
+        low is not None
+        and high is not None
+        and (low > high or (low == high and (low_open or high_open)))
+    ):
+        raise ConfigError("the range is empty (check min/above and max/below)", where=at)
+    value = _number_like(default)
+    if value is None:
+        raise ConfigError(f"default must be a number, got {default!r}", where=at)
+    hp = HyperParam(str(name), value, doc, "float", low, high, low_open, high_open)
+    if not math.isfinite(value) or (
+        (low is not None and (value <= low if low_open else value < low))
+        or (high is not None and (value >= high if high_open else value > high))
+    ):
+        raise ConfigError(f"default {_fmt(value)} is outside its range {hp.range_text()}", where=at)
+    return hp
 
 
 # ---------------------------------------------------------------------------------------------

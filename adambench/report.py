@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from rich.table import Table
 
     from adambench.metrics import ConfigSummary, Stat
+    from adambench.optimizers import OptimizerConfig
     from adambench.results import Result
 
 STATUS_STYLE = {
@@ -120,8 +121,8 @@ def table(result: Result) -> Table:
         t.add_column("accuracy", justify="right")
     if result.settings.average_decay:
         t.add_column("avg. loss", justify="right")
-    for s in summaries:
-        row = [escape(s.label), _status_cell(s)]
+    for k, s in enumerate(summaries):
+        row = [escape(s.label) + _compiled_mark(result.configs[k]), _status_cell(s)]
         row.append(
             "[bold red]diverged[/]"
             if s.final_loss is None and s.all_diverged
@@ -162,6 +163,7 @@ def footnotes(result: Result) -> list[str]:
             f"{len(diverged)} run(s) diverged (first: {first.label}, seed {first.seed}, "
             f"at step {first.diverged_at})"
         )
+    lines += _own_optimizer_notes(result)
     lines += list(result.notes) + list(result.problem.notes)
     return lines
 
@@ -213,3 +215,29 @@ def write_atomic(path: str | Path, data: str | bytes) -> None:
 def write_result(result: Result, path: str | Path, trace: bool = False) -> None:
     kind = check_output_path(path)
     write_atomic(path, result.to_json(trace=trace) if kind == "json" else result.to_csv())
+
+
+# ---- own optimizers (issue 6) ----
+#: Marks, in the table, configurations that do not run compiled (torch.optim, stepped from Python).
+NOT_COMPILED_MARK = "‡"
+
+
+def _compiled_mark(config: OptimizerConfig) -> str:
+    return "" if config.spec.compiled else f" {NOT_COMPILED_MARK}"
+
+
+def _own_optimizer_notes(result: Result) -> list[str]:
+    """Where optimizers that are not built in come from, and which ones are not compiled."""
+    lines = []
+    if any(not c.spec.compiled for c in result.configs):
+        lines.append(
+            f"{NOT_COMPILED_MARK} not compiled: torch.optim stepped from Python, one step at a "
+            "time (gradient, noise and bookkeeping from adambench's compiled kernels)"
+        )
+    seen = set()
+    for c in result.configs:
+        src = c.spec.source
+        if src not in ("built-in", "torch") and (c.name, src) not in seen:
+            seen.add((c.name, src))
+            lines.append(f"{c.name}: {src}")
+    return lines

@@ -191,3 +191,40 @@ def beale(p):
 def rosenbrock_grad(p):
     x, y = p
     return [-2 * (1 - x) - 400 * x * (y - x * x), 200 * (y - x * x)]
+
+
+# Optimizers shipped as YAML examples (sample_configs/optimizers/), transcribed from the papers.
+
+
+def lion(p, grad: Grad, steps, lr=1e-4, beta1=0.9, beta2=0.99, weight_decay=0.0):
+    """Chen et al. 2023, Algorithm 2: c = b1 m + (1-b1) g; p -= lr (sign(c) + wd p);
+    m = b2 m + (1-b2) g."""
+    p = list(p)
+    m = [0.0] * len(p)
+    out = [list(p)]
+    for _ in range(steps):
+        g = grad(p)
+        for i in range(len(p)):
+            c = beta1 * m[i] + (1 - beta1) * g[i]
+            sign = 0.0 if c == 0 else math.copysign(1.0, c)
+            p[i] = p[i] - lr * (sign + weight_decay * p[i])
+            m[i] = beta2 * m[i] + (1 - beta2) * g[i]
+        out.append(list(p))
+    return out
+
+
+def adabelief(p, grad: Grad, steps, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-16):
+    """Zhuang et al. 2020, Algorithm 2: s = b2 s + (1-b2)(g - m)^2 + eps, bias-corrected."""
+    p = list(p)
+    m, s = [0.0] * len(p), [0.0] * len(p)
+    out = [list(p)]
+    for t in range(1, steps + 1):
+        g = grad(p)
+        for i in range(len(p)):
+            m[i] = beta1 * m[i] + (1 - beta1) * g[i]
+            s[i] = beta2 * s[i] + (1 - beta2) * (g[i] - m[i]) ** 2 + eps
+            mhat = m[i] / (1 - beta1**t)
+            shat = s[i] / (1 - beta2**t)
+            p[i] = p[i] - lr * mhat / (math.sqrt(shat) + eps)
+        out.append(list(p))
+    return out

@@ -45,7 +45,10 @@ def console_commands() -> list[tuple[str, str, str]]:
 @pytest.mark.parametrize(
     ("command", "printed", "columns"), console_commands(), ids=lambda v: v[:60]
 )
-def test_readme_console_commands_run_and_print_what_the_readme_shows(command, printed, columns):
+def test_readme_console_commands_run_and_print_what_the_readme_shows(
+    command, printed, columns, monkeypatch
+):
+    monkeypatch.chdir(ROOT)  # README paths (sample_configs/...) are relative to the repository
     args = shlex.split(command)[1:]
     r = CliRunner().invoke(app, args, env={"COLUMNS": columns})
     assert r.exit_code == 0, r.output
@@ -56,7 +59,7 @@ def test_readme_console_commands_run_and_print_what_the_readme_shows(command, pr
 
 
 def test_readme_setup_commands_are_the_ones_ci_runs():
-    (setup,) = [b for b in blocks("bash") if "adambench run beale" in b]
+    (setup,) = [b for b in blocks("bash") if b.startswith("pip install . &&")]
     assert setup.strip() == "pip install . && adambench run beale --optimizers adam,rmsprop"
     marker = README.split("<!-- test-command -->", 1)[1]
     test_cmd = re.search(r"```bash\n(.*?)\n```", marker, flags=re.S).group(1)
@@ -113,3 +116,17 @@ def test_console_script_end_to_end(tmp_path):
     )
     assert bad.returncode == 2 and bad.stdout == ""
     assert bad.stderr.strip().splitlines() == ["error: adam: lr must be in (0, inf), got -1"]
+
+
+def test_readme_optimizer_examples_are_the_sample_files_and_cover_every_key():
+    from adambench.optimizer_files import TOP_KEYS
+    from adambench.optimizers import HYPERPARAM_KEYS
+
+    folder = ROOT / "sample_configs" / "optimizers"
+    (annotated,) = [b for b in blocks("yaml") if "name: yaml_adam" in b]
+    assert annotated == (folder / "adam.yaml").read_text(encoding="utf-8")
+    (plugin,) = [b for b in blocks("python") if "def step(p, g, state, t, hp)" in b]
+    assert plugin == (folder / "sign_momentum.py").read_text(encoding="utf-8")
+    section = README.split("## Your own optimizer", 1)[1].split("\n## ", 1)[0]
+    for key in [*TOP_KEYS, *HYPERPARAM_KEYS]:
+        assert f"`{key}`" in section, key
