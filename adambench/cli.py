@@ -70,7 +70,12 @@ def boundary() -> Iterator[None]:
     try:
         yield
     except AdambenchError as exc:
-        err.print(f"[bold red]error:[/] {exc}", highlight=False, markup=True, soft_wrap=True)
+        from rich.markup import escape
+
+        # Escaped: messages may hold brackets ("pip install 'adambench[plot]'", YAML lists).
+        err.print(
+            f"[bold red]error:[/] {escape(str(exc))}", highlight=False, markup=True, soft_wrap=True
+        )
         raise typer.Exit(int(exc.exit_code)) from None
     except KeyboardInterrupt:
         err.print("interrupted", highlight=False)

@@ -701,7 +701,10 @@ def save_figure(fig: Figure, path: str | Path, dpi: int = 100) -> None:
             f"{path}: unknown picture format '{Path(path).suffix or '(none)'}'; "
             f"use {', '.join(FIGURE_FORMATS)}"
         )
-    with _atomic(path, f".{kind}") as tmp:
+    import matplotlib
+
+    # A fixed salt makes the SVG element ids, and so the file, the same for the same picture.
+    with _atomic(path, f".{kind}") as tmp, matplotlib.rc_context({"svg.hashsalt": "adambench"}):
         fig.savefig(tmp, format=kind, dpi=dpi, metadata=_METADATA[kind])
 
 
