@@ -43,6 +43,8 @@ DEFAULT_FPS = 20
 MAX_FRAMES = 2000
 #: Points drawn per path or curve at most (plus the first 200): long runs are subsampled.
 MAX_POINTS = 3000
+#: Decades of loss shown below the highest curve point on log axes.
+LOSS_DECADES = 20
 #: Grid resolution of contour plots (points per axis).
 GRID = 240
 MISSING_MATPLOTLIB = "pictures need matplotlib: pip install 'adambench[plot]'"
@@ -388,9 +390,9 @@ def _surface(pd: PlotData, box: np.ndarray) -> _Surface:
     g = z - shift
     pos = g[np.isfinite(g) & (g > 0)]
     hi = float(pos.max()) if pos.size else 1.0
-    # The lowest level: the 0.5 % quantile of the grid, so the basin keeps a few rings, but no
-    # more than 12 decades below the top (a minimum of exactly 0 would ask for -inf).
-    lo = max(float(np.quantile(pos, 0.005)) if pos.size else hi * 1e-6, hi * 1e-12)
+    # The lowest level: the lowest point of the grid, so the basin around the minimum keeps
+    # its rings, but no more than 10 decades below the top (a minimum of 0 would ask for -inf).
+    lo = max(float(pos.min()) if pos.size else hi * 1e-6, hi * 1e-10)
     levels = np.logspace(math.log10(lo), math.log10(hi), 31)
     g = np.where(np.isfinite(g), np.maximum(g, lo), np.nan)
     label = "loss" if shift == 0 else f"loss − ({shift:.4g})"
@@ -403,7 +405,7 @@ def _draw_surface(ax: Axes, fig: Figure, s: _Surface) -> None:
     from matplotlib.ticker import LogLocator
 
     # A pale grey ramp, white at the bottom: the coloured paths stay the loudest thing.
-    cmap = ListedColormap(matplotlib.colormaps["Greys"](np.linspace(0.0, 0.62, 256)))
+    cmap = ListedColormap(matplotlib.colormaps["Greys"](np.linspace(0.0, 0.5, 256)))
     norm = LogNorm(vmin=s.levels[0], vmax=s.levels[-1]) if s.log else None
     cs = ax.contourf(s.xs, s.ys, s.z, levels=s.levels, cmap=cmap, norm=norm, extend="min")
     ax.contour(
@@ -510,11 +512,13 @@ def _draw_loss(ax: Axes, pd: PlotData, colors: Sequence[Any]) -> tuple[str, list
     """Loss against step per configuration (median and quartile band over seeds)."""
     scale = curves.loss_scale([t.loss for t in pd.traces], pd.min_value)
     lines = []
+    top = -np.inf
     for k in range(len(pd.labels)):
         med, band = _curve_of(pd, k)
         steps = np.arange(med.shape[0]) * pd.every
         idx = curves.subsample(med.shape[0], MAX_POINTS)
         y = _finite_or_nan(curves.transform(med, scale, pd.min_value))
+        top = max(top, float(np.nanmax(y))) if np.isfinite(y).any() else top
         (line,) = ax.plot(steps[idx], y[idx], color=colors[k], lw=1.5, label=pd.labels[k])
         lines.append(line)
         if band is not None:
@@ -531,6 +535,12 @@ def _draw_loss(ax: Axes, pd: PlotData, colors: Sequence[Any]) -> tuple[str, list
             ax.axhline(tgt, color="k", ls=":", lw=1)
     if scale != "linear":
         ax.set_yscale("log")
+        if np.isfinite(top):
+            # Show at most LOSS_DECADES decades: a run that hits 1e-80 (an exact zero gradient)
+            # would otherwise flatten every other curve; lower values sit on the bottom edge.
+            bottom = ax.get_ylim()[0]
+            if bottom < top * 10.0**-LOSS_DECADES:
+                ax.set_ylim(bottom=top * 10.0**-LOSS_DECADES)
     ax.set_xlabel("step")
     ax.set_ylabel(_loss_ylabel(scale, pd))
     many = len(pd.seeds) > 1
@@ -673,6 +683,10 @@ def _atomic(path: str | Path, suffix: str) -> Iterator[str]:
     except OSError as exc:
         raise OutputError(f"{path}: cannot write ({exc.strerror})") from None
     os.close(fd)
+    # mkstemp makes the file private (0600); a picture gets the usual mode of a new file.
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o666 & ~umask)
     try:
         yield tmp
         os.replace(tmp, p)
