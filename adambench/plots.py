@@ -201,6 +201,17 @@ def from_dict(data: dict[str, Any], where: str) -> PlotData:
     differ), ``problem`` is None and ``problem_note`` says why. A result without traces raises
     :class:`UsageError`.
     """
+    from adambench.errors import ConfigError
+
+    try:
+        return _from_dict(data, where)
+    except (KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:
+        # A hand-edited or truncated file: one line naming it, not a traceback.
+        what = f"missing {exc}" if isinstance(exc, KeyError) else str(exc)
+        raise ConfigError(f"not a complete adambench result ({what})", where=where) from None
+
+
+def _from_dict(data: dict[str, Any], where: str) -> PlotData:
     runs = data.get("runs") or []
     if not runs or any(not isinstance(r.get("trace"), dict) for r in runs):
         raise UsageError(
@@ -395,7 +406,12 @@ def _surface(pd: PlotData, box: np.ndarray) -> _Surface:
     lo = max(float(pos.min()) if pos.size else hi * 1e-6, hi * 1e-10)
     levels = np.logspace(math.log10(lo), math.log10(hi), 31)
     g = np.where(np.isfinite(g), np.maximum(g, lo), np.nan)
-    label = "loss" if shift == 0 else f"loss − ({shift:.4g})"
+    if shift == 0:
+        label = "loss"
+    elif pd.min_value is not None:
+        label = "loss − minimum"
+    else:
+        label = f"loss − ({shift:.4g})"
     return _Surface(xs, ys, g, levels, True, label)
 
 
@@ -512,35 +528,45 @@ def _draw_loss(ax: Axes, pd: PlotData, colors: Sequence[Any]) -> tuple[str, list
     """Loss against step per configuration (median and quartile band over seeds)."""
     scale = curves.loss_scale([t.loss for t in pd.traces], pd.min_value)
     lines = []
-    top = -np.inf
+    top = first = -np.inf  # the highest point, and the highest start
     for k in range(len(pd.labels)):
         med, band = _curve_of(pd, k)
         steps = np.arange(med.shape[0]) * pd.every
         idx = curves.subsample(med.shape[0], MAX_POINTS)
         y = _finite_or_nan(curves.transform(med, scale, pd.min_value))
-        top = max(top, float(np.nanmax(y))) if np.isfinite(y).any() else top
+        if np.isfinite(y).any():
+            top = max(top, float(np.nanmax(y)))
+        if y.size and np.isfinite(y[0]):
+            first = max(first, float(y[0]))
         (line,) = ax.plot(steps[idx], y[idx], color=colors[k], lw=1.5, label=pd.labels[k])
         lines.append(line)
         if band is not None:
             lo = _finite_or_nan(curves.transform(band[0], scale, pd.min_value))
             hi = _finite_or_nan(curves.transform(band[1], scale, pd.min_value))
             ax.fill_between(steps[idx], lo[idx], hi[idx], color=colors[k], alpha=0.2, lw=0)
-        else:
-            t = pd.traces_of(k)[0]
-            if t.status == "diverged" and med.size:
-                ax.plot(steps[-1], y[-1], "x", color=colors[k], ms=9, mew=2)
-    if pd.target is not None:
-        tgt = curves.transform(np.array([pd.target]), scale, pd.min_value)[0]
-        if np.isfinite(tgt):
-            ax.axhline(tgt, color="k", ls=":", lw=1)
+        # A cross where the curve ends in divergence: the run's, or the median's over seeds
+        # (whose tail is inf once more than half of the seeds diverged).
+        finite = np.flatnonzero(np.isfinite(y))
+        single_diverged = band is None and pd.traces_of(k)[0].status == "diverged"
+        if finite.size and (single_diverged or finite[-1] < y.size - 1):
+            ax.plot(steps[finite[-1]], y[finite[-1]], "x", color=colors[k], ms=9, mew=2)
     if scale != "linear":
         ax.set_yscale("log")
-        if np.isfinite(top):
-            # Show at most LOSS_DECADES decades: a run that hits 1e-80 (an exact zero gradient)
-            # would otherwise flatten every other curve; lower values sit on the bottom edge.
-            bottom = ax.get_ylim()[0]
-            if bottom < top * 10.0**-LOSS_DECADES:
-                ax.set_ylim(bottom=top * 10.0**-LOSS_DECADES)
+    if pd.target is not None:
+        tgt = float(curves.transform(np.array([pd.target]), scale, pd.min_value)[0])
+        if np.isfinite(tgt):
+            ax.axhline(tgt, color="k", ls=":", lw=1)
+            ax.update_datalim([[0.0, tgt]], updatex=False)  # keep the target in view
+            ax.autoscale_view(scalex=False)
+            top = max(top, tgt)
+    if scale != "linear" and np.isfinite(top):
+        # At most 3 decades above the highest start (a diverging run would stretch the axis to
+        # 1e16 for its last few steps) and LOSS_DECADES below the top (a run that hits 1e-80
+        # would flatten every other curve); what lies beyond sits past the edges.
+        if np.isfinite(first):
+            top = min(top, first * 1e3)
+        low, high = ax.get_ylim()
+        ax.set_ylim(max(low, top * 10.0**-LOSS_DECADES), min(high, top * 2.0))
     ax.set_xlabel("step")
     ax.set_ylabel(_loss_ylabel(scale, pd))
     many = len(pd.seeds) > 1
@@ -610,7 +636,9 @@ def draw(pd: PlotData, contour: bool | None = None, animation: bool = False) -> 
         ax = axes.pop(0)
         drawn = [_path_xy(t) for t in pd.traces]
         assert pd.problem is not None
-        box = _view_box(pd.problem.domain, drawn)
+        # The box follows the runs that stayed finite; diverging paths are clipped to it.
+        kept = [xy for t, xy in zip(pd.traces, drawn, strict=True) if t.status != "diverged"]
+        box = _view_box(pd.problem.domain, kept)
         _draw_surface(ax, fig, _surface(pd, box))
         left = 0
         for t, xy in zip(pd.traces, drawn, strict=True):
@@ -647,6 +675,8 @@ def draw(pd: PlotData, contour: bool | None = None, animation: bool = False) -> 
                 line.set_data(*_boundary_xy(w, bias, box))
             boundaries.append((t, line, box))
         extra.append(Line2D([], [], color="k", ls="--", lw=1.2, label="optimum's boundary"))
+        for marker, color, label in (("o", "#9a9a9a", "class 0"), ("^", "#4a4a4a", "class 1")):
+            extra.append(Line2D([], [], ls="", marker=marker, color=color, label=label))
 
     ax = axes.pop(0)
     _, loss_lines = _draw_loss(ax, pd, colors)

@@ -16,7 +16,7 @@ from PIL import Image
 
 import adambench
 from adambench import curves, plots
-from adambench.errors import OutputError, UsageError
+from adambench.errors import ConfigError, OutputError, UsageError
 
 TAB_BLUE, TAB_ORANGE = (31, 119, 180), (255, 127, 14)
 
@@ -165,9 +165,14 @@ def test_diverging_paths_are_clipped_to_a_bounded_box_with_a_note():
     r = adambench.run("beale", ["sgd(lr=1)", "adam(lr=0.1)"], steps=100)
     assert r.runs[0].status == "diverged"
     d = plots.draw(plots.from_result(r))
-    assert any("leave the plotted box" in n for n in d.notes)
+    assert d.notes == ["1 path(s) leave the plotted box and are clipped"]
     ax = d.paths[0][1].axes
-    assert ax.get_xlim()[0] >= -9 and ax.get_xlim()[1] <= 9  # domain [-4.5, 4.5] +- half
+    assert ax.get_xlim() == (-4.5, 4.5)  # the box follows the finite run only
+    loss_ax = d.loss_lines[0].axes
+    crosses = [ln for ln in loss_ax.get_lines() if ln.get_marker() == "x"]
+    assert len(crosses) == 1 and crosses[0].get_color() == d.loss_lines[0].get_color()
+    start = r.runs[0].loss_trace[0]
+    assert loss_ax.get_ylim()[1] <= 2e3 * start  # the blow-up does not stretch the axis
 
 
 def test_svg_and_pdf_by_extension_and_byte_for_byte_repeatable(beale, tmp_path):
@@ -192,9 +197,17 @@ def test_a_saved_result_draws_the_same_picture(beale, tmp_path):
     np.testing.assert_array_equal(pixels(tmp_path / "saved.png"), pixels(tmp_path / "fresh.png"))
 
 
-def test_a_result_without_traces_is_refused(beale):
+def test_a_result_without_traces_or_with_missing_keys_is_refused(beale):
     with pytest.raises(UsageError, match=r"r\.json: has no traces to draw"):
         plots.from_dict(json.loads(beale.to_json(trace=False)), "r.json")
+    data = json.loads(beale.to_json(trace=True))
+    del data["settings"]
+    with pytest.raises(ConfigError, match=r"r\.json: not a complete adambench result \(missing"):
+        plots.from_dict(data, "r.json")
+    data = json.loads(beale.to_json(trace=True))
+    data["runs"][0]["trace"]["loss"] = "oops"
+    with pytest.raises(ConfigError, match="not a complete adambench result"):
+        plots.from_dict(data, "r.json")
 
 
 def test_a_gone_or_changed_problem_file_leaves_loss_curves_only(write_yaml, tmp_path):
@@ -287,10 +300,14 @@ def test_save_figure_is_atomic(beale, tmp_path, monkeypatch):
             fh.write(b"half a picture")
         raise RuntimeError("disk on fire")
 
+    plots.save_figure(d.fig, tmp_path / "ok.png")
+    umask = os.umask(0)
+    os.umask(umask)
+    assert stat.S_IMODE((tmp_path / "ok.png").stat().st_mode) == 0o666 & ~umask  # not 0600
     monkeypatch.setattr(Figure, "savefig", broken)
     with pytest.raises(RuntimeError):
         plots.save_figure(d.fig, tmp_path / "x.png")
-    assert list(tmp_path.iterdir()) == []
+    assert [p.name for p in tmp_path.iterdir()] == ["ok.png"]  # no half file, no temp file
 
 
 def test_picture_paths_are_checked_by_extension(tmp_path, monkeypatch):
