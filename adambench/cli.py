@@ -283,7 +283,7 @@ def run(
                 stop_at_target=stop_at_target,
                 dim=dim,
                 threads=threads,
-                record_x=None,
+                record_x=pictures.record_x(target) if pictures else None,
                 progress=feedback.progress,
                 on_compile=feedback.compiling,
             )
@@ -530,12 +530,17 @@ class _Pictures:
             plots.check_figure_path(figure)
         if animation is not None:
             plots.check_animation_path(animation)
-        if figure is not None and animation is not None and figure.resolve() == animation.resolve():
-            raise UsageError(f"{figure}: the picture and the animation need different files")
         frames = DEFAULT_FRAMES if frames is None else frames
         fps = DEFAULT_FPS if fps is None else fps
         plots.check_frames(frames, fps)
         return cls(figure, animation, frames, fps, contour)
+
+    @staticmethod
+    def record_x(problem: Any) -> bool | None:
+        """Pictures need the parameter trajectories: on wherever they can be recorded."""
+        from adambench.engine import MAX_TRACE_PARAMS
+
+        return True if problem.dim <= MAX_TRACE_PARAMS else None
 
     def load_problem(self, problem: str, dim: int | None) -> Any:
         """The problem, loaded now, with an explicitly requested contour checked against it."""

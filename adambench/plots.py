@@ -40,7 +40,8 @@ FIGURE_FORMATS = {".png": "png", ".svg": "svg", ".pdf": "pdf"}
 ANIMATION_FORMATS = {".gif": "gif", ".mp4": "mp4"}
 DEFAULT_FRAMES = 120
 DEFAULT_FPS = 20
-MAX_FRAMES = 2000
+#: At most this many frames (a GIF keeps them all in memory, 1 byte per pixel).
+MAX_FRAMES = 600
 #: Points drawn per path or curve at most (plus the first 200): long runs are subsampled.
 MAX_POINTS = 3000
 #: Decades of loss shown below the highest curve point on log axes.
@@ -720,9 +721,11 @@ def _atomic(path: str | Path, suffix: str) -> Iterator[str]:
     try:
         yield tmp
         os.replace(tmp, p)
-    except BaseException:
+    except BaseException as exc:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
+        if isinstance(exc, OSError):  # a full disk, a folder gone meanwhile: one line, exit 2
+            raise OutputError(f"{path}: cannot write ({exc.strerror or exc})") from None
         raise
 
 
@@ -780,58 +783,73 @@ def write_animation(
 
     The static part (contours, axes, legend) is drawn once and each frame redraws only the
     moving artists (blitting on the Agg canvas): matplotlib's ``PillowWriter`` redraws the whole
-    figure per frame, about 0.4 s each here. GIF frames share one palette, taken from the last
-    frame, so the encoder stores only the pixels that change; the last frame is held a second.
-    mp4 goes through ffmpeg (raw frames on its stdin). Returns notes for the user.
+    figure per frame (about 0.4 s each on Beale, 60 s for 140 frames; blitting takes 2 s). GIF
+    frames share one palette, taken from the last frame (rendered first), so the encoder stores
+    only the pixels that change and each frame is kept as 1 byte per pixel; the last frame is
+    held a second. mp4 frames stream to ffmpeg's stdin. Returns notes for the user.
     """
     kind = check_animation_path(path)
     check_frames(frames, fps)
-    frames_rgb = render_frames(pd, frames, contour, on_frame=on_frame)
+    anim = _Animator(pd, frames, contour)
     with _atomic(path, f".{kind}") as tmp:
         if kind == "gif":
-            _write_gif(frames_rgb.images, tmp, fps)
+            _write_gif(anim, tmp, fps, on_frame)
         else:
-            _write_mp4(frames_rgb.images, tmp, fps)
-    return frames_rgb.notes
+            _write_mp4(anim, tmp, fps, on_frame, name=str(path))
+    return anim.notes
+
+
+ANIMATION_DPI = 80
 
 
 @dataclass
 class Frames:
-    """Rendered animation frames (RGB arrays of one size) and the notes of the drawing."""
+    """Rendered animation frames (RGB arrays of one size), their steps and the drawing's notes."""
 
     images: list[np.ndarray]
     steps: list[int]
     notes: list[str]
 
 
-ANIMATION_DPI = 80
-
-
 def render_frames(
-    pd: PlotData,
-    frames: int = DEFAULT_FRAMES,
-    contour: bool | None = None,
-    on_frame: Callable[[int, int], None] | None = None,
+    pd: PlotData, frames: int = DEFAULT_FRAMES, contour: bool | None = None
 ) -> Frames:
-    """Render the frames of :func:`write_animation` as RGB arrays (one per shown record)."""
-    d = draw(pd, contour, animation=True)
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    """The frames of :func:`write_animation` as RGB arrays (one per shown record)."""
+    anim = _Animator(pd, frames, contour)
+    return Frames([anim.render(k) for k in range(len(anim.steps))], anim.steps, anim.notes)
 
-    records = frame_records(pd, frames)
-    scale = curves.loss_scale([t.loss for t in pd.traces], pd.min_value)
-    shown = [
-        _finite_or_nan(curves.transform(_curve_of(pd, k)[0], scale, pd.min_value))
-        for k in range(len(pd.labels))
-    ]
-    bias = bool(pd.problem is not None and pd.problem.model.get("bias"))
-    moving: list[Any] = [d.title, *d.loss_lines]
-    moving += [a for _, line, head in d.paths for a in (line, head)]
-    moving += [line for _, line, _ in d.boundaries]
-    moving += d.markers  # after the paths, so a path never hides the start or the minimum
-    for a in moving:
-        a.set_animated(True)
 
-    def update(i: int) -> None:
+class _Animator:
+    """The animation figure, drawn once; ``render(k)`` gives frame k as an RGB array."""
+
+    def __init__(self, pd: PlotData, frames: int, contour: bool | None) -> None:
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+        self.pd = pd
+        self.d = d = draw(pd, contour, animation=True)
+        self.notes = d.notes
+        self.records = frame_records(pd, frames)
+        self.steps = [int(i) * pd.every for i in self.records]
+        scale = curves.loss_scale([t.loss for t in pd.traces], pd.min_value)
+        self.shown = [
+            _finite_or_nan(curves.transform(_curve_of(pd, k)[0], scale, pd.min_value))
+            for k in range(len(pd.labels))
+        ]
+        self.bias = bool(pd.problem is not None and pd.problem.model.get("bias"))
+        moving: list[Any] = [d.title, *d.loss_lines]
+        moving += [a for _, line, head in d.paths for a in (line, head)]
+        moving += [line for _, line, _ in d.boundaries]
+        moving += d.markers  # after the paths, so a path never hides the start or the minimum
+        for a in moving:
+            a.set_animated(True)
+        self.moving = moving
+        d.fig.set_dpi(ANIMATION_DPI)
+        self.canvas = FigureCanvasAgg(d.fig)
+        self.canvas.draw()  # everything that does not move, once
+        self.background = self.canvas.copy_from_bbox(d.fig.bbox)
+
+    def _update(self, i: int) -> None:
+        d, pd = self.d, self.pd
         for t, line, head in d.paths:
             assert t.x is not None
             upto = min(i + 1, t.x.shape[0])
@@ -839,45 +857,43 @@ def render_frames(
             line.set_data(t.x[idx, 0], t.x[idx, 1])
             if upto:
                 head.set_data([t.x[upto - 1, 0]], [t.x[upto - 1, 1]])
-        for line, y in zip(d.loss_lines, shown, strict=True):
+        for line, y in zip(d.loss_lines, self.shown, strict=True):
             upto = min(i + 1, y.shape[0])
             idx = curves.subsample(upto, MAX_POINTS)
             line.set_data(np.arange(upto)[idx] * pd.every, y[idx])
         for t, line, box in d.boundaries:
             if t.x is not None and t.x.shape[0]:
-                line.set_data(*_boundary_xy(t.x[min(i, t.x.shape[0] - 1)], bias, box))
+                line.set_data(*_boundary_xy(t.x[min(i, t.x.shape[0] - 1)], self.bias, box))
         d.title.set_text(f"{pd.name}: step {int(i) * pd.every} of {pd.steps}")
 
-    d.fig.set_dpi(ANIMATION_DPI)
-    canvas = FigureCanvasAgg(d.fig)
-    canvas.draw()  # everything that does not move, once
-    background = canvas.copy_from_bbox(d.fig.bbox)
-    images = []
-    for n, i in enumerate(records.tolist()):
-        canvas.restore_region(background)
-        update(i)
-        for a in moving:
-            d.fig.draw_artist(a)
-        images.append(np.asarray(canvas.buffer_rgba())[..., :3].copy())
-        if on_frame is not None:
-            on_frame(n + 1, len(records))
-    return Frames(images, [int(i) * pd.every for i in records], d.notes)
+    def render(self, k: int) -> np.ndarray:
+        self.canvas.restore_region(self.background)
+        self._update(int(self.records[k]))
+        for a in self.moving:
+            self.d.fig.draw_artist(a)
+        return np.asarray(self.canvas.buffer_rgba())[..., :3].copy()
 
 
-def _write_gif(images: Sequence[np.ndarray], path: str, fps: int) -> None:
+def _write_gif(
+    anim: _Animator, path: str, fps: int, on_frame: Callable[[int, int], None] | None
+) -> None:
     from PIL import Image
 
-    # One palette for all frames (from the last, which shows every path): unchanged pixels keep
-    # their index, so the GIF encoder stores only the rectangle that changed.
-    last = Image.fromarray(images[-1])
-    palette = last.quantize(
+    n = len(anim.steps)
+    # One palette for all frames, from the last (it shows every path): unchanged pixels keep
+    # their index, so the encoder stores only what changed. 255 colours leave one index free
+    # for the encoder's "unchanged pixel" transparency (optimize=True).
+    palette = Image.fromarray(anim.render(n - 1)).quantize(
         colors=255, method=Image.Quantize.MEDIANCUT, kmeans=3, dither=Image.Dither.NONE
     )
-    frames = [
-        Image.fromarray(im).quantize(palette=palette, dither=Image.Dither.NONE) for im in images
-    ]
+    frames = []
+    for k in range(n):
+        rgb = Image.fromarray(anim.render(k))
+        frames.append(rgb.quantize(palette=palette, dither=Image.Dither.NONE))
+        if on_frame is not None:
+            on_frame(k + 1, n)
     ms = round(1000 / fps)
-    durations = [ms] * len(frames)
+    durations = [ms] * n
     durations[-1] += 1000  # hold the end for a second
     frames[0].save(
         path,
@@ -890,22 +906,42 @@ def _write_gif(images: Sequence[np.ndarray], path: str, fps: int) -> None:
     )
 
 
-def _write_mp4(images: Sequence[np.ndarray], path: str, fps: int) -> None:
+def _write_mp4(
+    anim: _Animator,
+    path: str,
+    fps: int,
+    on_frame: Callable[[int, int], None] | None,
+    name: str,
+) -> None:
+    """Stream the frames to ffmpeg writing ``path``; errors name the user's file, ``name``."""
     import subprocess
 
     ffmpeg = shutil.which("ffmpeg")
     if ffmpeg is None:
-        raise OutputError(f"{path}: .mp4 needs ffmpeg, which is not on PATH")
-    h, w = images[0].shape[:2]
+        raise OutputError(f"{name}: .mp4 needs ffmpeg, which is not on PATH")
+    n = len(anim.steps)
+    first = anim.render(0)
+    h, w = first.shape[:2]
     cmd = [ffmpeg, "-loglevel", "error", "-y", "-f", "rawvideo", "-pix_fmt", "rgb24"]
     cmd += ["-s", f"{w}x{h}", "-r", str(fps), "-i", "-", "-vf", "pad=ceil(iw/2)*2:ceil(ih/2)*2"]
     cmd += ["-pix_fmt", "yuv420p", "-f", "mp4", path]
     try:
-        proc = subprocess.run(
-            cmd, input=b"".join(im.tobytes() for im in images), capture_output=True
-        )
+        proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stderr=subprocess.PIPE)
     except OSError as exc:
-        raise OutputError(f"{path}: cannot run ffmpeg ({exc})") from None
-    if proc.returncode != 0:
-        msg = proc.stderr.decode(errors="replace").strip().splitlines()
-        raise OutputError(f"{path}: ffmpeg failed ({msg[-1] if msg else proc.returncode})")
+        raise OutputError(f"{name}: cannot run ffmpeg ({exc})") from None
+    with proc:  # closes the pipes
+        assert proc.stdin is not None and proc.stderr is not None
+        try:
+            for k in range(n):
+                proc.stdin.write((first if k == 0 else anim.render(k)).tobytes())
+                if on_frame is not None:
+                    on_frame(k + 1, n)
+        except BrokenPipeError:
+            pass  # ffmpeg stopped early: its message and exit code say why, below
+        finally:
+            with contextlib.suppress(BrokenPipeError):
+                proc.stdin.close()
+        message = proc.stderr.read().decode(errors="replace").strip().splitlines()
+        code = proc.wait()
+    if code != 0:
+        raise OutputError(f"{name}: ffmpeg failed ({message[-1] if message else code})")

@@ -268,26 +268,42 @@ def test_animation_of_logistic_regression_moves_the_boundaries(logreg, tmp_path)
     assert np.abs(frames.images[0].astype(int) - frames.images[-1].astype(int)).sum() > 0
 
 
-def test_mp4_goes_through_ffmpeg_as_raw_frames(beale, tmp_path, monkeypatch):
+def fake_ffmpeg(tmp_path, monkeypatch, body: str) -> None:
+    """Put a stand-in `ffmpeg` (a Python script with ``body``) first on PATH."""
     bindir = tmp_path / "bin"
     bindir.mkdir()
     fake = bindir / "ffmpeg"
-    # A stand-in ffmpeg: writes its arguments and copies the raw frames to the output file.
-    fake.write_text(
-        f"#!{sys.executable}\n"
-        "import sys\n"
-        "open(sys.argv[-1] + '.args', 'w').write(' '.join(sys.argv[1:]))\n"
-        "open(sys.argv[-1], 'wb').write(sys.stdin.buffer.read())\n"
-    )
+    fake.write_text(f"#!{sys.executable}\nimport sys\n{body}")
     fake.chmod(fake.stat().st_mode | stat.S_IEXEC)
     monkeypatch.setenv("PATH", f"{bindir}{os.pathsep}{os.environ['PATH']}")
+
+
+def test_mp4_goes_through_ffmpeg_as_raw_frames(beale, tmp_path, monkeypatch):
+    # The stand-in writes its arguments and copies the raw frames to the output file.
+    fake_ffmpeg(
+        tmp_path,
+        monkeypatch,
+        "open(sys.argv[-1] + '.args', 'w').write(' '.join(sys.argv[1:]))\n"
+        "open(sys.argv[-1], 'wb').write(sys.stdin.buffer.read())\n",
+    )
     pd = plots.from_result(beale)
     out = tmp_path / "a.mp4"
-    plots.write_animation(pd, out, frames=4, fps=8)
+    seen = []
+    plots.write_animation(pd, out, frames=4, fps=8, on_frame=lambda n, m: seen.append((n, m)))
     w, h = (plots.draw(pd).fig.get_size_inches() * plots.ANIMATION_DPI).astype(int)
-    assert out.stat().st_size == 4 * w * h * 3
+    assert out.stat().st_size == 4 * w * h * 3 and seen[-1] == (4, 4)
     args = next(tmp_path.glob(".a.mp4.*.args")).read_text()
     assert f"-s {w}x{h}" in args and "-r 8" in args and "rgb24" in args
+
+
+def test_a_failing_ffmpeg_is_one_line_and_leaves_no_file(beale, tmp_path, monkeypatch):
+    fake_ffmpeg(
+        tmp_path, monkeypatch, "sys.stderr.write('Unknown encoder libx264\\n')\nsys.exit(1)\n"
+    )
+    out = tmp_path / "a.mp4"
+    with pytest.raises(OutputError, match=r"a\.mp4: ffmpeg failed \(Unknown encoder libx264\)"):
+        plots.write_animation(plots.from_result(beale), out, frames=3)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bin"]
 
 
 def test_save_figure_is_atomic(beale, tmp_path, monkeypatch):
@@ -322,7 +338,7 @@ def test_picture_paths_are_checked_by_extension(tmp_path, monkeypatch):
     monkeypatch.setattr(plots.shutil, "which", lambda name: None)
     with pytest.raises(OutputError, match="needs ffmpeg"):
         plots.check_animation_path(tmp_path / "a.mp4")
-    with pytest.raises(UsageError, match="frames must be between 2 and 2000"):
+    with pytest.raises(UsageError, match="frames must be between 2 and 600"):
         plots.check_frames(1, 20)
     with pytest.raises(UsageError, match="fps must be between 1 and 100"):
         plots.check_frames(10, 0)
