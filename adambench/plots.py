@@ -264,11 +264,17 @@ def _reload(info: dict[str, Any], where: str) -> tuple[Problem | None, str | Non
 
     name, source, kind = info["name"], info.get("source"), info.get("kind")
     dim = int(info["dim"]) if kind == "vector" else None
+    # A relative path was relative to where `run` ran; try there, then next to the result file.
+    found = None
+    if source and source != "built-in":
+        given = Path(source)
+        tries = [given] if given.is_absolute() else [given, Path(where).parent / given]
+        found = next((p for p in tries if p.is_file()), None)
     try:
         if source == "built-in":
             problem = load_problem(name, dim=dim)
-        elif source and Path(source).is_file():
-            problem = load_problem(str(source), dim=dim)
+        elif found is not None:
+            problem = load_problem(str(found), dim=dim)
         else:
             return None, f"the problem file {source} of {where} is gone"
     except AdambenchError as exc:

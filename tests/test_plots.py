@@ -357,3 +357,18 @@ def test_importing_plots_does_not_import_matplotlib():
     code = "import sys, adambench.plots; print('matplotlib' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_a_relative_problem_path_is_also_found_next_to_the_result(tmp_path, monkeypatch):
+    folder = tmp_path / "work"
+    folder.mkdir()
+    (folder / "bowl.yaml").write_text(
+        "name: bowl\nvariables: [a, b]\nexpression: a**2 + 3*b**2\nstart: [1, -2]\n"
+    )
+    monkeypatch.chdir(folder)
+    result = adambench.run("bowl.yaml", ["adam(lr=0.1)"], steps=20)
+    data = json.loads(result.to_json(trace=True))
+    assert data["problem"]["source"] == "bowl.yaml"
+    monkeypatch.chdir(tmp_path)  # elsewhere: the relative path no longer resolves from here
+    pd = plots.from_dict(data, str(folder / "r.json"))
+    assert pd.problem is not None and plots.plan(pd).surface
