@@ -607,7 +607,7 @@ def _draw_ecdf(ax: Axes, pd: PlotData, colors: Sequence[Any]) -> None:
 
 
 @dataclass
-class _Drawn:
+class Drawing:
     """The figure and the artists an animation updates."""
 
     fig: Figure
@@ -619,7 +619,7 @@ class _Drawn:
     title: Any
 
 
-def draw(pd: PlotData, contour: bool | None = None, animation: bool = False) -> _Drawn:
+def draw(pd: PlotData, contour: bool | None = None, animation: bool = False) -> Drawing:
     """Build the figure of :func:`plan` (raises :class:`UsageError` for an impossible contour)."""
     require_matplotlib()
     from matplotlib.figure import Figure
@@ -702,7 +702,7 @@ def draw(pd: PlotData, contour: bool | None = None, animation: bool = False) -> 
     fig.legend(handles=handles, loc="outside lower center", ncols=ncols, frameon=False)
     seeds = f", {len(pd.seeds)} seeds" if many else ""
     title = fig.suptitle(f"{pd.name}: {pd.steps} steps{seeds}", fontsize=12)
-    return _Drawn(fig, notes, paths, loss_lines, boundaries, markers, title)
+    return Drawing(fig, notes, paths, loss_lines, boundaries, markers, title)
 
 
 # ---------------------------------------------------------------------------------------------
