@@ -72,7 +72,7 @@ def boundary() -> Iterator[None]:
     except AdambenchError as exc:
         from rich.markup import escape
 
-        # escape: messages may hold brackets ("pip install 'adambench[torch]'", numba types)
+        # Escaped: messages may hold brackets ("pip install 'adambench[plot]'", numba types).
         err.print(
             f"[bold red]error:[/] {escape(str(exc))}", highlight=False, markup=True, soft_wrap=True
         )
@@ -239,6 +239,11 @@ def run(
     quiet: Annotated[
         bool, typer.Option("--quiet", "-q", help="No spinner, progress or notes.")
     ] = False,
+    plot: PlotOpt = None,
+    animate: AnimateOpt = None,
+    frames: FramesOpt = None,
+    fps: FpsOpt = None,
+    contour: ContourOpt = None,
     tune: Annotated[
         str | None,
         typer.Option(
@@ -289,9 +294,18 @@ def run(
       adambench run beale -O sgd,momentum,adam,rmsprop --tune lr --seeds 3
 
       adambench run beale -O "./my_adam.yaml(lr=0.01)" -O "torch:torch.optim.Adam(lr=0.01)" -O adam
+
+      adambench run beale -O 'adam(lr=0.1),rmsprop(lr=0.01)' --plot beale.png --animate beale.gif
     """
     with boundary():
         if tune is not None:
+            if plot is not None or animate is not None:
+                from adambench.errors import UsageError
+
+                raise UsageError(
+                    "--plot/--animate do not combine with --tune; save the tuned result with "
+                    "--trace -o FILE.json and draw it with `adambench plot FILE.json`"
+                )
             _run_tuned(dict(locals()))
             return
         for name, value in (("range", tune_range), ("count", tune_count),
@@ -305,10 +319,16 @@ def run(
 
         if output is not None:
             check_output_path(output)
+        pictures = _Pictures.check(plot, animate, frames, fps, contour)
+        target: Any = problem
+        if pictures:
+            # Load the problem first so an impossible contour is refused before anything runs.
+            target = pictures.load_problem(problem, dim)
+            dim = None
         feedback = _Feedback(quiet)
         try:
             result = run_engine(
-                problem,
+                target,
                 optimizers,
                 steps=steps,
                 seeds=seeds,
@@ -321,7 +341,7 @@ def run(
                 stop_at_target=stop_at_target,
                 dim=dim,
                 threads=threads,
-                record_x=None,
+                record_x=pictures.record_x(target) if pictures else None,
                 progress=feedback.progress,
                 on_compile=feedback.compiling,
             )
@@ -331,19 +351,23 @@ def run(
             write_result(result, output, trace=trace)
         if json_out:
             sys.stdout.write(result.to_json(trace=trace))
-            return
-        _print_result(result, quiet)
-        if output is not None and not quiet:
-            err.print(f"wrote {output}", highlight=False)
+        else:
+            _print_result(result, quiet)
+            if output is not None and not quiet:
+                err.print(f"wrote {output}", highlight=False)
+        if pictures:
+            from adambench.plots import from_result
+
+            pictures.draw(from_result(result), quiet)
 
 
 def _print_result(result: Any, quiet: bool) -> None:
     from rich.markup import escape
 
     from adambench.metrics import verdict
-    from adambench.report import footnotes, table
+    from adambench.report import fitted_table, footnotes
 
-    out.print(table(result))
+    out.print(fitted_table(result, _console()))
     line = verdict(result)
     if line:
         out.print(escape(line), highlight=False)
@@ -432,6 +456,193 @@ def show(
 
 
 # ---- plot commands (issue 4) ----
+
+
+@app.command("plot")
+def plot_cmd(
+    result_file: Annotated[
+        Path,
+        typer.Argument(
+            help="A saved result with traces (adambench run ... --trace -o FILE).",
+            show_default=False,
+        ),
+    ],
+    output: Annotated[
+        Path | None,
+        typer.Option("--output", "-o", help="Write the picture to FILE (.png, .svg or .pdf)."),
+    ] = None,
+    animate: AnimateOpt = None,
+    frames: FramesOpt = None,
+    fps: FpsOpt = None,
+    contour: ContourOpt = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No spinner or notes.")] = False,
+) -> None:
+    """Draw a saved result: paths on the contour, loss curves, ECDF; or animate it.
+
+    [bold]Examples[/bold]
+
+      adambench run beale -O adam,rmsprop --trace -o result.json
+
+      adambench plot result.json -o beale.png
+
+      adambench plot result.json --animate beale.gif --frames 80 --fps 16
+    """
+    with boundary():
+        from adambench.errors import UsageError
+
+        if output is None and animate is None:
+            raise UsageError(
+                "nothing to draw: give -o FILE (.png, .svg, .pdf) and/or --animate FILE"
+            )
+        pictures = _Pictures.check(output, animate, frames, fps, contour)
+        assert pictures is not None
+        from adambench.plots import from_dict, plan
+        from adambench.results import read_result_file
+
+        data = from_dict(read_result_file(result_file), str(result_file))
+        plan(data, contour)  # refuse an impossible contour before drawing anything
+        pictures.draw(data, quiet)
+
+
+PlotOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--plot",
+        help="Draw the runs to FILE (.png, .svg or .pdf): paths on the contour (2 parameters), "
+        "loss curves, and an ECDF of target hits with several seeds.",
+        rich_help_panel="Pictures",
+    ),
+]
+AnimateOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--animate",
+        help="Animate the paths step by step to FILE (.gif, or .mp4 where ffmpeg is installed).",
+        rich_help_panel="Pictures",
+    ),
+]
+FramesOpt = Annotated[
+    int | None,
+    typer.Option(
+        help="Frames of the animation; steps are subsampled to fit \\[default: 120].",
+        rich_help_panel="Pictures",
+        show_default=False,
+    ),
+]
+FpsOpt = Annotated[
+    int | None,
+    typer.Option(
+        help="Frames per second of the animation \\[default: 20].",
+        rich_help_panel="Pictures",
+        show_default=False,
+    ),
+]
+ContourOpt = Annotated[
+    bool | None,
+    typer.Option(
+        "--contour/--no-contour",
+        help="Require (or leave out) the contour panel "
+        "\\[default: drawn for 2-parameter problems].",
+        rich_help_panel="Pictures",
+        show_default=False,
+    ),
+]
+#: Animation defaults (the same as adambench.plots.DEFAULT_FRAMES / DEFAULT_FPS, tested), kept
+#: here as literals so that `--help` does not import numpy.
+DEFAULT_FRAMES, DEFAULT_FPS = 120, 20
+
+
+class _Pictures:
+    """A validated picture request: the files, frames, fps and contour choice."""
+
+    def __init__(
+        self,
+        figure: Path | None,
+        animation: Path | None,
+        frames: int,
+        fps: int,
+        contour: bool | None,
+    ) -> None:
+        self.figure, self.animation = figure, animation
+        self.frames, self.fps, self.contour = frames, fps, contour
+
+    @classmethod
+    def check(
+        cls,
+        figure: Path | None,
+        animation: Path | None,
+        frames: int | None,
+        fps: int | None,
+        contour: bool | None,
+    ) -> _Pictures | None:
+        """Validate everything a picture needs before anything runs (None: no picture)."""
+        from adambench.errors import UsageError
+
+        if figure is None and animation is None:
+            for name, value in (("--frames", frames), ("--fps", fps)):
+                if value is not None:
+                    raise UsageError(f"{name} applies to --animate")
+            if contour is not None:
+                raise UsageError("--contour/--no-contour apply to --plot or --animate")
+            return None
+        if animation is None and (frames is not None or fps is not None):
+            raise UsageError(
+                f"{'--frames' if frames is not None else '--fps'} applies to --animate"
+            )
+        from adambench import plots
+
+        plots.require_matplotlib()
+        if figure is not None:
+            plots.check_figure_path(figure)
+        if animation is not None:
+            plots.check_animation_path(animation)
+        frames = DEFAULT_FRAMES if frames is None else frames
+        fps = DEFAULT_FPS if fps is None else fps
+        plots.check_frames(frames, fps)
+        return cls(figure, animation, frames, fps, contour)
+
+    @staticmethod
+    def record_x(problem: Any) -> bool | None:
+        """Pictures need the parameter trajectories: on wherever they can be recorded."""
+        from adambench.engine import MAX_TRACE_PARAMS
+
+        return True if problem.dim <= MAX_TRACE_PARAMS else None
+
+    def load_problem(self, problem: str, dim: int | None) -> Any:
+        """The problem, loaded now, with an explicitly requested contour checked against it."""
+        from adambench.plots import check_contour
+        from adambench.problems import load_problem
+
+        prob = load_problem(problem, dim=dim)
+        check_contour(prob, self.contour)
+        return prob
+
+    def draw(self, data: Any, quiet: bool) -> None:
+        """Write the picture and/or the animation, with a spinner on terminals and notes."""
+        from contextlib import nullcontext
+
+        from rich.markup import escape
+
+        from adambench import plots
+
+        live = err.is_terminal and not quiet
+        seen: set[str] = set()
+        for path in (self.figure, self.animation):
+            if path is None:
+                continue
+            what = escape(str(path))
+            ctx = err.status(f"Drawing {what}…", spinner="dots") if live else nullcontext()
+            with ctx:
+                if path is self.figure:
+                    notes = plots.write_figure(data, path, self.contour)
+                else:
+                    notes = plots.write_animation(data, path, self.frames, self.fps, self.contour)
+            if not quiet:
+                for note in notes:
+                    if note not in seen:
+                        seen.add(note)
+                        err.print(f"[dim]note: {escape(note)}[/dim]", highlight=False)
+                err.print(f"wrote {what}", highlight=False)
 
 
 # ---- sweep commands (issue 5) ----

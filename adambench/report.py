@@ -8,15 +8,17 @@ then ``os.replace``), so an interrupted run never leaves a truncated file behind
 from __future__ import annotations
 
 import contextlib
+import math
 import os
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from adambench.errors import OutputError
 
 if TYPE_CHECKING:
+    from rich.console import Console
     from rich.table import Table
 
     from adambench.metrics import ConfigSummary, Stat
@@ -83,8 +85,12 @@ def _status_cell(s: ConfigSummary) -> str:
     return "\n".join(parts)
 
 
-def table(result: Result) -> Table:
-    """The convergence table: one row per optimizer configuration."""
+def table(result: Result, spark: int = 0) -> Table:
+    """The convergence table: one row per optimizer configuration.
+
+    ``spark`` > 0 adds a "loss curve" column of sparklines that many characters wide (see
+    :func:`spark_cells`; :func:`fitted_table` adds it when it fits the console).
+    """
     from rich import box
     from rich.markup import escape
     from rich.table import Table
@@ -121,6 +127,9 @@ def table(result: Result) -> Table:
         t.add_column("accuracy", justify="right")
     if result.settings.average_decay:
         t.add_column("avg. loss", justify="right")
+    sparks = spark_cells(result, spark) if spark else []
+    if sparks:
+        t.add_column("loss curve", no_wrap=True)
     for k, s in enumerate(summaries):
         row = [escape(s.label) + _compiled_mark(result.configs[k]), _status_cell(s)]
         row.append(
@@ -141,6 +150,8 @@ def table(result: Result) -> Table:
             row.append(_stat(s.accuracy, many))
         if result.settings.average_decay:
             row.append(_stat(s.average_loss, many))
+        if sparks:
+            row.append(sparks[k])
         t.add_row(*row)
     return t
 
@@ -241,3 +252,85 @@ def _own_optimizer_notes(result: Result) -> list[str]:
             seen.add((c.name, src))
             lines.append(f"{c.name}: {src}")
     return lines
+
+
+# ---- sparklines (issue 4) ----
+
+SPARK_BARS = "▁▂▃▄▅▆▇█"
+#: Characters per sparkline in the table's "loss curve" column.
+SPARK_WIDTH = 10
+#: Sparklines span at most this many decades below their highest value.
+SPARK_DECADES = 12.0
+
+
+def sparkline(values: Sequence[float], lo: float, hi: float) -> str:
+    """One character per value: ``▁`` at ``lo`` up to ``█`` at ``hi`` (clipped to the range).
+
+    NaN (no data) is a space and +inf (diverged) is ``×``; with ``hi <= lo`` every finite value
+    is a middle bar. A pure function: the caller chooses the scale (log10 of losses, say).
+    """
+    out = []
+    n = len(SPARK_BARS)
+    for v in values:
+        if math.isnan(v):
+            out.append(" ")
+        elif v == math.inf:
+            out.append("×")
+        elif hi <= lo:
+            out.append(SPARK_BARS[n // 2 - 1])
+        else:
+            level = int((min(max(v, lo), hi) - lo) / (hi - lo) * n)
+            out.append(SPARK_BARS[min(level, n - 1)])
+    return "".join(out)
+
+
+def spark_cells(result: Result, width: int = SPARK_WIDTH) -> list[str]:
+    """A sparkline per configuration: its loss curve (the median over seeds) in ``width``
+    characters, each the mean over its share of the steps, on one scale for the whole table.
+
+    The scale is log10 of the loss, or of the gap to a known non-zero minimum; linear when
+    losses go negative and no minimum is known (:func:`adambench.curves.loss_scale`). Empty
+    strings when the result recorded no losses.
+    """
+    import numpy as np
+
+    from adambench import curves
+
+    st, p = result.settings, result.problem
+    n_rec = st.steps // st.every + 1
+    if any(r.loss_trace is None for r in result.runs):
+        return [""] * len(result.configs)
+    trace = {id(r): np.asarray(r.loss_trace, float) for r in result.runs}
+    scale = curves.loss_scale(list(trace.values()), p.min_value)
+    rows = []
+    for k in range(len(result.configs)):
+        runs = result.runs_of(k)
+        aligned = curves.align([trace[id(r)] for r in runs], [r.status for r in runs], n_rec)
+        median = curves.quantiles(aligned, (0.5,))[0]
+        shown = curves.transform(median, scale, p.min_value)
+        if scale != "linear":
+            with np.errstate(divide="ignore"):
+                shown = np.log10(shown)
+        buckets = np.array_split(shown, min(width, shown.size))
+        rows.append(
+            np.array([math.inf if np.any(b == math.inf) else float(np.mean(b)) for b in buckets])
+        )
+    finite = np.concatenate([r[np.isfinite(r)] for r in rows])
+    if finite.size == 0:
+        return [sparkline(r, 0.0, 0.0) for r in rows]
+    hi = float(finite.max())
+    lo = float(finite.min())
+    if scale != "linear":
+        lo = max(lo, hi - SPARK_DECADES)
+    return [sparkline(r, lo, hi) for r in rows]
+
+
+def fitted_table(result: Result, console: Console) -> Table:
+    """:func:`table` with the sparkline column when it fits ``console`` without cutting any
+    cell (headers may wrap); a narrow terminal keeps every number whole instead."""
+    from rich.measure import Measurement
+
+    with_curve = table(result, spark=SPARK_WIDTH)
+    # The table's minimum: every column at its longest word, i.e. wrapped headers, whole cells.
+    need = Measurement.get(console, console.options.update_width(10_000), with_curve).minimum
+    return with_curve if need <= console.width else table(result)

@@ -1,0 +1,374 @@
+"""Pictures rendered for real and checked: sizes, pixels, artists, axes limits, frames."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import stat
+import sys
+
+import numpy as np
+import pytest
+
+pytest.importorskip("matplotlib", reason="pictures need matplotlib (the plot extra)")
+from PIL import Image
+
+import adambench
+from adambench import curves, plots
+from adambench.errors import ConfigError, OutputError, UsageError
+
+TAB_BLUE, TAB_ORANGE = (31, 119, 180), (255, 127, 14)
+
+
+@pytest.fixture(scope="module")
+def beale():
+    return adambench.run("beale", ["adam(lr=0.1)", "rmsprop(lr=0.01)"], steps=300)
+
+
+@pytest.fixture(scope="module")
+def saddle_seeds():
+    return adambench.run(
+        "saddle_point", ["adam(lr=0.05)", "sgd(lr=0.05)"], steps=200, seeds=4, start="random"
+    )
+
+
+@pytest.fixture(scope="module")
+def logreg():
+    return adambench.run("noisy_logreg", ["adam(lr=0.05)", "sgd(lr=0.5)"], steps=200)
+
+
+def pixels(path) -> np.ndarray:
+    with Image.open(path) as im:
+        return np.asarray(im.convert("RGB")).astype(int)
+
+
+def count_color(px: np.ndarray, rgb, tol: int = 12) -> int:
+    return int(np.sum(np.all(np.abs(px - np.array(rgb)) <= tol, axis=-1)))
+
+
+def test_png_of_a_two_parameter_problem_is_a_real_picture(beale, tmp_path):
+    path = tmp_path / "beale.png"
+    assert plots.write_figure(plots.from_result(beale), path) == []
+    d = plots.draw(plots.from_result(beale))
+    w, h = d.fig.get_size_inches() * 100
+    with Image.open(path) as im:
+        assert im.format == "PNG" and im.size == (int(w), int(h))
+    px = pixels(path)
+    assert px.std() > 20  # not blank
+    assert len(np.unique(px.reshape(-1, 3), axis=0)) > 100  # contours, not flat fills
+    # Both paths (and loss curves) are on the picture in their colours.
+    assert count_color(px, TAB_BLUE) > 100 and count_color(px, TAB_ORANGE) > 100
+
+
+def test_one_path_per_run_inside_the_axes_and_one_loss_line_per_configuration(beale):
+    pd = plots.from_result(beale)
+    d = plots.draw(pd)
+    assert len(d.paths) == len(beale.runs) == 2
+    assert len(d.loss_lines) == len(beale.configs)
+    for trace, line, _ in d.paths:
+        xy = line.get_xydata()
+        np.testing.assert_array_equal(xy[0], beale.problem.start)
+        np.testing.assert_array_equal(xy[-1], trace.x[-1])
+        (x0, x1), (y0, y1) = line.axes.get_xlim(), line.axes.get_ylim()
+        assert np.all((xy[:, 0] >= x0) & (xy[:, 0] <= x1) & (xy[:, 1] >= y0) & (xy[:, 1] <= y1))
+    texts = [t.get_text() for t in d.fig.legends[0].get_texts()]
+    assert texts == ["adam(lr=0.1)", "rmsprop(lr=0.01)", "start", "minimum", "target (1e-06)"]
+    loss_ax = d.loss_lines[0].axes
+    assert loss_ax.get_yscale() == "log" and loss_ax.get_xlim() == (0, 300)
+    np.testing.assert_allclose(d.loss_lines[0].get_ydata()[0], beale.runs[0].loss_trace[0])
+
+
+def test_contour_levels_are_log_for_wide_ranges_and_linear_for_negative_losses(beale, saddle_seeds):
+    pd = plots.from_result(beale)
+    s = plots._surface(pd, pd.problem.domain)
+    assert s.log and s.z.shape == (plots.GRID, plots.GRID)
+    ratios = s.levels[1:] / s.levels[:-1]
+    np.testing.assert_allclose(ratios, ratios[0])  # log-spaced
+    # The grid is the objective: Beale at (x, y) = grid corners.
+    loss, _ = adambench.engine.problem_functions(beale.problem)
+    assert s.z[0, 0] == pytest.approx(loss(np.array([[-4.5, -4.5]]))[0])
+    pd = plots.from_result(saddle_seeds)
+    s = plots._surface(pd, pd.problem.domain)
+    assert not s.log and s.levels[0] < 0 < s.levels[-1]
+    np.testing.assert_allclose(np.diff(s.levels), np.diff(s.levels)[0])
+
+
+def test_auto_contour_without_a_minimum_is_linear_where_the_loss_goes_negative(write_yaml):
+    path = write_yaml(
+        "name: tilted\nvariables: [x, y]\nexpression: x**2 + y**2 - 1\nstart: [1, 1]\n"
+    )
+    r = adambench.run(path, ["adam(lr=0.1)"], steps=20)
+    pd = plots.from_result(r)
+    assert not plots._surface(pd, pd.problem.domain).log
+
+
+def test_more_than_two_parameters_gives_loss_curves_only_and_says_so(tmp_path):
+    r = adambench.run("rosenbrock_nd", ["adam(lr=0.01)"], steps=50, dim=4)
+    pd = plots.from_result(r)
+    p = plots.plan(pd)
+    assert not p.surface and p.loss and not p.ecdf
+    assert p.notes == ("rosenbrock_nd has 4 parameters, contours need 2: drawing loss curves only",)
+    d = plots.draw(pd)
+    assert len(d.fig.axes) == 1 and d.paths == []
+    notes = plots.write_figure(pd, tmp_path / "nd.png")
+    assert notes == list(p.notes) and pixels(tmp_path / "nd.png").std() > 10
+    with pytest.raises(UsageError, match="contours need 2"):
+        plots.plan(pd, contour=True)
+    with pytest.raises(UsageError, match="cannot draw a contour"):
+        plots.check_contour(r.problem, True)
+    plots.check_contour(r.problem, None)  # no error without an explicit request
+
+
+def test_several_seeds_give_a_quartile_band_and_an_ecdf(saddle_seeds):
+    from matplotlib.collections import PolyCollection
+
+    pd = plots.from_result(saddle_seeds)
+    d = plots.draw(pd)
+    loss_ax = d.loss_lines[0].axes
+    bands = [c for c in loss_ax.collections if isinstance(c, PolyCollection)]
+    assert len(bands) == 2  # one per configuration
+    (ecdf_ax,) = [ax for ax in d.fig.axes if ax.get_title().startswith("targets:")]
+    assert ecdf_ax.get_xscale() == "log" and "1e-8" in ecdf_ax.get_title()
+    lines = ecdf_ax.get_lines()
+    assert len(lines) == 2
+    # The last ECDF value: the fraction of (seed, target) pairs any recorded loss reached.
+    targets = saddle_seeds.problem.min_value + np.array(curves.ECDF_GAPS)
+    for k, line in enumerate(lines):
+        runs = saddle_seeds.runs_of(k)
+        reached = sum(bool(np.any(r.loss_trace <= t)) for r in runs for t in targets) / (
+            len(runs) * len(targets)
+        )
+        assert line.get_ydata()[-1] == pytest.approx(reached)
+    # Every seed's path is drawn, from its own random start.
+    starts = {tuple(t.x[0]) for t, _, _ in d.paths}
+    assert len(d.paths) == 8 and len(starts) == 4
+
+
+def test_logistic_regression_shows_data_and_decision_boundaries(logreg, tmp_path):
+    pd = plots.from_result(logreg)
+    d = plots.draw(pd)
+    titles = [ax.get_title() for ax in d.fig.axes]
+    assert "paths on the loss surface (full batch)" in titles
+    assert "data and decision boundaries" in titles
+    data_ax = d.fig.axes[titles.index("data and decision boundaries")]
+    assert sum(len(c.get_offsets()) for c in data_ax.collections) == 200
+    assert len(d.boundaries) == 2
+    for trace, line, _ in d.boundaries:
+        a = line.get_xydata()
+        np.testing.assert_allclose(a @ trace.final_x, 0, atol=1e-9)  # w . a = 0
+    plots.write_figure(pd, tmp_path / "logreg.png")
+    assert pixels(tmp_path / "logreg.png").std() > 20
+
+
+def test_diverging_paths_are_clipped_to_a_bounded_box_with_a_note():
+    r = adambench.run("beale", ["sgd(lr=1)", "adam(lr=0.1)"], steps=100)
+    assert r.runs[0].status == "diverged"
+    d = plots.draw(plots.from_result(r))
+    assert d.notes == ["1 path(s) leave the plotted box and are clipped"]
+    ax = d.paths[0][1].axes
+    assert ax.get_xlim() == (-4.5, 4.5)  # the box follows the finite run only
+    loss_ax = d.loss_lines[0].axes
+    crosses = [ln for ln in loss_ax.get_lines() if ln.get_marker() == "x"]
+    assert len(crosses) == 1 and crosses[0].get_color() == d.loss_lines[0].get_color()
+    start = r.runs[0].loss_trace[0]
+    assert loss_ax.get_ylim()[1] <= 2e3 * start  # the blow-up does not stretch the axis
+
+
+def test_svg_and_pdf_by_extension_and_byte_for_byte_repeatable(beale, tmp_path):
+    pd = plots.from_result(beale)
+    for ext, head in (("svg", b"<?xml"), ("pdf", b"%PDF")):
+        a, b = tmp_path / f"a.{ext}", tmp_path / f"b.{ext}"
+        plots.write_figure(pd, a)
+        plots.write_figure(pd, b)
+        assert a.read_bytes().startswith(head) and a.read_bytes() == b.read_bytes()
+
+
+def test_a_saved_result_draws_the_same_picture(beale, tmp_path):
+    data = json.loads(beale.to_json(trace=True))
+    pd = plots.from_dict(data, "r.json")
+    fresh = plots.from_result(beale)
+    assert pd.labels == fresh.labels and pd.problem is not None and pd.problem_note is None
+    for a, b in zip(pd.traces, fresh.traces, strict=True):
+        np.testing.assert_array_equal(a.loss, b.loss)
+        np.testing.assert_array_equal(a.x, b.x)
+    plots.write_figure(pd, tmp_path / "saved.png")
+    plots.write_figure(fresh, tmp_path / "fresh.png")
+    np.testing.assert_array_equal(pixels(tmp_path / "saved.png"), pixels(tmp_path / "fresh.png"))
+
+
+def test_a_result_without_traces_or_with_missing_keys_is_refused(beale):
+    with pytest.raises(UsageError, match=r"r\.json: has no traces to draw"):
+        plots.from_dict(json.loads(beale.to_json(trace=False)), "r.json")
+    data = json.loads(beale.to_json(trace=True))
+    del data["settings"]
+    with pytest.raises(ConfigError, match=r"r\.json: not a complete adambench result \(missing"):
+        plots.from_dict(data, "r.json")
+    data = json.loads(beale.to_json(trace=True))
+    data["runs"][0]["trace"]["loss"] = "oops"
+    with pytest.raises(ConfigError, match="not a complete adambench result"):
+        plots.from_dict(data, "r.json")
+
+
+def test_a_gone_or_changed_problem_file_leaves_loss_curves_only(write_yaml, tmp_path):
+    text = "name: bowl\nvariables: [a, b]\nexpression: a**2 + 3*b**2\nstart: [1, -2]\n"
+    path = write_yaml(text, "bowl.yaml")
+    data = json.loads(adambench.run(path, ["adam(lr=0.1)"], steps=30).to_json(trace=True))
+    assert plots.from_dict(data, "r.json").problem is not None
+    with open(path, "w") as fh:
+        fh.write(text.replace("3*b**2", "4*b**2"))
+    pd = plots.from_dict(data, "r.json")
+    assert pd.problem is None and "changed since r.json was saved" in pd.problem_note
+    os.remove(path)
+    pd = plots.from_dict(data, "r.json")
+    assert pd.problem is None and "is gone" in pd.problem_note
+    assert plots.plan(pd).notes[0].endswith("is gone: drawing loss curves only")
+    with pytest.raises(UsageError, match="cannot draw a contour: the problem file"):
+        plots.plan(pd, contour=True)
+    notes = plots.write_figure(pd, tmp_path / "gone.png")
+    assert "drawing loss curves only" in notes[0]
+
+
+def test_frames_are_denser_at_the_start_and_end_on_the_last_record(beale):
+    pd = plots.from_result(beale)
+    rec = plots.frame_records(pd, 40)
+    assert rec[0] == 0 and rec[-1] == pd.n_records - 1 and len(rec) <= 40
+    gaps = np.diff(rec)
+    assert np.all(gaps > 0) and gaps[:5].mean() < gaps[-5:].mean()
+    assert len(plots.frame_records(pd, 1000)) == pd.n_records  # never more than the records
+
+
+def test_gif_has_the_expected_frames_and_holds_the_end(beale, tmp_path):
+    pd = plots.from_result(beale)
+    path = tmp_path / "a.gif"
+    seen = []
+    plots.write_animation(pd, path, frames=12, fps=10, on_frame=lambda n, m: seen.append(n))
+    n = len(plots.frame_records(pd, 12))
+    durations, firsts = [], []
+    with Image.open(path) as im:
+        assert im.format == "GIF" and im.n_frames == n == len(seen)
+        for k in range(n):
+            im.seek(k)
+            durations.append(im.info["duration"])
+            if k in (0, n - 1):
+                firsts.append(np.asarray(im.convert("RGB")).astype(int))
+        size = im.size
+    assert durations[0] == 100 and durations[-1] == 1100
+    w, h = plots.draw(pd).fig.get_size_inches() * plots.ANIMATION_DPI
+    assert size == (int(w), int(h))
+    first, last = firsts
+    assert np.abs(first - last).sum() > 0  # the paths grew
+    assert count_color(last, TAB_BLUE, tol=30) > count_color(first, TAB_BLUE, tol=30)
+
+
+def test_animation_of_logistic_regression_moves_the_boundaries(logreg, tmp_path):
+    pd = plots.from_result(logreg)
+    frames = plots.render_frames(pd, frames=5)
+    assert len(frames.images) == 5 and frames.steps[0] == 0 and frames.steps[-1] == 200
+    assert np.abs(frames.images[0].astype(int) - frames.images[-1].astype(int)).sum() > 0
+
+
+def fake_ffmpeg(tmp_path, monkeypatch, body: str) -> None:
+    """Put a stand-in `ffmpeg` (a Python script with ``body``) first on PATH."""
+    bindir = tmp_path / "bin"
+    bindir.mkdir()
+    fake = bindir / "ffmpeg"
+    fake.write_text(f"#!{sys.executable}\nimport sys\n{body}")
+    fake.chmod(fake.stat().st_mode | stat.S_IEXEC)
+    monkeypatch.setenv("PATH", f"{bindir}{os.pathsep}{os.environ['PATH']}")
+
+
+def test_mp4_goes_through_ffmpeg_as_raw_frames(beale, tmp_path, monkeypatch):
+    # The stand-in writes its arguments and copies the raw frames to the output file.
+    fake_ffmpeg(
+        tmp_path,
+        monkeypatch,
+        "open(sys.argv[-1] + '.args', 'w').write(' '.join(sys.argv[1:]))\n"
+        "open(sys.argv[-1], 'wb').write(sys.stdin.buffer.read())\n",
+    )
+    pd = plots.from_result(beale)
+    out = tmp_path / "a.mp4"
+    seen = []
+    plots.write_animation(pd, out, frames=4, fps=8, on_frame=lambda n, m: seen.append((n, m)))
+    w, h = (plots.draw(pd).fig.get_size_inches() * plots.ANIMATION_DPI).astype(int)
+    assert out.stat().st_size == 4 * w * h * 3 and seen[-1] == (4, 4)
+    args = next(tmp_path.glob(".a.mp4.*.args")).read_text()
+    assert f"-s {w}x{h}" in args and "-r 8" in args and "rgb24" in args
+
+
+def test_a_failing_ffmpeg_is_one_line_and_leaves_no_file(beale, tmp_path, monkeypatch):
+    fake_ffmpeg(
+        tmp_path, monkeypatch, "sys.stderr.write('Unknown encoder libx264\\n')\nsys.exit(1)\n"
+    )
+    out = tmp_path / "a.mp4"
+    with pytest.raises(OutputError, match=r"a\.mp4: ffmpeg failed \(Unknown encoder libx264\)"):
+        plots.write_animation(plots.from_result(beale), out, frames=3)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bin"]
+
+
+def test_save_figure_is_atomic(beale, tmp_path, monkeypatch):
+    from matplotlib.figure import Figure
+
+    d = plots.draw(plots.from_result(beale))
+
+    def broken(self, fname, **kw):
+        with open(fname, "wb") as fh:
+            fh.write(b"half a picture")
+        raise RuntimeError("disk on fire")
+
+    plots.save_figure(d.fig, tmp_path / "ok.png")
+    umask = os.umask(0)
+    os.umask(umask)
+    assert stat.S_IMODE((tmp_path / "ok.png").stat().st_mode) == 0o666 & ~umask  # not 0600
+    monkeypatch.setattr(Figure, "savefig", broken)
+    with pytest.raises(RuntimeError):
+        plots.save_figure(d.fig, tmp_path / "x.png")
+    assert [p.name for p in tmp_path.iterdir()] == ["ok.png"]  # no half file, no temp file
+
+
+def test_picture_paths_are_checked_by_extension(tmp_path, monkeypatch):
+    assert plots.check_figure_path(tmp_path / "a.PNG") == "png"
+    with pytest.raises(
+        OutputError, match=re.escape("unknown output format '.jpg'; use .png, .svg, .pdf")
+    ):
+        plots.check_figure_path(tmp_path / "a.jpg")
+    with pytest.raises(OutputError, match="does not exist"):
+        plots.check_figure_path(tmp_path / "no" / "a.png")
+    assert plots.check_animation_path(tmp_path / "a.gif") == "gif"
+    monkeypatch.setattr(plots.shutil, "which", lambda name: None)
+    with pytest.raises(OutputError, match="needs ffmpeg"):
+        plots.check_animation_path(tmp_path / "a.mp4")
+    with pytest.raises(UsageError, match="frames must be between 2 and 600"):
+        plots.check_frames(1, 20)
+    with pytest.raises(UsageError, match="fps must be between 1 and 100"):
+        plots.check_frames(10, 0)
+
+
+def test_missing_matplotlib_is_one_clear_line(monkeypatch):
+    monkeypatch.setitem(sys.modules, "matplotlib", None)
+    assert not plots.have_matplotlib()
+    with pytest.raises(UsageError, match=r"pip install 'adambench\[plot\]'"):
+        plots.require_matplotlib()
+
+
+def test_importing_plots_does_not_import_matplotlib():
+    import subprocess
+
+    code = "import sys, adambench.plots; print('matplotlib' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+
+
+def test_a_relative_problem_path_is_also_found_next_to_the_result(tmp_path, monkeypatch):
+    folder = tmp_path / "work"
+    folder.mkdir()
+    (folder / "bowl.yaml").write_text(
+        "name: bowl\nvariables: [a, b]\nexpression: a**2 + 3*b**2\nstart: [1, -2]\n"
+    )
+    monkeypatch.chdir(folder)
+    result = adambench.run("bowl.yaml", ["adam(lr=0.1)"], steps=20)
+    data = json.loads(result.to_json(trace=True))
+    assert data["problem"]["source"] == "bowl.yaml"
+    monkeypatch.chdir(tmp_path)  # elsewhere: the relative path no longer resolves from here
+    pd = plots.from_dict(data, str(folder / "r.json"))
+    assert pd.problem is not None and plots.plan(pd).surface
