@@ -1,6 +1,9 @@
 /* One optimizer on Beale's function, 10,000 steps, float64, the loss recorded every step:
- * the same formulas and order of operations as adambench's kernels (see adambench/kernels.py),
- * compiled with gcc -O3 -march=native. Prints the median ns/step over REPS repetitions.
+ * the same computation as adambench's compiled run loop (adambench/kernels.py and the fused
+ * runner of adambench/codegen.py): the same formulas in the same order, hyperparameters read
+ * at run time (not constants the compiler could fold, as adambench's are not), and the same
+ * per-step bookkeeping (finite loss, |x| within the divergence bound, best loss, first step at
+ * the target). Compiled with gcc -O3 -march=native; prints the median ns/step of REPS runs.
  * Build: gcc -O3 -march=native -DOPT=ADAM beale_step.c -lm -o beale_adam
  */
 #include <math.h>
@@ -32,15 +35,23 @@ static double fg(const double *x, double *g) {
     return c2 * c2 + c5 * c5 + c7 * c7;
 }
 
+/* Hyperparameters and the bound are set at run time, in main(). */
+static volatile double HP[8];
+static volatile double BOUND, TARGET;
+
 static double run(double *loss) {
     double x[2] = {1.0, 1.5}, g[2], s[8] = {0};
-    double p1 = 1.0, p2 = 1.0;
+    double p1 = 1.0, p2 = 1.0, best = INFINITY;
+    const double bound = BOUND, target = TARGET;
+    int hit = -1, best_step = -1;
     for (int t = 1; t <= STEPS; t++) {
         double f = fg(x, g);
-        if (!isfinite(f)) return f;
+        if (!(isfinite(f) && fabs(x[0]) <= bound && fabs(x[1]) <= bound)) return f;
         loss[t - 1] = f;
+        if (f < best) { best = f; best_step = t - 1; }
+        if (f <= target && hit < 0) hit = t - 1;
 #if OPT == ADAM
-        const double lr = 1e-3, b1 = 0.9, b2 = 0.999, eps = 1e-8;
+        const double lr = HP[0], b1 = HP[1], b2 = HP[2], eps = HP[3];
         p1 *= b1; p2 *= b2;
         double step = lr / (1.0 - p1), bc2s = sqrt(1.0 - p2);
         for (int i = 0; i < 2; i++) {
@@ -50,7 +61,7 @@ static double run(double *loss) {
             x[i] -= step * m / (sqrt(v) / bc2s + eps);
         }
 #elif OPT == ADAMAX
-        const double lr = 2e-3, b1 = 0.9, b2 = 0.999, eps = 1e-8;
+        const double lr = HP[0], b1 = HP[1], b2 = HP[2], eps = HP[3];
         p1 *= b1;
         double clr = lr / (1.0 - p1);
         for (int i = 0; i < 2; i++) {
@@ -60,10 +71,10 @@ static double run(double *loss) {
             x[i] -= clr * m / u;
         }
 #elif OPT == SGD
-        const double lr = 1e-3;
+        const double lr = HP[0];
         for (int i = 0; i < 2; i++) x[i] -= lr * g[i];
 #elif OPT == MOMENTUM || OPT == NESTEROV
-        const double lr = 1e-3, mu = 0.9;
+        const double lr = HP[0], mu = HP[1];
         for (int i = 0; i < 2; i++) {
             double buf = t == 1 ? g[i] : mu * s[i] + g[i];
             s[i] = buf;
@@ -74,14 +85,14 @@ static double run(double *loss) {
 #endif
         }
 #elif OPT == ADAGRAD
-        const double lr = 1e-2, eps = 1e-10;
+        const double lr = HP[0], eps = HP[2];
         for (int i = 0; i < 2; i++) {
             double acc = s[i] + g[i] * g[i];
             s[i] = acc;
             x[i] -= lr * g[i] / (sqrt(acc) + eps);
         }
 #elif OPT == RMSPROP
-        const double lr = 1e-2, a = 0.99, eps = 1e-8;
+        const double lr = HP[0], a = HP[1], eps = HP[2];
         for (int i = 0; i < 2; i++) {
             double v = a * s[i] + (1.0 - a) * g[i] * g[i];
             s[i] = v;
@@ -89,7 +100,7 @@ static double run(double *loss) {
         }
 #endif
     }
-    return x[0] + x[1];
+    return x[0] + x[1] + 0 * (best + hit + best_step);
 }
 
 static int cmp(const void *a, const void *b) {
@@ -99,6 +110,22 @@ static int cmp(const void *a, const void *b) {
 
 int main(void) {
     static double loss[STEPS];
+#if OPT == ADAM
+    const double hp[] = {1e-3, 0.9, 0.999, 1e-8};
+#elif OPT == ADAMAX
+    const double hp[] = {2e-3, 0.9, 0.999, 1e-8};
+#elif OPT == SGD
+    const double hp[] = {1e-3};
+#elif OPT == MOMENTUM || OPT == NESTEROV
+    const double hp[] = {1e-3, 0.9};
+#elif OPT == ADAGRAD
+    const double hp[] = {1e-2, 0.0, 1e-10};
+#else
+    const double hp[] = {1e-2, 0.99, 1e-8};
+#endif
+    for (unsigned k = 0; k < sizeof hp / sizeof hp[0]; k++) HP[k] = hp[k];
+    BOUND = 4.5e6;
+    TARGET = 1e-6;
     double times[REPS], check = 0;
     for (int k = 0; k < REPS; k++) {
         struct timespec a, b;
