@@ -324,14 +324,25 @@ def problem_from_dict(
     if "minimum" in raw:
         minimizers, min_value = _minimum(raw["minimum"], n, where)
     if kind == "logreg":
-        from adambench.datasets import logreg_optimum
+        from adambench.datasets import logreg_loss, logreg_optimum
 
         n_reg = n - (1 if model["bias"] else 0)
-        w_opt, steps_taken = logreg_optimum(data, model["l2"], n_reg)
+        # Newton's method fails on extreme data (noise 1e200 overflows the Hessian) and on
+        # separable data without l2 (the Hessian goes singular, the weights to infinity).
+        try:
+            with np.errstate(all="ignore"):
+                w_opt, steps_taken = logreg_optimum(data, model["l2"], n_reg)
+                min_value = logreg_loss(w_opt, data, model["l2"], n_reg)
+        except np.linalg.LinAlgError:
+            w_opt, min_value = np.full(n, np.nan), math.nan
+        if not (np.all(np.isfinite(w_opt)) and math.isfinite(min_value)):
+            raise ConfigError(
+                "the optimum of this data problem cannot be computed (no finite minimiser: "
+                "separable data with l2 = 0, or extreme noise); use model.l2 > 0 and a moderate "
+                "data.noise",
+                where=where,
+            )
         minimizers = (w_opt,)
-        from adambench.datasets import logreg_loss
-
-        min_value = logreg_loss(w_opt, data, model["l2"], n_reg)
         notes.append(f"optimum by Newton's method on the full-batch loss ({steps_taken} steps)")
 
     target = _target(raw.get("target"), min_value, where)

@@ -142,6 +142,12 @@ def catalogue() -> list[Row]:
         ("steps-0", problem(extra="steps: 0\n"), r"'steps' must be between 1 and 1e\+09, got 0"),
         ("steps-huge", problem(extra="steps: 10000000000\n"), r"'steps' must be between 1 and"),
         ("not-a-mapping", "- 1\n- 2\n", r"a problem file must be a mapping"),
+        (
+            "data-without-optimum",
+            "name: moons\nstart: [0, 0]\ndata: {n_samples: 2, noise: 0}\n"
+            "model: {l2: 0, batch_size: 1}\n",
+            r"the optimum of this data problem cannot be computed",
+        ),
     ]
     defects += [
         (f"expr-{i}", problem(expression=e), rf"p\.yaml: expression: .*{p}")
