@@ -631,7 +631,9 @@ def _collect(job: Job) -> list[RunResult]:
                 steps=int(im[K.I_STEPS]),
                 diverged_at=int(im[K.I_DIVERGED_AT]) if diverged else None,
                 final_x=x,
-                final_loss=final_loss if math.isfinite(final_loss) else None,
+                # Measured beyond the divergence bound (1/(1 + x^2) is 0 at x = inf): not a loss
+                # the run reached, so none is reported.
+                final_loss=final_loss if math.isfinite(final_loss) and not failed else None,
                 best_loss=float(m[K.M_BEST]) if math.isfinite(m[K.M_BEST]) else None,
                 best_step=int(im[K.I_BEST_STEP]) if im[K.I_BEST_STEP] >= 0 else None,
                 steps_to_target=int(im[K.I_TARGET_STEP]) if im[K.I_TARGET_STEP] >= 0 else None,
