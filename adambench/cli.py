@@ -46,7 +46,7 @@ class _OneLineErrors(TyperGroup):
                 hint = f" (see '{ctx.command_path} --help')" if ctx is not None else ""
                 _print_error(exc.format_message().rstrip(".") + hint)
             sys.exit(exc.exit_code)
-        except click_errors.Abort:
+        except typer.Abort:  # end of input at a prompt (there are none yet)
             _print_error("aborted")
             sys.exit(1)
         sys.exit(rv if isinstance(rv, int) else 0)

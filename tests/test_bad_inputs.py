@@ -616,3 +616,23 @@ def test_bad_input_through_the_entry_point(row, tmp_path, saved):
     )
     _assert_refused(p.returncode, p.stdout, p.stderr, row)
     assert _snapshot(tmp_path) == before
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX pipes")
+@pytest.mark.parametrize(
+    "args", [["list"], ["run", "beale", "--steps", "300", "--trace", "--json"]]
+)
+def test_a_reader_that_stops_early_gets_no_traceback(args):
+    """`adambench list | head -1`: the closed pipe ends the process quietly."""
+    with subprocess.Popen(
+        [sys.executable, "-m", "adambench", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env={**os.environ, "NO_COLOR": "1"},
+    ) as p:
+        assert p.stdout is not None and p.stderr is not None
+        p.stdout.read(10)
+        p.stdout.close()  # the reader is gone
+        err = p.stderr.read().decode()
+        assert p.wait(timeout=120) in (0, 1), err
+    assert "Traceback" not in err and "Error" not in err, err
