@@ -10,6 +10,7 @@ in memory, in effect) and says so once.
 
 from __future__ import annotations
 
+import atexit
 import os
 import shutil
 import tempfile
@@ -47,6 +48,8 @@ def cache_dir() -> Path:
         return path
     if _FALLBACK is None:
         _FALLBACK = Path(tempfile.mkdtemp(prefix="adambench-cache-"))
+        # "Not kept": removed when the process ends, as a compilation in memory would be.
+        atexit.register(shutil.rmtree, _FALLBACK, ignore_errors=True)
         _NOTES.append(
             f"cache directory {path} is not writable; compiling into a temporary cache "
             f"({_FALLBACK}) that is not kept"

@@ -1017,21 +1017,11 @@ def _settings(problem: Problem, cfg: OptimizerConfig, job: Job) -> dict[str, Any
 
 def read_baseline(path: str | Path, suite: str | None = None) -> dict[str, Any]:
     """Load and validate a baseline file (errors are exit 2, naming the file and the case)."""
+    from adambench.results import read_json
+
     where = str(path)
-    p = Path(path)
-    try:
-        text = p.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        how = f"adambench check {suite or 'SUITE'} --save-baseline {where}"
-        raise ConfigError(f"no such baseline file; create it with: {how}", where=where) from None
-    except IsADirectoryError:
-        raise ConfigError("is a directory, not a baseline file", where=where) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"cannot read: {exc}", where=where) from None
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise ConfigError(f"not valid JSON (line {exc.lineno}: {exc.msg})", where=where) from None
+    how = f"adambench check {suite or 'SUITE'} --save-baseline {where}"
+    data = read_json(path, f"no such baseline file; create it with: {how}", "baseline")
     return validate_baseline(data, where)
 
 
@@ -1395,6 +1385,12 @@ def _runs_by_key(data: Mapping[str, Any], where: str) -> dict[tuple[str, int], d
             raise ConfigError(f"runs[{i}] has no integer seed", where=where)
         if r.get("status") not in STATUSES:
             raise ConfigError(f"runs[{i}] has an unknown status {r.get('status')!r}", where=where)
+        for name in METRICS:  # a hand-edited value must not pass for a diverged run
+            v = r.get(name)
+            if v is not None and (isinstance(v, bool) or not isinstance(v, (int, float))):
+                raise ConfigError(
+                    f"runs[{i}].{name} must be a number or null, got {_show(v)}", where=where
+                )
         key = (r["label"], seed)
         if key in out:
             raise ConfigError(

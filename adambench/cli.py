@@ -18,6 +18,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from typer.core import TyperGroup
 
 from adambench import __version__
 from adambench.errors import AdambenchError, ExitCode
@@ -27,7 +28,69 @@ EXIT_CODES_HELP = (
     "3 internal error, 130 interrupted."
 )
 
+
+class _OneLineErrors(TyperGroup):
+    """The root command group: usage errors (a bad option value, a missing argument, an unknown
+    option or command) print as one ``error:`` line on stderr with exit code 2, like every other
+    input error, instead of click's usage box."""
+
+    def main(self, *args: Any, standalone_mode: bool = True, **kwargs: Any) -> Any:
+        if not standalone_mode:
+            return super().main(*args, standalone_mode=False, **kwargs)
+        click_errors = _click_exceptions()
+        try:
+            rv = super().main(*args, standalone_mode=False, **kwargs)
+        except click_errors.ClickException as exc:
+            if type(exc).__name__ != "NoArgsIsHelpError":  # the help was printed already
+                ctx = getattr(exc, "ctx", None)
+                hint = f" (see '{ctx.command_path} --help')" if ctx is not None else ""
+                _print_error(exc.format_message().rstrip(".") + hint)
+            sys.exit(exc.exit_code)
+        except typer.Abort:  # end of input at a prompt (there are none yet)
+            _print_error("aborted")
+            sys.exit(1)
+        sys.exit(rv if isinstance(rv, int) else 0)
+
+
+def _click_exceptions() -> Any:
+    """click's exception module: vendored by typer >= 0.2x, the click package before."""
+    try:
+        from typer._click import exceptions
+    except ImportError:  # pragma: no cover - older typer
+        from click import exceptions  # type: ignore[no-redef]
+    return exceptions
+
+
+#: Error lines longer than this are cut in the middle (they echo user input: a 100 kB spec).
+MAX_ERROR_CHARS = 2000
+
+
+def one_line(message: str, limit: int = MAX_ERROR_CHARS) -> str:
+    """``message`` as one printable line: control characters (a newline in a YAML key or an
+    argument) escaped as in Python strings, and the middle cut when longer than ``limit``."""
+    text = "".join(
+        ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii") for ch in message
+    )
+    if len(text) > limit:
+        cut = len(text) - limit
+        text = f"{text[: limit * 3 // 4]} … ({cut} characters cut) … {text[-limit // 4 :]}"
+    return text
+
+
+def _print_error(message: str) -> None:
+    from rich.markup import escape
+
+    # Escaped: messages may hold brackets ("pip install 'adambench[plot]'", numba types).
+    err.print(
+        f"[bold red]error:[/] {escape(one_line(message))}",
+        highlight=False,
+        markup=True,
+        soft_wrap=True,
+    )
+
+
 app = typer.Typer(
+    cls=_OneLineErrors,
     name="adambench",
     help="Benchmark Adam and other first-order optimizers on classic test surfaces.\n\n"
     "Example: adambench run beale --optimizers adam,rmsprop\n\n" + EXIT_CODES_HELP,
@@ -66,17 +129,21 @@ err: Any = _Lazy(stderr=True)
 
 @contextmanager
 def boundary() -> Iterator[None]:
-    """Turn library errors into one line + exit code, and Ctrl-C into exit 130."""
+    """Turn library errors (and running out of memory) into one line + exit code, and Ctrl-C
+    into exit 130."""
     try:
         yield
     except AdambenchError as exc:
-        from rich.markup import escape
-
-        # Escaped: messages may hold brackets ("pip install 'adambench[plot]'", numba types).
-        err.print(
-            f"[bold red]error:[/] {escape(str(exc))}", highlight=False, markup=True, soft_wrap=True
-        )
+        _print_error(str(exc))
         raise typer.Exit(int(exc.exit_code)) from None
+    except MemoryError as exc:
+        # numpy says how much it could not allocate; asking for less is the user's fix.
+        what = f" ({exc})" if str(exc) else ""
+        _print_error(
+            f"not enough memory for this request{what}; use fewer seeds, optimizers or grid "
+            "points, or a smaller --dim"
+        )
+        raise typer.Exit(int(ExitCode.USAGE)) from None
     except KeyboardInterrupt:
         err.print("interrupted", highlight=False)
         raise typer.Exit(int(ExitCode.INTERRUPTED)) from None
@@ -1038,14 +1105,29 @@ VerboseOpt = Annotated[
 ]
 
 
-def _check_outputs(*paths: Path | None) -> None:
+def _check_outputs(
+    outputs: dict[str, Path | None], inputs: tuple[Path | None, ...] = (), keep: Path | None = None
+) -> None:
     """Refuse unusable output paths before anything runs; the flag fixes the format, so any
-    extension goes (GitHub's $GITHUB_STEP_SUMMARY has none)."""
+    extension goes (GitHub's $GITHUB_STEP_SUMMARY has none). ``outputs`` maps each flag to its
+    path. Two outputs naming one file, or an output naming an input file (``--junit
+    suite.yaml``), are refused too, except ``keep``: the baseline --save-baseline may refresh.
+    """
+    from adambench.errors import OutputError
     from adambench.report import check_output_path
 
-    for p in paths:
-        if p is not None:
-            check_output_path(p, {Path(p).suffix.lower(): "file"})
+    seen: dict[Path, str] = {}
+    for flag, p in outputs.items():
+        if p is None:
+            continue
+        check_output_path(p, {Path(p).suffix.lower(): "file"})
+        real = Path(p).resolve()
+        if real in seen:
+            raise OutputError(f"{p}: named by both {seen[real]} and {flag}; give each its own file")
+        seen[real] = flag
+        refresh = flag == "--save-baseline" and keep is not None and real == Path(keep).resolve()
+        if not refresh and any(q is not None and real == Path(q).resolve() for q in inputs):
+            raise OutputError(f"{p}: {flag} would overwrite an input file; choose another name")
 
 
 def _write_reports(
@@ -1120,7 +1202,11 @@ def check(
         from adambench.checks import check as run_check
         from adambench.report import write_atomic
 
-        _check_outputs(save_baseline, junit, markdown)
+        _check_outputs(
+            {"--save-baseline": save_baseline, "--junit": junit, "--markdown": markdown},
+            inputs=(suite, baseline),
+            keep=baseline,
+        )
         feedback = _Feedback(quiet or json_out)
         try:
             result = run_check(
@@ -1190,7 +1276,7 @@ def compare(
     with boundary():
         from adambench.checks import compare as run_compare
 
-        _check_outputs(junit, markdown)
+        _check_outputs({"--junit": junit, "--markdown": markdown}, inputs=(old, new, suite))
         result = run_compare(old, new, metrics=metric, rtol=rtol, atol=atol, suite=suite)
         _write_reports(result, junit, markdown, verbose)
         if json_out:

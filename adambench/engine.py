@@ -170,7 +170,6 @@ def prepare(
     if average and not (0.0 < average_decay < 1.0):
         raise UsageError(f"average decay must be in (0, 1), got {average_decay:g}")
     seed_list = tuple(range(first, first + n_seeds))
-    starts, start_kind = _starts(prob, start, seed_list)
 
     want_x = prob.dim <= MAX_TRACE_PARAMS if record_x is None else bool(record_x)
     want_x = want_x and prob.dim <= MAX_TRACE_PARAMS
@@ -185,6 +184,8 @@ def prepare(
     if n_steps // every + 1 > max_records:
         every = math.ceil(n_steps / (max_records - 1))
         notes.append(f"trace recorded every {every} steps to stay within memory")
+    _check_memory(prob, configs, n_seeds, n_steps // every + 1, want_x, average)
+    starts, start_kind = _starts(prob, start, seed_list)
     settings = Settings(
         steps=n_steps,
         seeds=seed_list,
@@ -347,6 +348,58 @@ def _runner(module: ModuleType, layout: str, runs: int) -> Callable[..., None]:
     if layout == "fused" and hasattr(module, "advance_fused"):
         return module.advance_fused
     return module.advance
+
+
+# ---- memory check (issue 10): refuse what cannot fit, before allocating anything ----
+
+
+def available_memory() -> int | None:
+    """Bytes of memory available to this process now (Linux: MemAvailable), else the physical
+    memory; None where neither is known."""
+    try:
+        with open("/proc/meminfo", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (AttributeError, ValueError, OSError):
+        return None
+
+
+def _check_memory(
+    prob: Problem,
+    configs: list[OptimizerConfig],
+    n_seeds: int,
+    n_rec: int,
+    record_x: bool,
+    average: bool,
+) -> None:
+    """Refuse (exit 2) a job whose per-run arrays (starts and those of :func:`_make_batches`)
+    exceed the available memory, before allocating any: numpy would fail with a traceback, or
+    the kernel's OOM killer end the process, only after a long allocation."""
+    n = prob.dim
+    per_seed = 0
+    for c in configs:
+        floats = 4 * n + c.spec.state_size(n) + len(c.spec.hyperparams) + K.N_FLOAT_METRICS
+        floats += n_rec * (1 + (n if record_x else 0))
+        floats += n if average else 0
+        per_seed += 8 * (floats + K.N_INT_METRICS + prob.problem_state_width())
+    need = n_seeds * per_seed
+    have = available_memory()
+    if have is not None and need > have:
+
+        def gb(b: float) -> str:
+            return f"{b / 1e9:,.0f} GB" if b >= 1e10 else f"{b / 1e9:.1f} GB"
+
+        k = len(configs)
+        raise UsageError(
+            f"this run needs about {gb(need)} of memory ({k} configuration{'s' * (k != 1)} x "
+            f"{n_seeds} seed{'s' * (n_seeds != 1)} x {n:,} parameters) and {gb(have)} is "
+            "available; use fewer seeds or optimizers, or a smaller --dim"
+        )
 
 
 def _make_batches(
@@ -580,6 +633,7 @@ def _collect(job: Job) -> list[RunResult]:
             )
             x = A["X"][r].copy()
             diverged = status == "diverged"
+            failed = diverged or status == "invalid_start"  # no iterate worth measuring
             if code == K.DIVERGED:
                 last = int(im[K.I_DIVERGED_AT]) - 1
             elif code == K.INVALID_START:
@@ -604,13 +658,15 @@ def _collect(job: Job) -> list[RunResult]:
                 steps=int(im[K.I_STEPS]),
                 diverged_at=int(im[K.I_DIVERGED_AT]) if diverged else None,
                 final_x=x,
-                final_loss=final_loss if math.isfinite(final_loss) else None,
+                # Measured beyond the divergence bound (1/(1 + x^2) is 0 at x = inf): not a loss
+                # the run reached, so none is reported.
+                final_loss=final_loss if math.isfinite(final_loss) and not failed else None,
                 best_loss=float(m[K.M_BEST]) if math.isfinite(m[K.M_BEST]) else None,
                 best_step=int(im[K.I_BEST_STEP]) if im[K.I_BEST_STEP] >= 0 else None,
                 steps_to_target=int(im[K.I_TARGET_STEP]) if im[K.I_TARGET_STEP] >= 0 else None,
-                distance_to_minimum=None if diverged else prob.distance_to_minimum(x),
+                distance_to_minimum=None if failed else prob.distance_to_minimum(x),
                 grad_norm=float(m[K.M_GNORM]) if math.isfinite(m[K.M_GNORM]) else None,
-                accuracy=None if diverged else prob.accuracy(x),
+                accuracy=None if failed else prob.accuracy(x),
                 average_x=avg_x,
                 average_loss=avg_loss,
                 loss_trace=A["LT"][r, :n_rec].copy(),

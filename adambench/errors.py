@@ -85,7 +85,10 @@ def did_you_mean(name: str, choices: Iterable[str]) -> str:
     if not options:
         return ""
     best = min(options, key=lambda c: (_edit_distance(name.lower(), c.lower()), c))
-    if _edit_distance(name.lower(), best.lower()) <= max(1, len(name) // 3):
+    distance = _edit_distance(name.lower(), best.lower())
+    # A one-letter name is one edit from every other one-letter name ('y' -> 'e'): a suggestion
+    # must keep at least one letter of what was typed.
+    if distance <= max(1, len(name) // 3) and distance < max(len(name), len(best)):
         return f" (did you mean '{best}'?)"
     close = difflib.get_close_matches(name, options, n=1, cutoff=0.6)
     return f" (did you mean '{close[0]}'?)" if close else ""

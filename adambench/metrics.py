@@ -104,6 +104,13 @@ def summarize(runs: Sequence[RunResult], label: str) -> ConfigSummary:
     )
 
 
+def _failure(summaries: Sequence[ConfigSummary]) -> str:
+    """How runs without a final loss failed: "diverged", unless none of them even started."""
+    if any(s.statuses.get("diverged", 0) for s in summaries):
+        return "diverged"
+    return "started where the loss or its gradient is not finite (invalid_start)"
+
+
 def _ratio(a: float, b: float) -> str:
     r = b / a if a > 0 else math.inf
     return f"{r:.1f}x" if r < 100 else f"{r:.3g}x"
@@ -124,7 +131,7 @@ def verdict(result: Result) -> str:
             first = s.steps_to_target.median
             return f"{s.label} reached the target ({target:g}) at {med}step {first:g}"
         if s.final_loss is None:
-            return f"{s.label} diverged"
+            return f"{s.label} {_failure(summaries)}"
         return f"{s.label} did not reach the target; {med}final loss {s.final_loss.median:.3g}"
     if reached:
         best_rate = max(s.success_rate for s in reached)
@@ -161,7 +168,7 @@ def verdict(result: Result) -> str:
         else ""
     )
     if not finite:
-        return (head + "; " if head else "") + "every run diverged"
+        return (head + "; " if head else "") + f"every run {_failure(summaries)}"
     best = min(finite, key=lambda s: s.final_loss.median)  # type: ignore[union-attr]
     tail = f"{best.label} ended with the lowest {med}loss ({best.final_loss.median:.3g})"  # type: ignore[union-attr]
     rest = [s for s in finite if s is not best]

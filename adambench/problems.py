@@ -101,9 +101,16 @@ class Problem:
         return self.data if self.data is not None else np.zeros((0, 0))
 
     def distance_to_minimum(self, x: np.ndarray) -> float | None:
+        """The Euclidean distance from ``x`` to the nearest known minimizer (None: none known).
+
+        Far from the origin (``max |d_i|`` beyond 1e150) it is computed as ``s * |d / s|`` with
+        ``s = max |d_i|``, so that a point at 1e200 gives its true distance instead of
+        overflowing in the sum of squares; inf or NaN in ``x`` gives inf or NaN, silently.
+        """
         if not self.minimizers:
             return None
-        return float(min(np.linalg.norm(x - m) for m in self.minimizers))
+        with np.errstate(over="ignore", invalid="ignore"):
+            return float(min(_norm(np.asarray(x, float) - m) for m in self.minimizers))
 
     def accuracy(self, x: np.ndarray) -> float | None:
         if self.kind != "logreg" or self.data is None:
@@ -126,6 +133,16 @@ class Problem:
             reg = f" + ({m['l2']:g}/2) |w|^2"
             return f"mean BCE(sigmoid(w . a), label){reg}, minibatches of {m['batch_size']}"
         return self.expression or ""
+
+
+def _norm(d: np.ndarray) -> float:
+    """|d| without overflow or underflow in the squares (call under np.errstate)."""
+    s = float(np.max(np.abs(d))) if d.size else 0.0
+    if s == 0.0 or not math.isfinite(s):
+        return s  # 0, inf, or NaN (np.max propagates NaN)
+    if 1e-150 < s < 1e150:
+        return float(np.linalg.norm(d))  # the squares are safe: the usual sum, bit for bit
+    return s * float(np.linalg.norm(d / s))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -296,7 +313,9 @@ def problem_from_dict(
             raise ProblemError(
                 f"problem '{name}' has fixed variables; --dim applies to vector problems"
             )
-        n = _int(dim, where, "dim", 1, MAX_DIM)
+        if isinstance(dim, bool) or not isinstance(dim, int) or not 1 <= dim <= MAX_DIM:
+            raise ProblemError(f"--dim must be between 1 and {MAX_DIM:g}, got {dim!r}")
+        n = dim
     if kind == "vector":
         _check_stencil_ranges(tree, n, where)
 
@@ -305,14 +324,25 @@ def problem_from_dict(
     if "minimum" in raw:
         minimizers, min_value = _minimum(raw["minimum"], n, where)
     if kind == "logreg":
-        from adambench.datasets import logreg_optimum
+        from adambench.datasets import logreg_loss, logreg_optimum
 
         n_reg = n - (1 if model["bias"] else 0)
-        w_opt, steps_taken = logreg_optimum(data, model["l2"], n_reg)
+        # Newton's method fails on extreme data (noise 1e200 overflows the Hessian) and on
+        # separable data without l2 (the Hessian goes singular, the weights to infinity).
+        try:
+            with np.errstate(all="ignore"):
+                w_opt, steps_taken = logreg_optimum(data, model["l2"], n_reg)
+                min_value = logreg_loss(w_opt, data, model["l2"], n_reg)
+        except np.linalg.LinAlgError:
+            w_opt, min_value = np.full(n, np.nan), math.nan
+        if not (np.all(np.isfinite(w_opt)) and math.isfinite(min_value)):
+            raise ConfigError(
+                "the optimum of this data problem cannot be computed (no finite minimiser: "
+                "separable data with l2 = 0, or extreme noise); use model.l2 > 0 and a moderate "
+                "data.noise",
+                where=where,
+            )
         minimizers = (w_opt,)
-        from adambench.datasets import logreg_loss
-
-        min_value = logreg_loss(w_opt, data, model["l2"], n_reg)
         notes.append(f"optimum by Newton's method on the full-batch loss ({steps_taken} steps)")
 
     target = _target(raw.get("target"), min_value, where)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import math
 import os
+import stat
 import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -132,8 +133,9 @@ def table(result: Result, spark: int = 0) -> Table:
         t.add_column("loss curve", no_wrap=True)
     for k, s in enumerate(summaries):
         row = [escape(s.label) + _compiled_mark(result.configs[k]), _status_cell(s)]
+        failed = "diverged" if s.statuses.get("diverged") else "invalid start"
         row.append(
-            "[bold red]diverged[/]"
+            f"[bold red]{failed}[/]"
             if s.final_loss is None and s.all_diverged
             else _stat(s.final_loss, many)
         )
@@ -174,6 +176,12 @@ def footnotes(result: Result) -> list[str]:
             f"{len(diverged)} run(s) diverged (first: {first.label}, seed {first.seed}, "
             f"at step {first.diverged_at})"
         )
+    invalid = [r for r in result.runs if r.status == "invalid_start"]
+    if invalid:
+        lines.append(
+            f"{len(invalid)} run(s) started where the loss or its gradient is not finite "
+            f"(first: {invalid[0].label}, seed {invalid[0].seed}); they took no step"
+        )
     lines += _own_optimizer_notes(result)
     lines += list(result.notes) + list(result.problem.notes)
     return lines
@@ -197,15 +205,43 @@ def check_output_path(path: str | Path, formats: dict[str, str] = FORMATS) -> st
         )
     parent = p.parent if str(p.parent) else Path(".")
     if not parent.is_dir():
+        if parent.exists():
+            raise OutputError(f"{path}: {parent} is not a folder")
         raise OutputError(f"{path}: folder {parent} does not exist")
-    if not os.access(parent, os.W_OK) or (p.exists() and not os.access(p, os.W_OK)):
+    if p.exists() and not p.is_file():
+        raise OutputError(f"{path}: not a regular file")
+    if p.exists() and not os.access(p, os.W_OK):
         raise OutputError(f"{path}: not writable")
+    # Try it: os.access says yes to root everywhere, and knows nothing of read-only mounts or
+    # of folders such as /proc. The probe file is removed at once.
+    try:
+        fd, probe = tempfile.mkstemp(dir=parent, prefix=f".{p.name}.", suffix=".probe")
+    except OSError as exc:
+        raise OutputError(f"{path}: cannot write in {parent} ({exc.strerror or exc})") from None
+    os.close(fd)
+    os.unlink(probe)
     return fmt_
 
 
+def _new_file_mode(path: Path) -> int:
+    """The mode a plain ``open(path, "w")`` gives: the existing file's, else 0666 less the
+    umask (``mkstemp`` would leave 0600)."""
+    with contextlib.suppress(OSError):
+        return stat.S_IMODE(path.stat().st_mode)
+    umask = os.umask(0)  # the only portable way to read it
+    os.umask(umask)
+    return 0o666 & ~umask
+
+
 def write_atomic(path: str | Path, data: str | bytes) -> None:
-    """Write a file so that it is either complete or absent (temp file + rename)."""
+    """Write a file so that it is either complete or absent (temp file, fsync, rename).
+
+    The file gets the mode a normal write would give it (see :func:`_new_file_mode`). Errors
+    (a full disk, a folder removed meanwhile) are :class:`OutputError`, one line, exit 2.
+    """
     p = Path(path)
+    if p.is_symlink():  # replace the file it points to, not the link
+        p = p.resolve()
     mode = "wb" if isinstance(data, bytes) else "w"
     try:
         fd, tmp = tempfile.mkstemp(
@@ -214,12 +250,17 @@ def write_atomic(path: str | Path, data: str | bytes) -> None:
     except OSError as exc:
         raise OutputError(f"{path}: cannot write ({exc.strerror})") from None
     try:
+        os.fchmod(fd, _new_file_mode(p))
         with os.fdopen(fd, mode, **({} if mode == "wb" else {"encoding": "utf-8"})) as fh:
             fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())  # the rename must not reach the disk before the data
         os.replace(tmp, p)
-    except BaseException:
+    except BaseException as exc:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
+        if isinstance(exc, OSError):
+            raise OutputError(f"{path}: cannot write ({exc.strerror or exc})") from None
         raise
 
 

@@ -265,6 +265,57 @@ def _cpu_name() -> str:
     return platform.processor() or "unknown"
 
 
+#: Saved JSON files larger than this are refused. A run's recorded traces are bounded by the
+#: engine's memory budget (512 MiB of numbers, about 1.5 GB as JSON text).
+MAX_JSON_BYTES = 4 * 2**30
+_CHUNK = 1 << 20
+
+
+def read_json(path: str | Path, missing: str = "no such file", what: str = "result") -> Any:
+    """Parse a saved JSON file (a result, a sweep, a baseline). Errors are ConfigError (exit 2)
+    naming the file: missing (``missing`` says what to do), a folder, binary data, not UTF-8,
+    larger than :data:`MAX_JSON_BYTES`, invalid or too deeply nested JSON.
+
+    The file is read in chunks and refused at the first NUL byte (JSON text has none): a device
+    or pipe (``/dev/zero``, ``<(...)``) is neither sized nor ever-ending then.
+    """
+    from adambench.errors import ConfigError
+
+    where = str(path)
+    p = Path(path)
+    chunks = []
+    size = 0
+    try:
+        with p.open("rb") as fh:
+            while chunk := fh.read(_CHUNK):
+                if b"\0" in chunk:
+                    raise ConfigError(f"binary data, not a JSON {what} file", where=where)
+                size += len(chunk)
+                if size > MAX_JSON_BYTES:
+                    raise ConfigError(
+                        f"larger than {MAX_JSON_BYTES // 2**30} GiB; refused", where=where
+                    )
+                chunks.append(chunk)
+    except FileNotFoundError:
+        raise ConfigError(missing, where=where) from None
+    except IsADirectoryError:
+        raise ConfigError(f"is a directory, not a {what} file", where=where) from None
+    except PermissionError:
+        raise ConfigError("permission denied", where=where) from None
+    except OSError as exc:
+        raise ConfigError(f"cannot read: {exc.strerror or exc}", where=where) from None
+    try:
+        text = b"".join(chunks).decode("utf-8")
+    except UnicodeDecodeError:
+        raise ConfigError("not UTF-8 text", where=where) from None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ConfigError(f"not valid JSON (line {exc.lineno}: {exc.msg})", where=where) from None
+    except RecursionError:
+        raise ConfigError("JSON nested too deeply; refused", where=where) from None
+
+
 def read_result_file(path: str | Path) -> dict[str, Any]:
     """Load a saved result (``run -o x.json``, a sweep, a baseline): the JSON object, checked
     for the tool name and a schema version this adambench reads. Errors are ConfigError (exit 2)
@@ -272,19 +323,7 @@ def read_result_file(path: str | Path) -> dict[str, Any]:
     from adambench.errors import ConfigError
 
     where = str(path)
-    p = Path(path)
-    try:
-        text = p.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError("no such file", where=where) from None
-    except IsADirectoryError:
-        raise ConfigError("is a directory, not a result file", where=where) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"cannot read: {exc}", where=where) from None
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise ConfigError(f"not valid JSON (line {exc.lineno}: {exc.msg})", where=where) from None
+    data = read_json(path)
     if not isinstance(data, dict) or data.get("tool", {}).get("name") != "adambench":
         raise ConfigError("not an adambench result (no tool.name = adambench)", where=where)
     version = data.get("schema_version")

@@ -101,6 +101,9 @@ def loads(text: str, where: str = "<string>") -> Any:
         mark = exc.problem_mark or exc.context_mark
         line = f"line {mark.line + 1}: " if mark is not None else ""
         problem = exc.problem or exc.context or "invalid YAML"
+        if mark is not None and _char_at(text, mark.line, mark.column) == "\t":
+            # libyaml says "found character that cannot start any token"
+            problem = "a tab character; YAML indents with spaces, not tabs"
         raise ConfigError(f"{line}invalid YAML: {problem}", where=where) from None
     except yaml.YAMLError as exc:
         raise ConfigError(f"invalid YAML: {exc}", where=where) from None
@@ -109,6 +112,11 @@ def loads(text: str, where: str = "<string>") -> Any:
     finally:
         if loader is not None:
             loader.dispose()
+
+
+def _char_at(text: str, line: int, column: int) -> str:
+    lines = text.split("\n")
+    return lines[line][column : column + 1] if line < len(lines) else ""
 
 
 def load_file(path: str | Path) -> Any:
@@ -121,7 +129,12 @@ def load_file(path: str | Path) -> Any:
         size = p.stat().st_size
         if size > MAX_BYTES:
             raise ConfigError(f"larger than {MAX_BYTES // 1000} kB; refused", where=where)
-        raw = p.read_bytes()
+        # Read at most one byte past the limit: a pipe or a device (/dev/zero, <(...)) has no
+        # size to check beforehand and may never end.
+        with p.open("rb") as fh:
+            raw = fh.read(MAX_BYTES + 1)
+        if len(raw) > MAX_BYTES:
+            raise ConfigError(f"larger than {MAX_BYTES // 1000} kB; refused", where=where)
     except FileNotFoundError:
         raise ConfigError("no such file", where=where) from None
     except PermissionError:

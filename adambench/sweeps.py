@@ -1027,7 +1027,8 @@ SWEEP_KEYS = {
 
 def load_sweep_file(path: str | Path) -> SweepSpec:
     """Read and validate a sweep YAML file (errors name the file and the key)."""
-    from adambench.problems import is_path
+    from adambench.engine import MAX_SEEDS
+    from adambench.problems import MAX_DIM, MAX_STEPS, is_path
     from adambench.safeyaml import load_file
 
     where = str(path)
@@ -1046,12 +1047,14 @@ def load_sweep_file(path: str | Path) -> SweepSpec:
     def fail(key: str, message: str) -> ConfigError:
         return ConfigError(f"{key}: {message}", where=where)
 
-    def integer(key: str, low: int) -> int | None:
+    def integer(key: str, low: int, high: int) -> int | None:
         v = raw.get(key)
         if v is None:
             return None
         if isinstance(v, bool) or not isinstance(v, int) or v < low:
             raise fail(key, f"must be an integer >= {low}, got {v!r}")
+        if v > high:
+            raise fail(key, f"must be at most {high:g}, got {v!r}")
         return v
 
     problem = raw.get("problem")
@@ -1082,9 +1085,16 @@ def load_sweep_file(path: str | Path) -> SweepSpec:
     start = raw.get("start")
     if start is not None and not (
         start in ("default", "random")
-        or (isinstance(start, list) and all(isinstance(v, (int, float)) for v in start))
+        or (
+            isinstance(start, list)
+            and start
+            and all(
+                isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+                for v in start
+            )
+        )
     ):
-        raise fail("start", f"must be default, random or a list of numbers, got {start!r}")
+        raise fail("start", f"must be default, random or a list of finite numbers, got {start!r}")
     description = raw.get("description")
     if description is not None and not isinstance(description, str):
         raise fail("description", "must be text")
@@ -1093,13 +1103,13 @@ def load_sweep_file(path: str | Path) -> SweepSpec:
         problem=problem,
         optimizers=opts,
         grid=grid,
-        seeds=integer("seeds", 1),
-        seed=integer("seed", 0),
-        steps=integer("steps", 1),
+        seeds=integer("seeds", 1, MAX_SEEDS),
+        seed=integer("seed", 0, 2**62),
+        steps=integer("steps", 1, MAX_STEPS),
         start=start,
         metric=metric,
-        max_runs=integer("max_runs", 1),
-        dim=integer("dim", 1),
+        max_runs=integer("max_runs", 1, 10**12),
+        dim=integer("dim", 1, MAX_DIM),
         description=description,
     )
 
