@@ -941,7 +941,8 @@ def sweep(
     ] = 10,
     dim: Annotated[int | None, typer.Option(help="Dimension of a vector problem.")] = None,
     threads: Annotated[
-        int | None, typer.Option(help="Threads to run on (default: all cores).")
+        int | None,
+        typer.Option(help="Threads to run on (default: all cores; with --scheduler: per chunk)."),
     ] = None,
     max_runs: Annotated[
         int | None,

@@ -123,7 +123,7 @@ def test_a_worker_killed_mid_sweep_has_its_chunks_run_again(tmp_path):
     try:
         pids = client.run(os.getpid)
         args = ("beale", ["adam"], ["lr=1e-3:1e-1:log40"])
-        kw = dict(seeds=3, steps=300_000)  # 120 runs in 20 chunks of about 0.1-0.2 s
+        kw = dict(seeds=3, steps=30_000)  # 120 runs in 20 chunks of 6 runs
         killed: dict[str, int] = {}
 
         def kill_one(st: C.ChunkStatus) -> None:
@@ -350,7 +350,8 @@ def test_a_file_edited_after_loading_is_refused_not_sent(tmp_path):
     lion = tmp_path / "lion.yaml"
     lion.write_text((OPTIMIZERS / "lion.yaml").read_text(encoding="utf-8"), encoding="utf-8")
     spec = get(str(lion))
-    lion.write_text(lion.read_text(encoding="utf-8").replace("0.99", "0.98"), encoding="utf-8")
+    edited = lion.read_text(encoding="utf-8").replace("(1 - beta2)*g", "(1 - beta2)*g*g")
+    lion.write_text(edited, encoding="utf-8")  # another update rule
     with pytest.raises(AdambenchError, match="changed after it was loaded"):
         C.spec_ref(spec)
     problem = tmp_path / "bowl.yaml"
@@ -359,3 +360,21 @@ def test_a_file_edited_after_loading_is_refused_not_sent(tmp_path):
     problem.write_text(NOISY_BOWL.replace("0.05", "0.5"), encoding="utf-8")
     with pytest.raises(AdambenchError, match="changed after it was loaded"):
         C.problem_ref(loaded)
+
+
+def test_a_worker_of_another_build_refuses_the_task():
+    from adambench import engine
+
+    job = engine.prepare("beale", ["adam(lr=0.1)", "rmsprop"], steps=50, seeds=3, allocate=False)
+    assert job.batches == []  # validated and resolved only: no arrays, no modules
+    plan = C._plan_job(job)
+    part = C._part(plan, 0, [1], 1, 3)  # rmsprop, seeds 1..2
+    bad = C.run_chunk(C.Task(0, (part,), 1, "another build"))
+    assert isinstance(bad.error, C.ClusterError) and "different adambench" in str(bad.error)
+    out = C.run_chunk(C.Task(0, (part,), 1, C.code_digest()))
+    assert out.error is None
+    (block,) = out.blocks
+    assert block.runs.tolist() == [[1, 1], [1, 2]]
+    full = engine.run("beale", ["adam(lr=0.1)", "rmsprop"], steps=50, seeds=3)
+    local = [r.final_x for r in full.runs if r.config_index == 1 and r.seed > 0]
+    assert np.array_equal(block.arrays["X"], np.array(local))
