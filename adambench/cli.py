@@ -755,12 +755,12 @@ def _interrupted(cluster: Any) -> None:
         )
 
 
-def _chunk_feedback(feedback: Any, label: str) -> Any:
-    """An ``on_chunk`` callback showing chunks and workers in the progress bar's description."""
+def _chunk_feedback(feedback: Any) -> Any:
+    """An ``on_chunk`` callback showing chunks and workers as the progress bar's description."""
 
     def on_chunk(st: Any) -> None:
         text = (
-            f"{label} · {st.chunks_done} chunks done, {st.chunks_running} running on "
+            f"{st.chunks_done} chunks done · {st.chunks_running} running · "
             f"{st.workers} worker{'s' if st.workers != 1 else ''}"
         )
         feedback.label = text
@@ -1024,7 +1024,7 @@ def sweep(
             output=output,
         )  # fmt: skip
         if cluster is not None:
-            cluster.on_chunk = _chunk_feedback(feedback, "sweep")
+            cluster.on_chunk = _chunk_feedback(feedback)
         try:
             sw = run_sweep(
                 prob,
