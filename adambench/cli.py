@@ -33,7 +33,7 @@ app = typer.Typer(
     "Example: adambench run beale --optimizers adam,rmsprop\n\n" + EXIT_CODES_HELP,
     no_args_is_help=True,
     pretty_exceptions_show_locals=False,
-    rich_markup_mode="rich",
+    rich_markup_mode=None,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 cache_app = typer.Typer(
@@ -283,18 +283,14 @@ def run(
 ) -> None:
     """Run optimizers on a problem and print a convergence table.
 
-    [bold]Examples[/bold]
+    Examples:
 
+    \b
       adambench run beale --optimizers adam,rmsprop
-
       adambench run rosenbrock -O 'adam(lr=0.05),adam(lr=0.01)' -O rmsprop --seeds 5
-
       adambench run ./my_problem.yaml --steps 5000 --start random --seeds 10 -o result.json
-
       adambench run beale -O sgd,momentum,adam,rmsprop --tune lr --seeds 3
-
       adambench run beale -O "./my_adam.yaml(lr=0.01)" -O "torch:torch.optim.Adam(lr=0.01)" -O adam
-
       adambench run beale -O 'adam(lr=0.1),rmsprop(lr=0.01)' --plot beale.png --animate beale.gif
     """
     with boundary():
@@ -382,8 +378,9 @@ def list_(
 ) -> None:
     """List problems and optimizers with their defaults and conventions.
 
-    [bold]Example[/bold]
+    Example:
 
+    \b
       adambench list
     """
     with boundary():
@@ -440,8 +437,9 @@ def show(
 ) -> None:
     """Show a problem: formula, derived gradient, start, minimum, target, domain.
 
-    [bold]Example[/bold]
+    Example:
 
+    \b
       adambench show beale
     """
     with boundary():
@@ -479,12 +477,11 @@ def plot_cmd(
 ) -> None:
     """Draw a saved result: paths on the contour, loss curves, ECDF; or animate it.
 
-    [bold]Examples[/bold]
+    Examples:
 
+    \b
       adambench run beale -O adam,rmsprop --trace -o result.json
-
       adambench plot result.json -o beale.png
-
       adambench plot result.json --animate beale.gif --frames 80 --fps 16
     """
     with boundary():
@@ -653,7 +650,7 @@ SchedulerOpt = Annotated[
     typer.Option(
         help="Run on Dask, in chunks of runs: 'local' (a cluster of worker processes on this "
         "machine) or a scheduler's address, e.g. tcp://host:8786 (needs "
-        "pip install 'adambench\\[dask]'). The numbers are the same as without it.",
+        "pip install 'adambench[dask]'). The numbers are the same as without it.",
         rich_help_panel=CLUSTER_PANEL,
         show_default=False,
     ),
@@ -978,14 +975,12 @@ def sweep(
     Prints a ranked table (median and quartiles over seeds) and, for two swept
     hyperparameters, a heatmap with the best cell marked. Diverged runs count as the worst value.
 
-    [bold]Examples[/bold]
+    Examples:
 
+    \b
       adambench sweep beale -O adam --grid lr=1e-3:1:log7 --grid beta1=0.5,0.9,0.99 --seeds 5
-
       adambench sweep beale -O sgd,momentum,adam --grid lr=1e-4:1:log9 --metric steps_to_target
-
       adambench sweep --config sample_configs/sweep_beale.yaml -o sweep.json --plot sweep.png
-
       adambench sweep beale -O adam -g lr=1e-4:1:log50 --seeds 200 --scheduler local -o big.json
 
     On a Dask cluster (--scheduler), -o FILE keeps finished chunks in FILE.partial until FILE
@@ -1083,10 +1078,10 @@ def sweep_show(
 ) -> None:
     """Show a saved sweep again (tables, heatmaps, plots) without rerunning it.
 
-    [bold]Examples[/bold]
+    Examples:
 
+    \b
       adambench sweep-show sweep.json
-
       adambench sweep-show sweep.json --metric best_loss --plot heatmap.png
     """
     with boundary():
@@ -1262,14 +1257,12 @@ def check(
     parallel pass; the numbers never depend on --threads. Stochastic cases are judged over
     their seeds (medians and success rates).
 
-    [bold]Examples[/bold]
+    Examples:
 
+    \b
       adambench check sample_configs/ci.yaml
-
       adambench check sample_configs/ci.yaml --save-baseline ci-baseline.json
-
       adambench check sample_configs/ci.yaml --baseline ci-baseline.json --junit report.xml
-
       adambench check sample_configs/ci.yaml --scheduler tcp://scheduler:8786
 
     Exit codes: 0 every check passed, 1 a check failed (a regression), 2 a bad suite,
@@ -1340,14 +1333,12 @@ def compare(
     A value may get worse by at most max(atol, rtol x |old|); losses are compared as their
     excess over the problem's minimum. Runs found in only one file are an error (exit 2).
 
-    [bold]Examples[/bold]
+    Examples:
 
+    \b
       adambench compare old.json new.json
-
       adambench compare old.json new.json --metric steps_to_target --rtol 0.05
-
       adambench compare old.json new.json --suite sample_configs/ci.yaml --junit report.xml
-
     Exit codes: 0 no regression, 1 a regression, 2 bad files or arguments, 3 internal error.
     """
     with boundary():

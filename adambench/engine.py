@@ -39,6 +39,8 @@ MAX_TRACE_PARAMS = 256
 TRACE_BUDGET_BYTES = 512 * 2**20
 MAX_SEEDS = 1_000_000
 CHUNK_SECONDS = 0.1
+#: Runner layouts (they never change a number): auto, or one forced (tests and benchmarks).
+LAYOUTS = ("auto", "generic", "fused", "lockstep")
 
 ProgressFn = Callable[[int, int], None]
 CompileFn = Callable[[str], Any]
@@ -152,6 +154,7 @@ def prepare(
     stop_at_target: bool = False,
     dim: int | None = None,
     record_x: bool | None = None,
+    layout: str = "auto",
     allocate: bool = True,
 ) -> Job:
     """Validate the arguments of :func:`run`, resolve configurations, allocate the arrays and
@@ -198,7 +201,9 @@ def prepare(
         average_decay=average_decay if average else None,
         record_x=want_x,
     )
-    batches = _make_batches(prob, configs, starts, seed_list, settings) if allocate else []
+    if layout not in LAYOUTS:
+        raise UsageError(f"layout must be one of {', '.join(LAYOUTS)}, got {layout!r}")
+    batches = _make_batches(prob, configs, starts, seed_list, settings, layout) if allocate else []
     timings = {"prepare_s": time.perf_counter() - t_start}
     return Job(prob, configs, settings, starts, batches, notes, timings)
 
@@ -222,6 +227,7 @@ def run(
     progress: ProgressFn | None = None,
     on_compile: CompileFn | None = None,
     chunk_steps: int | None = None,
+    layout: str = "auto",
 ) -> Result:
     """Run every optimizer configuration from ``seeds`` seeds on ``problem``.
 
@@ -233,7 +239,9 @@ def run(
     steps; best loss, steps to target and divergence are always tracked at every step.
     ``on_compile(name)`` is called, and must return a context manager, before code that is not
     cached yet is compiled. ``chunk_steps`` fixes the chunk size (by default chunks adapt to
-    about 0.1 s of work); results never depend on it, nor on ``threads``.
+    about 0.1 s of work); results never depend on it, nor on ``threads``, nor on ``layout``
+    (``"auto"`` runs problems with few named variables through the fused runner, values in
+    registers; ``"generic"`` forces the array runner: for tests and benchmarks).
     """
     job = prepare(
         problem,
@@ -249,6 +257,7 @@ def run(
         stop_at_target=stop_at_target,
         dim=dim,
         record_x=record_x,
+        layout=layout,
     )
     n_threads = execute(
         [job], threads=threads, progress=progress, on_compile=on_compile, chunk_steps=chunk_steps
@@ -330,12 +339,30 @@ def _unique_labels(configs: list[OptimizerConfig]) -> list[OptimizerConfig]:
     return out
 
 
+#: Blocks of at least this many runs advance in lockstep (all runs one step, then the next).
+LOCKSTEP_MIN_RUNS = 4
+
+
+def _runner(module: ModuleType, layout: str, runs: int) -> Callable[..., None]:
+    """The generated module's loop for a batch: ``advance_lockstep`` for many runs and
+    ``advance_fused`` for few when the module has them (``layout="auto"``), else ``advance``.
+    All give the same numbers; they differ in speed only."""
+    if layout == "auto" and hasattr(module, "advance_fused"):
+        return module.advance_lockstep if runs >= LOCKSTEP_MIN_RUNS else module.advance_fused
+    if layout == "lockstep" and hasattr(module, "advance_lockstep"):
+        return module.advance_lockstep
+    if layout == "fused" and hasattr(module, "advance_fused"):
+        return module.advance_fused
+    return module.advance
+
+
 def _make_batches(
     prob: Problem,
     configs: list[OptimizerConfig],
     starts: np.ndarray,
     seeds: tuple[int, ...],
     settings: Settings,
+    layout: str = "auto",
 ) -> list[_Batch]:
     from adambench.codegen import load_module
 
@@ -349,7 +376,7 @@ def _make_batches(
         spec = configs[members[0]].spec
         if spec.compiled:
             module, warm = load_module(prob, kernel)
-            advance = module.advance
+            advance = _runner(module, layout, len(members) * len(seeds))
         else:  # e.g. torch.optim: a Python callable with the same array contract (issue 6)
             assert spec.make_runner is not None
             module, warm, advance = None, True, spec.make_runner(prob)

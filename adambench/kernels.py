@@ -138,6 +138,16 @@ def _decayed(power, beta):
     return power if power >= _FLUSH else 0.0
 
 
+# Each optimizer is written once, as two small functions on scalars:
+#   prepare(t, hp, aux...) -> (aux..., c...)   per-step values: the new run-level scalars (aux,
+#                                              e.g. running powers) and constants c for update
+#   update(p, g, s..., c...) -> (p, s...)      one coordinate: its parameter and its state slots
+# and the array kernel ``step(p, g, state, t, hp)`` (the plugin contract) is prepare + a loop of
+# update. Compiled runs of problems with few named variables call prepare/update directly on
+# values held in registers (see codegen.fused_runner_source); both paths run the same
+# operations, so they give the same numbers bit for bit.
+
+
 # Adam: hp = [lr, beta1, beta2, eps, weight_decay, amsgrad, bias_correction];
 # state = [m (n), v (n), vmax (n), beta1^t, beta2^t].
 @jit
@@ -151,39 +161,66 @@ def adam_init(p, hp, state):
 
 
 @jit
-def adam_step(p, g, state, t, hp):
-    """Adam (Kingma & Ba 2015, Algorithm 1) in PyTorch's arrangement.
-
-    m = beta1 m + (1 - beta1) g;  v = beta2 v + (1 - beta2) g^2
-    p -= (lr / bc1) * m / (sqrt(v) / sqrt(bc2) + eps),  bc_k = 1 - beta_k^t
-    amsgrad uses vmax = max(vmax, v) in place of v; bias_correction = 0 sets bc_k = 1;
-    weight_decay adds wd * p to the gradient (L2, as torch.optim.Adam).
-    """
-    lr, beta1, beta2, eps, wd = hp[0], hp[1], hp[2], hp[3], hp[4]
-    amsgrad = hp[5] != 0.0
-    n = p.shape[0]
-    pow1 = _decayed(state[3 * n], beta1)
-    pow2 = _decayed(state[3 * n + 1], beta2)
-    state[3 * n] = pow1
-    state[3 * n + 1] = pow2
+def adam_prepare(t, hp, pow1, pow2):
+    """Running powers beta^t and the step size lr / bc1 and sqrt(bc2) of step t."""
+    lr, beta1, beta2 = hp[0], hp[1], hp[2]
+    pow1 = _decayed(pow1, beta1)
+    pow2 = _decayed(pow2, beta2)
     if hp[6] != 0.0:
         bc1 = 1.0 - pow1
         bc2 = 1.0 - pow2
     else:
         bc1 = 1.0
         bc2 = 1.0
-    step_size = lr / bc1
-    bc2_sqrt = math.sqrt(bc2)
-    for i in range(n):
-        gi = g[i] + wd * p[i] if wd != 0.0 else g[i]
-        m = beta1 * state[i] + (1.0 - beta1) * gi
-        v = beta2 * state[n + i] + (1.0 - beta2) * gi * gi
-        state[i] = m
-        state[n + i] = v
-        if amsgrad:
-            v = max(state[2 * n + i], v)
-            state[2 * n + i] = v
-        p[i] -= step_size * m / (math.sqrt(v) / bc2_sqrt + eps)
+    return pow1, pow2, beta1, beta2, hp[3], hp[4], hp[5], lr / bc1, math.sqrt(bc2)
+
+
+@jit
+def adam_update(p, g, m, v, vmax, beta1, beta2, eps, wd, amsgrad, step_size, bc2_sqrt):
+    """Adam (Kingma & Ba 2015, Algorithm 1) in PyTorch's arrangement, one coordinate.
+
+    m = beta1 m + (1 - beta1) g;  v = beta2 v + (1 - beta2) g^2
+    p -= (lr / bc1) * m / (sqrt(v) / sqrt(bc2) + eps),  bc_k = 1 - beta_k^t
+    amsgrad uses vmax = max(vmax, v) in place of v; bias_correction = 0 sets bc_k = 1;
+    weight_decay adds wd * p to the gradient (L2, as torch.optim.Adam).
+    """
+    gi = g + wd * p if wd != 0.0 else g
+    m = beta1 * m + (1.0 - beta1) * gi
+    v = beta2 * v + (1.0 - beta2) * gi * gi
+    if amsgrad != 0.0:
+        vmax = max(vmax, v)
+        d = vmax
+    else:
+        d = v
+    return p - step_size * m / (math.sqrt(d) / bc2_sqrt + eps), m, v, vmax
+
+
+@jit
+def adam_step(p, g, state, t, hp):
+    """Adam on arrays: :func:`adam_prepare` then :func:`adam_update` per coordinate.
+
+    Without amsgrad the vmax slots are neither read nor written: a large step is memory bound,
+    and two untouched arrays are 2/9 of the traffic.
+    """
+    n = p.shape[0]
+    pow1, pow2, b1, b2, eps, wd, ams, step_size, bc2s = adam_prepare(
+        t, hp, state[3 * n], state[3 * n + 1]
+    )
+    state[3 * n] = pow1
+    state[3 * n + 1] = pow2
+    # Views per slot: LLVM cannot tell state[i] from state[n + i] apart, so it would not
+    # vectorise a loop over one array; over three (with runtime overlap checks) it does.
+    m, v, vmax = state[:n], state[n : 2 * n], state[2 * n : 3 * n]
+    if ams != 0.0:
+        for i in range(n):
+            p[i], m[i], v[i], vmax[i] = adam_update(
+                p[i], g[i], m[i], v[i], vmax[i], b1, b2, eps, wd, ams, step_size, bc2s
+            )
+    else:
+        for i in range(n):
+            p[i], m[i], v[i], _ = adam_update(
+                p[i], g[i], m[i], v[i], 0.0, b1, b2, eps, wd, ams, step_size, bc2s
+            )
 
 
 # AdaMax: hp = [lr, beta1, beta2, eps, weight_decay]; state = [m (n), u (n), beta1^t].
@@ -197,44 +234,69 @@ def adamax_init(p, hp, state):
 
 
 @jit
-def adamax_step(p, g, state, t, hp):
-    """AdaMax (paper Section 7.1), PyTorch's form with eps inside the max.
+def adamax_prepare(t, hp, pow1):
+    """The running power beta1^t and the step size lr / (1 - beta1^t) of step t."""
+    pow1 = _decayed(pow1, hp[1])
+    return pow1, hp[1], hp[2], hp[3], hp[4], hp[0] / (1.0 - pow1)
+
+
+@jit
+def adamax_update(p, g, m, u, beta1, beta2, eps, wd, clr):
+    """AdaMax (paper Section 7.1), PyTorch's form with eps inside the max, one coordinate.
 
     m = beta1 m + (1 - beta1) g;  u = max(beta2 u, |g| + eps);  p -= (lr / (1 - beta1^t)) m / u
     """
-    lr, beta1, beta2, eps, wd = hp[0], hp[1], hp[2], hp[3], hp[4]
+    gi = g + wd * p if wd != 0.0 else g
+    m = beta1 * m + (1.0 - beta1) * gi
+    u = max(beta2 * u, abs(gi) + eps)
+    return p - clr * m / u, m, u
+
+
+@jit
+def adamax_step(p, g, state, t, hp):
+    """AdaMax on arrays: :func:`adamax_prepare` then :func:`adamax_update` per coordinate."""
     n = p.shape[0]
-    pow1 = _decayed(state[2 * n], beta1)
+    pow1, b1, b2, eps, wd, clr = adamax_prepare(t, hp, state[2 * n])
     state[2 * n] = pow1
-    clr = lr / (1.0 - pow1)
+    m, u = state[:n], state[n : 2 * n]  # views per slot, so that the loop vectorises
     for i in range(n):
-        gi = g[i] + wd * p[i] if wd != 0.0 else g[i]
-        m = beta1 * state[i] + (1.0 - beta1) * gi
-        u = max(beta2 * state[n + i], abs(gi) + eps)
-        state[i] = m
-        state[n + i] = u
-        p[i] -= clr * m / u
+        p[i], m[i], u[i] = adamax_update(p[i], g[i], m[i], u[i], b1, b2, eps, wd, clr)
 
 
 # SGD family: hp = [lr, momentum, dampening, nesterov, weight_decay]; state = [buf].
 @jit
-def sgd_step(p, g, state, t, hp):
-    """SGD with optional (Nesterov) momentum, as torch.optim.SGD.
+def sgd_prepare(t, hp):
+    """lr, momentum, dampening, nesterov, weight decay, and whether t is the first step."""
+    return hp[0], hp[1], hp[2], hp[3], hp[4], 1.0 if t == 1 else 0.0
+
+
+@jit
+def sgd_update(p, g, buf, lr, momentum, dampening, nesterov, wd, first):
+    """SGD with optional (Nesterov) momentum, as torch.optim.SGD, one coordinate.
 
     buf = g at t = 1, else momentum buf + (1 - dampening) g;  d = g + momentum buf if nesterov
     else buf (d = g without momentum);  p -= lr d
     """
-    lr, momentum, dampening, wd = hp[0], hp[1], hp[2], hp[4]
-    nesterov = hp[3] != 0.0
-    for i in range(p.shape[0]):
-        gi = g[i] + wd * p[i] if wd != 0.0 else g[i]
-        if momentum != 0.0:
-            buf = gi if t == 1 else momentum * state[i] + (1.0 - dampening) * gi
-            state[i] = buf
-            d = gi + momentum * buf if nesterov else buf
-        else:
-            d = gi
-        p[i] -= lr * d
+    gi = g + wd * p if wd != 0.0 else g
+    if momentum != 0.0:
+        buf = gi if first != 0.0 else momentum * buf + (1.0 - dampening) * gi
+        d = gi + momentum * buf if nesterov != 0.0 else buf
+    else:
+        d = gi
+    return p - lr * d, buf
+
+
+@jit
+def sgd_step(p, g, state, t, hp):
+    """SGD on arrays: :func:`sgd_prepare` then :func:`sgd_update` per coordinate (without
+    momentum the buffer is never touched)."""
+    lr, mom, damp, nest, wd, first = sgd_prepare(t, hp)
+    if mom != 0.0:
+        for i in range(p.shape[0]):
+            p[i], state[i] = sgd_update(p[i], g[i], state[i], lr, mom, damp, nest, wd, first)
+    else:
+        for i in range(p.shape[0]):
+            p[i], _ = sgd_update(p[i], g[i], 0.0, lr, mom, damp, nest, wd, first)
 
 
 # AdaGrad: hp = [lr, lr_decay, eps, initial_accumulator_value, weight_decay]; state = [s].
@@ -246,48 +308,75 @@ def adagrad_init(p, hp, state):
 
 
 @jit
-def adagrad_step(p, g, state, t, hp):
-    """AdaGrad (Duchi et al. 2011), as torch.optim.Adagrad.
+def adagrad_prepare(t, hp):
+    """The decayed step size lr / (1 + (t - 1) lr_decay), eps and weight decay."""
+    return hp[0] / (1.0 + (t - 1) * hp[1]), hp[2], hp[4]
+
+
+@jit
+def adagrad_update(p, g, s, clr, eps, wd):
+    """AdaGrad (Duchi et al. 2011), as torch.optim.Adagrad, one coordinate.
 
     clr = lr / (1 + (t - 1) lr_decay);  s += g^2;  p -= clr g / (sqrt(s) + eps)
     """
-    lr, lr_decay, eps, wd = hp[0], hp[1], hp[2], hp[4]
-    clr = lr / (1.0 + (t - 1) * lr_decay)
+    gi = g + wd * p if wd != 0.0 else g
+    s = s + gi * gi
+    return p - clr * gi / (math.sqrt(s) + eps), s
+
+
+@jit
+def adagrad_step(p, g, state, t, hp):
+    """AdaGrad on arrays: :func:`adagrad_prepare` then :func:`adagrad_update` per coordinate."""
+    clr, eps, wd = adagrad_prepare(t, hp)
     for i in range(p.shape[0]):
-        gi = g[i] + wd * p[i] if wd != 0.0 else g[i]
-        s = state[i] + gi * gi
-        state[i] = s
-        p[i] -= clr * gi / (math.sqrt(s) + eps)
+        p[i], state[i] = adagrad_update(p[i], g[i], state[i], clr, eps, wd)
 
 
 # RMSProp: hp = [lr, alpha, eps, momentum, centered, weight_decay]; state = [v, a, b].
 @jit
-def rmsprop_step(p, g, state, t, hp):
+def rmsprop_prepare(t, hp):
+    """lr, alpha, eps, momentum, centered and weight decay (RMSProp has no per-step values)."""
+    return hp[0], hp[1], hp[2], hp[3], hp[4], hp[5]
+
+
+@jit
+def rmsprop_update(p, g, v, a, b, lr, alpha, eps, momentum, centered, wd):
     """RMSProp (Tieleman & Hinton 2012), as torch.optim.RMSprop (eps outside the sqrt).
 
     v = alpha v + (1 - alpha) g^2;  centered: a = alpha a + (1 - alpha) g, denom = sqrt(v - a^2)
     + eps, else denom = sqrt(v) + eps;  momentum > 0: b = momentum b + g / denom, p -= lr b;
     else p -= lr g / denom
     """
-    lr, alpha, eps, momentum, wd = hp[0], hp[1], hp[2], hp[3], hp[5]
-    centered = hp[4] != 0.0
+    gi = g + wd * p if wd != 0.0 else g
+    v = alpha * v + (1.0 - alpha) * gi * gi
+    if centered != 0.0:
+        a = alpha * a + (1.0 - alpha) * gi
+        denom = math.sqrt(v - a * a) + eps
+    else:
+        denom = math.sqrt(v) + eps
+    if momentum > 0.0:
+        b = momentum * b + gi / denom
+        return p - lr * b, v, a, b
+    return p - lr * gi / denom, v, a, b
+
+
+@jit
+def rmsprop_step(p, g, state, t, hp):
+    """RMSProp on arrays: :func:`rmsprop_prepare` then :func:`rmsprop_update` per coordinate
+    (the slots of an option that is off are never touched)."""
     n = p.shape[0]
-    for i in range(n):
-        gi = g[i] + wd * p[i] if wd != 0.0 else g[i]
-        v = alpha * state[i] + (1.0 - alpha) * gi * gi
-        state[i] = v
-        if centered:
-            a = alpha * state[n + i] + (1.0 - alpha) * gi
-            state[n + i] = a
-            denom = math.sqrt(v - a * a) + eps
-        else:
-            denom = math.sqrt(v) + eps
-        if momentum > 0.0:
-            b = momentum * state[2 * n + i] + gi / denom
-            state[2 * n + i] = b
-            p[i] -= lr * b
-        else:
-            p[i] -= lr * gi / denom
+    lr, alpha, eps, mom, cen, wd = rmsprop_prepare(t, hp)
+    v, a, b = state[:n], state[n : 2 * n], state[2 * n : 3 * n]  # views, so loops vectorise
+    if cen != 0.0 or mom > 0.0:
+        for i in range(n):
+            p[i], v[i], a[i], b[i] = rmsprop_update(
+                p[i], g[i], v[i], a[i], b[i], lr, alpha, eps, mom, cen, wd
+            )
+    else:
+        for i in range(n):
+            p[i], v[i], _, _ = rmsprop_update(
+                p[i], g[i], v[i], 0.0, 0.0, lr, alpha, eps, mom, cen, wd
+            )
 
 
 # ---------------------------------------------------------------------------------------------

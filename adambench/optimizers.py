@@ -159,8 +159,14 @@ class OptimizerSpec:
         return self.state_per_param * n + self.state_extra
 
 
-def _builtin(module_init: str, module_step: str) -> KernelRef:
-    return KernelRef("adambench.kernels", module_init, module_step, _KERNELS_FILE)
+def _builtin(init: str, name: str, slots: int, extra: int, consts: int) -> KernelRef:
+    """A built-in's kernels in kernels.py: ``init``, ``{name}_step`` and the elementwise
+    ``{name}_prepare`` / ``{name}_update`` (state slots, run-level scalars, constants)."""
+    return KernelRef(
+        "adambench.kernels", init, f"{name}_step", _KERNELS_FILE,
+        prepare=f"{name}_prepare", update=f"{name}_update", slots=slots, extra=extra,
+        consts=consts,
+    )  # fmt: skip
 
 
 def _nesterov_check(values: dict[str, float]) -> str | None:
@@ -200,7 +206,7 @@ BUILTINS: dict[str, OptimizerSpec] = {
                 HyperParam("bias_correction", 1.0, "divide moments by 1 - beta^t", "bool"),
             ),
             3,
-            _builtin("adam_init", "adam_step"),
+            _builtin("adam_init", "adam", 3, 2, 7),
             "torch.optim.Adam: p -= (lr/bc1) m / (sqrt(v)/sqrt(bc2) + eps)",
             state_extra=2,
         ),
@@ -215,7 +221,7 @@ BUILTINS: dict[str, OptimizerSpec] = {
                 _WD,
             ),
             2,
-            _builtin("adamax_init", "adamax_step"),
+            _builtin("adamax_init", "adamax", 2, 1, 5),
             "torch.optim.Adamax: eps inside the max, u = max(beta2 u, |g| + eps)",
             state_extra=1,
         ),
@@ -224,7 +230,7 @@ BUILTINS: dict[str, OptimizerSpec] = {
             "Stochastic gradient descent",
             _SGD_PARAMS,
             1,
-            _builtin("zeros_init", "sgd_step"),
+            _builtin("zeros_init", "sgd", 1, 0, 6),
             "torch.optim.SGD",
             check=_nesterov_check,
         ),
@@ -233,7 +239,7 @@ BUILTINS: dict[str, OptimizerSpec] = {
             "SGD with heavy-ball momentum 0.9",
             _with_defaults(_SGD_PARAMS, momentum=0.9),
             1,
-            _builtin("zeros_init", "sgd_step"),
+            _builtin("zeros_init", "sgd", 1, 0, 6),
             "torch.optim.SGD(momentum=0.9): buf = momentum buf + g, p -= lr buf",
             check=_nesterov_check,
         ),
@@ -242,7 +248,7 @@ BUILTINS: dict[str, OptimizerSpec] = {
             "SGD with Nesterov momentum 0.9",
             _with_defaults(_SGD_PARAMS, momentum=0.9, nesterov=1.0),
             1,
-            _builtin("zeros_init", "sgd_step"),
+            _builtin("zeros_init", "sgd", 1, 0, 6),
             "torch.optim.SGD(momentum=0.9, nesterov=True): p -= lr (g + momentum buf)",
             check=_nesterov_check,
         ),
@@ -257,7 +263,7 @@ BUILTINS: dict[str, OptimizerSpec] = {
                 _WD,
             ),
             1,
-            _builtin("adagrad_init", "adagrad_step"),
+            _builtin("adagrad_init", "adagrad", 1, 0, 3),
             "torch.optim.Adagrad: eps outside the sqrt",
         ),
         OptimizerSpec(
@@ -272,7 +278,7 @@ BUILTINS: dict[str, OptimizerSpec] = {
                 _WD,
             ),
             3,
-            _builtin("zeros_init", "rmsprop_step"),
+            _builtin("zeros_init", "rmsprop", 3, 0, 6),
             "torch.optim.RMSprop: eps outside the sqrt, alpha 0.99 (optax: inside, 0.9)",
         ),
     )

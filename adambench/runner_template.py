@@ -121,23 +121,33 @@ def advance(
             m[M_BEST], im[I_BEST_STEP], im[I_TARGET_STEP] = best, best_step, hit
             m[M_STALL], m[M_AVG_POW] = at_stall, avg_pow
         if finish and status != INVALID_START:
-            f = p_fg(x, g, pd, data)
-            m[M_FINAL] = f
-            ss = 0.0
-            ok = math.isfinite(f)
-            for i in range(n):
-                ss += g[i] * g[i]
-                ok = ok and abs(x[i]) <= bound
-            m[M_GNORM] = math.sqrt(ss)
-            if status == RUNNING:
-                if not ok:
-                    im[I_STATUS] = DIVERGED
-                    im[I_DIVERGED_AT] = total
-                else:
-                    _seen(total, f, x, every, lt, xt, record_x, stall_step, target, m, im)
-                    im[I_STATUS] = FINISHED
-            if decay > 0.0 and avg_pow < 1.0:
-                m[M_AVG_LOSS] = p_loss(avg / (1.0 - avg_pow), pd, data)
+            _finish(x, g, pd, data, total, every, lt, xt, record_x, target, bound, stall_step,
+                    decay, avg, m, im)  # fmt: skip
+
+
+@jit
+def _finish(x, g, pd, data, total, every, lt, xt, record_x, target, bound, stall_step, decay,
+            avg, m, im):  # fmt: skip
+    """Close a run: loss and gradient norm at its last iterate (exact: no noise, full batch);
+    a run that went all the way is checked and recorded at step ``total``."""
+    n = x.shape[0]
+    f = p_fg(x, g, pd, data)
+    m[M_FINAL] = f
+    ss = 0.0
+    ok = math.isfinite(f)
+    for i in range(n):
+        ss += g[i] * g[i]
+        ok = ok and abs(x[i]) <= bound
+    m[M_GNORM] = math.sqrt(ss)
+    if im[I_STATUS] == RUNNING:
+        if not ok:
+            im[I_STATUS] = DIVERGED
+            im[I_DIVERGED_AT] = total
+        else:
+            _seen(total, f, x, every, lt, xt, record_x, stall_step, target, m, im)
+            im[I_STATUS] = FINISHED
+    if decay > 0.0 and m[M_AVG_POW] < 1.0:
+        m[M_AVG_LOSS] = p_loss(avg / (1.0 - m[M_AVG_POW]), pd, data)
 
 
 @jit

@@ -20,10 +20,11 @@ PROBE = textwrap.dedent("""
     import adambench
     from adambench import codegen
     r = adambench.run(sys.argv[1], ["adam", "rmsprop"], steps=50)
-    mods = list(codegen._LOADED.values())
+    runners = [getattr(m, name) for m in codegen._LOADED.values()
+               for name in ("advance", "advance_fused", "advance_lockstep") if hasattr(m, name)]
     print(json.dumps({
-        "hits": sum(sum(m.advance.stats.cache_hits.values()) for m in mods),
-        "misses": sum(sum(m.advance.stats.cache_misses.values()) for m in mods),
+        "hits": sum(sum(f.stats.cache_hits.values()) for f in runners),
+        "misses": sum(sum(f.stats.cache_misses.values()) for f in runners),
         "sympy": "sympy" in sys.modules,
         "loss": r.runs[0].final_loss,
     }))

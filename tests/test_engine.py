@@ -141,10 +141,13 @@ def test_temporal_average_matches_its_formula():
 def test_no_recompilation_across_hyperparameters_and_seeds():
     adambench.run("saddle_point", ["adam(lr=0.01)"], steps=10)
     adambench.run("saddle_point", ["adam(lr=0.2,amsgrad=true)"], steps=30, seeds=3, threads=2)
+    adambench.run("saddle_point", ["adam(lr=0.3)", "adam"], steps=30, seeds=5, threads=2)
+    adambench.run("saddle_point", ["adam(lr=0.3)"], steps=30, seeds=6, layout="generic")
     module, _ = codegen.load_module(
         load_problem("saddle_point"), adambench.list_optimizers()["adam"].kernel
     )
-    assert len(module.advance.signatures) == 1
+    for runner in (module.advance_fused, module.advance_lockstep, module.advance):
+        assert len(runner.signatures) == 1
 
 
 @pytest.mark.parametrize(
@@ -209,3 +212,55 @@ def test_progress_reports_run_steps_up_to_the_total():
     )
     assert seen[-1] == (1000, 1000)
     assert [d for d, _ in seen] == sorted(d for d, _ in seen)
+
+
+LAYOUT_SPECS = [
+    "adam(lr=0.01,amsgrad=true)",
+    "adam(lr=0.5,bias_correction=false,weight_decay=0.1)",
+    "adamax(lr=0.01)",
+    "sgd(lr=0.01)",
+    "momentum(lr=0.002)",
+    "nesterov(lr=0.002)",
+    "adagrad(lr=0.3,lr_decay=0.01,initial_accumulator_value=0.1)",
+    "rmsprop(lr=0.003,momentum=0.5,centered=true)",
+]
+
+
+@pytest.mark.parametrize("problem", ["beale", "noisy"])
+def test_every_runner_layout_gives_the_same_bytes(problem, write_yaml):
+    """The generic array loop, the fused loop (values in registers) and the lockstep loop (runs
+    interleaved) run the same operations: identical results, divergence and stops included."""
+    if problem == "noisy":
+        problem = write_yaml(
+            "name: noisyq\nvariables: [x, y]\nexpression: (x-1)**2 + "
+            "3*(y+2)**2 + 0.1*x*y\nstart: [4, 4]\ngradient_noise: 0.3\n"
+            "minimum: {value: -0.04}\n"
+        )
+    kw = dict(steps=300, seeds=3, start="random", average=True, every=7, threads=2)
+    outs = {
+        layout: stable(adambench.run(problem, LAYOUT_SPECS, layout=layout, **kw))
+        for layout in ("generic", "fused", "lockstep", "auto")
+    }
+    assert len(set(outs.values())) == 1
+    stops = {
+        layout: stable(
+            adambench.run(problem, LAYOUT_SPECS[:3], layout=layout, stop_at_target=True, **kw)
+        )
+        for layout in ("generic", "lockstep")
+    }
+    assert len(set(stops.values())) == 1
+
+
+def test_layouts_agree_on_an_invalid_start(write_yaml):
+    path = write_yaml("name: cusp\nvariables: [x, y]\nexpression: sqrt(x) + y**2\nstart: [0, 1]\n")
+    outs = {
+        layout: stable(adambench.run(path, ["adam", "sgd"], steps=20, seeds=4, layout=layout))
+        for layout in ("generic", "fused", "lockstep")
+    }
+    assert len(set(outs.values())) == 1
+    assert '"invalid_start"' in outs["generic"]
+
+
+def test_unknown_layout_is_refused():
+    with pytest.raises(UsageError, match="layout must be one of"):
+        adambench.run("beale", ["adam"], steps=5, layout="diagonal")
