@@ -2,4 +2,6 @@
 
 from adambench.cli import main
 
-main()
+# Guarded: Dask's worker processes (spawned) import the parent's main module again.
+if __name__ == "__main__":
+    main()

@@ -890,8 +890,9 @@ def _case_error(case: CaseSpec, where: str, key: str, exc: AdambenchError) -> Ad
     return ConfigError(f"{case.title}: '{key}': {exc}", where=where)
 
 
-def plan(suite: Suite) -> list[_Planned]:
-    """Resolve every case (problem, optimizer configurations, settings) into an engine job."""
+def plan(suite: Suite, allocate: bool = True) -> list[_Planned]:
+    """Resolve every case (problem, optimizer configurations, settings) into an engine job
+    (``allocate=False``: without arrays, for a run on a cluster)."""
     from adambench.engine import prepare
     from adambench.optimizers import configs_from_specs
 
@@ -922,6 +923,7 @@ def plan(suite: Suite) -> list[_Planned]:
                 every=case.steps or problem.steps,
                 stop_at_target=case.stop_at_target,
                 record_x=False,
+                allocate=allocate,
             )
         except AdambenchError as exc:
             raise _case_error(case, suite.path, _field_of(str(exc)), exc) from None
@@ -1127,6 +1129,7 @@ def check(
     threads: int | None = None,
     progress: ProgressFn | None = None,
     on_compile: CompileFn | None = None,
+    scheduler: Any = None,
 ) -> CheckResult:
     """Run a check suite and judge every case against its expectations (and a baseline).
 
@@ -1136,6 +1139,10 @@ def check(
     ``threads``. Invalid suites and mismatched baselines raise
     :class:`~adambench.errors.ConfigError` (exit 2) before anything runs; a failed check is
     a result (``result.passed`` is False, ``result.exit_code`` is 1).
+
+    ``scheduler`` runs the cases on Dask instead, in chunks of runs (as
+    :func:`adambench.sweep` takes it: ``"local"``, an address, a ``distributed.Client`` or a
+    :class:`~adambench.cluster.Cluster`); the report is the same.
     """
     from adambench import engine
 
@@ -1148,7 +1155,7 @@ def check(
         s = suite_from_dict(dict(suite))
     else:
         s = load_suite(suite)
-    planned = plan(s)
+    planned = plan(s, allocate=scheduler is None)
     base: Mapping[str, Any] | None = None
     base_where = None
     if baseline is not None:
@@ -1168,8 +1175,19 @@ def check(
         return on_compile(name) if on_compile is not None else nullcontext()
 
     jobs = [p.job for p in planned]
-    n_threads = engine.execute(jobs, threads=threads, progress=progress, on_compile=compiling)
     notes: list[str] = []
+    if scheduler is None:
+        n_threads = engine.execute(jobs, threads=threads, progress=progress, on_compile=compiling)
+    else:
+        from adambench import cluster
+
+        what = f"check {s.name}: {sum(len(j.configs) * len(j.settings.seeds) for j in jobs)} runs"
+        report = cluster.execute(
+            jobs, cluster.as_cluster(scheduler, threads), progress=progress, what=what
+        )
+        n_threads = report.threads
+        compiled += report.compiled
+        notes += report.notes
     cases: list[CaseResult] = []
     for p in planned:
         if p.case.seeds == 1 and (p.problem.stochastic or p.case.start == "random"):

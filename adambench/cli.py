@@ -709,6 +709,131 @@ class _Pictures:
                 err.print(f"wrote {what}", highlight=False)
 
 
+# ---- Dask cluster options (issue 8) ----
+
+CLUSTER_PANEL = "Dask cluster"
+SchedulerOpt = Annotated[
+    str | None,
+    typer.Option(
+        help="Run on Dask, in chunks of runs: 'local' (a cluster of worker processes on this "
+        "machine) or a scheduler's address, e.g. tcp://host:8786 (needs "
+        "pip install 'adambench[dask]'). The numbers are the same as without it.",
+        rich_help_panel=CLUSTER_PANEL,
+        show_default=False,
+    ),
+]
+WorkersOpt = Annotated[
+    int | None,
+    typer.Option(
+        help="Worker processes of --scheduler local (default: one per core).",
+        rich_help_panel=CLUSTER_PANEL,
+        show_default=False,
+    ),
+]
+ChunkRunsOpt = Annotated[
+    int | None,
+    typer.Option(
+        help="Runs per chunk sent to a worker (default: about a second of work each).",
+        rich_help_panel=CLUSTER_PANEL,
+        show_default=False,
+    ),
+]
+ResumeOpt = Annotated[
+    Path | None,
+    typer.Option(
+        help="Continue an interrupted cluster sweep from its partial output (-o FILE keeps "
+        "finished chunks in FILE.partial): its runs are not run again.",
+        rich_help_panel=CLUSTER_PANEL,
+        show_default=False,
+    ),
+]
+
+
+def _cluster(
+    scheduler: str | None,
+    workers: int | None,
+    chunk_runs: int | None,
+    threads: int | None,
+    *,
+    quiet: bool,
+    resume: Path | None = None,
+    output: Path | None = None,
+) -> Any:
+    """The :class:`adambench.cluster.Cluster` of the options (None without --scheduler); its
+    journal is ``--resume FILE``, else ``OUTPUT.partial`` next to ``-o OUTPUT``. The command
+    removes the journal itself, once the output is written."""
+    from adambench.errors import UsageError
+
+    if scheduler is None:
+        for flag, value in (("--workers", workers), ("--chunk-runs", chunk_runs),
+                            ("--resume", resume)):  # fmt: skip
+            if value is not None:
+                raise UsageError(f"{flag} applies to runs on a Dask cluster; give --scheduler too")
+        return None
+    from rich.markup import escape
+
+    from adambench.cluster import Cluster
+
+    journal = resume if resume is not None else (partial_path(output) if output else None)
+
+    def log(message: str) -> None:
+        if not quiet:
+            err.print(f"[dim]{escape(message)}[/dim]", highlight=False)
+
+    return Cluster(
+        scheduler=scheduler,
+        workers=workers,
+        chunk_runs=chunk_runs,
+        threads=threads,
+        journal=journal,
+        resume=resume is not None,
+        remove_journal=False,
+        log=log,
+    )
+
+
+def partial_path(output: Path) -> Path:
+    """Where a cluster sweep keeps its finished chunks until ``output`` is written."""
+    return output.with_name(output.name + ".partial")
+
+
+def _interrupted(cluster: Any) -> None:
+    """After Ctrl-C or an error mid-way: say what is saved and how to continue."""
+    if cluster is None or cluster.status is None:
+        return
+    st = cluster.status
+    journal = cluster.journal
+    if journal is not None and Path(journal).exists():
+        err.print(
+            f"{st.runs_done:,} of {st.runs_total:,} runs are saved in {journal}; continue with "
+            f"the same command and --resume {journal}",
+            highlight=False,
+            soft_wrap=True,
+        )
+    elif st.runs_done:
+        err.print(
+            f"{st.runs_done:,} of {st.runs_total:,} runs were done but not saved (give -o FILE "
+            "to keep finished chunks for --resume)",
+            highlight=False,
+            soft_wrap=True,
+        )
+
+
+def _chunk_feedback(feedback: Any) -> Any:
+    """An ``on_chunk`` callback showing chunks and workers as the progress bar's description."""
+
+    def on_chunk(st: Any) -> None:
+        text = (
+            f"{st.chunks_done} chunks done · {st.chunks_running} running · "
+            f"{st.workers} worker{'s' if st.workers != 1 else ''}"
+        )
+        feedback.label = text
+        if feedback.bar is not None:
+            feedback.bar.update(feedback.task, description=text)
+
+    return on_chunk
+
+
 # ---- sweep commands (issue 5) ----
 
 PLOT_FORMATS = {".png": "png", ".svg": "svg", ".pdf": "pdf"}
@@ -880,7 +1005,8 @@ def sweep(
     ] = 10,
     dim: Annotated[int | None, typer.Option(help="Dimension of a vector problem.")] = None,
     threads: Annotated[
-        int | None, typer.Option(help="Threads to run on (default: all cores).")
+        int | None,
+        typer.Option(help="Threads to run on (default: all cores; with --scheduler: per chunk)."),
     ] = None,
     max_runs: Annotated[
         int | None,
@@ -906,6 +1032,10 @@ def sweep(
     quiet: Annotated[
         bool, typer.Option("--quiet", "-q", help="No spinner, progress or notes.")
     ] = False,
+    scheduler: SchedulerOpt = None,
+    workers: WorkersOpt = None,
+    chunk_runs: ChunkRunsOpt = None,
+    resume: ResumeOpt = None,
 ) -> None:
     """Sweep hyperparameters: every grid point x seeds in one compiled pass, ranked.
 
@@ -918,6 +1048,10 @@ def sweep(
       adambench sweep beale -O adam --grid lr=1e-3:1:log7 --grid beta1=0.5,0.9,0.99 --seeds 5
       adambench sweep beale -O sgd,momentum,adam --grid lr=1e-4:1:log9 --metric steps_to_target
       adambench sweep --config sample_configs/sweep_beale.yaml -o sweep.json --plot sweep.png
+      adambench sweep beale -O adam -g lr=1e-4:1:log50 --seeds 200 --scheduler local -o big.json
+
+    On a Dask cluster (--scheduler), -o FILE keeps finished chunks in FILE.partial until FILE
+    is written; after Ctrl-C, the same command with --resume FILE.partial continues it.
     """
     with boundary():
         from adambench.report import check_output_path
@@ -947,6 +1081,12 @@ def sweep(
         start_ = _parse_start(start) if start is not None else pick(None, "start", None)
         prob, n_steps = _sweep_problem_steps(problem, steps_, dim_)
         feedback = _SweepFeedback(quiet or json_out)
+        cluster = _cluster(
+            scheduler, workers, chunk_runs, threads, quiet=quiet or json_out, resume=resume,
+            output=output,
+        )  # fmt: skip
+        if cluster is not None:
+            cluster.on_chunk = _chunk_feedback(feedback)
         try:
             sw = run_sweep(
                 prob,
@@ -962,7 +1102,12 @@ def sweep(
                 progress=feedback.phase("sweep", n_steps),
                 on_compile=feedback.compiling,
                 where=str(config) if config is not None and not grid else None,
+                scheduler=cluster,
             )
+        except BaseException:
+            feedback.close()
+            _interrupted(cluster)
+            raise
         finally:
             feedback.close()
         if output is not None:
@@ -970,6 +1115,8 @@ def sweep(
 
             kind = check_output_path(output)
             write_atomic(output, sw.to_json() if kind == "json" else sw.to_csv())
+        if cluster is not None and cluster.journal is not None:
+            Path(cluster.journal).unlink(missing_ok=True)  # the output is complete
         if json_out:
             sys.stdout.write(sw.to_json())
         else:
@@ -1182,6 +1329,9 @@ def check(
     ] = None,
     quiet: CheckQuietOpt = False,
     verbose: VerboseOpt = False,
+    scheduler: SchedulerOpt = None,
+    workers: WorkersOpt = None,
+    chunk_runs: ChunkRunsOpt = None,
 ) -> None:
     """Run a check suite: fail (exit 1) when a case misses an expectation or its baseline.
 
@@ -1195,6 +1345,8 @@ def check(
       adambench check sample_configs/ci.yaml
       adambench check sample_configs/ci.yaml --save-baseline ci-baseline.json
       adambench check sample_configs/ci.yaml --baseline ci-baseline.json --junit report.xml
+      adambench check sample_configs/ci.yaml --scheduler tcp://scheduler:8786
+
     Exit codes: 0 every check passed, 1 a check failed (a regression), 2 a bad suite,
     baseline or argument, 3 internal error.
     """
@@ -1208,6 +1360,7 @@ def check(
             keep=baseline,
         )
         feedback = _Feedback(quiet or json_out)
+        cluster = _cluster(scheduler, workers, chunk_runs, threads, quiet=quiet or json_out)
         try:
             result = run_check(
                 suite,
@@ -1215,6 +1368,7 @@ def check(
                 threads=threads,
                 progress=feedback.progress,
                 on_compile=feedback.compiling,
+                scheduler=cluster,
             )
         finally:
             feedback.close()

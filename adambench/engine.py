@@ -155,9 +155,16 @@ def prepare(
     dim: int | None = None,
     record_x: bool | None = None,
     layout: str = "auto",
+    allocate: bool = True,
 ) -> Job:
     """Validate the arguments of :func:`run`, resolve configurations, allocate the arrays and
-    load (not yet compile) the generated modules."""
+    load (not yet compile) the generated modules.
+
+    With ``allocate=False`` the job is only validated and resolved (settings, configurations,
+    starts): it has no batches, loads no generated module and holds no per-run arrays. That is
+    the client's side of a run elsewhere (:mod:`adambench.cluster`), whose results arrive as
+    batches of collected arrays for :func:`collect`.
+    """
     t_start = time.perf_counter()
     prob = problem if isinstance(problem, Problem) else load_problem(problem, dim=dim)
     if isinstance(problem, Problem) and dim is not None and dim != problem.dim:
@@ -197,7 +204,7 @@ def prepare(
     )
     if layout not in LAYOUTS:
         raise UsageError(f"layout must be one of {', '.join(LAYOUTS)}, got {layout!r}")
-    batches = _make_batches(prob, configs, starts, seed_list, settings, layout)
+    batches = _make_batches(prob, configs, starts, seed_list, settings, layout) if allocate else []
     timings = {"prepare_s": time.perf_counter() - t_start}
     return Job(prob, configs, settings, starts, batches, notes, timings)
 

@@ -935,6 +935,7 @@ def sweep(
     on_compile: CompileFn | None = None,
     chunk_steps: int | None = None,
     where: str | None = None,
+    scheduler: Any = None,
 ) -> SweepResult:
     """Run every configuration of a grid from ``seeds`` seeds on ``problem``, in one pass.
 
@@ -943,6 +944,13 @@ def sweep(
     validated before anything runs (see :func:`plan`). Only the start and the end of each run
     are recorded (no trajectories), so a sweep's memory is small whatever its length.
     ``threads`` and ``chunk_steps`` never change a number.
+
+    ``scheduler`` runs the sweep on Dask in chunks of runs (:mod:`adambench.cluster`):
+    ``"local"`` (a local cluster of worker processes), a scheduler's address
+    (``"tcp://host:8786"``), a ``distributed.Client``, or a
+    :class:`~adambench.cluster.Cluster` with more options (chunk size, partial output to
+    resume). The result is the same, bit for bit; ``threads`` is then the engine threads per
+    chunk. Without it nothing about Dask is imported.
     """
     from adambench import engine
 
@@ -961,12 +969,27 @@ def sweep(
         start=start,
         every=n_steps if valid else 1,
         record_x=False,
+        allocate=scheduler is None,
     )
-    n_threads = engine.execute(
-        [job], threads=threads, progress=progress, on_compile=on_compile, chunk_steps=chunk_steps
-    )
+    if scheduler is None:
+        n_threads = engine.execute(
+            [job],
+            threads=threads,
+            progress=progress,
+            on_compile=on_compile,
+            chunk_steps=chunk_steps,
+        )
+        extra: list[str] = []
+    else:
+        from adambench import cluster
+
+        what = f"sweep {prob.name}: {p.runs:,} runs of {job.settings.steps} steps"
+        report = cluster.execute(
+            [job], cluster.as_cluster(scheduler, threads), progress=progress, what=what
+        )
+        n_threads, extra = report.threads, report.notes
     result = engine.collect(job, threads=n_threads)
-    result.notes = p.notes + result.notes
+    result.notes = p.notes + result.notes + [n for n in extra if n not in result.notes]
     return _from_result(p, result, metric)
 
 
