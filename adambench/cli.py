@@ -588,7 +588,7 @@ AnimateOpt = Annotated[
 FramesOpt = Annotated[
     int | None,
     typer.Option(
-        help="Frames of the animation; steps are subsampled to fit \\[default: 120].",
+        help="Frames of the animation; steps are subsampled to fit (default: 120).",
         rich_help_panel="Pictures",
         show_default=False,
     ),
@@ -596,7 +596,7 @@ FramesOpt = Annotated[
 FpsOpt = Annotated[
     int | None,
     typer.Option(
-        help="Frames per second of the animation \\[default: 20].",
+        help="Frames per second of the animation (default: 20).",
         rich_help_panel="Pictures",
         show_default=False,
     ),
@@ -605,8 +605,7 @@ ContourOpt = Annotated[
     bool | None,
     typer.Option(
         "--contour/--no-contour",
-        help="Require (or leave out) the contour panel "
-        "\\[default: drawn for 2-parameter problems].",
+        help="Require (or leave out) the contour panel (default: drawn for 2-parameter problems).",
         rich_help_panel="Pictures",
         show_default=False,
     ),
