@@ -40,7 +40,7 @@ TRACE_BUDGET_BYTES = 512 * 2**20
 MAX_SEEDS = 1_000_000
 CHUNK_SECONDS = 0.1
 #: Runner layouts (they never change a number): auto, or one forced (tests and benchmarks).
-LAYOUTS = ("auto", "generic", "fused", "lockstep")
+LAYOUTS = ("auto", "generic", "fused", "lockstep", "wide")
 
 ProgressFn = Callable[[int, int], None]
 CompileFn = Callable[[str], Any]
@@ -282,11 +282,22 @@ def execute(
     n_threads = _check_int(
         "threads", threads if threads is not None else (os.cpu_count() or 1), 1, 1024
     )
+    wide = any(
+        getattr(b.advance, "__name__", "") == "advance_wide" for job in jobs for b in job.batches
+    )
+    pool_threads = n_threads
+    if wide:
+        # The optimizer step itself runs on numba's threads; numba's default threading layer
+        # must not be entered from two Python threads at once, so the runs go one at a time.
+        import numba
+
+        numba.set_num_threads(min(n_threads, numba.config.NUMBA_NUM_THREADS))
+        pool_threads = 1
     t0 = time.perf_counter()
     for job in jobs:
         _compile(job, on_compile)
     t1 = time.perf_counter()
-    _advance_all(jobs, n_threads, progress, chunk_steps)
+    _advance_all(jobs, pool_threads, progress, chunk_steps)
     t2 = time.perf_counter()
     for job in jobs:
         job.timings["compile_s"] = t1 - t0
@@ -344,12 +355,21 @@ def _unique_labels(configs: list[OptimizerConfig]) -> list[OptimizerConfig]:
 LOCKSTEP_MIN_RUNS = 4
 
 
-def _runner(module: ModuleType, layout: str, runs: int) -> Callable[..., None]:
+#: Problems with at least this many parameters step on all threads (``advance_wide``).
+WIDE_MIN_DIM = 1 << 16
+
+
+def _runner(module: ModuleType, layout: str, runs: int, dim: int) -> Callable[..., None]:
     """The generated module's loop for a batch: ``advance_lockstep`` for many runs and
-    ``advance_fused`` for few when the module has them (``layout="auto"``), else ``advance``.
-    All give the same numbers; they differ in speed only."""
+    ``advance_fused`` for few when the module has them (``layout="auto"``), ``advance_wide`` for
+    problems with many parameters, else ``advance``. All give the same numbers; they differ in
+    speed only."""
     if layout == "auto" and hasattr(module, "advance_fused"):
         return module.advance_lockstep if runs >= LOCKSTEP_MIN_RUNS else module.advance_fused
+    if hasattr(module, "advance_wide") and (
+        layout == "wide" or (layout == "auto" and dim >= WIDE_MIN_DIM)
+    ):
+        return module.advance_wide
     if layout == "lockstep" and hasattr(module, "advance_lockstep"):
         return module.advance_lockstep
     if layout == "fused" and hasattr(module, "advance_fused"):
@@ -429,7 +449,7 @@ def _make_batches(
         spec = configs[members[0]].spec
         if spec.compiled:
             module, warm = load_module(prob, kernel)
-            advance = _runner(module, layout, len(members) * len(seeds))
+            advance = _runner(module, layout, len(members) * len(seeds), prob.dim)
         else:  # e.g. torch.optim: a Python callable with the same array contract (issue 6)
             assert spec.make_runner is not None
             module, warm, advance = None, True, spec.make_runner(prob)

@@ -31,11 +31,16 @@ and from the tests.
 from __future__ import annotations
 
 import math
+import types
+from typing import Any
 
 import numba
 import numpy as np
 
 jit = numba.njit(cache=True, error_model="numpy", nogil=True)
+#: The same options with parallel=True: compiles the ``prange`` loops of a kernel for threads.
+jit_parallel = numba.njit(cache=True, error_model="numpy", nogil=True, parallel=True)
+prange = numba.prange
 
 # ---------------------------------------------------------------------------------------------
 # Run bookkeeping shared with the Python side (engine.py): status codes and metric slots.
@@ -212,12 +217,12 @@ def adam_step(p, g, state, t, hp):
     # vectorise a loop over one array; over three (with runtime overlap checks) it does.
     m, v, vmax = state[:n], state[n : 2 * n], state[2 * n : 3 * n]
     if ams != 0.0:
-        for i in range(n):
+        for i in prange(n):
             p[i], m[i], v[i], vmax[i] = adam_update(
                 p[i], g[i], m[i], v[i], vmax[i], b1, b2, eps, wd, ams, step_size, bc2s
             )
     else:
-        for i in range(n):
+        for i in prange(n):
             p[i], m[i], v[i], _ = adam_update(
                 p[i], g[i], m[i], v[i], 0.0, b1, b2, eps, wd, ams, step_size, bc2s
             )
@@ -259,7 +264,7 @@ def adamax_step(p, g, state, t, hp):
     pow1, b1, b2, eps, wd, clr = adamax_prepare(t, hp, state[2 * n])
     state[2 * n] = pow1
     m, u = state[:n], state[n : 2 * n]  # views per slot, so that the loop vectorises
-    for i in range(n):
+    for i in prange(n):
         p[i], m[i], u[i] = adamax_update(p[i], g[i], m[i], u[i], b1, b2, eps, wd, clr)
 
 
@@ -292,10 +297,10 @@ def sgd_step(p, g, state, t, hp):
     momentum the buffer is never touched)."""
     lr, mom, damp, nest, wd, first = sgd_prepare(t, hp)
     if mom != 0.0:
-        for i in range(p.shape[0]):
+        for i in prange(p.shape[0]):
             p[i], state[i] = sgd_update(p[i], g[i], state[i], lr, mom, damp, nest, wd, first)
     else:
-        for i in range(p.shape[0]):
+        for i in prange(p.shape[0]):
             p[i], _ = sgd_update(p[i], g[i], 0.0, lr, mom, damp, nest, wd, first)
 
 
@@ -328,7 +333,7 @@ def adagrad_update(p, g, s, clr, eps, wd):
 def adagrad_step(p, g, state, t, hp):
     """AdaGrad on arrays: :func:`adagrad_prepare` then :func:`adagrad_update` per coordinate."""
     clr, eps, wd = adagrad_prepare(t, hp)
-    for i in range(p.shape[0]):
+    for i in prange(p.shape[0]):
         p[i], state[i] = adagrad_update(p[i], g[i], state[i], clr, eps, wd)
 
 
@@ -368,15 +373,41 @@ def rmsprop_step(p, g, state, t, hp):
     lr, alpha, eps, mom, cen, wd = rmsprop_prepare(t, hp)
     v, a, b = state[:n], state[n : 2 * n], state[2 * n : 3 * n]  # views, so loops vectorise
     if cen != 0.0 or mom > 0.0:
-        for i in range(n):
+        for i in prange(n):
             p[i], v[i], a[i], b[i] = rmsprop_update(
                 p[i], g[i], v[i], a[i], b[i], lr, alpha, eps, mom, cen, wd
             )
     else:
-        for i in range(n):
+        for i in prange(n):
             p[i], v[i], _, _ = rmsprop_update(
                 p[i], g[i], v[i], 0.0, 0.0, lr, alpha, eps, mom, cen, wd
             )
+
+
+# Parallel twins of the array steps, for problems with millions of parameters: the same Python
+# functions compiled with parallel=True, so their ``prange`` loops over coordinates run on all
+# threads (compiled with ``jit`` they are plain loops). An update touches only its coordinate,
+# so the result does not depend on the number of threads, bit for bit.
+def _parallel_twin(kernel: Any, name: str) -> Any:
+    """``kernel``'s Python function under another name, compiled with parallel=True.
+
+    numba's disk cache keys a function by its qualified name and line, not by ``parallel``:
+    compiled under the same name, the twin would silently load the serial machine code (a trap
+    measured in ../shared/reference/numba-notes.md). A copy with its own qualname gets its own
+    cache entry.
+    """
+    f = kernel.py_func
+    twin = types.FunctionType(f.__code__, f.__globals__, name, f.__defaults__, f.__closure__)
+    twin.__qualname__ = name
+    twin.__doc__ = f"{f.__name__} on all threads (parallel=True): " + (f.__doc__ or "")
+    return jit_parallel(twin)
+
+
+adam_step_par = _parallel_twin(adam_step, "adam_step_par")
+adamax_step_par = _parallel_twin(adamax_step, "adamax_step_par")
+sgd_step_par = _parallel_twin(sgd_step, "sgd_step_par")
+adagrad_step_par = _parallel_twin(adagrad_step, "adagrad_step_par")
+rmsprop_step_par = _parallel_twin(rmsprop_step, "rmsprop_step_par")
 
 
 # ---------------------------------------------------------------------------------------------

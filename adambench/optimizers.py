@@ -165,7 +165,7 @@ def _builtin(init: str, name: str, slots: int, extra: int, consts: int) -> Kerne
     return KernelRef(
         "adambench.kernels", init, f"{name}_step", _KERNELS_FILE,
         prepare=f"{name}_prepare", update=f"{name}_update", slots=slots, extra=extra,
-        consts=consts,
+        consts=consts, step_par=f"{name}_step_par",
     )  # fmt: skip
 
 

@@ -264,3 +264,34 @@ def test_layouts_agree_on_an_invalid_start(write_yaml):
 def test_unknown_layout_is_refused():
     with pytest.raises(UsageError, match="layout must be one of"):
         adambench.run("beale", ["adam"], steps=5, layout="diagonal")
+
+
+def test_the_wide_runner_gives_the_same_bytes_on_any_thread_count():
+    """Problems with many parameters step on numba's threads (advance_wide, the parallel twin of
+    each array kernel): an update touches only its coordinate, so nothing may change."""
+    specs = [
+        "adam(lr=0.01,amsgrad=true)",
+        "adamax",
+        "nesterov(lr=1e-4)",
+        "adagrad(lr=0.1)",
+        "rmsprop(lr=1e-3,centered=true,momentum=0.5)",
+        "sgd(lr=1e-4)",
+    ]
+    kw = dict(dim=300, steps=60, seeds=2, stop_at_target=True)
+    generic = stable(adambench.run("rosenbrock_nd", specs, layout="generic", **kw))
+    for threads in (1, 2):
+        assert (
+            stable(adambench.run("rosenbrock_nd", specs, layout="wide", threads=threads, **kw))
+            == generic
+        )
+
+
+def test_parallel_twins_have_their_own_cache_entries():
+    # numba keys its disk cache by qualified name: a twin under the kernel's own name would
+    # silently load the serial machine code.
+    from adambench import kernels as K
+
+    for name in ("adam", "adamax", "sgd", "adagrad", "rmsprop"):
+        serial, twin = getattr(K, f"{name}_step"), getattr(K, f"{name}_step_par")
+        assert twin.py_func.__qualname__ == f"{name}_step_par" != serial.py_func.__qualname__
+        assert twin.targetoptions.get("parallel") is True
