@@ -673,7 +673,10 @@ if kind == "dim":
 else:
     steps = size
     r = adambench.run(path, ["adam(lr=0.01)"], steps=steps, threads=1)
-peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+# VmHWM, not ru_maxrss: the latter survives exec, so it would report the parent's peak.
+hwm = [ln for ln in open("/proc/self/status") if ln.startswith("VmHWM:")]
+rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+peak = int(hwm[0].split()[1]) / 1024 if hwm else rss / 1024
 ns = r.timings["run_s"] / steps * 1e9
 print(json.dumps({"ns_per_step": ns, "steps": steps, "peak_mb": peak}))
 """
