@@ -367,6 +367,60 @@ def module_key(text: str, kernel: KernelRef) -> str:
     )
 
 
+def _indent(lines: list[str], depth: int) -> list[str]:
+    return [" " * (4 * depth) + line for line in lines]
+
+
+@dataclass(frozen=True)
+class _ScalarStep:
+    """The generated lines a scalar run loop needs (fused and lockstep share them): x, the
+    gradient and the optimizer state as local variables, loaded from and stored to a run's
+    rows, and one step of the optimizer on them."""
+
+    xs: list[str]
+    gs: list[str]
+    load_x: list[str]
+    store_x: list[str]
+    load_s: list[str]
+    store_s: list[str]
+    finite_g: str
+    in_bounds: str
+    prepare: str
+    updates: list[str]
+
+    @staticmethod
+    def of(n: int, kernel: KernelRef, hp: str) -> _ScalarStep:
+        k, e, c = kernel.slots, kernel.extra, kernel.consts
+        xs = [f"x{i}" for i in range(n)]
+        gs = [f"g{i}" for i in range(n)]
+        aux = [f"a{j}" for j in range(e)]
+        consts = ", ".join(f"c{j}" for j in range(c))
+
+        def slots(i: int) -> str:
+            return ", ".join(f"s{j}_{i}" for j in range(k))
+
+        load_s = [f"s{j}_{i} = S[r, {j * n + i}]" for j in range(k) for i in range(n)]
+        load_s += [f"{a} = S[r, {k * n + j}]" for j, a in enumerate(aux)]
+        store_s = [f"S[r, {j * n + i}] = s{j}_{i}" for j in range(k) for i in range(n)]
+        store_s += [f"S[r, {k * n + j}] = {a}" for j, a in enumerate(aux)]
+        outs = ", ".join([*aux, *(f"c{j}" for j in range(c))])
+        return _ScalarStep(
+            xs=xs,
+            gs=gs,
+            load_x=[f"{x} = X[r, {i}]" for i, x in enumerate(xs)],
+            store_x=[f"X[r, {i}] = {x}" for i, x in enumerate(xs)],
+            load_s=load_s,
+            store_s=store_s,
+            finite_g=" and ".join(f"math.isfinite({g})" for g in gs),
+            in_bounds=" and ".join(f"abs({x}) <= bound" for x in xs),
+            prepare=f"{outs} = opt_prepare(t + 1, {hp}{''.join(', ' + a for a in aux)})",
+            updates=[
+                f"{x}, {slots(i)} = opt_update({x}, {gs[i]}, {slots(i)}, {consts})"
+                for i, x in enumerate(xs)
+            ],
+        )
+
+
 def fused_runner_source(n: int, kernel: KernelRef) -> str:
     """``advance_fused``: the run loop of :mod:`adambench.runner_template` for n named
     variables, with x, the gradient and the optimizer state held in local variables (registers)
@@ -376,37 +430,14 @@ def fused_runner_source(n: int, kernel: KernelRef) -> str:
     it gives the same numbers bit for bit; it only avoids the memory round trips of arrays
     between the gradient and the update (2-3x faster for small problems).
     """
-    k, e, c = kernel.slots, kernel.extra, kernel.consts
-    xs = [f"x{i}" for i in range(n)]
-    gs = [f"g{i}" for i in range(n)]
+    p = _ScalarStep.of(n, kernel, "hp")
+    xs, gs = p.xs, p.gs
     avs = [f"av{i}" for i in range(n)]
-    aux = [f"a{j}" for j in range(e)]
-    consts = [f"c{j}" for j in range(c)]
-
-    def slot(j: int, i: int) -> str:
-        return f"s{j}_{i}"
-
-    def ind(lines: list[str], depth: int) -> list[str]:
-        return [" " * (4 * depth) + line for line in lines]
-
-    load_x = [f"{x} = X[r, {i}]" for i, x in enumerate(xs)]
-    store_x = [f"X[r, {i}] = {x}" for i, x in enumerate(xs)]
-    load_s = [f"{slot(j, i)} = S[r, {j * n + i}]" for j in range(k) for i in range(n)]
-    load_s += [f"{a} = S[r, {k * n + j}]" for j, a in enumerate(aux)]
-    store_s = [f"S[r, {j * n + i}] = {slot(j, i)}" for j in range(k) for i in range(n)]
-    store_s += [f"S[r, {k * n + j}] = {a}" for j, a in enumerate(aux)]
+    load_x, store_x, load_s, store_s = p.load_x, p.store_x, p.load_s, p.store_s
+    finite_g, in_bounds, prepare, updates = p.finite_g, p.in_bounds, p.prepare, p.updates
     noise = [f"{g} += sigma * K.normal(seed, t + 1, {i})" for i, g in enumerate(gs)]
-    finite_g = " and ".join(f"math.isfinite({g})" for g in gs)
-    in_bounds = " and ".join(f"abs({x}) <= bound" for x in xs)
     record_x = [f"xt[kk, {i}] = {x}" for i, x in enumerate(xs)]
-    prepare = (
-        f"{', '.join([*aux, *consts])} = opt_prepare(t + 1, hp{''.join(', ' + a for a in aux)})"
-    )
-    updates = [
-        f"{x}, {', '.join(slot(j, i) for j in range(k))} = opt_update("
-        f"{x}, {gs[i]}, {', '.join(slot(j, i) for j in range(k))}, {', '.join(consts)})"
-        for i, x in enumerate(xs)
-    ]
+    ind = _indent
     averages = [f"{a} = decay * {a} + (1.0 - decay) * {x}" for a, x in zip(avs, xs, strict=True)]
     body = [
         "@jit",
@@ -490,36 +521,13 @@ def lockstep_runner_source(n: int, kernel: KernelRef) -> str:
     runs). Each run's values live in its rows of the arrays between steps; the operations and
     their order per run are those of ``advance_fused``, so the numbers are the same bit for bit.
     """
-    k, e, c = kernel.slots, kernel.extra, kernel.consts
-    xs = [f"x{i}" for i in range(n)]
-    gs = [f"g{i}" for i in range(n)]
-    aux = [f"a{j}" for j in range(e)]
-    consts = [f"c{j}" for j in range(c)]
-
-    def slot(j: int, i: int) -> str:
-        return f"s{j}_{i}"
-
-    def ind(lines: list[str], depth: int) -> list[str]:
-        return [" " * (4 * depth) + line for line in lines]
-
-    load_x = [f"{x} = X[r, {i}]" for i, x in enumerate(xs)]
-    store_x = [f"X[r, {i}] = {x}" for i, x in enumerate(xs)]
-    load_s = [f"{slot(j, i)} = S[r, {j * n + i}]" for j in range(k) for i in range(n)]
-    load_s += [f"{a} = S[r, {k * n + j}]" for j, a in enumerate(aux)]
-    store_s = [f"S[r, {j * n + i}] = {slot(j, i)}" for j in range(k) for i in range(n)]
-    store_s += [f"S[r, {k * n + j}] = {a}" for j, a in enumerate(aux)]
+    p = _ScalarStep.of(n, kernel, "HP[r]")
+    xs, gs = p.xs, p.gs
+    load_x, store_x, load_s, store_s = p.load_x, p.store_x, p.load_s, p.store_s
+    finite_g, in_bounds, prepare, updates = p.finite_g, p.in_bounds, p.prepare, p.updates
     noise = [f"{g} += sigma * K.normal(seeds[r], t + 1, {i})" for i, g in enumerate(gs)]
-    finite_g = " and ".join(f"math.isfinite({g})" for g in gs)
-    in_bounds = " and ".join(f"abs({x}) <= bound" for x in xs)
     record_x = [f"XT[r, kk, {i}] = {x}" for i, x in enumerate(xs)]
-    prepare = (
-        f"{', '.join([*aux, *consts])} = opt_prepare(t + 1, HP[r]{''.join(', ' + a for a in aux)})"
-    )
-    updates = [
-        f"{x}, {', '.join(slot(j, i) for j in range(k))} = opt_update("
-        f"{x}, {gs[i]}, {', '.join(slot(j, i) for j in range(k))}, {', '.join(consts)})"
-        for i, x in enumerate(xs)
-    ]
+    ind = _indent
     averages = [
         f"AVG[r, {i}] = decay * AVG[r, {i}] + (1.0 - decay) * {x}" for i, x in enumerate(xs)
     ]

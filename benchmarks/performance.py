@@ -44,6 +44,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -182,6 +183,21 @@ def c_step(exe: Path) -> tuple[float, float]:
     return float(out[0]), float(out[1])
 
 
+def _jax_beale() -> Callable[..., Any]:
+    """Beale's function for JAX, in float64."""
+    import jax
+
+    jax.config.update("jax_enable_x64", True)
+
+    def beale(x: Any) -> Any:
+        a = 1.5 - x[0] + x[0] * x[1]
+        b = 2.25 - x[0] + x[0] * x[1] ** 2
+        c = 2.625 - x[0] + x[0] * x[1] ** 3
+        return a * a + b * b + c * c
+
+    return beale
+
+
 def jax_steps() -> dict[str, Callable[[], float]]:
     if not (have("jax") and have("optax")):
         return {}
@@ -189,13 +205,7 @@ def jax_steps() -> dict[str, Callable[[], float]]:
     import jax.numpy as jnp
     import optax
 
-    jax.config.update("jax_enable_x64", True)
-
-    def beale(x):
-        a = 1.5 - x[0] + x[0] * x[1]
-        b = 2.25 - x[0] + x[0] * x[1] ** 2
-        c = 2.625 - x[0] + x[0] * x[1] ** 3
-        return a * a + b * b + c * c
+    beale = _jax_beale()
 
     def make(opt):
         vg = jax.value_and_grad(beale)
@@ -350,13 +360,7 @@ def section_sweep() -> str:
         import jax.numpy as jnp
         import optax
 
-        jax.config.update("jax_enable_x64", True)
-
-        def beale(x):
-            a = 1.5 - x[0] + x[0] * x[1]
-            b = 2.25 - x[0] + x[0] * x[1] ** 2
-            c = 2.625 - x[0] + x[0] * x[1] ** 3
-            return a * a + b * b + c * c
+        beale = _jax_beale()
 
         vg = jax.value_and_grad(beale)
 
@@ -390,27 +394,16 @@ def section_sweep() -> str:
         if jax_run is not None:
             times["jax"].append(jax_run())
             ratios.append(times["jax"][-1] / times[("lockstep", 2)][-1])
-    rows = []
-    for v in variants:
-        t = median(times[v])
-        rows.append(
-            [
-                f"adambench {v[0]}, {v[1]} thread{'s' if v[1] > 1 else ''}",
-                f"{1000 / t:,.0f}",
-                f"{1000 * steps / t / 1e6:.0f}",
-                f"{t * 1e3:.1f}",
-            ]
-        )
+
+    def row(label: str, t: float) -> list[str]:
+        return [label, f"{1000 / t:,.0f}", f"{1000 * steps / t / 1e6:.0f}", f"{t * 1e3:.1f}"]
+
+    rows = [
+        row(f"adambench {v[0]}, {v[1]} thread{'s' if v[1] > 1 else ''}", median(times[v]))
+        for v in variants
+    ]
     if times["jax"]:
-        t = median(times["jax"])
-        rows.append(
-            [
-                "JAX vmap(scan), float64",
-                f"{1000 / t:,.0f}",
-                f"{1000 * steps / t / 1e6:.0f}",
-                f"{t * 1e3:.1f}",
-            ]
-        )
+        rows.append(row("JAX vmap(scan), float64", median(times["jax"])))
     text = "### Sweep: 1,000 Adam configurations x 2,000 steps on Beale\n\n" + table(
         ["runner", "runs/s", "M steps/s", "ms"], rows
     )
