@@ -394,16 +394,22 @@ class _ScalarStep:
         xs = [f"x{i}" for i in range(n)]
         gs = [f"g{i}" for i in range(n)]
         aux = [f"a{j}" for j in range(e)]
-        consts = ", ".join(f"c{j}" for j in range(c))
+        consts = [f"c{j}" for j in range(c)]
 
-        def slots(i: int) -> str:
-            return ", ".join(f"s{j}_{i}" for j in range(k))
+        def slots(i: int) -> list[str]:
+            return [f"s{j}_{i}" for j in range(k)]
+
+        def call(i: int) -> str:
+            # An optimizer without state returns the parameter alone, not a 1-tuple.
+            lhs = ", ".join([xs[i], *slots(i)])
+            return f"{lhs} = opt_update({', '.join([xs[i], gs[i], *slots(i), *consts])})"
 
         load_s = [f"s{j}_{i} = S[r, {j * n + i}]" for j in range(k) for i in range(n)]
         load_s += [f"{a} = S[r, {k * n + j}]" for j, a in enumerate(aux)]
         store_s = [f"S[r, {j * n + i}] = s{j}_{i}" for j in range(k) for i in range(n)]
         store_s += [f"S[r, {k * n + j}] = {a}" for j, a in enumerate(aux)]
-        outs = ", ".join([*aux, *(f"c{j}" for j in range(c))])
+        outs = ", ".join([*aux, *consts])
+        prepare = f"opt_prepare(t + 1, {', '.join([hp, *aux])})"
         return _ScalarStep(
             xs=xs,
             gs=gs,
@@ -413,11 +419,8 @@ class _ScalarStep:
             store_s=store_s,
             finite_g=" and ".join(f"math.isfinite({g})" for g in gs),
             in_bounds=" and ".join(f"abs({x}) <= bound" for x in xs),
-            prepare=f"{outs} = opt_prepare(t + 1, {hp}{''.join(', ' + a for a in aux)})",
-            updates=[
-                f"{x}, {slots(i)} = opt_update({x}, {gs[i]}, {slots(i)}, {consts})"
-                for i, x in enumerate(xs)
-            ],
+            prepare=f"{outs} = {prepare}" if outs else prepare,
+            updates=[call(i) for i in range(n)],
         )
 
 

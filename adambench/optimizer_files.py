@@ -263,13 +263,17 @@ def _check_locals_used(update: list[Assignment], where: str, taken: Mapping[str,
 
 def spec_from_rule(rule: UpdateRule) -> OptimizerSpec:
     """The registry entry of a rule: its hyperparameters and the generated kernels."""
-    source, per_param, extra = generate_source(rule)
+    source, per_param, extra, consts = generate_source(rule)
+    kernel = KernelRef(
+        inline=source, prepare="opt_prepare", update="opt_update", slots=per_param, extra=extra,
+        consts=consts,
+    )  # fmt: skip
     return OptimizerSpec(
         rule.name,
         rule.description or f"update rule from {rule.source}",
         rule.hyperparams,
         per_param,
-        KernelRef(inline=source),
+        kernel,
         convention="; ".join(a.text for a in rule.update),
         source=rule.source,
         state_extra=extra,
@@ -370,10 +374,11 @@ def _hoist(
     return (tree[0], *(_hoist(a, uniform, temps, lines, printer) for a in tree[1:]))
 
 
-def generate_source(rule: UpdateRule) -> tuple[str, int, int]:
-    """Numba source defining ``opt_init`` and ``opt_step`` for a rule; returns it with the
-    state layout (values per parameter, scalars): per-coordinate state ``j`` of coordinate ``i``
-    at ``state[j*n + i]``, uniform state ``u`` at ``state[k*n + u]``."""
+def generate_source(rule: UpdateRule) -> tuple[str, int, int, int]:
+    """Numba source defining ``opt_init`` and ``opt_step`` for a rule, and its elementwise form
+    ``opt_prepare`` / ``opt_update``; returns it with the state layout (values per parameter,
+    scalars): per-coordinate state ``j`` of coordinate ``i`` at ``state[j*n + i]``, uniform
+    state ``u`` at ``state[k*n + u]``; and the number of constants prepare passes to update."""
     hps = [h.name for h in rule.hyperparams]
     ustate = _uniform_state(rule)
     per = [s for s, _ in rule.state if s not in ustate]
@@ -453,4 +458,52 @@ def generate_source(rule: UpdateRule) -> tuple[str, int, int]:
     step = [*pre, "    for i in range(n):", *body, "    return"]
     header = f"# optimizer {rule.name} (an update rule from a YAML file)\n"
     text = header + "\n".join([*init, "", "", *step]) + "\n\n\n"
-    return text, k, len(uni)
+    elementwise, n_consts = _elementwise_source(pre, body, hps, per, uni, slot)
+    return text + elementwise, k, len(uni), n_consts
+
+
+_DEFINES = re.compile(r"^    ([A-Za-z_][A-Za-z0-9_]*) = ")
+
+
+def _elementwise_source(
+    pre: list[str], body: list[str], hps: list[str], per: list[str], uni: list[str],
+    slot: Any,
+) -> tuple[str, int]:  # fmt: skip
+    """``opt_prepare(t, hp, u...) -> (u..., c...)`` and ``opt_update(p, g, s..., c...) -> (p,
+    s...)``: the rule's step cut in two, for the fused and lockstep run loops (the contract of
+    kernels.py). The lines are those of ``opt_step`` - the per-step part before the loop, the
+    per-coordinate part of its body - with the array loads and stores turned into arguments and
+    results, so both forms run the same operations and give the same numbers."""
+    uni_slot = {slot(s): j for j, s in enumerate(uni)}
+    per_input = {"g[i]": "g", "p[i]": "p"} | {slot(s): s for s in per}
+    prep = ["@jit", f"def opt_prepare(t, hp{''.join(f', u_{j}' for j in range(len(uni)))}):"]
+    consts: list[str] = []
+    for line in pre[2:]:  # past the decorator and the def of opt_step
+        stripped = line.strip()
+        target, _, value = stripped.partition(" = ")
+        if target == "n":  # n = p.shape[0]: the size, which prepare does not need
+            continue
+        if value in uni_slot:  # a uniform state loaded from the array: an argument
+            line = f"    {target} = u_{uni_slot[value]}"
+        elif target in uni_slot:  # a uniform state stored: a result
+            line = f"    u_{uni_slot[target]} = {value}"
+        prep.append(line)
+        m = _DEFINES.match(line)
+        if m and not m.group(1).startswith("u_") and m.group(1) not in consts:
+            consts.append(m.group(1))
+    results = [f"u_{j}" for j in range(len(uni))] + consts
+    prep.append(f"    return {', '.join(results)}" if results else "    return 0.0")
+    outs = {"p": "a_p"} | {s: f"a_{s}" for s in per}
+    upd_body = []
+    for line in body:
+        target, _, value = line.strip().partition(" = ")
+        if value in per_input:  # a load: the argument
+            upd_body.append(f"    {target} = a_{per_input[value]}")
+        elif target in per_input:  # a store: the result
+            outs[per_input[target]] = value
+        else:
+            upd_body.append(f"    {target} = {value}")
+    args = ", ".join(["a_p", "a_g", *(f"a_{s}" for s in per), *consts])
+    update = ["@jit", f"def opt_update({args}):", *upd_body,
+              f"    return {', '.join([outs['p'], *(outs[s] for s in per)])}"]  # fmt: skip
+    return "\n".join([*prep, "", "", *update]) + "\n\n\n", len(consts)

@@ -87,13 +87,35 @@ def test_samples_load_with_their_declarations():
 
 
 def test_uniform_values_are_computed_once_per_step_outside_the_loop():
-    src = load_optimizer_yaml(str(SAMPLES / "adabelief.yaml")).kernel.inline
+    def step_of(src: str) -> str:  # opt_step alone (the elementwise form follows it)
+        return src.split("def opt_step")[1].split("def opt_prepare")[0]
+
+    src = step_of(load_optimizer_yaml(str(SAMPLES / "adabelief.yaml")).kernel.inline)
     loop = src.split("for i in range(n):")[-1]
     assert "**" in src and "** v_t" not in loop  # 1 - beta**t before the loop
     assert "math.sqrt(v_shat)" in loop
-    adam = load_optimizer_yaml(ADAM).kernel.inline
-    head, loop = adam.split("def opt_step")[1].split("for i in range(n):")
+    head, loop = step_of(load_optimizer_yaml(ADAM).kernel.inline).split("for i in range(n):")
     assert "    v1_beta1_t = " in head and "beta1_t" not in loop
+
+
+def test_the_elementwise_form_is_the_step_cut_in_two():
+    """opt_prepare holds the per-step part of opt_step, opt_update its loop body; the fused
+    and lockstep loops run them and give the numbers of opt_step bit for bit."""
+    kernel = load_optimizer_yaml(ADAM).kernel
+    assert kernel.elementwise and (kernel.slots, kernel.extra) == (2, 2)
+    src = kernel.inline
+    prepare = src.split("def opt_prepare")[1].split("def opt_update")[0]
+    update = src.split("def opt_update")[1]
+    assert "u_0 = v1_beta1_t" in prepare and "for i" not in prepare
+    assert "math.sqrt(v_v)" in update and "state[" not in update and "[i]" not in update
+    specs = [f"{ADAM}(lr=0.01)", str(SAMPLES / "lion.yaml"), str(SAMPLES / "adabelief.yaml")]
+    outs = set()
+    for layout in ("generic", "fused", "lockstep"):
+        r = adambench.run("beale", specs, steps=200, seeds=4, start="random", layout=layout)
+        d = r.to_dict(trace=True)
+        d.pop("volatile")
+        outs.add(json.dumps(d, sort_keys=True))
+    assert len(outs) == 1
 
 
 def test_user_names_never_shadow_generated_variables(write_yaml):
@@ -350,8 +372,10 @@ def test_the_four_samples_run_from_the_command_line():
 def test_no_recompilation_across_hyperparameters():
     adambench.run("saddle_point", [f"{ADAM}(lr=0.01)"], steps=10)
     adambench.run("saddle_point", [f"{ADAM}(lr=0.2,beta1=0.5)"], steps=20, seeds=3, threads=2)
+    adambench.run("saddle_point", [f"{ADAM}(lr=0.3)"], steps=20, seeds=5, threads=2)
     module, _ = codegen.load_module(load_problem("saddle_point"), load_optimizer_yaml(ADAM).kernel)
-    assert len(module.advance.signatures) == 1
+    for runner in (module.advance_fused, module.advance_lockstep):
+        assert len(runner.signatures) == 1
 
 
 PROBE = textwrap.dedent("""
@@ -359,10 +383,11 @@ PROBE = textwrap.dedent("""
     import adambench
     from adambench import codegen
     r = adambench.run("beale", [sys.argv[1] + "(lr=0.05)"], steps=200)
-    mods = list(codegen._LOADED.values())
+    runners = [getattr(m, name) for m in codegen._LOADED.values()
+               for name in ("advance", "advance_fused", "advance_lockstep") if hasattr(m, name)]
     print(json.dumps({
-        "hits": sum(sum(m.advance.stats.cache_hits.values()) for m in mods),
-        "misses": sum(sum(m.advance.stats.cache_misses.values()) for m in mods),
+        "hits": sum(sum(f.stats.cache_hits.values()) for f in runners),
+        "misses": sum(sum(f.stats.cache_misses.values()) for f in runners),
         "sympy": "sympy" in sys.modules,
         "loss": r.runs[0].final_loss,
     }))
@@ -484,3 +509,19 @@ def test_overrides_are_validated_against_the_files_ranges():
     assert r.exit_code == 2 and "did you mean 'beta1'" in r.stderr
     r = CliRunner().invoke(app, ["run", "beale", "-O", "./no/such/optimizer.yaml"])
     assert r.exit_code == 2 and "no such file" in r.stderr
+
+
+def test_a_stateless_rule_runs_the_same_in_every_layout(write_yaml):
+    path = write_yaml(
+        "name: plain\nhyperparameters:\n  lr: {default: 0.001, above: 0}\n"
+        "update:\n  - p = p - lr*g\n",
+        "plain.yaml",
+    )
+    outs = set()
+    for layout in ("generic", "fused", "lockstep"):
+        r = adambench.run("beale", [path, "sgd"], steps=100, seeds=4, layout=layout)
+        assert np.array_equal(r.runs[0].x_trace, r.runs[4].x_trace)  # = the built-in SGD
+        d = r.to_dict(trace=True)
+        d.pop("volatile")
+        outs.add(json.dumps(d, sort_keys=True))
+    assert len(outs) == 1
