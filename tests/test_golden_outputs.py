@@ -1,4 +1,4 @@
-"""Every command's output, byte for byte, against outputs recorded before the package was reorganised.
+"""Every command's output, byte for byte, against outputs recorded before a reorganisation.
 
 A reorganisation changes no behaviour: the same command gives the same bytes (tables, messages,
 JSON outside its ``volatile`` block, CSV, JUnit, Markdown, pictures). Each row of ``COMMANDS``
@@ -35,6 +35,7 @@ PICTURES = {".png", ".gif", ".svg", ".pdf"}
 # name -> (arguments, files the command writes, extras it needs). Paths in arguments are relative
 # to a scratch folder that holds copies of `problems/` and `sample_configs/`; a command may read
 # the files an earlier row wrote (rows run in order, one scratch folder per test session).
+# fmt: off
 COMMANDS: dict[str, tuple[list[str], list[str], set[str]]] = {
     "run_readme": (["run", "beale", "--optimizers", "adam,rmsprop"], [], set()),
     "run_specs": (
@@ -78,7 +79,8 @@ COMMANDS: dict[str, tuple[list[str], list[str], set[str]]] = {
     "run_options": (
         [
             "run", "saddle_point", "-O", "adam(amsgrad=true),sgd(momentum=0.9,nesterov=true)",
-            "-O", "rmsprop(centered=true)", "--lr", "0.01", "--stop-at-target", "--start", "0.1,0.2",
+            "-O", "rmsprop(centered=true)", "--lr", "0.01", "--stop-at-target",
+            "--start", "0.1,0.2",
         ],
         [],
         set(),
@@ -182,6 +184,7 @@ COMMANDS: dict[str, tuple[list[str], list[str], set[str]]] = {
     "error_grid": (["sweep", "beale", "-g", "lr=1:0:lin"], [], set()),
     "error_start": (["run", "beale", "--start", "1,2,3"], [], set()),
 }
+# fmt: on
 
 
 def _available(extra: str) -> bool:
@@ -202,7 +205,7 @@ def _strip_volatile(text: str) -> str:
 
 
 def _normalise(name: str, data: bytes) -> bytes:
-    if name.endswith(".json") or name == "stdout" and data.lstrip().startswith(b"{"):
+    if name.endswith(".json") or (name == "stdout" and data.lstrip().startswith(b"{")):
         return _strip_volatile(data.decode()).encode()
     return data
 
@@ -219,7 +222,10 @@ def _run(args: list[str], cwd: Path) -> subprocess.CompletedProcess[bytes]:
     env.update(COLUMNS="100", LINES="40", TERM="dumb", PYTHONHASHSEED="0")
     env.pop("CI", None)
     return subprocess.run(
-        [sys.executable, "-m", "adambench", *args], cwd=cwd, env=env, capture_output=True,
+        [sys.executable, "-m", "adambench", *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
         timeout=600,
     )
 
