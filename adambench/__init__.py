@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-__version__ = "0.1.0"
+from adambench.version import __version__
 
 __all__ = [
     "AdambenchError",
@@ -24,6 +24,7 @@ __all__ = [
     "list_optimizers",
     "list_problems",
     "load_problem",
+    "plots",
     "run",
     "sweep",
 ]
@@ -38,6 +39,7 @@ _LAZY = {
     "list_optimizers": ("adambench.optimizers", "registry"),
     "Result": ("adambench.results", "Result"),
     "AdambenchError": ("adambench.errors", "AdambenchError"),
+    "plots": ("adambench.report.plots", None),  # the pictures' Python API, a module
 }
 
 if TYPE_CHECKING:
@@ -46,6 +48,7 @@ if TYPE_CHECKING:
     from adambench.errors import AdambenchError
     from adambench.optimizers import registry as list_optimizers
     from adambench.problems import list_problems, load_problem
+    from adambench.report import plots
     from adambench.results import Result
     from adambench.sweeps import sweep
 
@@ -55,7 +58,8 @@ def __getattr__(name: str) -> Any:
         import importlib
 
         module, attr = _LAZY[name]
-        value = getattr(importlib.import_module(module), attr)
+        found = importlib.import_module(module)
+        value = found if attr is None else getattr(found, attr)
         globals()[name] = value
         return value
     raise AttributeError(f"module 'adambench' has no attribute {name!r}")

@@ -17,6 +17,8 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+__all__ = ["CacheInfo", "cache_dir", "clear", "configured_dir", "info", "pop_notes"]
+
 _FALLBACK: Path | None = None
 _NOTES: list[str] = []
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
+__all__ = ["design", "logreg_accuracy", "logreg_loss", "logreg_optimum", "two_moons"]
+
 
 def two_moons(n_samples: int, noise: float, data_seed: int) -> tuple[np.ndarray, np.ndarray]:
     """Points (n, 2) and labels (n,) in {0, 1}."""

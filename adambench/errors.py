@@ -11,6 +11,19 @@ import difflib
 from collections.abc import Iterable
 from enum import IntEnum
 
+__all__ = [
+    "AdambenchError",
+    "CompileError",
+    "ConfigError",
+    "ExitCode",
+    "ExpressionError",
+    "OptimizerError",
+    "OutputError",
+    "ProblemError",
+    "UsageError",
+    "did_you_mean",
+]
+
 
 class ExitCode(IntEnum):
     """Exit codes, the same in every command."""

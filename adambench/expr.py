@@ -36,6 +36,26 @@ from typing import Any
 
 from adambench.errors import ExpressionError
 
+__all__ = [
+    "BASE_FUNCTIONS",
+    "MAX_CHARS",
+    "MAX_DEPTH",
+    "MAX_INT",
+    "MAX_NODES",
+    "UPDATE_FUNCTIONS",
+    "Grammar",
+    "Node",
+    "check_constants",
+    "is_constant",
+    "linear_sums",
+    "parse",
+    "render",
+    "stencil_offsets",
+    "symbols_in",
+    "to_sympy",
+    "uses_index",
+]
+
 MAX_CHARS = 10_000
 MAX_NODES = 2_000
 MAX_DEPTH = 400
@@ -546,4 +566,39 @@ def uses_index(term: Node) -> bool:
         return True
     return any(
         isinstance(c, tuple) and c and isinstance(c[0], str) and uses_index(c) for c in term[1:]
+    )
+
+
+def linear_sums(tree: Node) -> tuple[list[tuple[float, Node]], float]:
+    """Split a vector expression into sum(...) terms with constant coefficients and a constant.
+
+    Raises ValueError when the expression is not such a linear combination.
+    """
+    if tree[0] == "sum":
+        return [(1.0, tree)], 0.0
+    if is_constant(tree):
+        value = _fold(tree, None)
+        assert value is not None
+        return [], value
+    kind = tree[0]
+    if kind in ("add", "sub"):
+        left, lc = linear_sums(tree[1])
+        right, rc = linear_sums(tree[2])
+        sign = 1.0 if kind == "add" else -1.0
+        return left + [(sign * c, s) for c, s in right], lc + sign * rc
+    if kind == "neg":
+        terms, c = linear_sums(tree[1])
+        return [(-k, s) for k, s in terms], -c
+    if kind in ("mul", "div"):
+        a, b = tree[1], tree[2]
+        if kind == "mul" and is_constant(a):
+            a, b = b, a
+        if is_constant(b):
+            k = _fold(b, None)
+            assert k is not None
+            k = 1.0 / k if kind == "div" else k
+            terms, c = linear_sums(a)
+            return [(k * w, s) for w, s in terms], k * c
+    raise ValueError(
+        "a vector expression must be a sum of sum(i, lo, hi, term) calls with constant coefficients"
     )

@@ -7,6 +7,8 @@ from pathlib import Path
 
 from adambench.errors import ProblemError
 
+__all__ = ["builtin_files"]
+
 
 def _builtin_dir() -> Path:
     """The shipped problem files: ``adambench/problems`` once installed (package data), the

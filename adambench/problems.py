@@ -27,6 +27,16 @@ from adambench import expr, safeyaml
 from adambench.errors import ConfigError, ProblemError, did_you_mean
 from adambench.problem_files import builtin_files
 
+__all__ = [
+    "MAX_DIM",
+    "MAX_STEPS",
+    "Problem",
+    "is_path",
+    "list_problems",
+    "load_problem",
+    "problem_from_dict",
+]
+
 MAX_DIM = 100_000_000
 MAX_STEPS = 10**9
 
@@ -291,7 +301,7 @@ def problem_from_dict(
             expression, expr.Grammar(names={}, vector="x"), where=f"{where}: expression"
         )
         try:
-            from adambench.codegen import linear_sums
+            from adambench.expr import linear_sums
 
             sums, _ = linear_sums(tree)
         except ValueError as exc:
@@ -404,7 +414,7 @@ def _expression_text(raw: Mapping[str, Any], where: str) -> str:
 
 
 def _check_stencil_ranges(tree: expr.Node, n: int, where: str) -> None:
-    from adambench.codegen import linear_sums
+    from adambench.expr import linear_sums
 
     for _, node in linear_sums(tree)[0]:
         (alo, blo), (ahi, bhi), term = node[1], node[2], node[3]
@@ -485,15 +495,6 @@ def _suggested(value: Any, where: str) -> dict[str, dict[str, Any]]:
             raise _fail(where, f"suggested.{opt}", "must be a mapping {hyperparameter: value}")
         out[str(opt)] = dict(hps)
     return out
-
-
-def validate_suggestions(problem: Problem) -> None:
-    """Check the problem's suggested hyperparameters against the optimizer registry."""
-    from adambench import optimizers
-
-    for opt, hps in problem.suggested.items():
-        spec = optimizers.get(opt)
-        optimizers.resolve(spec, suggested=hps)
 
 
 def _data_problem(

@@ -25,6 +25,8 @@ import yaml
 
 from adambench.errors import ConfigError
 
+__all__ = ["MAX_BYTES", "MAX_DEPTH", "MAX_NODES", "load_file", "loads"]
+
 MAX_BYTES = 1_000_000
 MAX_NODES = 100_000
 MAX_DEPTH = 40

@@ -33,7 +33,7 @@ import statistics
 import time
 
 import adambench
-from adambench.cluster import Cluster
+from adambench.backends.dask import Cluster
 
 PROBLEM = "beale"
 GRID = ["lr=1e-4:1:log100", "beta1=0:0.99:100"]

@@ -126,7 +126,7 @@ def numba_step(name: str) -> tuple[Callable[[], float], float]:
     """A timer of adambench's compiled loop (one run, STEPS steps, loss every step) in steady
     state (the same arrays restored before each call: warm caches, as the C loop has), and the
     final x[0] + x[1] of that run."""
-    from adambench import engine
+    from adambench.engine import jobs as engine
 
     job = engine.prepare("beale", [name], steps=STEPS, every=1, record_x=False)
     b = job.batches[0]
@@ -337,7 +337,7 @@ def section_step() -> str:
 
 
 def section_sweep() -> str:
-    from adambench import engine
+    from adambench.engine import jobs as engine
 
     lrs = np.logspace(-4, 0, 1000)
     specs = [f"adam(lr={float(lr)!r})" for lr in lrs]

@@ -9,7 +9,7 @@ The grid is lr = 1e-3..1 (40 log-spaced values) x beta1 = 0..0.99 (25 values), o
 Beale's default start. Compilation is excluded (one warm-up sweep first). Serial and parallel
 repetitions alternate, so both see the same machine load, and medians are reported:
 
-- ``compute``: :func:`adambench.engine.execute` alone, the compiled loop over every run;
+- ``compute``: :func:`adambench.engine.jobs.execute` alone, the compiled loop over every run;
 - ``end to end``: :func:`adambench.sweeps.sweep` (grid validation, 1,000 resolved configurations,
   arrays, the compiled pass, the Result and the per-configuration aggregation).
 
@@ -24,9 +24,10 @@ import os
 import statistics
 import time
 
-from adambench import engine
 from adambench import kernels as K
-from adambench.sweeps import plan, sweep
+from adambench.engine import jobs as engine
+from adambench.sweeps.execution import sweep
+from adambench.sweeps.plan import plan
 
 PROBLEM = "beale"
 GRID = ["lr=1e-3:1:log40", "beta1=0:0.99:25"]

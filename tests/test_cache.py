@@ -11,8 +11,9 @@ import textwrap
 
 import pytest
 
-from adambench import codegen
-from adambench.optimizers import get
+from adambench import codegen, files
+from adambench.codegen import modules
+from adambench.optimizers.registry import get
 from adambench.problems import load_problem
 
 PROBE = textwrap.dedent("""
@@ -20,7 +21,7 @@ PROBE = textwrap.dedent("""
     import adambench
     from adambench import codegen
     r = adambench.run(sys.argv[1], ["adam", "rmsprop"], steps=50)
-    runners = [getattr(m, name) for m in codegen._LOADED.values()
+    runners = [getattr(m, name) for m in codegen.modules._LOADED.values()
                for name in ("advance", "advance_fused", "advance_lockstep") if hasattr(m, name)]
     print(json.dumps({
         "hits": sum(sum(f.stats.cache_hits.values()) for f in runners),
@@ -70,9 +71,11 @@ def test_keys_change_with_every_input(write_yaml, monkeypatch):
     text = codegen.module_source(codegen.problem_source(a), kernel)
     key = codegen.module_key(text, kernel)
     assert key != codegen.module_key(text, get("rmsprop").kernel)
-    real_read = codegen._read
+    real_read = files.package_text
     monkeypatch.setattr(
-        codegen, "_read", lambda name: real_read(name) + ("#" if name == "kernels.py" else "")
+        modules,
+        "package_text",
+        lambda name: real_read(name) + ("#" if name == "kernels.py" else ""),
     )
     assert codegen.module_key(text, kernel) != key  # an edit of kernels.py means a new module
 
@@ -84,7 +87,7 @@ def test_corrupted_generated_files_are_rebuilt(tmp_path, monkeypatch, write_yaml
     (path,) = (tmp_path / "problems").glob("p_*.py")
     path.write_text(path.read_text()[:-20])  # truncated
     assert codegen.problem_source(p) == src
-    assert codegen._read_verified(path) == src
+    assert files.read_verified(path) == src
 
 
 def test_unwritable_cache_falls_back_with_a_note(tmp_path, monkeypatch):

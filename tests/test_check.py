@@ -13,7 +13,10 @@ import pytest
 
 import adambench
 from adambench import checks
-from adambench.checks import Tolerance, against_baseline, check, compare, measure
+from adambench.checks.compare import compare
+from adambench.checks.expectations import Tolerance, measure
+from adambench.checks.gate import check
+from adambench.checks.judge import against_baseline
 from adambench.errors import AdambenchError, ConfigError, ExitCode
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -358,7 +361,7 @@ BAD_SUITES = [
 
 @pytest.mark.parametrize(("text", "pattern"), BAD_SUITES, ids=[p for _, p in BAD_SUITES])
 def test_bad_suites_are_refused_before_running(write_yaml, monkeypatch, text, pattern):
-    from adambench import engine
+    from adambench.engine import jobs as engine
 
     monkeypatch.setattr(engine, "execute", lambda *a, **k: pytest.fail("ran a bad suite"))
     with pytest.raises(ConfigError) as info:
@@ -425,8 +428,8 @@ def test_a_better_baseline_makes_the_same_suite_fail(small_suite, tmp_path):
 
 def _broken_adam():
     """Adam with a bug that leaves its hyperparameters alone: it skips every other step."""
-    from adambench.codegen import KernelRef
-    from adambench.optimizers import BUILTINS
+    from adambench.optimizers.builtins import BUILTINS
+    from adambench.optimizers.spec import KernelRef
 
     inline = (
         "from adambench.kernels import jit\n"
@@ -441,7 +444,7 @@ def _broken_adam():
 
 
 def test_a_code_regression_fails_against_the_baseline(small_suite, tmp_path, monkeypatch):
-    from adambench.optimizers import BUILTINS
+    from adambench.optimizers.builtins import BUILTINS
 
     base = save(check(small_suite), tmp_path / "base.json")
     monkeypatch.setitem(BUILTINS, "adam", _broken_adam())
@@ -495,7 +498,7 @@ def test_a_code_regression_fails_against_the_baseline(small_suite, tmp_path, mon
 def test_a_baseline_that_does_not_match_is_an_error(
     small_suite, tmp_path, monkeypatch, edit, pattern
 ):
-    from adambench import engine
+    from adambench.engine import jobs as engine
 
     data = json.loads(check(small_suite).baseline_json())
     edit(data)

@@ -165,7 +165,7 @@ def test_show_prints_formula_gradient_and_facts():
 
 
 def test_version_and_help():
-    from adambench import __version__
+    from adambench.version import __version__
 
     r = invoke("--version")
     assert r.exit_code == 0 and __version__ in r.stdout
@@ -188,8 +188,8 @@ def test_cache_info_and_clear(tmp_path, monkeypatch):
 
 
 def test_result_files_are_checked_when_read(tmp_path):
+    from adambench.engine.results import read_result_file
     from adambench.errors import ConfigError
-    from adambench.results import read_result_file
 
     good = tmp_path / "r.json"
     assert invoke("run", "beale", "--steps", "20", "-o", str(good)).exit_code == 0
@@ -242,5 +242,8 @@ def test_no_help_text_is_eaten_by_rich_markup():
     import re
     from pathlib import Path
 
-    source = (Path(__file__).resolve().parent.parent / "adambench" / "cli.py").read_text()
+    source = "".join(
+        p.read_text()
+        for p in (Path(__file__).resolve().parent.parent / "adambench" / "cli").glob("*.py")
+    )
     assert not re.search(r"help=[^)]*(?<!\\)\[[a-z][^\]]*\]", source)

@@ -92,10 +92,10 @@ def test_json_on_stdout_stays_clean_with_a_picture(tmp_path):
 @pytest.fixture
 def no_runs(monkeypatch):
     """Fail the test if an optimisation starts."""
-    import adambench.engine
+    import adambench.engine.jobs
 
     calls = []
-    monkeypatch.setattr(adambench.engine, "run", lambda *a, **k: calls.append(a))
+    monkeypatch.setattr(adambench.engine.jobs, "run", lambda *a, **k: calls.append(a))
     return calls
 
 
@@ -180,7 +180,8 @@ def test_run_without_pictures_does_not_import_matplotlib(tmp_path):
 
 
 def test_cli_defaults_match_the_library():
-    from adambench import cli, plots
+    from adambench.cli import commands as cli
+    from adambench.report import plots
 
     assert (cli.DEFAULT_FRAMES, cli.DEFAULT_FPS) == (plots.DEFAULT_FRAMES, plots.DEFAULT_FPS)
 
@@ -214,7 +215,7 @@ def test_readme_picture_commands_are_the_script_and_make_the_committed_files():
     are committed (small enough), and parses: options exist and optimizer specs resolve."""
     import typer.main
 
-    from adambench.optimizers import configs_from_specs
+    from adambench.optimizers.registry import configs_from_specs
 
     section = readme_section("Pictures")
     commands = [

@@ -20,7 +20,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import adambench
-from adambench import cluster as C
+from adambench.backends import dask as C
 from adambench.errors import AdambenchError, ExitCode
 
 distributed = pytest.importorskip("distributed")
@@ -270,7 +270,7 @@ def test_dask_is_imported_only_with_a_scheduler(tmp_path):
         "assert r.exit_code == 0, r.output\n"
         "bad = [m for m in sys.modules if m.split('.')[0] in ('dask', 'distributed')]\n"
         "assert not bad, bad\n"
-        "import adambench.cluster\n"  # the module itself imports no Dask either
+        "import adambench.backends.dask\n"  # the module itself imports no Dask either
         "assert 'distributed' not in sys.modules\n"
     )
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
@@ -304,7 +304,7 @@ def test_journal_arrays_round_trip_exactly():
 def test_an_optimizer_made_in_python_cannot_be_sent():
     from dataclasses import replace
 
-    from adambench.optimizers import BUILTINS
+    from adambench.optimizers.builtins import BUILTINS
 
     made = replace(BUILTINS["adam"], name="my_adam", source="made in Python")
     with pytest.raises(AdambenchError, match="cannot be sent to a cluster"):
@@ -313,7 +313,7 @@ def test_an_optimizer_made_in_python_cannot_be_sent():
 
 def test_a_worker_without_the_files_rebuilds_them_from_their_text(tmp_path, monkeypatch):
     # What a worker on another machine does: the client's paths do not exist there.
-    from adambench.optimizers import get
+    from adambench.optimizers.registry import get
     from adambench.problems import load_problem
 
     monkeypatch.setenv("ADAMBENCH_CACHE_DIR", str(tmp_path / "worker-cache"))
@@ -344,7 +344,7 @@ def test_a_worker_without_the_files_rebuilds_them_from_their_text(tmp_path, monk
 
 
 def test_a_file_edited_after_loading_is_refused_not_sent(tmp_path):
-    from adambench.optimizers import get
+    from adambench.optimizers.registry import get
     from adambench.problems import load_problem
 
     lion = tmp_path / "lion.yaml"
@@ -363,7 +363,7 @@ def test_a_file_edited_after_loading_is_refused_not_sent(tmp_path):
 
 
 def test_a_worker_of_another_build_refuses_the_task():
-    from adambench import engine
+    from adambench.engine import jobs as engine
 
     job = engine.prepare("beale", ["adam(lr=0.1)", "rmsprop"], steps=50, seeds=3, allocate=False)
     assert job.batches == []  # validated and resolved only: no arrays, no modules

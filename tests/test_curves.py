@@ -1,4 +1,4 @@
-"""Loss curves as arrays (adambench.curves) against plain loops over the same definitions."""
+"""Loss curves as arrays (adambench.report.curves) against plain loops over the same definitions."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from numpy.testing import assert_array_equal
 
-from adambench import curves
+from adambench.report import curves
 
 
 def test_align_keeps_a_stopped_run_at_its_last_loss_and_a_diverged_one_at_inf():

@@ -9,7 +9,7 @@ import pytest
 
 import adambench
 from adambench import codegen
-from adambench.engine import random_starts
+from adambench.engine.jobs import random_starts
 from adambench.errors import UsageError
 from adambench.problems import load_problem
 
@@ -182,7 +182,7 @@ def test_python_api_result_round_trips_to_json():
 
 
 def test_jobs_executed_together_match_jobs_run_alone():
-    from adambench.engine import collect, execute, prepare
+    from adambench.engine.jobs import collect, execute, prepare
 
     jobs = [
         prepare("beale", ["adam", "momentum(lr=0.003)"], steps=700, stop_at_target=True),

@@ -17,12 +17,12 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from adambench.checks import Suite, load_suite
+from adambench.checks.suite import Suite, load_suite
 from adambench.errors import AdambenchError
-from adambench.optimizer_files import load_optimizer_yaml
-from adambench.optimizers import OptimizerSpec
+from adambench.optimizers.rules import load_optimizer_yaml
+from adambench.optimizers.spec import OptimizerSpec
 from adambench.problems import Problem, load_problem
-from adambench.sweeps import SweepSpec, load_sweep_file
+from adambench.sweeps.config import SweepSpec, load_sweep_file
 
 FUZZ = settings(
     deadline=timedelta(seconds=20),  # a hang fails; a slow CI machine does not

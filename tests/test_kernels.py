@@ -10,8 +10,8 @@ import reference
 from conftest import BUILTIN_OPTIMIZERS
 
 from adambench import kernels as K
-from adambench.engine import _uniform_py
-from adambench.optimizers import get, resolve
+from adambench.engine.jobs import _uniform_py
+from adambench.optimizers.registry import get, resolve
 
 
 def kernel_trajectory(name, start, grad, steps, **overrides):

@@ -22,8 +22,8 @@ import adambench
 from adambench import codegen
 from adambench import kernels as K
 from adambench.cli import app
-from adambench.optimizer_files import load_optimizer_yaml
-from adambench.optimizers import get, resolve
+from adambench.optimizers.registry import get, resolve
+from adambench.optimizers.rules import load_optimizer_yaml
 from adambench.problems import load_problem
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -232,7 +232,7 @@ TRICKY = [
 @pytest.mark.parametrize("text", TRICKY, ids=["tricky1", "tricky2"])
 def test_generated_code_matches_a_plain_interpreter_of_the_rule(write_yaml, text):
     spec = load_optimizer_yaml(write_yaml(textwrap.dedent(text), "tricky.yaml"))
-    from adambench.optimizer_files import rule_from_dict
+    from adambench.optimizers.rules import rule_from_dict
     from adambench.safeyaml import loads
 
     rule = rule_from_dict(loads(textwrap.dedent(text)), "tricky.yaml")
@@ -383,7 +383,7 @@ PROBE = textwrap.dedent("""
     import adambench
     from adambench import codegen
     r = adambench.run("beale", [sys.argv[1] + "(lr=0.05)"], steps=200)
-    runners = [getattr(m, name) for m in codegen._LOADED.values()
+    runners = [getattr(m, name) for m in codegen.modules._LOADED.values()
                for name in ("advance", "advance_fused", "advance_lockstep") if hasattr(m, name)]
     print(json.dumps({
         "hits": sum(sum(f.stats.cache_hits.values()) for f in runners),

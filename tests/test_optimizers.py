@@ -6,7 +6,7 @@ import pytest
 from conftest import BUILTIN_OPTIMIZERS
 
 from adambench.errors import OptimizerError
-from adambench.optimizers import (
+from adambench.optimizers.registry import (
     configs_from_specs,
     get,
     parse_spec,

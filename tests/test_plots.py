@@ -15,8 +15,8 @@ pytest.importorskip("matplotlib", reason="pictures need matplotlib (the plot ext
 from PIL import Image
 
 import adambench
-from adambench import curves, plots
 from adambench.errors import ConfigError, OutputError, UsageError
+from adambench.report import curves, plots
 
 TAB_BLUE, TAB_ORANGE = (31, 119, 180), (255, 127, 14)
 
@@ -86,7 +86,7 @@ def test_contour_levels_are_log_for_wide_ranges_and_linear_for_negative_losses(b
     ratios = s.levels[1:] / s.levels[:-1]
     np.testing.assert_allclose(ratios, ratios[0])  # log-spaced
     # The grid is the objective: Beale at (x, y) = grid corners.
-    loss, _ = adambench.engine.problem_functions(beale.problem)
+    loss, _ = adambench.engine.jobs.problem_functions(beale.problem)
     assert s.z[0, 0] == pytest.approx(loss(np.array([[-4.5, -4.5]]))[0])
     pd = plots.from_result(saddle_seeds)
     s = plots._surface(pd, pd.problem.domain)
@@ -354,7 +354,7 @@ def test_missing_matplotlib_is_one_clear_line(monkeypatch):
 def test_importing_plots_does_not_import_matplotlib():
     import subprocess
 
-    code = "import sys, adambench.plots; print('matplotlib' in sys.modules)"
+    code = "import sys, adambench.report.plots; print('matplotlib' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
 

@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 import adambench
 from adambench import codegen
 from adambench.cli import app
-from adambench.optimizers import get, registry
+from adambench.optimizers.registry import get, registry
 from adambench.problems import load_problem
 
 runner = CliRunner()
@@ -62,7 +62,7 @@ def test_a_plugin_by_path_runs_like_its_formula(tmp_path):
 BUILTIN_ADAM_AS_PLUGIN = """\
 \"\"\"The built-in Adam through the plugin contract: its kernels and entry, re-exported.\"\"\"
 from adambench.kernels import adam_init as init, adam_step as step
-from adambench.optimizers import BUILTINS
+from adambench.optimizers.builtins import BUILTINS
 
 NAME = "adam_plugin"
 HYPERPARAMETERS = {

@@ -6,9 +6,10 @@ import numpy as np
 import pytest
 from conftest import BUILTIN_PROBLEMS, central_difference
 
-from adambench.engine import problem_functions
+from adambench.engine.jobs import problem_functions
 from adambench.errors import ConfigError, ExpressionError, ProblemError
-from adambench.problems import builtin_files, load_problem, validate_suggestions
+from adambench.optimizers.registry import validate_suggestions
+from adambench.problems import builtin_files, load_problem
 
 
 def test_every_shipped_problem_is_packaged_and_loads():

@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from adambench import kernels as K
-from adambench.optimizers import get, resolve
+from adambench.optimizers.registry import get, resolve
 
 finite = st.floats(min_value=-1e6, max_value=1e6, allow_nan=False).filter(lambda v: abs(v) > 1e-6)
 betas = st.tuples(st.floats(0.0, 0.99), st.floats(0.5, 0.9999)).filter(lambda b: b[0] ** 2 < b[1])

@@ -119,8 +119,8 @@ def test_console_script_end_to_end(tmp_path):
 
 
 def test_readme_optimizer_examples_are_the_sample_files_and_cover_every_key():
-    from adambench.optimizer_files import TOP_KEYS
-    from adambench.optimizers import HYPERPARAM_KEYS
+    from adambench.optimizers.rules import TOP_KEYS
+    from adambench.optimizers.spec import HYPERPARAM_KEYS
 
     folder = ROOT / "sample_configs" / "optimizers"
     (annotated,) = [b for b in blocks("yaml") if "name: yaml_adam" in b]

@@ -8,7 +8,7 @@ import pytest
 from rich.console import Console
 
 import adambench
-from adambench.report import SPARK_BARS, fitted_table, spark_cells, sparkline
+from adambench.report.tables import SPARK_BARS, fitted_table, spark_cells, sparkline
 
 
 def test_sparkline_maps_the_range_onto_eight_bars():

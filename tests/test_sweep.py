@@ -14,20 +14,15 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import adambench
-from adambench import engine
+from adambench.engine import jobs as engine
 from adambench.errors import ConfigError, UsageError
-from adambench.sweeps import (
-    MAX_RUNS,
-    Outcomes,
-    SweepResult,
-    _sorted_quantile,
-    aggregate,
-    load_sweep_file,
-    parse_axis,
-    plan,
-    run_tuned,
-    sweep,
-)
+from adambench.sweeps.aggregate import Outcomes, _sorted_quantile, aggregate
+from adambench.sweeps.config import load_sweep_file
+from adambench.sweeps.execution import sweep
+from adambench.sweeps.grid import MAX_RUNS, parse_axis
+from adambench.sweeps.plan import plan
+from adambench.sweeps.result import SweepResult
+from adambench.sweeps.tuning import run_tuned
 
 ROOT = Path(__file__).resolve().parent.parent
 SCHEMA = json.loads((files("adambench.schema") / "result.schema.json").read_text())
@@ -398,7 +393,7 @@ def test_the_library_imports_no_cli_or_plotting_modules():
     import sys
 
     code = (
-        "import sys, adambench.sweeps, adambench.sweep_report, adambench.plots\n"
+        "import sys, adambench.sweeps, adambench.report.sweep_tables, adambench.report.plots\n"
         "print(sorted(m for m in ('typer', 'rich', 'matplotlib') if m in sys.modules))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)

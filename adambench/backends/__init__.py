@@ -1,0 +1,4 @@
+"""Where runs execute: in this process (threads) or on a Dask cluster (imported only when
+asked for)."""
+
+__all__ = []

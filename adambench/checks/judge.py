@@ -1,0 +1,162 @@
+"""Judging measured metrics against expectations and against a baseline."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    pass
+from adambench.checks.expectations import METRICS, OP_TEXT, Expectation, Tolerance
+from adambench.checks.outcome import CheckItem
+from adambench.numbers import delta_text, format_number
+
+__all__ = ["against_baseline", "distinct_bound", "judge"]
+
+
+def _missing(metric: str, metrics: Mapping[str, Any]) -> str:
+    """Why a metric has no number (None means the worst value or not available)."""
+    if metric == "steps_to_target":
+        return "the median run did not reach the target"
+    if metric in ("final_loss", "best_loss", "distance_to_minimum", "grad_norm"):
+        return "the median run diverged"
+    if metric == "accuracy" and metrics.get("diverged_rate", 0) >= 0.5:
+        return "the median run diverged"
+    return "not available"
+
+
+def _value_text(metric: str, v: float) -> str:
+    if metric in ("success_rate", "diverged_rate"):
+        return f"{100 * v:.0f}%"
+    return format_number(v)
+
+
+def judge(exp: Expectation, metrics: Mapping[str, Any]) -> CheckItem:
+    """Hold the measured metrics to one expectation."""
+    runs = int(metrics.get("runs", 1))
+    if exp.op == "in":
+        statuses: dict[str, int] = dict(metrics["statuses"])
+        bad = {s: n for s, n in statuses.items() if s not in exp.statuses}
+        message = ""
+        if bad and runs == 1:
+            message = f"expected the run to end {exp.text()}; it ended {next(iter(bad))}"
+        elif bad:
+            ended = ", ".join(f"{n} ended {s}" for s, n in sorted(bad.items()))
+            message = f"expected every run to end {exp.text()}; {ended} (of {runs} runs)"
+        return CheckItem(
+            exp.key,
+            "expect",
+            "status",
+            not bad,
+            _status_text(statuses, runs),
+            exp.text(),
+            None,
+            message=message,
+        )
+    v = metrics.get(exp.metric)
+    rate = exp.metric in ("success_rate", "diverged_rate")
+    what = exp.metric.replace("_", " ") if rate else exp.metric
+    if runs > 1:
+        what = f"{what} over {runs} seeds" if rate else f"median {what} over {runs} seeds"
+    bound = f"{OP_TEXT[exp.op]} {_value_text(exp.metric, exp.value)}"
+    if v is None:
+        passed = False
+        message = f"{_missing(exp.metric, metrics)}; expected {what} {bound}"
+        delta = ""
+    else:
+        passed = {"<": v < exp.value, "<=": v <= exp.value, ">=": v >= exp.value}[exp.op]
+        words = {"<": "below", "<=": "at most", ">=": "at least"}[exp.op]
+        message = (
+            ""
+            if passed
+            else f"{what} is {_value_text(exp.metric, v)}, not {words} "
+            f"{_value_text(exp.metric, exp.value)}"
+        )
+        delta = _rate_delta(v, exp.value) if rate else delta_text(v, exp.value)
+    return CheckItem(
+        exp.key, "expect", exp.metric, passed, v, bound, exp.value, delta=delta, message=message
+    )
+
+
+def _rate_delta(new: float, ref: float) -> str:
+    """A difference of two fractions, in percentage points (shown as %)."""
+    d = 100 * (new - ref)
+    return "0" if d == 0 else f"{d:+.0f}%"
+
+
+def _status_text(statuses: Mapping[str, int], runs: int) -> str:
+    if runs == 1:
+        return next(iter(statuses))
+    return ", ".join(f"{n}× {s}" for s, n in sorted(statuses.items(), key=lambda kv: -kv[1]))
+
+
+def distinct_bound(bound: float, ref: float) -> str:
+    """``bound`` with enough digits to tell it from ``ref`` (-0.249999999, not -0.25)."""
+    if bound == ref:
+        return format_number(bound)
+    for digits in range(4, 16):
+        text = f"{bound:.{digits}g}"
+        if text != f"{ref:.{digits}g}":
+            return format_number(bound) if digits == 4 else text
+    return repr(bound)
+
+
+def against_baseline(
+    metric: str,
+    new: float | None,
+    old: float | None,
+    tol: Tolerance,
+    f_star: float | None,
+    prefix: str = "baseline",
+) -> CheckItem:
+    """Hold a measured value to its baseline: worse by at most ``tol.slack`` (see the module
+    docstring; losses as their excess over ``f_star``)."""
+    m = METRICS[metric]
+    name = f"{prefix}: {metric}"
+    rate = metric in ("success_rate", "diverged_rate")
+    op = "≥" if m.higher_is_better else "≤"
+    if old is None:
+        # The baseline was the worst value already (diverged / not reached): cannot get worse.
+        return CheckItem(name, "baseline", metric, True, new, "any", None, None)
+    if new is None:
+        return CheckItem(
+            name,
+            "baseline",
+            metric,
+            False,
+            None,
+            f"{op} {_value_text(metric, old)}",
+            old,
+            old,
+            "",
+            f"{metric}: {_missing(metric, {})}; {prefix} {_value_text(metric, old)}",
+        )
+    shift = f_star if (m.excess and f_star is not None) else 0.0
+    o, n = old - shift, new - shift
+    slack = tol.slack(o)
+    bound_excess = o - slack if m.higher_is_better else o + slack
+    passed = n >= bound_excess if m.higher_is_better else n <= bound_excess
+    bound = bound_excess + shift
+    if rate:
+        delta = _rate_delta(new, old)
+        bound_text = _value_text(metric, bound)
+    else:
+        delta = delta_text(n, o)
+        bound_text = distinct_bound(bound, old)
+    message = ""
+    if not passed:
+        if shift != 0:
+            change = (
+                f"its excess over the minimum {format_number(shift)} went from "
+                f"{format_number(o)} to {format_number(n)} ({delta})"
+            )
+        else:
+            change = f"{delta}"
+        message = (
+            f"{metric} got worse: {distinct_bound(new, old)} vs "
+            f"{prefix} {distinct_bound(old, new)}, "
+            f"{change}; allowed {op} {bound_text} ({tol.text()})"
+        )
+    return CheckItem(
+        name, "baseline", metric, passed, new, f"{op} {bound_text}", bound, old, delta, message
+    )

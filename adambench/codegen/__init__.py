@@ -1,0 +1,34 @@
+"""Generated, cached and imported compiled code: problem kernels, the run loops, module assembly."""
+
+from adambench.codegen.loops import (
+    FUSED_MAX_DIM,
+    fused_dim,
+    fused_runner_source,
+    lockstep_runner_source,
+    wide_runner_source,
+)
+from adambench.codegen.modules import (
+    CACHE_ERRORS,
+    forget_compiled,
+    load_module,
+    mark_compiled,
+    module_key,
+    module_source,
+)
+from adambench.codegen.problem_source import problem_key, problem_source
+
+__all__ = [
+    "CACHE_ERRORS",
+    "FUSED_MAX_DIM",
+    "forget_compiled",
+    "fused_dim",
+    "fused_runner_source",
+    "load_module",
+    "lockstep_runner_source",
+    "mark_compiled",
+    "module_key",
+    "module_source",
+    "problem_key",
+    "problem_source",
+    "wide_runner_source",
+]

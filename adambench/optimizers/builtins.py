@@ -1,0 +1,157 @@
+"""The built-in optimizers: one :class:`OptimizerSpec` each, kernels in :mod:`adambench.kernels`."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from adambench.files import PACKAGE_DIR
+from adambench.optimizers.spec import KernelRef
+
+if TYPE_CHECKING:
+    pass
+from adambench.optimizers.spec import HyperParam, OptimizerSpec
+
+__all__ = ["BUILTINS"]
+
+_KERNELS_FILE = str(PACKAGE_DIR / "kernels.py")
+
+
+def _lr(default: float) -> HyperParam:
+    return HyperParam("lr", default, "step size (alpha in the paper)", low=0.0, low_open=True)
+
+
+def _beta(name: str, default: float, doc: str) -> HyperParam:
+    return HyperParam(name, default, doc, low=0.0, high=1.0, high_open=True)
+
+
+def _eps(default: float) -> HyperParam:
+    return HyperParam("eps", default, "added to the denominator", low=0.0)
+
+
+_WD = HyperParam("weight_decay", 0.0, "L2 penalty added to the gradient (wd * p)", low=0.0)
+
+
+def _builtin(init: str, name: str, slots: int, extra: int, consts: int) -> KernelRef:
+    """A built-in's kernels in kernels.py: ``init``, ``{name}_step`` and the elementwise
+    ``{name}_prepare`` / ``{name}_update`` (state slots, run-level scalars, constants)."""
+    return KernelRef(
+        "adambench.kernels", init, f"{name}_step", _KERNELS_FILE,
+        prepare=f"{name}_prepare", update=f"{name}_update", slots=slots, extra=extra,
+        consts=consts, step_par=f"{name}_step_par",
+    )  # fmt: skip
+
+
+def _nesterov_check(values: dict[str, float]) -> str | None:
+    if values["nesterov"] and (values["momentum"] <= 0 or values["dampening"] != 0):
+        return "nesterov requires momentum > 0 and dampening = 0"
+    return None
+
+
+_SGD_PARAMS = (
+    _lr(1e-3),
+    HyperParam("momentum", 0.0, "momentum factor", low=0.0, high=1.0, high_open=True),
+    HyperParam("dampening", 0.0, "dampening of the momentum", low=0.0, high=1.0),
+    HyperParam("nesterov", 0.0, "Nesterov momentum", kind="bool"),
+    _WD,
+)
+
+
+def _with_defaults(params: tuple[HyperParam, ...], **defaults: float) -> tuple[HyperParam, ...]:
+    from dataclasses import replace
+
+    return tuple(replace(p, default=defaults.get(p.name, p.default)) for p in params)
+
+
+BUILTINS: dict[str, OptimizerSpec] = {
+    spec.name: spec
+    for spec in (
+        OptimizerSpec(
+            "adam",
+            "Adam with bias correction (Kingma & Ba 2015, Algorithm 1)",
+            (
+                _lr(1e-3),
+                _beta("beta1", 0.9, "decay of the first moment"),
+                _beta("beta2", 0.999, "decay of the second moment"),
+                _eps(1e-8),
+                _WD,
+                HyperParam("amsgrad", 0.0, "use max of the second moments (AMSGrad)", "bool"),
+                HyperParam("bias_correction", 1.0, "divide moments by 1 - beta^t", "bool"),
+            ),
+            3,
+            _builtin("adam_init", "adam", 3, 2, 7),
+            "torch.optim.Adam: p -= (lr/bc1) m / (sqrt(v)/sqrt(bc2) + eps)",
+            state_extra=2,
+        ),
+        OptimizerSpec(
+            "adamax",
+            "AdaMax, Adam with the infinity norm (paper Section 7.1)",
+            (
+                _lr(2e-3),
+                _beta("beta1", 0.9, "decay of the first moment"),
+                _beta("beta2", 0.999, "decay of the infinity norm"),
+                _eps(1e-8),
+                _WD,
+            ),
+            2,
+            _builtin("adamax_init", "adamax", 2, 1, 5),
+            "torch.optim.Adamax: eps inside the max, u = max(beta2 u, |g| + eps)",
+            state_extra=1,
+        ),
+        OptimizerSpec(
+            "sgd",
+            "Stochastic gradient descent",
+            _SGD_PARAMS,
+            1,
+            _builtin("zeros_init", "sgd", 1, 0, 6),
+            "torch.optim.SGD",
+            check=_nesterov_check,
+        ),
+        OptimizerSpec(
+            "momentum",
+            "SGD with heavy-ball momentum 0.9",
+            _with_defaults(_SGD_PARAMS, momentum=0.9),
+            1,
+            _builtin("zeros_init", "sgd", 1, 0, 6),
+            "torch.optim.SGD(momentum=0.9): buf = momentum buf + g, p -= lr buf",
+            check=_nesterov_check,
+        ),
+        OptimizerSpec(
+            "nesterov",
+            "SGD with Nesterov momentum 0.9",
+            _with_defaults(_SGD_PARAMS, momentum=0.9, nesterov=1.0),
+            1,
+            _builtin("zeros_init", "sgd", 1, 0, 6),
+            "torch.optim.SGD(momentum=0.9, nesterov=True): p -= lr (g + momentum buf)",
+            check=_nesterov_check,
+        ),
+        OptimizerSpec(
+            "adagrad",
+            "AdaGrad (Duchi et al. 2011)",
+            (
+                _lr(1e-2),
+                HyperParam("lr_decay", 0.0, "lr / (1 + (t - 1) lr_decay)", low=0.0),
+                _eps(1e-10),
+                HyperParam("initial_accumulator_value", 0.0, "start of the sum of g^2", low=0.0),
+                _WD,
+            ),
+            1,
+            _builtin("adagrad_init", "adagrad", 1, 0, 3),
+            "torch.optim.Adagrad: eps outside the sqrt",
+        ),
+        OptimizerSpec(
+            "rmsprop",
+            "RMSProp (Tieleman & Hinton 2012)",
+            (
+                _lr(1e-2),
+                _beta("alpha", 0.99, "decay of the mean square"),
+                _eps(1e-8),
+                HyperParam("momentum", 0.0, "momentum factor", low=0.0, high=1.0, high_open=True),
+                HyperParam("centered", 0.0, "divide by the variance, not the mean square", "bool"),
+                _WD,
+            ),
+            3,
+            _builtin("zeros_init", "rmsprop", 3, 0, 6),
+            "torch.optim.RMSprop: eps outside the sqrt, alpha 0.99 (optax: inside, 0.9)",
+        ),
+    )
+}

@@ -1,0 +1,223 @@
+"""tmp"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from adambench.errors import OptimizerError, did_you_mean
+
+if TYPE_CHECKING:
+    from adambench.problems import Problem
+from adambench.optimizers.builtins import BUILTINS
+from adambench.optimizers.spec import (
+    BOOL_WORDS,
+    SOURCE_MARKS,
+    TORCH_PREFIX,
+    OptimizerConfig,
+    OptimizerSpec,
+)
+
+__all__ = [
+    "configs_from_specs",
+    "get",
+    "is_optimizer_path",
+    "load_optimizer_file",
+    "parse_spec",
+    "parse_specs",
+    "parse_value",
+    "registry",
+    "resolve",
+    "split_specs",
+    "validate_suggestions",
+]
+
+
+def registry() -> dict[str, OptimizerSpec]:
+    """All optimizers known by name: the built-ins, then those of installed packages (entry
+    point group ``adambench.optimizers``; a name that is built in is not overridden)."""
+    from adambench.optimizers.plugins import entry_point_specs
+
+    reg = dict(BUILTINS)
+    for name, spec in entry_point_specs().items():
+        reg.setdefault(name, spec)
+    return reg
+
+
+def is_optimizer_path(name: str) -> bool:
+    """Whether ``name`` (an -O name) denotes a file rather than a registered optimizer."""
+    return (
+        "/" in name
+        or os.sep in name
+        or name.endswith((".yaml", ".yml", ".py"))
+        or (name not in BUILTINS and Path(name).is_file())
+    )
+
+
+def get(name: str) -> OptimizerSpec:
+    """The optimizer ``name``: a built-in, an optimizer file's path (``.yaml``/``.yml`` update
+    rule, ``.py`` plugin), ``torch:CLASS``, or an entry point's name; else an error with a
+    "did you mean"."""
+    if name in BUILTINS:
+        return BUILTINS[name]
+    if name.startswith(TORCH_PREFIX):
+        from adambench.optimizers.torch_adapter import torch_spec
+
+        return torch_spec(name)
+    if is_optimizer_path(name):
+        return load_optimizer_file(name)
+    from adambench.optimizers.plugins import entry_point_names, entry_point_spec
+
+    if name in entry_point_names():
+        return entry_point_spec(name)
+    known = [*BUILTINS, *entry_point_names()]
+    raise OptimizerError(
+        f"unknown optimizer '{name}'{did_you_mean(name, known)}; known: {', '.join(known)} "
+        "(or the path of a .yaml/.py optimizer file, or torch:CLASS)"
+    )
+
+
+def load_optimizer_file(path: str) -> OptimizerSpec:
+    """The optimizer of a file: ``.py`` is a plugin module, anything else a YAML update rule."""
+    if path.endswith(".py"):
+        from adambench.optimizers.plugins import load_plugin_file
+
+        return load_plugin_file(path)
+    from adambench.optimizers.rules import load_optimizer_yaml
+
+    return load_optimizer_yaml(path)
+
+
+def _label(spec: OptimizerSpec, values: Mapping[str, float], sources: Mapping[str, str]) -> str:
+    parts = []
+    for hp in spec.hyperparams:
+        if sources[hp.name] == "default":
+            continue
+        v = values[hp.name]
+        text = ("true" if v else "false") if hp.kind == "bool" else f"{v:g}"
+        parts.append(f"{hp.name}={text}{SOURCE_MARKS.get(sources[hp.name], '')}")
+    return f"{spec.name}({', '.join(parts)})" if parts else spec.name
+
+
+def resolve(
+    spec: OptimizerSpec,
+    overrides: Mapping[str, Any] | None = None,
+    *,
+    lr: float | None = None,
+    suggested: Mapping[str, Any] | None = None,
+) -> OptimizerConfig:
+    """Resolve every hyperparameter: the spec's overrides, then ``lr``, then the problem's
+    suggestion, then the default. Values are validated against their ranges."""
+    overrides = dict(overrides or {})
+    suggested = dict(suggested or {})
+    for name in overrides:
+        spec.param(name)
+    values: dict[str, float] = {}
+    sources: dict[str, str] = {}
+    for hp in spec.hyperparams:
+        if hp.name in overrides:
+            raw, src = overrides[hp.name], "spec"
+        elif hp.name == "lr" and lr is not None:
+            raw, src = lr, "cli"
+        elif hp.name in suggested:
+            raw, src = suggested[hp.name], "problem"
+        else:
+            raw, src = hp.default, "default"
+        values[hp.name] = hp.validate(raw, spec.name)
+        # A value equal to the default is still reported with its source (the user asked).
+        sources[hp.name] = src
+    if spec.check is not None and (problem := spec.check(values)):
+        raise OptimizerError(f"{spec.name}: {problem}")
+    return OptimizerConfig(spec, values, sources, _label(spec, values, sources))
+
+
+_NAME = re.compile(r"^\s*([^()\s,][^(),]*?)\s*(?:\((.*)\))?\s*$", re.S)
+
+
+def split_specs(text: str) -> list[str]:
+    """Split on commas outside parentheses."""
+    parts, depth, cur = [], 0, []
+    for ch in text:
+        if ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+            if depth < 0:
+                raise OptimizerError(f"unbalanced ')' in optimizer spec '{text}'")
+        if ch == "," and depth == 0:
+            parts.append("".join(cur))
+            cur = []
+        else:
+            cur.append(ch)
+    if depth != 0:
+        raise OptimizerError(f"unbalanced '(' in optimizer spec '{text}'")
+    parts.append("".join(cur))
+    return [p.strip() for p in parts]
+
+
+def parse_value(text: str) -> float | bool:
+    t = text.strip()
+    if t.lower() in BOOL_WORDS:
+        return BOOL_WORDS[t.lower()]
+    try:
+        return float(t)
+    except ValueError:
+        raise OptimizerError(f"hyperparameter value '{t}' is not a number or true/false") from None
+
+
+def parse_spec(text: str) -> tuple[str, dict[str, float | bool]]:
+    """Parse one ``name(k=v, ...)`` spec."""
+    m = _NAME.match(text)
+    if not m or not text.strip():
+        raise OptimizerError(
+            f"cannot read optimizer spec '{text}' (expected name or name(k=v,...))"
+        )
+    name, inner = m.group(1), m.group(2)
+    overrides: dict[str, float | bool] = {}
+    if inner is not None and inner.strip():
+        for item in split_specs(inner):
+            key, eq, value = item.partition("=")
+            key = key.strip()
+            if not eq or not key or not value.strip():
+                raise OptimizerError(f"in '{text}': expected key=value, got '{item}'")
+            if key in overrides:
+                raise OptimizerError(f"in '{text}': '{key}' given twice")
+            overrides[key] = parse_value(value)
+    return name, overrides
+
+
+def parse_specs(items: Iterable[str]) -> list[tuple[str, dict[str, float | bool]]]:
+    """Parse every -O value (each may hold several comma-separated specs)."""
+    out = []
+    for item in items:
+        for part in split_specs(item):
+            if not part:
+                raise OptimizerError(f"empty optimizer name in '{item}'")
+            out.append(parse_spec(part))
+    if not out:
+        raise OptimizerError("no optimizer given")
+    return out
+
+
+def configs_from_specs(
+    items: Iterable[str],
+    *,
+    lr: float | None = None,
+    suggested: Mapping[str, Mapping[str, Any]] | None = None,
+) -> list[OptimizerConfig]:
+    """Resolve -O values into configurations (labels may repeat; `run` numbers repeats)."""
+    suggested = suggested or {}
+    configs = []
+    for name, overrides in parse_specs(items):
+        spec = get(name)
+        configs.append(resolve(spec, overrides, lr=lr, suggested=suggested.get(spec.name)))
+    return configs
+
+
+def validate_suggestions(problem: Problem) -> None:
+    """Check the problem's suggested hyperparameters against the optimizer registry."""
+    for opt, hps in problem.suggested.items():
+        resolve(get(opt), suggested=hps)

@@ -1,0 +1,305 @@
+"""The types of the optimizer registry: hyperparameters, specs, resolved configurations."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from adambench.errors import ConfigError, OptimizerError, did_you_mean
+
+if TYPE_CHECKING:
+    from adambench.problems import Problem
+
+__all__ = [
+    "BOOL_WORDS",
+    "HYPERPARAM_KEYS",
+    "SOURCE_MARKS",
+    "TORCH_PREFIX",
+    "HyperParam",
+    "KernelRef",
+    "OptimizerConfig",
+    "OptimizerSpec",
+    "hyperparam_from_data",
+]
+
+
+@dataclass(frozen=True)
+class KernelRef:
+    """Where an optimizer's ``init`` / ``step`` kernels live.
+
+    Either importable functions (``module`` and the function names, with ``source_file`` whose
+    text is part of the cache key), or ``inline`` source defining ``opt_init`` / ``opt_step``.
+    """
+
+    module: str | None = None
+    init: str | None = None
+    step: str | None = None
+    source_file: str | None = None
+    inline: str | None = None
+    #: The elementwise form, when the optimizer has one (see kernels.py): ``prepare`` and
+    #: ``update`` function names, state slots per coordinate, run-level scalars after them, and
+    #: how many constants ``prepare`` passes to ``update``.
+    prepare: str | None = None
+    update: str | None = None
+    slots: int = 0
+    extra: int = 0
+    consts: int = 0
+    #: A twin of ``step`` compiled with parallel=True (for problems with millions of parameters).
+    step_par: str | None = None
+
+    @property
+    def elementwise(self) -> bool:
+        return self.update is not None
+
+    def binding(self) -> str:
+        if self.inline is not None:
+            return self.inline
+        lines = [
+            f"from {self.module} import {self.init} as opt_init\n",
+            f"from {self.module} import {self.step} as opt_step\n",
+        ]
+        if self.elementwise:
+            lines += [
+                f"from {self.module} import {self.prepare} as opt_prepare\n",
+                f"from {self.module} import {self.update} as opt_update\n",
+            ]
+        if self.step_par:
+            lines.append(f"from {self.module} import {self.step_par} as opt_step_par\n")
+        return "".join(lines)
+
+    def identity(self) -> str:
+        if self.inline is not None:
+            return self.inline
+        assert self.source_file is not None
+        return self.binding() + Path(self.source_file).read_text(encoding="utf-8")
+
+
+@dataclass(frozen=True)
+class HyperParam:
+    """One hyperparameter: default, kind and valid range ``[low, high]`` (ends open if marked)."""
+
+    name: str
+    default: float
+    doc: str
+    kind: str = "float"  # "float", "bool" or "int" (ints: torch.optim arguments such as max_iter)
+    low: float | None = None
+    high: float | None = None
+    low_open: bool = False
+    high_open: bool = False
+
+    def range_text(self) -> str:
+        if self.kind == "bool":
+            return "true or false"
+        lo = "-inf" if self.low is None else f"{self.low:g}"
+        hi = "inf" if self.high is None else f"{self.high:g}"
+        left = "(" if self.low_open or self.low is None else "["
+        right = ")" if self.high_open or self.high is None else "]"
+        return f"{left}{lo}, {hi}{right}"
+
+    @property
+    def python_type(self) -> type:
+        return bool if self.kind == "bool" else int if self.kind == "int" else float
+
+    def validate(self, value: Any, owner: str) -> float:
+        """Return the value as a float, or raise naming the parameter, value and range."""
+        if self.kind == "bool":
+            if isinstance(value, bool):
+                return 1.0 if value else 0.0
+            if isinstance(value, str) and value.lower() in BOOL_WORDS:
+                return 1.0 if BOOL_WORDS[value.lower()] else 0.0
+            if isinstance(value, (int, float)) and value in (0, 1):
+                return float(value)
+            raise OptimizerError(f"{owner}: {self.name} must be true or false, got {value!r}")
+        if self.kind == "int" and not (
+            isinstance(value, (int, float)) and not isinstance(value, bool) and value == int(value)
+        ):
+            raise OptimizerError(f"{owner}: {self.name} must be an integer, got {value!r}")
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            try:
+                value = float(str(value))
+            except ValueError:
+                raise OptimizerError(
+                    f"{owner}: {self.name} must be a number, got {value!r}"
+                ) from None
+        x = float(value)
+        bad = not math.isfinite(x)
+        if self.low is not None:
+            bad |= x <= self.low if self.low_open else x < self.low
+        if self.high is not None:
+            bad |= x >= self.high if self.high_open else x > self.high
+        if bad:
+            raise OptimizerError(
+                f"{owner}: {self.name} must be in {self.range_text()}, got {_fmt(value)}"
+            )
+        return x
+
+
+BOOL_WORDS = {"true": True, "false": False, "yes": True, "no": False, "on": True, "off": False}
+
+
+def _fmt(value: Any) -> str:
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+@dataclass(frozen=True)
+class OptimizerSpec:
+    """An optimizer of the registry."""
+
+    name: str
+    summary: str
+    hyperparams: tuple[HyperParam, ...]
+    state_per_param: int
+    kernel: KernelRef
+    convention: str = ""
+    source: str = "built-in"
+    check: Callable[[dict[str, float]], str | None] | None = field(default=None, compare=False)
+    compiled: bool = True
+    state_extra: int = 0  # scalars kept after the per-parameter state (e.g. running powers)
+    #: A plugin's own ``state_size(n)``, used instead of ``state_per_param * n + state_extra``.
+    state_size_fn: Callable[[int], int] | None = field(default=None, compare=False)
+    #: For optimizers that are not compiled (``compiled=False``, torch.optim): makes, for a
+    #: problem, a Python callable with the array contract of ``runner_template.advance``.
+    make_runner: Callable[[Problem], Callable[..., None]] | None = field(
+        default=None, compare=False
+    )
+
+    def param(self, name: str) -> HyperParam:
+        for hp in self.hyperparams:
+            if hp.name == name:
+                return hp
+        names = [h.name for h in self.hyperparams]
+        raise OptimizerError(
+            f"{self.name} has no hyperparameter '{name}'{did_you_mean(name, names)}; "
+            f"it has: {', '.join(names)}"
+        )
+
+    @property
+    def defaults(self) -> dict[str, float]:
+        return {hp.name: hp.default for hp in self.hyperparams}
+
+    def state_size(self, n: int) -> int:
+        """Length of one run's state vector for n parameters."""
+        if self.state_size_fn is not None:
+            return self.state_size_fn(n)
+        return self.state_per_param * n + self.state_extra
+
+
+TORCH_PREFIX = "torch:"
+
+
+HYPERPARAM_KEYS = {
+    "default": "the value used when none is given (required)",
+    "min": "lowest valid value (closed end)",
+    "max": "highest valid value (closed end)",
+    "above": "values must be greater than this (open end)",
+    "below": "values must be less than this (open end)",
+    "kind": "float (the default) or bool",
+    "description": "one line shown in errors and docs",
+}
+
+
+def _bound(raw: Mapping[str, Any], closed: str, opened: str, where: str) -> tuple[Any, bool]:
+    if closed in raw and opened in raw:
+        raise ConfigError(f"give '{closed}' or '{opened}', not both", where=where)
+    key = closed if closed in raw else opened if opened in raw else None
+    if key is None:
+        return None, False
+    value = _number_like(raw[key])
+    if value is None or not math.isfinite(value):
+        raise ConfigError(f"'{key}' must be a finite number, got {raw[key]!r}", where=where)
+    return value, key == opened
+
+
+def _number_like(value: Any) -> float | None:
+    """A number, or a string YAML left unparsed such as ``1e-8`` (YAML 1.1 wants ``1.0e-8``)."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, (int, float)):
+        return float(value)
+    if isinstance(value, str):
+        try:
+            return float(value)
+        except ValueError:
+            return None
+    return None
+
+
+def hyperparam_from_data(name: Any, raw: Any, where: str) -> HyperParam:
+    """A :class:`HyperParam` from its declaration in a file (see :data:`HYPERPARAM_KEYS`).
+
+    Errors are :class:`~adambench.errors.ConfigError` naming ``where`` and the key.
+    """
+    at = f"{where}: hyperparameters.{name}"
+    if not isinstance(raw, Mapping):
+        raw = {"default": raw}
+    for key in raw:
+        if key not in HYPERPARAM_KEYS:
+            hint = did_you_mean(str(key), HYPERPARAM_KEYS)
+            raise ConfigError(f"unknown key '{key}'{hint}", where=at)
+    if "default" not in raw or raw["default"] is None:
+        raise ConfigError("has no default (write default: VALUE)", where=at)
+    doc = raw.get("description", "")
+    if not isinstance(doc, str):
+        raise ConfigError("'description' must be a string", where=at)
+    default = raw["default"]
+    kind = raw.get("kind", "bool" if isinstance(default, bool) else "float")
+    if kind not in ("float", "bool"):
+        raise ConfigError(f"'kind' must be float or bool, got {kind!r}", where=at)
+    if kind == "bool":
+        if not isinstance(default, bool):
+            raise ConfigError(f"default of a bool must be true or false, got {default!r}", where=at)
+        if any(k in raw for k in ("min", "max", "above", "below")):
+            raise ConfigError("a bool has no range (min/max/above/below)", where=at)
+        return HyperParam(str(name), 1.0 if default else 0.0, doc, kind="bool")
+    low, low_open = _bound(raw, "min", "above", at)
+    high, high_open = _bound(raw, "max", "below", at)
+    if (
+        low is not None
+        and high is not None
+        and (low > high or (low == high and (low_open or high_open)))
+    ):
+        raise ConfigError("the range is empty (check min/above and max/below)", where=at)
+    value = _number_like(default)
+    if value is None:
+        raise ConfigError(f"default must be a number, got {default!r}", where=at)
+    hp = HyperParam(str(name), value, doc, "float", low, high, low_open, high_open)
+    if not math.isfinite(value) or (
+        (low is not None and (value <= low if low_open else value < low))
+        or (high is not None and (value >= high if high_open else value > high))
+    ):
+        raise ConfigError(f"default {_fmt(value)} is outside its range {hp.range_text()}", where=at)
+    return hp
+
+
+@dataclass(frozen=True)
+class OptimizerConfig:
+    """An optimizer with every hyperparameter resolved, and where each value came from.
+
+    ``sources`` maps a name to ``"spec"`` (given in the -O spec), ``"cli"`` (--lr),
+    ``"problem"`` (the problem's suggestion) or ``"default"``.
+    """
+
+    spec: OptimizerSpec
+    values: dict[str, float]
+    sources: dict[str, str]
+    label: str
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+    def hp_vector(self) -> list[float]:
+        return [self.values[hp.name] for hp in self.spec.hyperparams]
+
+    def public_values(self) -> dict[str, float | bool]:
+        """Values with flags as booleans, for JSON and tables."""
+        return {
+            hp.name: bool(self.values[hp.name]) if hp.kind == "bool" else self.values[hp.name]
+            for hp in self.spec.hyperparams
+        }
+
+
+SOURCE_MARKS = {"cli": "*", "problem": "†"}

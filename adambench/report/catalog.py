@@ -1,0 +1,188 @@
+"""What `adambench list` and `adambench show` print, straight from the registries.
+
+``catalog`` reads the problem files' headline fields without building the problems (no numpy,
+no sympy), so `list` starts fast; ``describe`` loads one problem fully and derives its gradient.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from adambench import safeyaml
+
+__all__ = ["catalog", "describe", "gradient_lines", "optimizer_sources"]
+
+
+def _problem_headline(name: str, raw: Any) -> dict[str, Any]:
+    raw = raw if isinstance(raw, dict) else {}
+    if "data" in raw or "model" in raw:
+        kind = "data"
+        dim = len(raw.get("variables", [0, 0]))
+    elif "dim" in raw:
+        kind, dim = "vector", raw["dim"]
+    else:
+        kind, dim = "expression", len(raw.get("variables", []))
+    target = raw.get("target")
+    if isinstance(target, dict) and "gap" in target:
+        target = f"min + {target['gap']:g}"
+    return {
+        "name": name,
+        "kind": kind,
+        "dim": dim,
+        "steps": raw.get("steps", 1000),
+        "target": target,
+        "description": raw.get("description", ""),
+        "suggested": raw.get("suggested", {}),
+    }
+
+
+def catalog() -> dict[str, Any]:
+    """Problems and optimizers with their defaults and conventions, where each optimizer comes
+    from (``built-in``, ``entry point PACKAGE``), and the other ways to name one."""
+    from adambench.optimizers.builtins import BUILTINS
+    from adambench.optimizers.plugins import entry_point_specs
+    from adambench.problem_files import builtin_files
+
+    problems = [_problem_headline(n, safeyaml.load_file(p)) for n, p in builtin_files().items()]
+    problems_notes: list[str] = []
+    specs = list(BUILTINS.values()) + list(entry_point_specs(problems_notes).values())
+    optimizers = [
+        {
+            "name": spec.name,
+            "summary": spec.summary,
+            "source": spec.source,
+            "defaults": {
+                hp.name: bool(hp.default) if hp.kind == "bool" else hp.default
+                for hp in spec.hyperparams
+            },
+            "ranges": {hp.name: hp.range_text() for hp in spec.hyperparams},
+            "convention": spec.convention,
+        }
+        for spec in specs
+    ]
+    return {
+        "problems": problems,
+        "optimizers": optimizers,
+        "optimizer_sources": optimizer_sources(),
+        "notes": problems_notes,
+    }
+
+
+def optimizer_sources() -> list[dict[str, str]]:
+    """The other ways to name an optimizer with -O (files, torch), without importing torch."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        torch_state = f"torch {version('torch')} installed"
+    except PackageNotFoundError:
+        torch_state = "torch not installed: pip install 'adambench[torch]'"
+    return [
+        {
+            "source": "file",
+            "spec": "PATH.yaml(k=v,...)",
+            "what": "an update rule in YAML, compiled (README: Your own optimizer)",
+        },
+        {
+            "source": "file",
+            "spec": "PATH.py(k=v,...)",
+            "what": "a Python plugin with numba init/step, compiled",
+        },
+        {
+            "source": "entry point",
+            "spec": "NAME",
+            "what": "a plugin an installed package registers (group adambench.optimizers)",
+        },
+        {
+            "source": "torch",
+            "spec": "torch:CLASS(k=v,...)",
+            "what": f"a torch.optim.Optimizer subclass, stepped from Python ({torch_state})",
+        },
+    ]
+
+
+def _vec(a: Any, limit: int = 8) -> str:
+    vals = [f"{v:g}" for v in list(a)[:limit]]
+    more = f", ... ({len(a)} values)" if len(a) > limit else ""
+    return "(" + ", ".join(vals) + more + ")"
+
+
+def describe(name: str, dim: int | None = None) -> list[tuple[str, str]]:
+    """(key, value) lines describing a problem, with its derived gradient."""
+    from adambench.problems import load_problem
+
+    p = load_problem(name, dim=dim)
+    lines = [("name", p.name), ("description", p.description or "–"), ("source", p.source)]
+    if p.kind == "vector":
+        lines.append(("variables", f"x[0] .. x[{p.dim - 1}] (dim {p.dim}; --dim to change)"))
+    else:
+        lines.append(("variables", ", ".join(p.variables)))
+    lines.append(("objective", p.formula()))
+    for label, text in gradient_lines(p):
+        lines.append((label, text))
+    lines.append(("start", _vec(p.start)))
+    if p.minimizers:
+        lines.append(
+            (
+                "minimum",
+                " or ".join(_vec(m) for m in p.minimizers)
+                + ("" if p.min_value is None else f", f = {p.min_value:.6g}"),
+            )
+        )
+    elif p.min_value is not None:
+        lines.append(("minimum", f"f = {p.min_value:.6g}"))
+    lines.append(("target", "none" if p.target is None else f"loss <= {p.target:.6g}"))
+    lines.append(
+        (
+            "domain",
+            " x ".join(f"[{a:g}, {b:g}]" for a, b in p.domain[:4]) + (" ..." if p.dim > 4 else ""),
+        )
+    )
+    lines.append(("default steps", str(p.steps)))
+    if p.gradient_noise:
+        lines.append(("gradient noise", f"Gaussian, sigma = {p.gradient_noise:g} per component"))
+    if p.kind == "logreg":
+        m = p.model
+        lines.append(
+            (
+                "data",
+                f"two moons, {m['n_samples']} samples, noise {m['noise']:g}, "
+                f"data seed {m['data_seed']}",
+            )
+        )
+    for opt, hps in p.suggested.items():
+        lines.append((f"suggested for {opt}", ", ".join(f"{k}={v}" for k, v in hps.items())))
+    for note in p.notes:
+        lines.append(("note", note))
+    lines.append(
+        ("note", "start, target and domain are the project's defaults (see problems.md)")
+        if p.source == "built-in"
+        else ("note", "a user problem file")
+    )
+    return lines
+
+
+def gradient_lines(p: Any) -> list[tuple[str, str]]:
+    """The derived gradient, printed by sympy (the same derivation as the compiled kernel)."""
+    if p.kind == "logreg":
+        return [("gradient", "mean (sigmoid(w . a) - label) a + l2 w, over the minibatch")]
+    import sympy
+
+    from adambench import expr
+
+    if p.kind == "expression":
+        syms = {f"v{k}": sympy.Symbol(name, real=True) for k, name in enumerate(p.variables)}
+        f = expr.to_sympy(p.tree, syms)
+        return [
+            (f"d/d{name}", str(sympy.diff(f, syms[f"v{k}"]))) for k, name in enumerate(p.variables)
+        ]
+    from adambench.expr import linear_sums
+
+    out = []
+    for coef, node in linear_sums(p.tree)[0]:
+        offsets = expr.stencil_offsets(node[3])
+        syms = {k: sympy.Symbol("x[i]" if k == 0 else f"x[i{k:+d}]", real=True) for k in offsets}
+        term = expr.to_sympy(node[3], {}, offsets=syms, index=sympy.Symbol("i"))
+        for k in offsets:
+            scale = "" if coef == 1 else f"{coef:g} * "
+            out.append((f"d term/d {syms[k]}", f"{scale}{sympy.diff(term, syms[k])}"))
+    return out

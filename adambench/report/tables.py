@@ -1,0 +1,312 @@
+"""Rendering results: the rich convergence table, the verdict, and file writers.
+
+Nothing here computes optimisation numbers; it formats what :mod:`adambench.metrics` and
+:mod:`adambench.engine.results` hold. Files are written atomically (a temp file in the same folder,
+then ``os.replace``), so an interrupted run never leaves a truncated file behind.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from adambench.files import check_output_path, write_atomic
+
+if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.table import Table
+
+    from adambench.engine.metrics import ConfigSummary, Stat
+    from adambench.engine.results import Result
+    from adambench.optimizers.spec import OptimizerConfig
+
+__all__ = [
+    "NOT_COMPILED_MARK",
+    "SPARK_BARS",
+    "SPARK_DECADES",
+    "SPARK_WIDTH",
+    "STATUS_STYLE",
+    "fitted_table",
+    "fmt",
+    "fmt_short",
+    "footnotes",
+    "spark_cells",
+    "sparkline",
+    "table",
+    "write_result",
+]
+
+STATUS_STYLE = {
+    "reached_target": "green",
+    "diverged": "bold red",
+    "invalid_start": "bold red",
+    "stalled": "yellow",
+    "max_steps": "",
+}
+
+
+def fmt(v: float | None) -> str:
+    """A number in at most ~9 characters: 4 significant digits, scientific when small or big."""
+    if v is None:
+        return "–"
+    a = abs(v)
+    if a != 0 and (a < 1e-3 or a >= 1e5):
+        return f"{v:.2e}"
+    return f"{v:.4g}"
+
+
+def fmt_short(v: float) -> str:
+    """One or two significant digits, for spreads."""
+    a = abs(v)
+    if a != 0 and (a < 1e-3 or a >= 1e5):
+        return f"{v:.0e}"
+    return f"{v:.2g}"
+
+
+def _stat(s: Stat | None, many: bool, integer: bool = False) -> str:
+    """The median; with several seeds, the quartiles under it (dim)."""
+    if s is None:
+        return "–"
+    f: Callable[[float], str] = (lambda v: f"{v:.0f}") if integer else fmt
+    g: Callable[[float], str] = (lambda v: f"{v:.0f}") if integer else fmt_short
+    if not many or s.n == 1 or s.q1 == s.q3:
+        return f(s.median)
+    return f"{f(s.median)}\n[dim]{g(s.q1)}…{g(s.q3)}[/dim]"
+
+
+_SHORT = {
+    "reached_target": "reached",
+    "max_steps": "max_steps",
+    "diverged": "diverged",
+    "stalled": "stalled",
+    "invalid_start": "invalid_start",
+}
+
+
+def _status_cell(s: ConfigSummary) -> str:
+    if s.runs == 1:
+        status = next(iter(s.statuses))
+        style = STATUS_STYLE[status]
+        return f"[{style}]{status}[/{style}]" if style else status
+    parts = []
+    for status, count in sorted(s.statuses.items(), key=lambda kv: -kv[1]):
+        style = STATUS_STYLE[status]
+        text = f"{count}× {_SHORT[status]}"
+        parts.append(f"[{style}]{text}[/{style}]" if style else text)
+    return "\n".join(parts)
+
+
+def table(result: Result, spark: int = 0) -> Table:
+    """The convergence table: one row per optimizer configuration.
+
+    ``spark`` > 0 adds a "loss curve" column of sparklines that many characters wide (see
+    :func:`spark_cells`; :func:`fitted_table` adds it when it fits the console).
+    """
+    from rich import box
+    from rich.markup import escape
+    from rich.table import Table
+
+    summaries = result.summaries()
+    many = len(result.settings.seeds) > 1
+    p = result.problem
+    title = f"{p.name}: {result.settings.steps} steps"
+    if p.target is not None:
+        title += f", target {fmt(p.target)}"
+    if many:
+        title += (
+            f", {len(result.settings.seeds)} seeds: medians (quartiles under final loss and steps)"
+        )
+    t = Table(
+        title=title,
+        title_justify="left",
+        header_style="bold",
+        box=box.SIMPLE_HEAD,
+        collapse_padding=True,
+    )
+    t.add_column("optimizer", no_wrap=True)
+    t.add_column("status", no_wrap=True)
+    t.add_column("final loss", justify="right")
+    t.add_column("best loss", justify="right")
+    if p.minimizers:
+        t.add_column("dist. to min", justify="right")
+    t.add_column("|grad|", justify="right")
+    if p.target is not None:
+        t.add_column("steps to target", justify="right")
+        if many:
+            t.add_column("success", justify="right")
+    if p.kind == "logreg":
+        t.add_column("accuracy", justify="right")
+    if result.settings.average_decay:
+        t.add_column("avg. loss", justify="right")
+    sparks = spark_cells(result, spark) if spark else []
+    if sparks:
+        t.add_column("loss curve", no_wrap=True)
+    for k, s in enumerate(summaries):
+        row = [escape(s.label) + _compiled_mark(result.configs[k]), _status_cell(s)]
+        failed = "diverged" if s.statuses.get("diverged") else "invalid start"
+        row.append(
+            f"[bold red]{failed}[/]"
+            if s.final_loss is None and s.all_diverged
+            else _stat(s.final_loss, many)
+        )
+        # Quartiles only where they matter most, so the table fits 100 columns.
+        row.append(_stat(s.best_loss, False))
+        if p.minimizers:
+            row.append(_stat(s.distance, False))
+        row.append(_stat(s.grad_norm, False))
+        if p.target is not None:
+            row.append(_stat(s.steps_to_target, many, integer=True))
+            if many:
+                row.append(f"{100 * s.success_rate:.0f}%")
+        if p.kind == "logreg":
+            row.append(_stat(s.accuracy, many))
+        if result.settings.average_decay:
+            row.append(_stat(s.average_loss, many))
+        if sparks:
+            row.append(sparks[k])
+        t.add_row(*row)
+    return t
+
+
+def footnotes(result: Result) -> list[str]:
+    """Lines under the table: where hyperparameters came from, notes."""
+    lines = []
+    sources = {src for c in result.configs for src in c.sources.values()}
+    marks = []
+    if "cli" in sources:
+        marks.append("* from --lr")
+    if "problem" in sources:
+        marks.append(f"† suggested by the problem file ({result.problem.name})")
+    if marks:
+        lines.append("; ".join(marks))
+    diverged = [r for r in result.runs if r.status == "diverged"]
+    if diverged:
+        first = min(diverged, key=lambda r: r.diverged_at or 0)
+        lines.append(
+            f"{len(diverged)} run(s) diverged (first: {first.label}, seed {first.seed}, "
+            f"at step {first.diverged_at})"
+        )
+    invalid = [r for r in result.runs if r.status == "invalid_start"]
+    if invalid:
+        lines.append(
+            f"{len(invalid)} run(s) started where the loss or its gradient is not finite "
+            f"(first: {invalid[0].label}, seed {invalid[0].seed}); they took no step"
+        )
+    lines += _own_optimizer_notes(result)
+    lines += list(result.notes) + list(result.problem.notes)
+    return lines
+
+
+def write_result(result: Result, path: str | Path, trace: bool = False) -> None:
+    kind = check_output_path(path)
+    write_atomic(path, result.to_json(trace=trace) if kind == "json" else result.to_csv())
+
+
+# ---- own optimizers (issue 6) ----
+#: Marks, in the table, configurations that do not run compiled (torch.optim, stepped from Python).
+NOT_COMPILED_MARK = "‡"
+
+
+def _compiled_mark(config: OptimizerConfig) -> str:
+    return "" if config.spec.compiled else f" {NOT_COMPILED_MARK}"
+
+
+def _own_optimizer_notes(result: Result) -> list[str]:
+    """Where optimizers that are not built in come from, and which ones are not compiled."""
+    lines = []
+    if any(not c.spec.compiled for c in result.configs):
+        lines.append(
+            f"{NOT_COMPILED_MARK} not compiled: torch.optim stepped from Python, one step at a "
+            "time (gradient, noise and bookkeeping from adambench's compiled kernels)"
+        )
+    seen = set()
+    for c in result.configs:
+        src = c.spec.source
+        if src not in ("built-in", "torch") and (c.name, src) not in seen:
+            seen.add((c.name, src))
+            lines.append(f"{c.name}: {src}")
+    return lines
+
+
+# ---- sparklines (issue 4) ----
+
+SPARK_BARS = "▁▂▃▄▅▆▇█"
+#: Characters per sparkline in the table's "loss curve" column.
+SPARK_WIDTH = 10
+#: Sparklines span at most this many decades below their highest value.
+SPARK_DECADES = 12.0
+
+
+def sparkline(values: Sequence[float], lo: float, hi: float) -> str:
+    """One character per value: ``▁`` at ``lo`` up to ``█`` at ``hi`` (clipped to the range).
+
+    NaN (no data) is a space and +inf (diverged) is ``×``; with ``hi <= lo`` every finite value
+    is a middle bar. A pure function: the caller chooses the scale (log10 of losses, say).
+    """
+    out = []
+    n = len(SPARK_BARS)
+    for v in values:
+        if math.isnan(v):
+            out.append(" ")
+        elif v == math.inf:
+            out.append("×")
+        elif hi <= lo:
+            out.append(SPARK_BARS[n // 2 - 1])
+        else:
+            level = int((min(max(v, lo), hi) - lo) / (hi - lo) * n)
+            out.append(SPARK_BARS[min(level, n - 1)])
+    return "".join(out)
+
+
+def spark_cells(result: Result, width: int = SPARK_WIDTH) -> list[str]:
+    """A sparkline per configuration: its loss curve (the median over seeds) in ``width``
+    characters, each the mean over its share of the steps, on one scale for the whole table.
+
+    The scale is log10 of the loss, or of the gap to a known non-zero minimum; linear when
+    losses go negative and no minimum is known (:func:`adambench.report.curves.loss_scale`). Empty
+    strings when the result recorded no losses.
+    """
+    import numpy as np
+
+    from adambench.report import curves
+
+    st, p = result.settings, result.problem
+    n_rec = st.steps // st.every + 1
+    if any(r.loss_trace is None for r in result.runs):
+        return [""] * len(result.configs)
+    trace = {id(r): np.asarray(r.loss_trace, float) for r in result.runs}
+    scale = curves.loss_scale(list(trace.values()), p.min_value)
+    rows = []
+    for k in range(len(result.configs)):
+        runs = result.runs_of(k)
+        aligned = curves.align([trace[id(r)] for r in runs], [r.status for r in runs], n_rec)
+        median = curves.quantiles(aligned, (0.5,))[0]
+        shown = curves.transform(median, scale, p.min_value)
+        if scale != "linear":
+            with np.errstate(divide="ignore"):
+                shown = np.log10(shown)
+        buckets = np.array_split(shown, min(width, shown.size))
+        rows.append(
+            np.array([math.inf if np.any(b == math.inf) else float(np.mean(b)) for b in buckets])
+        )
+    finite = np.concatenate([r[np.isfinite(r)] for r in rows])
+    if finite.size == 0:
+        return [sparkline(r, 0.0, 0.0) for r in rows]
+    hi = float(finite.max())
+    lo = float(finite.min())
+    if scale != "linear":
+        lo = max(lo, hi - SPARK_DECADES)
+    return [sparkline(r, lo, hi) for r in rows]
+
+
+def fitted_table(result: Result, console: Console) -> Table:
+    """:func:`table` with the sparkline column when it fits ``console`` without cutting any
+    cell (headers may wrap); a narrow terminal keeps every number whole instead."""
+    from rich.measure import Measurement
+
+    with_curve = table(result, spark=SPARK_WIDTH)
+    # The table's minimum: every column at its longest word, i.e. wrapped headers, whole cells.
+    need = Measurement.get(console, console.options.update_width(10_000), with_curve).minimum
+    return with_curve if need <= console.width else table(result)

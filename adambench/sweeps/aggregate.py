@@ -1,0 +1,267 @@
+"""Outcomes of a sweep's runs, aggregated per configuration over seeds, and heatmaps of two axes."""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from adambench.errors import UsageError, did_you_mean
+
+if TYPE_CHECKING:
+    pass
+from adambench.sweeps.grid import METRICS, Axis, Value, show_value
+from adambench.sweeps.plan import Base, Point
+
+__all__ = ["Heatmap", "Outcomes", "PointStat", "aggregate", "heatmaps", "per_run_values"]
+
+
+@dataclass
+class Outcomes:
+    """The per-run numbers a sweep is summarised from, as (configurations, seeds) arrays."""
+
+    failed: np.ndarray  # diverged or invalid start
+    diverged: np.ndarray
+    reached: np.ndarray
+    final: np.ndarray  # NaN where unknown
+    best: np.ndarray
+    steps_to_target: np.ndarray
+
+    @staticmethod
+    def empty(n_points: int, n_seeds: int) -> Outcomes:
+        def z(dtype: Any, fill: Any) -> np.ndarray:
+            return np.full((n_points, n_seeds), fill, dtype)
+
+        return Outcomes(
+            z(bool, True), z(bool, False), z(bool, False), z(float, np.nan), z(float, np.nan),
+            z(float, np.nan),
+        )  # fmt: skip
+
+    def set(self, p: int, s: int, status: str, final: Any, best: Any, stt: Any) -> None:
+        self.failed[p, s] = status in ("diverged", "invalid_start")
+        self.diverged[p, s] = status == "diverged"
+        self.reached[p, s] = status == "reached_target"
+        self.final[p, s] = np.nan if final is None else final
+        self.best[p, s] = np.nan if best is None else best
+        self.steps_to_target[p, s] = np.nan if stt is None else stt
+
+
+@dataclass(frozen=True)
+class PointStat:
+    """A configuration over its seeds, for one metric.
+
+    ``value`` is the median (or, for success_rate, the fraction reached); ``q1``/``q3`` are the
+    quartiles (failed runs count as +inf, so a median of inf means at least half failed).
+    """
+
+    point: int
+    value: float
+    q1: float
+    q3: float
+    runs: int
+    failed: int
+    diverged: int
+    reached: int
+    rank: int
+
+    @property
+    def state(self) -> str:
+        """``ok``, ``diverged`` (at least half the runs failed) or ``not_reached``."""
+        if math.isfinite(self.value):
+            return "ok"
+        return "diverged" if 2 * self.failed >= self.runs else "not_reached"
+
+
+def _sorted_quantile(m: np.ndarray, q: float) -> np.ndarray:
+    """Linear-interpolated quantile along axis 1 of a row-sorted array that may hold +inf.
+
+    numpy's own quantile turns inf into NaN when it interpolates between two infinities (or
+    with weight 0 on one); here any interpolation that touches +inf gives +inf.
+    """
+    k = m.shape[1]
+    pos = q * (k - 1)
+    i = math.floor(pos)
+    t = pos - i
+    a = m[:, i]
+    if t == 0 or i + 1 >= k:
+        return a.copy()
+    b = m[:, i + 1]
+    with np.errstate(invalid="ignore"):
+        d = b - a
+        out = a + d * t if t < 0.5 else b - d * (1 - t)  # numpy's lerp, for the same bits
+    out[np.isinf(b)] = np.inf
+    return out
+
+
+def per_run_values(o: Outcomes, metric: str) -> np.ndarray:
+    """Each run's value for ``metric`` (lower is better, failed runs +inf; success: 1 or 0)."""
+    if metric == "success_rate":
+        return o.reached.astype(float)
+    src = {"final_loss": o.final, "best_loss": o.best, "steps_to_target": o.steps_to_target}
+    if metric not in src:
+        raise UsageError(f"unknown metric '{metric}'{did_you_mean(metric, METRICS)}")
+    v = src[metric]
+    return np.where(o.failed | np.isnan(v), np.inf, v)
+
+
+def aggregate(o: Outcomes, metric: str) -> list[PointStat]:
+    """Per-configuration statistics (in grid order), each with its rank (1 = best)."""
+    n_points, k = o.failed.shape
+    if n_points == 0:
+        return []
+    vals = per_run_values(o, metric)
+    srt = np.sort(vals, axis=1)
+    if metric == "success_rate":
+        value = vals.mean(axis=1)
+        q1 = q3 = value
+    else:
+        value, q1, q3 = (_sorted_quantile(srt, q) for q in (0.5, 0.25, 0.75))
+    failed = o.failed.sum(axis=1)
+    final_med = _sorted_quantile(np.sort(per_run_values(o, "final_loss"), axis=1), 0.5)
+    idx = np.arange(n_points)
+    if metric == "success_rate":
+        stt_med = _sorted_quantile(np.sort(per_run_values(o, "steps_to_target"), axis=1), 0.5)
+        order = np.lexsort((idx, final_med, stt_med, -value))
+    elif metric == "steps_to_target":
+        order = np.lexsort((idx, failed, final_med, value))
+    else:
+        order = np.lexsort((idx, failed, value))
+    rank = np.empty(n_points, int)
+    rank[order] = np.arange(1, n_points + 1)
+    diverged, reached = o.diverged.sum(axis=1), o.reached.sum(axis=1)
+    return [
+        PointStat(
+            point=p,
+            value=float(value[p]),
+            q1=float(q1[p]),
+            q3=float(q3[p]),
+            runs=k,
+            failed=int(failed[p]),
+            diverged=int(diverged[p]),
+            reached=int(reached[p]),
+            rank=int(rank[p]),
+        )
+        for p in range(n_points)
+    ]
+
+
+@dataclass(frozen=True)
+class Heatmap:
+    """A metric over two swept axes (rows x columns) with the other swept values held fixed.
+
+    ``cells[i][j]`` is a point index (or None where the grid has no such configuration);
+    ``col_name`` is ``"optimizer"`` when the columns are the sweep's bases. ``marked`` holds
+    the best cell, or each column's best (a tuned comparison's choices).
+    """
+
+    title: str
+    row_name: str
+    col_name: str
+    row_labels: tuple[str, ...]
+    col_labels: tuple[str, ...]
+    cells: tuple[tuple[int | None, ...], ...]
+    fixed: Mapping[str, Value]
+    marked: tuple[tuple[int, int], ...]
+
+
+def heatmaps(
+    bases: Sequence[Base],
+    axes: Sequence[Axis],
+    points: Sequence[Point],
+    stats: list[PointStat],
+    *,
+    min_bases: int = 2,
+    per_column: bool = False,
+) -> list[Heatmap]:
+    """The heatmaps of a sweep.
+
+    A base with two or more swept axes (more than one value each) gets a heatmap of its first
+    two (rows = first, columns = second, in grid order), one per combination of its further
+    axes. When every base sweeps exactly one and the same hyperparameter and there are at least
+    ``min_bases`` bases, one heatmap has a row per value and a column per base. The best cell
+    (by rank) is marked, or with ``per_column`` the best of each column; cells whose median
+    failed are never marked.
+    """
+    lookup: dict[tuple[int, tuple[tuple[str, Any], ...]], int] = {}
+    for i, pt in enumerate(points):
+        lookup[(pt.base, tuple(sorted(pt.values.items())))] = i
+
+    def find(base: int, values: Mapping[str, Value]) -> int | None:
+        return lookup.get((base, tuple(sorted(values.items()))))
+
+    def best_of(cells: list[list[int | None]]) -> tuple[tuple[int, int], ...]:
+        found = [
+            (stats[p].rank, r, c)
+            for r, row in enumerate(cells)
+            for c, p in enumerate(row)
+            if p is not None and math.isfinite(stats[p].value)
+        ]
+        if not per_column:
+            return (min(found)[1:],) if found else ()
+        best: dict[int, tuple[int, int, int]] = {}
+        for f in found:
+            if f[2] not in best or f < best[f[2]]:
+                best[f[2]] = f
+        return tuple(best[c][1:] for c in sorted(best))
+
+    out: list[Heatmap] = []
+    swept = [[i for i in b.axes if len(axes[i].values) > 1] for b in bases]
+    for b, (base, mine) in enumerate(zip(bases, swept, strict=True)):
+        if len(mine) < 2:
+            continue
+        rows, cols, extra = axes[mine[0]], axes[mine[1]], [axes[i] for i in mine[2:]]
+        fixed_all = {axes[i].name: axes[i].values[0] for i in base.axes if i not in mine}
+        for combo in itertools.product(*(ax.values for ax in extra)):
+            fixed = {ax.name: v for ax, v in zip(extra, combo, strict=True)}
+            cells = [
+                [
+                    find(b, {rows.name: rv, cols.name: cv, **fixed, **fixed_all})
+                    for cv in cols.values
+                ]
+                for rv in rows.values
+            ]
+            title = base.label + "".join(f", {k}={show_value(v)}" for k, v in fixed.items())
+            out.append(
+                Heatmap(
+                    title,
+                    rows.name,
+                    cols.name,
+                    tuple(show_value(v) for v in rows.values),
+                    tuple(show_value(v) for v in cols.values),
+                    tuple(tuple(r) for r in cells),
+                    fixed,
+                    best_of(cells),
+                )
+            )
+    one = [axes[m[0]].name for m in swept if len(m) == 1]
+    if len(bases) >= min_bases and len(one) == len(bases) and len(set(one)) == 1:
+        name = one[0]
+        values: list[Value] = []
+        for m in swept:
+            for v in axes[m[0]].values:
+                if v not in values:
+                    values.append(v)
+        if any(len(axes[m[0]].values) != len(values) for m in swept):
+            values.sort()
+        fixed_b = [
+            {axes[i].name: axes[i].values[0] for i in base.axes if i not in swept[b]}
+            for b, base in enumerate(bases)
+        ]
+        cells = [[find(b, {name: v, **fixed_b[b]}) for b in range(len(bases))] for v in values]
+        out.append(
+            Heatmap(
+                "",
+                name,
+                "optimizer",
+                tuple(show_value(v) for v in values),
+                tuple(b.label for b in bases),
+                tuple(tuple(r) for r in cells),
+                {},
+                best_of(cells),
+            )
+        )
+    return out

@@ -1,0 +1,111 @@
+"""Running a sweep: one engine job (or Dask chunks) for every configuration x seed."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from adambench.engine.jobs import CompileFn, ProgressFn
+    from adambench.engine.results import Result
+    from adambench.problems import Problem
+from adambench.sweeps.grid import MAX_RUNS, Axis
+from adambench.sweeps.plan import Plan, plan
+from adambench.sweeps.result import SweepResult, check_metric, outcomes_of
+
+__all__ = ["sweep"]
+
+
+def sweep(
+    problem: Problem | str | Path,
+    optimizers: Sequence[str] | str = ("adam",),
+    grid: Sequence[str | Axis] | Mapping[str, Any] = (),
+    *,
+    seeds: int = 1,
+    seed: int = 0,
+    steps: int | None = None,
+    start: Any = None,
+    metric: str = "final_loss",
+    max_runs: int | None = MAX_RUNS,
+    dim: int | None = None,
+    threads: int | None = None,
+    progress: ProgressFn | None = None,
+    on_compile: CompileFn | None = None,
+    chunk_steps: int | None = None,
+    where: str | None = None,
+    scheduler: Any = None,
+) -> SweepResult:
+    """Run every configuration of a grid from ``seeds`` seeds on ``problem``, in one pass.
+
+    ``grid`` is a list of ``"name=values"`` strings (as ``--grid`` takes them) or a mapping
+    ``{name: "a:b:logn" | [values] | value}`` (as a sweep file holds it). Everything is
+    validated before anything runs (see :func:`plan`). Only the start and the end of each run
+    are recorded (no trajectories), so a sweep's memory is small whatever its length.
+    ``threads`` and ``chunk_steps`` never change a number.
+
+    ``scheduler`` runs the sweep on Dask in chunks of runs (:mod:`adambench.backends.dask`):
+    ``"local"`` (a local cluster of worker processes), a scheduler's address
+    (``"tcp://host:8786"``), a ``distributed.Client``, or a
+    :class:`~adambench.backends.dask.Cluster` with more options (chunk size, partial output to
+    resume). The result is the same, bit for bit; ``threads`` is then the engine threads per
+    chunk. Without it nothing about Dask is imported.
+    """
+    from adambench.engine import jobs as engine
+
+    p = plan(problem, optimizers, grid, seeds=seeds, max_runs=max_runs, dim=dim, where=where)
+    prob = p.problem
+    check_metric(metric, prob.target, prob.name)
+    n_steps = prob.steps if steps is None else steps
+    # Only the start and the end of each run are recorded: a sweep needs no trajectories.
+    valid = isinstance(n_steps, int) and not isinstance(n_steps, bool) and n_steps >= 1
+    job = engine.prepare(
+        prob,
+        p.configs,
+        steps=n_steps,
+        seeds=seeds,
+        seed=seed,
+        start=start,
+        every=n_steps if valid else 1,
+        record_x=False,
+        allocate=scheduler is None,
+    )
+    if scheduler is None:
+        n_threads = engine.execute(
+            [job],
+            threads=threads,
+            progress=progress,
+            on_compile=on_compile,
+            chunk_steps=chunk_steps,
+        )
+        extra: list[str] = []
+    else:
+        from adambench.backends import dask as cluster
+
+        what = f"sweep {prob.name}: {p.runs:,} runs of {job.settings.steps} steps"
+        report = cluster.execute(
+            [job], cluster.as_cluster(scheduler, threads), progress=progress, what=what
+        )
+        n_threads, extra = report.threads, report.notes
+    result = engine.collect(job, threads=n_threads)
+    result.notes = p.notes + result.notes + [n for n in extra if n not in result.notes]
+    return _from_result(p, result, metric)
+
+
+def _from_result(p: Plan, result: Result, metric: str) -> SweepResult:
+    # The engine may have renamed repeated labels (adam#2): points take the final labels.
+    points = [replace(pt, label=c.label) for pt, c in zip(p.points, result.configs, strict=True)]
+    return SweepResult(
+        problem=p.problem.name,
+        target=p.problem.target,
+        steps=result.settings.steps,
+        seeds=result.settings.seeds,
+        bases=p.bases,
+        axes=p.axes,
+        points=points,
+        outcomes=outcomes_of(result, len(points)),
+        metric=metric,
+        notes=list(result.notes),
+        result=result,
+    )
