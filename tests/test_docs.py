@@ -272,3 +272,31 @@ def test_json_page_lists_the_fields_of_a_result():
     result = json.loads(r.stdout)
     (fields,) = tables(section("docs/json.md", "The JSON result (schema version 1)"))
     assert set().union(*(first for first, _ in fields)) == set(result)
+
+
+def test_json_page_lists_the_fields_of_the_check_report(monkeypatch):
+    monkeypatch.chdir(ROOT)
+    r = invoke("check", "sample_configs/ci.yaml", "--json")
+    assert r.exit_code == 0, r.output
+    report = json.loads(r.stdout)
+    case, check = report["cases"][0], report["cases"][0]["checks"][0]
+    top, case_rows, check_rows = tables(
+        section("docs/json.md", "The check report (`check --json`, `compare --json`)")
+    )
+
+    def documented(rows):
+        return set().union(*(first for first, _ in rows))
+
+    def content(rows, name):
+        (second,) = [second for first, second in rows if name in first]
+        return second
+
+    assert documented(top) == set(report)
+    assert set(report["summary"]) == content(top, "summary")
+    assert set(report["volatile"]) <= content(top, "volatile")
+    assert documented(case_rows) == set(case)
+    assert set(case["metrics"]) == content(case_rows, "metrics") - {"null"}
+    settings = content(case_rows, "settings")
+    assert set(case["settings"]) | set(case["settings"]["problem"]) <= settings
+    assert set(case["settings"]["optimizer"]) <= settings
+    assert documented(check_rows) == set(check)
