@@ -390,23 +390,6 @@ def test_readme_check_examples_print_what_the_readme_shows(block, tmp_path, monk
                 assert norm(line) in got, f"README line not in output: {line!r}\n{r.stdout}"
 
 
-def test_readme_suite_is_the_sample_and_its_error_example_is_true(tmp_path, monkeypatch):
-    blocks = re.findall(r"```yaml\n(.*?)```", README, flags=re.S)
-    assert SAMPLE.read_text(encoding="utf-8") in blocks
-    (example,) = re.findall(r"^error: ci\.yaml: .*final_loss_under.*$", README, flags=re.M)
-    text = SAMPLE.read_text(encoding="utf-8").replace("final_loss_below", "final_loss_under", 1)
-    (tmp_path / "ci.yaml").write_text(text, encoding="utf-8")
-    monkeypatch.chdir(tmp_path)
-    assert error_line(invoke("check", "ci.yaml")) == example
-
-
-def test_readme_python_check_example_runs(monkeypatch, capsys):
-    (code,) = [b for b in re.findall(r"```python\n(.*?)```", README, flags=re.S) if "check(" in b]
-    monkeypatch.chdir(ROOT)
-    exec(compile(code, "README", "exec"), {})
-    assert capsys.readouterr().out.startswith("True [('beale-adam', 550)")
-
-
 def test_the_gate_modules_import_no_numerics():
     """`adambench compare --help` and the report writers stay light: numba/numpy/rich load only
     where a command needs them."""

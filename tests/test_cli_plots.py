@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -190,61 +189,3 @@ def test_plot_help_has_an_example():
     r = invoke("plot", "--help")
     assert r.exit_code == 0 and "Example" in r.stdout and "adambench plot" in r.stdout
     assert "--animate" in invoke("run", "--help").stdout
-
-
-def test_readme_sparkline_example_is_what_a_wide_terminal_shows():
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    (block,) = re.findall(r"<!-- sparkline-example -->\n```text\n(.*?)```", readme, flags=re.S)
-    command, *printed = block.splitlines()
-    assert command.startswith("$ adambench ")
-    r = runner.invoke(app, shlex.split(command)[2:], env={"COLUMNS": "120"})
-    assert r.exit_code == 0
-    got = {" ".join(line.split()) for line in r.stdout.splitlines()}
-    for line in printed:
-        if line.strip():
-            assert " ".join(line.split()) in got, line
-
-
-def readme_section(title: str) -> str:
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    return readme.split(f"## {title}\n", 1)[1].split("\n## ", 1)[0]
-
-
-def test_readme_picture_commands_are_the_script_and_make_the_committed_files():
-    """Every picture command in the README is a line of docs/make_pictures.sh, names files that
-    are committed (small enough), and parses: options exist and optimizer specs resolve."""
-    import typer.main
-
-    from adambench.optimizers.registry import configs_from_specs
-
-    section = readme_section("Pictures")
-    commands = [
-        line
-        for block in re.findall(r"```sh\n(.*?)```", section, flags=re.S)
-        for line in block.splitlines()
-        if line.startswith("adambench run") and "docs/" in line
-    ]
-    script = (ROOT / "docs" / "make_pictures.sh").read_text(encoding="utf-8")
-    assert commands and [c for c in script.splitlines() if c.startswith("adambench")] == commands
-    group = typer.main.get_command(app)
-    for command in commands:
-        args = shlex.split(command)[1:]
-        ctx = group.make_context("adambench", list(args), resilient_parsing=False)
-        sub = group.get_command(ctx, args[0])
-        params = sub.make_context(args[0], args[1:]).params
-        configs_from_specs(params["optimizers"])
-        for name in ("plot", "animate"):
-            if params[name] is not None:
-                path = ROOT / params[name]
-                limit = 2_000_000 if path.suffix == ".gif" else 300_000
-                assert path.exists() and 10_000 < path.stat().st_size < limit, path
-                assert f"]({params[name]})" in section  # shown in the README
-
-
-def test_readme_python_picture_example_runs(tmp_path, monkeypatch):
-    (code,) = re.findall(r"```python\n(.*?)```", readme_section("Pictures"), flags=re.S)
-    monkeypatch.chdir(tmp_path)
-    exec(compile(code.replace("frames=60", "frames=5"), "README", "exec"), {})
-    assert pixels(tmp_path / "valley.png").std() > 20
-    with Image.open(tmp_path / "valley.gif") as im:
-        assert im.n_frames == 5

@@ -229,15 +229,3 @@ def test_help_has_examples():
         h = invoke(cmd, "--help")
         assert h.exit_code == 0 and "Example" in h.stdout
     assert "--tune" in invoke("run", "--help").stdout
-
-
-def test_readme_sweep_file_and_python_example():
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    sample = (ROOT / "sample_configs" / "sweep_beale.yaml").read_text(encoding="utf-8")
-    assert f"```yaml\n{sample}```" in readme
-    (code,) = [b for b in re.findall(r"```python\n(.*?)```", readme, re.S) if "sweep(" in b]
-    printed = []
-    scope: dict = {"print": lambda *a: printed.append(a)}
-    exec(compile(code, "README", "exec"), scope)
-    assert printed == [("adam(lr=1, beta1=0.9)", scope["best"].value)]
-    assert scope["best"].rank == 1 and scope["sw"].runs == 105
