@@ -82,9 +82,20 @@ def test_mkdocs_builds_the_site_strictly_with_every_page(site):
     assert (site / "beale.png").exists()  # the pictures stay in docs/ and are served from there
 
 
-def test_architecture_page_is_a_placeholder_in_the_nav():
-    assert text("docs/architecture.md").startswith("# Architecture\n")
+def test_architecture_page_maps_every_module_and_the_floors_of_the_contract():
+    page = text("docs/architecture.md")
     assert "architecture.md" in text("mkdocs.yml")
+    tree = page.split("<!-- package-map -->", 1)[1].split("```", 2)[1]
+    package = ROOT / "adambench"
+    shown = set(re.findall(r"[├└]── (\S+)", tree))
+    present = {p.name + "/" for p in package.iterdir() if (p / "__init__.py").exists()}
+    present |= {p.name for p in package.glob("*.py")}
+    assert shown == present
+    layers = re.search(r"layers = \[(.*?)\]", text("pyproject.toml"), flags=re.S).group(1)
+    floors = [f.split(" | ") for f in re.findall(r'"([^"]+)"', layers)]
+    rows = re.findall(r"^\| (\d+) \| (.*?) \|", page, flags=re.M)
+    table = {int(k): re.findall(r"`(\w+)`", names) for k, names in rows}
+    assert [table[k] for k in sorted(table, reverse=True)] == floors
 
 
 def github_slug(heading: str) -> str:
