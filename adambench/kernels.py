@@ -175,7 +175,7 @@ def permutation(seed, epoch, perm):
 
 
 # ---------------------------------------------------------------------------------------------
-# Optimizers: the formulas of ../shared/reference/optimizers.md, arranged as torch.optim's
+# Optimizers: the update rules of docs/optimizers.md, arranged as torch.optim's
 # single-tensor path arranges them (e.g. Adam's bias corrections), so float64 trajectories match
 # torch to rounding. (torch updates moving averages with lerp, m + (1 - beta1) (g - m); we keep
 # the paper's beta1 m + (1 - beta1) g: equal in exact arithmetic, within 1e-15 per step.)
@@ -451,8 +451,8 @@ def _parallel_twin(kernel: Any, name: str) -> Any:
 
     numba's disk cache keys a function by its qualified name and line, not by ``parallel``:
     compiled under the same name, the twin would silently load the serial machine code (a trap
-    measured in ../shared/reference/numba-notes.md). A copy with its own qualname gets its own
-    cache entry.
+    measured while writing this, see docs/how-it-works.md). A copy with its own qualname gets its
+    own cache entry.
     """
     f = kernel.py_func
     twin = types.FunctionType(f.__code__, f.__globals__, name, f.__defaults__, f.__closure__)

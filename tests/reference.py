@@ -1,4 +1,4 @@
-"""Plain-Python transcriptions of ../shared/reference/optimizers.md, line by line.
+"""Plain-Python transcriptions of the update rules (docs/optimizers.md), line by line.
 
 Slow and obvious on purpose (stumpy's naive.py idea): an independent reference for the numba
 kernels. Each function takes the parameters, a gradient function and hyperparameters, and returns
