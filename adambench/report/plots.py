@@ -17,10 +17,8 @@ from __future__ import annotations
 
 import contextlib
 import math
-import os
 import shutil
-import tempfile
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -28,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from adambench.errors import AdambenchError, OutputError, UsageError
+from adambench.files import atomic_output
 from adambench.report import curves
 
 if TYPE_CHECKING:
@@ -728,7 +727,16 @@ def draw(pd: PlotData, contour: bool | None = None, animation: bool = False) -> 
     ax = axes.pop(0)
     _, loss_lines = _draw_loss(ax, pd, colors)
     if pd.target is not None:
-        extra.append(Line2D([], [], color="k", ls=":", lw=1, label=f"target ({pd.target:.3g})"))
+        extra.append(
+            Line2D(
+                [],
+                [],
+                color="k",
+                ls=":",
+                lw=1,
+                label=f"target ({pd.target:.3g})",
+            )
+        )
 
     if p.ecdf:
         _draw_ecdf(axes.pop(0), pd, colors)
@@ -747,32 +755,6 @@ def draw(pd: PlotData, contour: bool | None = None, animation: bool = False) -> 
 
 # ---------------------------------------------------------------------------------------------
 # Files
-
-
-@contextlib.contextmanager
-def _atomic(path: str | Path, suffix: str) -> Iterator[str]:
-    """A temporary file next to ``path`` that replaces it on success (removed on failure)."""
-    p = Path(path)
-    try:
-        fd, tmp = tempfile.mkstemp(
-            dir=p.parent if str(p.parent) else ".", prefix=f".{p.name}.", suffix=suffix
-        )
-    except OSError as exc:
-        raise OutputError(f"{path}: cannot write ({exc.strerror})") from None
-    os.close(fd)
-    # mkstemp makes the file private (0600); a picture gets the usual mode of a new file.
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(tmp, 0o666 & ~umask)
-    try:
-        yield tmp
-        os.replace(tmp, p)
-    except BaseException as exc:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        if isinstance(exc, OSError):  # a full disk, a folder gone meanwhile: one line, exit 2
-            raise OutputError(f"{path}: cannot write ({exc.strerror or exc})") from None
-        raise
 
 
 # Leave creation dates out so the same picture gives the same bytes (svg, pdf).
@@ -797,7 +779,8 @@ def save_figure(fig: Figure, path: str | Path, dpi: int = 100) -> None:
     import matplotlib
 
     # A fixed salt makes the SVG element ids, and so the file, the same for the same picture.
-    with _atomic(path, f".{kind}") as tmp, matplotlib.rc_context({"svg.hashsalt": "adambench"}):
+    salt = matplotlib.rc_context({"svg.hashsalt": "adambench"})
+    with atomic_output(path, f".{kind}") as tmp, salt:
         fig.savefig(tmp, format=kind, dpi=dpi, metadata=_METADATA[kind])
 
 
@@ -837,7 +820,7 @@ def write_animation(
     kind = check_animation_path(path)
     check_frames(frames, fps)
     anim = _Animator(pd, frames, contour)
-    with _atomic(path, f".{kind}") as tmp:
+    with atomic_output(path, f".{kind}") as tmp:
         if kind == "gif":
             _write_gif(anim, tmp, fps, on_frame)
         else:
@@ -996,7 +979,7 @@ def _write_mp4(
 # ---- sweep plots (issue 5) ----
 # Pictures of a sweep (`adambench sweep --plot`, `sweep-show --plot`). matplotlib is imported
 # inside each function (Agg backend, no display needed), so importing this module costs nothing;
-# figures are written atomically (temp file in the same folder, then os.replace).
+# figures are written atomically (:func:`adambench.files.atomic_output`).
 
 
 def sweep_plot(sw: SweepResult, path: str | Path, metric: str | None = None) -> str:
