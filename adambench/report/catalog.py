@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from adambench import safeyaml
+from adambench.numbers import format_number
 
 __all__ = ["catalog", "describe", "gradient_lines", "optimizer_sources"]
 
@@ -24,7 +25,7 @@ def _problem_headline(name: str, raw: Any) -> dict[str, Any]:
         kind, dim = "expression", len(raw.get("variables", []))
     target = raw.get("target")
     if isinstance(target, dict) and "gap" in target:
-        target = f"min + {target['gap']:g}"
+        target = f"min + {format_number(target['gap'], 'value')}"
     return {
         "name": name,
         "kind": kind,
@@ -101,7 +102,7 @@ def optimizer_sources() -> list[dict[str, str]]:
 
 
 def _vec(a: Any, limit: int = 8) -> str:
-    vals = [f"{v:g}" for v in list(a)[:limit]]
+    vals = [format_number(v, "value") for v in list(a)[:limit]]
     more = f", ... ({len(a)} values)" if len(a) > limit else ""
     return "(" + ", ".join(vals) + more + ")"
 
@@ -125,27 +126,38 @@ def describe(name: str, dim: int | None = None) -> list[tuple[str, str]]:
             (
                 "minimum",
                 " or ".join(_vec(m) for m in p.minimizers)
-                + ("" if p.min_value is None else f", f = {p.min_value:.6g}"),
+                + ("" if p.min_value is None else f", f = {format_number(p.min_value, 'detail')}"),
             )
         )
     elif p.min_value is not None:
-        lines.append(("minimum", f"f = {p.min_value:.6g}"))
-    lines.append(("target", "none" if p.target is None else f"loss <= {p.target:.6g}"))
+        lines.append(("minimum", f"f = {format_number(p.min_value, 'detail')}"))
+    lines.append(
+        ("target", "none" if p.target is None else f"loss <= {format_number(p.target, 'detail')}")
+    )
     lines.append(
         (
             "domain",
-            " x ".join(f"[{a:g}, {b:g}]" for a, b in p.domain[:4]) + (" ..." if p.dim > 4 else ""),
+            " x ".join(
+                f"[{format_number(a, 'value')}, {format_number(b, 'value')}]"
+                for a, b in p.domain[:4]
+            )
+            + (" ..." if p.dim > 4 else ""),
         )
     )
     lines.append(("default steps", str(p.steps)))
     if p.gradient_noise:
-        lines.append(("gradient noise", f"Gaussian, sigma = {p.gradient_noise:g} per component"))
+        lines.append(
+            (
+                "gradient noise",
+                f"Gaussian, sigma = {format_number(p.gradient_noise, 'value')} per component",
+            )
+        )
     if p.kind == "logreg":
         m = p.model
         lines.append(
             (
                 "data",
-                f"two moons, {m['n_samples']} samples, noise {m['noise']:g}, "
+                f"two moons, {m['n_samples']} samples, noise {format_number(m['noise'], 'value')}, "
                 f"data seed {m['data_seed']}",
             )
         )
@@ -183,6 +195,6 @@ def gradient_lines(p: Any) -> list[tuple[str, str]]:
         syms = {k: sympy.Symbol("x[i]" if k == 0 else f"x[i{k:+d}]", real=True) for k in offsets}
         term = expr.to_sympy(node[3], {}, offsets=syms, index=sympy.Symbol("i"))
         for k in offsets:
-            scale = "" if coef == 1 else f"{coef:g} * "
+            scale = "" if coef == 1 else f"{format_number(coef, 'value')} * "
             out.append((f"d term/d {syms[k]}", f"{scale}{sympy.diff(term, syms[k])}"))
     return out

@@ -10,9 +10,8 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from adambench.checks.judge import distinct_bound
 from adambench.checks.outcome import CaseResult, CheckItem, CheckResult
-from adambench.numbers import format_number
+from adambench.numbers import distinct_number, format_number
 from adambench.version import __version__
 
 if TYPE_CHECKING:
@@ -52,10 +51,10 @@ def measured_text(item: CheckItem) -> str:
             return "diverged"
         return "–"
     if item.metric in ("success_rate", "diverged_rate"):
-        return f"{100 * v:.0f}%"
+        return format_number(v, "percent")
     if item.kind == "baseline" and item.baseline is not None:
-        return distinct_bound(v, item.baseline)  # enough digits to see the change
-    return format_number(v)
+        return distinct_number(v, item.baseline)  # enough digits to see the change
+    return format_number(v, "check")
 
 
 def expected_text(item: CheckItem) -> str:
