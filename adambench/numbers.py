@@ -113,6 +113,10 @@ STYLES: dict[str, Callable[[Any], str]] = {
     "label": lambda v: f"{v:.4g}",
     # Values written in the cells of a sweep heatmap picture: two significant digits.
     "cell": lambda v: f"{v:.2g}",
+    # How long a check took, in its summary line: ``0.42s``.
+    "duration": lambda v: f"{v:.2f}s",
+    # The cold compile time beside it: ``3.1s``.
+    "compile_time": lambda v: f"{v:.1f}s",
 }
 
 

@@ -87,10 +87,11 @@ def summary_line(result: CheckResult, markup: bool = False) -> str:
     if result.kind != "check":
         return head
     shown, compile_s = seconds(result)
-    line = f"{head} in {shown:.2f}s"
+    line = f"{head} in {format_number(shown, 'duration')}"
     if result.compiled:
         n = len(result.compiled)
-        line += f" (+ {compile_s:.1f}s compiling {n} kernel{'s' if n > 1 else ''}, cached)"
+        took = format_number(compile_s, "compile_time")
+        line += f" (+ {took} compiling {n} kernel{'s' if n > 1 else ''}, cached)"
     return line
 
 
