@@ -25,7 +25,7 @@ def _problem_headline(name: str, raw: Any) -> dict[str, Any]:
         kind, dim = "expression", len(raw.get("variables", []))
     target = raw.get("target")
     if isinstance(target, dict) and "gap" in target:
-        target = f"min + {format_number(target['gap'], 'value')}"
+        target = f"min + {_value(target['gap'])}"
     return {
         "name": name,
         "kind": kind,
@@ -102,7 +102,7 @@ def optimizer_sources() -> list[dict[str, str]]:
 
 
 def _vec(a: Any, limit: int = 8) -> str:
-    vals = [format_number(v, "value") for v in list(a)[:limit]]
+    vals = [_value(v) for v in list(a)[:limit]]
     more = f", ... ({len(a)} values)" if len(a) > limit else ""
     return "(" + ", ".join(vals) + more + ")"
 
@@ -118,49 +118,21 @@ def describe(name: str, dim: int | None = None) -> list[tuple[str, str]]:
     else:
         lines.append(("variables", ", ".join(p.variables)))
     lines.append(("objective", p.formula()))
-    for label, text in gradient_lines(p):
-        lines.append((label, text))
+    lines += gradient_lines(p)
     lines.append(("start", _vec(p.start)))
-    if p.minimizers:
-        lines.append(
-            (
-                "minimum",
-                " or ".join(_vec(m) for m in p.minimizers)
-                + ("" if p.min_value is None else f", f = {format_number(p.min_value, 'detail')}"),
-            )
-        )
-    elif p.min_value is not None:
-        lines.append(("minimum", f"f = {format_number(p.min_value, 'detail')}"))
-    lines.append(
-        ("target", "none" if p.target is None else f"loss <= {format_number(p.target, 'detail')}")
-    )
-    lines.append(
-        (
-            "domain",
-            " x ".join(
-                f"[{format_number(a, 'value')}, {format_number(b, 'value')}]"
-                for a, b in p.domain[:4]
-            )
-            + (" ..." if p.dim > 4 else ""),
-        )
-    )
+    lines += _minimum_lines(p)
+    target = "none" if p.target is None else f"loss <= {format_number(p.target, 'detail')}"
+    lines.append(("target", target))
+    domain = " x ".join(f"[{_value(a)}, {_value(b)}]" for a, b in p.domain[:4])
+    lines.append(("domain", domain + (" ..." if p.dim > 4 else "")))
     lines.append(("default steps", str(p.steps)))
     if p.gradient_noise:
-        lines.append(
-            (
-                "gradient noise",
-                f"Gaussian, sigma = {format_number(p.gradient_noise, 'value')} per component",
-            )
-        )
+        sigma = _value(p.gradient_noise)
+        lines.append(("gradient noise", f"Gaussian, sigma = {sigma} per component"))
     if p.kind == "logreg":
         m = p.model
-        lines.append(
-            (
-                "data",
-                f"two moons, {m['n_samples']} samples, noise {format_number(m['noise'], 'value')}, "
-                f"data seed {m['data_seed']}",
-            )
-        )
+        data = f"two moons, {m['n_samples']} samples, noise {_value(m['noise'])}"
+        lines.append(("data", f"{data}, data seed {m['data_seed']}"))
     for opt, hps in p.suggested.items():
         lines.append((f"suggested for {opt}", ", ".join(f"{k}={v}" for k, v in hps.items())))
     for note in p.notes:
@@ -171,6 +143,19 @@ def describe(name: str, dim: int | None = None) -> list[tuple[str, str]]:
         else ("note", "a user problem file")
     )
     return lines
+
+
+def _value(v: Any) -> str:
+    return format_number(v, "value")
+
+
+def _minimum_lines(p: Any) -> list[tuple[str, str]]:
+    """The known minimizers and minimum value, if any."""
+    f = None if p.min_value is None else f"f = {format_number(p.min_value, 'detail')}"
+    if p.minimizers:
+        where = " or ".join(_vec(m) for m in p.minimizers)
+        return [("minimum", where + ("" if f is None else f", {f}"))]
+    return [("minimum", f)] if f is not None else []
 
 
 def gradient_lines(p: Any) -> list[tuple[str, str]]:
@@ -195,6 +180,6 @@ def gradient_lines(p: Any) -> list[tuple[str, str]]:
         syms = {k: sympy.Symbol("x[i]" if k == 0 else f"x[i{k:+d}]", real=True) for k in offsets}
         term = expr.to_sympy(node[3], {}, offsets=syms, index=sympy.Symbol("i"))
         for k in offsets:
-            scale = "" if coef == 1 else f"{format_number(coef, 'value')} * "
+            scale = "" if coef == 1 else f"{_value(coef)} * "
             out.append((f"d term/d {syms[k]}", f"{scale}{sympy.diff(term, syms[k])}"))
     return out
