@@ -1,7 +1,8 @@
 """Files no reader ever sees half of: atomic writes, verified text files, content hashes.
 
-- :func:`write_atomic`: the one writer of output files (temp file, fsync, rename), so an
-  interrupted command leaves a file complete or absent; :func:`check_output_path` refuses an
+- :func:`atomic_output`: the one atomic writer (temp file, fsync, rename), so an interrupted
+  command leaves a file complete or absent; :func:`write_atomic` writes text or bytes with it
+  and the pictures are saved through it; :func:`check_output_path` refuses an
   unwritable path before any work starts.
 - :func:`read_verified` / :func:`write_verified`: generated text whose first line carries the
   sha256 of the rest, so a truncated or edited file is detected and regenerated, not used.
@@ -15,6 +16,7 @@ import hashlib
 import os
 import stat
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 from adambench.errors import OutputError
@@ -23,6 +25,7 @@ __all__ = [
     "FORMATS",
     "PACKAGE_DIR",
     "VERIFIED_HEADER",
+    "atomic_output",
     "check_output_path",
     "digest",
     "new_file_mode",
@@ -140,28 +143,34 @@ def new_file_mode(path: Path) -> int:
     return 0o666 & ~umask
 
 
-def write_atomic(path: str | Path, data: str | bytes) -> None:
-    """Write a file so that it is either complete or absent (temp file, fsync, rename).
+@contextlib.contextmanager
+def atomic_output(path: str | Path, suffix: str = ".tmp") -> Iterator[str]:
+    """A temporary file next to ``path``, yielded by name, that replaces ``path`` when the
+    ``with`` block ends normally and is removed when it raises: the one atomic writer.
 
-    The file gets the mode a normal write would give it (see :func:`new_file_mode`). Errors
-    (a full disk, a folder removed meanwhile) are :class:`OutputError`, one line, exit 2.
+    The temp file gets the mode a normal write would give ``path`` (see :func:`new_file_mode`);
+    a symlink is written through (its target is replaced, not the link). Whatever the block
+    wrote by name is fsynced before the rename, so the rename never reaches the disk before the
+    data. OS errors (a full disk, a folder removed meanwhile) become :class:`OutputError`, one
+    line, exit 2; other exceptions pass through unchanged.
     """
     p = Path(path)
     if p.is_symlink():  # replace the file it points to, not the link
         p = p.resolve()
-    mode = "wb" if isinstance(data, bytes) else "w"
     try:
         fd, tmp = tempfile.mkstemp(
-            dir=p.parent if str(p.parent) else ".", prefix=f".{p.name}.", suffix=".tmp"
+            dir=p.parent if str(p.parent) else ".", prefix=f".{p.name}.", suffix=suffix
         )
     except OSError as exc:
         raise OutputError(f"{path}: cannot write ({exc.strerror})") from None
     try:
-        os.fchmod(fd, new_file_mode(p))
-        with os.fdopen(fd, mode, **({} if mode == "wb" else {"encoding": "utf-8"})) as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())  # the rename must not reach the disk before the data
+        try:
+            os.fchmod(fd, new_file_mode(p))  # mkstemp would leave 0600
+        finally:
+            os.close(fd)
+        yield tmp
+        with open(tmp, "rb+") as fh:  # the writer may have closed it; fsync reaches it by name
+            os.fsync(fh.fileno())
         os.replace(tmp, p)
     except BaseException as exc:
         with contextlib.suppress(OSError):
@@ -169,3 +178,16 @@ def write_atomic(path: str | Path, data: str | bytes) -> None:
         if isinstance(exc, OSError):
             raise OutputError(f"{path}: cannot write ({exc.strerror or exc})") from None
         raise
+
+
+def write_atomic(path: str | Path, data: str | bytes) -> None:
+    """Write a file so that it is either complete or absent (:func:`atomic_output`).
+
+    The file gets the mode a normal write would give it (see :func:`new_file_mode`). Errors
+    (a full disk, a folder removed meanwhile) are :class:`OutputError`, one line, exit 2.
+    """
+    with atomic_output(path) as tmp:
+        if isinstance(data, bytes):
+            Path(tmp).write_bytes(data)
+        else:
+            Path(tmp).write_text(data, encoding="utf-8")

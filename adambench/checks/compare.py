@@ -5,17 +5,14 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from adambench.errors import ConfigError, did_you_mean
-
-if TYPE_CHECKING:
-    pass
 from adambench.checks.baseline import id_list, short_text
 from adambench.checks.expectations import METRICS, Tolerance, measure
 from adambench.checks.gate import baseline_items
 from adambench.checks.outcome import CaseResult, CheckResult
 from adambench.checks.suite import DEFAULT_TOLERANCES, Suite, load_suite, shown_value
+from adambench.errors import ConfigError, did_you_mean
 
 __all__ = ["compare"]
 
@@ -41,6 +38,59 @@ def compare(
 
     a_where, a = _result(old, "OLD", read_result_file)
     b_where, b = _result(new, "NEW", read_result_file)
+    tolerances = _tolerances(suite, metrics, rtol, atol)
+    pb = _same_experiment(a, a_where, b, b_where)
+    runs_a, runs_b = _runs_by_key(a, a_where), _runs_by_key(b, b_where)
+    _same_runs(runs_a, a_where, runs_b, b_where)
+    facts, f_star = _facts(pb, runs_b)
+    notes: list[str] = []
+    cases = []
+    steps = b.get("settings", {}).get("steps")
+    for key, rb in runs_b.items():
+        ra = runs_a[key]
+        if ra.get("hyperparameters") != rb.get("hyperparameters"):
+            notes.append(
+                f"{_run_id(*key)}: hyperparameters differ: {short_text(ra.get('hyperparameters'))} "
+                f"-> {short_text(rb.get('hyperparameters'))}"
+            )
+        settings = {
+            "problem": pb["name"],
+            "label": key[0],
+            "seeds": [key[1]],
+            "steps": steps,
+            "hyperparameters": rb.get("hyperparameters"),
+        }
+        mb = measure([rb])
+        items = baseline_items(mb, measure([ra]), tolerances, facts, f_star, prefix="old")
+        cases.append(CaseResult(_run_id(*key), "", settings, mb, items))
+    name = f"{Path(a_where).name} vs {Path(b_where).name}"
+    return CheckResult(
+        "compare", name, f"{a_where} {b_where}", cases, baseline=a_where, notes=notes
+    )
+
+
+def _facts(
+    problem: Mapping[str, Any], runs: Mapping[tuple[str, int], Mapping[str, Any]]
+) -> tuple[dict[str, bool], float | None]:
+    """What the problem has (a target, a known minimum, data) and its minimum value, if any."""
+    minimum = problem.get("minimum") or {}
+    facts = {
+        "target": problem.get("target") is not None,
+        "minimum": minimum.get("x") is not None
+        or any(r.get("distance_to_minimum") is not None for r in runs.values()),
+        "data": problem.get("kind") == "logreg",
+    }
+    f_star = minimum.get("value")
+    return facts, float(f_star) if isinstance(f_star, (int, float)) else None
+
+
+def _tolerances(
+    suite: str | Path | Suite | None,
+    metrics: Sequence[str] | None,
+    rtol: float | None,
+    atol: float | None,
+) -> dict[str, Tolerance | None]:
+    """The compared metrics and their tolerances (see :func:`compare`)."""
     if isinstance(suite, Suite):
         tolerances = dict(suite.tolerances)
     elif suite is not None:
@@ -54,15 +104,22 @@ def compare(
                     f"unknown metric '{m}'{did_you_mean(m, METRICS)}; metrics: {', '.join(METRICS)}"
                 )
         tolerances = {m: tolerances.get(m) or Tolerance() for m in dict.fromkeys(metrics)}
-    if rtol is not None or atol is not None:
-        for name, v in (("rtol", rtol), ("atol", atol)):
-            if v is not None and not (math.isfinite(v) and v >= 0):
-                raise ConfigError(f"--{name} must be a finite number >= 0, got {v:g}")
-        tolerances = {
-            m: Tolerance(t.rtol if rtol is None else rtol, t.atol if atol is None else atol)
-            for m, t in tolerances.items()
-            if t is not None
-        }
+    if rtol is None and atol is None:
+        return tolerances
+    for name, v in (("rtol", rtol), ("atol", atol)):
+        if v is not None and not (math.isfinite(v) and v >= 0):
+            raise ConfigError(f"--{name} must be a finite number >= 0, got {v:g}")
+    return {
+        m: Tolerance(t.rtol if rtol is None else rtol, t.atol if atol is None else atol)
+        for m, t in tolerances.items()
+        if t is not None
+    }
+
+
+def _same_experiment(
+    a: Mapping[str, Any], a_where: str, b: Mapping[str, Any], b_where: str
+) -> dict[str, Any]:
+    """Refuse results of different problems or settings; the new result's problem."""
     pa, pb = _problem_of(a, a_where), _problem_of(b, b_where)
     if pa["name"] != pb["name"] or pa.get("dim") != pb.get("dim"):
         raise ConfigError(
@@ -76,54 +133,25 @@ def compare(
                 f"the results were made with different {key}: {short_text(sa.get(key))} in "
                 f"{a_where}, {short_text(sb.get(key))} in {b_where}; compare like with like"
             )
-    runs_a, runs_b = _runs_by_key(a, a_where), _runs_by_key(b, b_where)
+    return pb
+
+
+def _same_runs(
+    runs_a: Mapping[tuple[str, int], Any], a_where: str,
+    runs_b: Mapping[tuple[str, int], Any], b_where: str,
+) -> None:  # fmt: skip
+    """Refuse results that do not hold the same runs (by label and seed)."""
     only_a = [k for k in runs_a if k not in runs_b]
     only_b = [k for k in runs_b if k not in runs_a]
-    if only_a or only_b:
-        parts = []
-        if only_a:
-            parts.append(f"only in {a_where}: {id_list([_run_id(*k) for k in only_a])}")
-        if only_b:
-            parts.append(f"only in {b_where}: {id_list([_run_id(*k) for k in only_b])}")
-        raise ConfigError(
-            "the results do not hold the same runs (matched by label and seed): " + "; ".join(parts)
-        )
-    target = pb.get("target")
-    minimum = pb.get("minimum") or {}
-    facts = {
-        "target": target is not None,
-        "minimum": minimum.get("x") is not None
-        or any(r.get("distance_to_minimum") is not None for r in runs_b.values()),
-        "data": pb.get("kind") == "logreg",
-    }
-    f_star = minimum.get("value")
-    f_star = float(f_star) if isinstance(f_star, (int, float)) else None
-    notes: list[str] = []
-    cases = []
-    for key, rb in runs_b.items():
-        ra = runs_a[key]
-        ma, mb = measure([ra]), measure([rb])
-        if ra.get("hyperparameters") != rb.get("hyperparameters"):
-            notes.append(
-                f"{_run_id(*key)}: hyperparameters differ: {short_text(ra.get('hyperparameters'))} "
-                f"-> {short_text(rb.get('hyperparameters'))}"
-            )
-        settings = {
-            "problem": pb["name"],
-            "label": key[0],
-            "seeds": [key[1]],
-            "steps": sb.get("steps"),
-            "hyperparameters": rb.get("hyperparameters"),
-        }
-        items = baseline_items(mb, ma, tolerances, facts, f_star, prefix="old")
-        cases.append(CaseResult(_run_id(*key), "", settings, mb, items))
-    return CheckResult(
-        "compare",
-        f"{Path(a_where).name} vs {Path(b_where).name}",
-        f"{a_where} {b_where}",
-        cases,
-        baseline=a_where,
-        notes=notes,
+    if not (only_a or only_b):
+        return
+    parts = []
+    if only_a:
+        parts.append(f"only in {a_where}: {id_list([_run_id(*k) for k in only_a])}")
+    if only_b:
+        parts.append(f"only in {b_where}: {id_list([_run_id(*k) for k in only_b])}")
+    raise ConfigError(
+        "the results do not hold the same runs (matched by label and seed): " + "; ".join(parts)
     )
 
 

@@ -9,9 +9,9 @@ if TYPE_CHECKING:
     pass
 from adambench.checks.expectations import METRICS, OP_TEXT, Expectation, Tolerance
 from adambench.checks.outcome import CheckItem
-from adambench.numbers import delta_text, format_number
+from adambench.numbers import delta_text, distinct_number, format_number, rate_delta_text
 
-__all__ = ["against_baseline", "distinct_bound", "judge"]
+__all__ = ["against_baseline", "judge"]
 
 
 def _missing(metric: str, metrics: Mapping[str, Any]) -> str:
@@ -26,9 +26,7 @@ def _missing(metric: str, metrics: Mapping[str, Any]) -> str:
 
 
 def _value_text(metric: str, v: float) -> str:
-    if metric in ("success_rate", "diverged_rate"):
-        return f"{100 * v:.0f}%"
-    return format_number(v)
+    return format_number(v, "percent" if metric in ("success_rate", "diverged_rate") else "check")
 
 
 def judge(exp: Expectation, metrics: Mapping[str, Any]) -> CheckItem:
@@ -72,33 +70,16 @@ def judge(exp: Expectation, metrics: Mapping[str, Any]) -> CheckItem:
             else f"{what} is {_value_text(exp.metric, v)}, not {words} "
             f"{_value_text(exp.metric, exp.value)}"
         )
-        delta = _rate_delta(v, exp.value) if rate else delta_text(v, exp.value)
+        delta = rate_delta_text(v, exp.value) if rate else delta_text(v, exp.value)
     return CheckItem(
         exp.key, "expect", exp.metric, passed, v, bound, exp.value, delta=delta, message=message
     )
-
-
-def _rate_delta(new: float, ref: float) -> str:
-    """A difference of two fractions, in percentage points (shown as %)."""
-    d = 100 * (new - ref)
-    return "0" if d == 0 else f"{d:+.0f}%"
 
 
 def _status_text(statuses: Mapping[str, int], runs: int) -> str:
     if runs == 1:
         return next(iter(statuses))
     return ", ".join(f"{n}× {s}" for s, n in sorted(statuses.items(), key=lambda kv: -kv[1]))
-
-
-def distinct_bound(bound: float, ref: float) -> str:
-    """``bound`` with enough digits to tell it from ``ref`` (-0.249999999, not -0.25)."""
-    if bound == ref:
-        return format_number(bound)
-    for digits in range(4, 16):
-        text = f"{bound:.{digits}g}"
-        if text != f"{ref:.{digits}g}":
-            return format_number(bound) if digits == 4 else text
-    return repr(bound)
 
 
 def against_baseline(
@@ -138,23 +119,23 @@ def against_baseline(
     passed = n >= bound_excess if m.higher_is_better else n <= bound_excess
     bound = bound_excess + shift
     if rate:
-        delta = _rate_delta(new, old)
+        delta = rate_delta_text(new, old)
         bound_text = _value_text(metric, bound)
     else:
         delta = delta_text(n, o)
-        bound_text = distinct_bound(bound, old)
+        bound_text = distinct_number(bound, old)
     message = ""
     if not passed:
         if shift != 0:
             change = (
-                f"its excess over the minimum {format_number(shift)} went from "
-                f"{format_number(o)} to {format_number(n)} ({delta})"
+                f"its excess over the minimum {format_number(shift, 'check')} went from "
+                f"{format_number(o, 'check')} to {format_number(n, 'check')} ({delta})"
             )
         else:
             change = f"{delta}"
         message = (
-            f"{metric} got worse: {distinct_bound(new, old)} vs "
-            f"{prefix} {distinct_bound(old, new)}, "
+            f"{metric} got worse: {distinct_number(new, old)} vs "
+            f"{prefix} {distinct_number(old, new)}, "
             f"{change}; allowed {op} {bound_text} ({tol.text()})"
         )
     return CheckItem(

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from adambench import safeyaml
+from adambench.numbers import format_number
 
 __all__ = ["catalog", "describe", "gradient_lines", "optimizer_sources"]
 
@@ -24,7 +25,7 @@ def _problem_headline(name: str, raw: Any) -> dict[str, Any]:
         kind, dim = "expression", len(raw.get("variables", []))
     target = raw.get("target")
     if isinstance(target, dict) and "gap" in target:
-        target = f"min + {target['gap']:g}"
+        target = f"min + {_value(target['gap'])}"
     return {
         "name": name,
         "kind": kind,
@@ -101,7 +102,7 @@ def optimizer_sources() -> list[dict[str, str]]:
 
 
 def _vec(a: Any, limit: int = 8) -> str:
-    vals = [f"{v:g}" for v in list(a)[:limit]]
+    vals = [_value(v) for v in list(a)[:limit]]
     more = f", ... ({len(a)} values)" if len(a) > limit else ""
     return "(" + ", ".join(vals) + more + ")"
 
@@ -117,38 +118,21 @@ def describe(name: str, dim: int | None = None) -> list[tuple[str, str]]:
     else:
         lines.append(("variables", ", ".join(p.variables)))
     lines.append(("objective", p.formula()))
-    for label, text in gradient_lines(p):
-        lines.append((label, text))
+    lines += gradient_lines(p)
     lines.append(("start", _vec(p.start)))
-    if p.minimizers:
-        lines.append(
-            (
-                "minimum",
-                " or ".join(_vec(m) for m in p.minimizers)
-                + ("" if p.min_value is None else f", f = {p.min_value:.6g}"),
-            )
-        )
-    elif p.min_value is not None:
-        lines.append(("minimum", f"f = {p.min_value:.6g}"))
-    lines.append(("target", "none" if p.target is None else f"loss <= {p.target:.6g}"))
-    lines.append(
-        (
-            "domain",
-            " x ".join(f"[{a:g}, {b:g}]" for a, b in p.domain[:4]) + (" ..." if p.dim > 4 else ""),
-        )
-    )
+    lines += _minimum_lines(p)
+    target = "none" if p.target is None else f"loss <= {format_number(p.target, 'detail')}"
+    lines.append(("target", target))
+    domain = " x ".join(f"[{_value(a)}, {_value(b)}]" for a, b in p.domain[:4])
+    lines.append(("domain", domain + (" ..." if p.dim > 4 else "")))
     lines.append(("default steps", str(p.steps)))
     if p.gradient_noise:
-        lines.append(("gradient noise", f"Gaussian, sigma = {p.gradient_noise:g} per component"))
+        sigma = _value(p.gradient_noise)
+        lines.append(("gradient noise", f"Gaussian, sigma = {sigma} per component"))
     if p.kind == "logreg":
         m = p.model
-        lines.append(
-            (
-                "data",
-                f"two moons, {m['n_samples']} samples, noise {m['noise']:g}, "
-                f"data seed {m['data_seed']}",
-            )
-        )
+        data = f"two moons, {m['n_samples']} samples, noise {_value(m['noise'])}"
+        lines.append(("data", f"{data}, data seed {m['data_seed']}"))
     for opt, hps in p.suggested.items():
         lines.append((f"suggested for {opt}", ", ".join(f"{k}={v}" for k, v in hps.items())))
     for note in p.notes:
@@ -159,6 +143,19 @@ def describe(name: str, dim: int | None = None) -> list[tuple[str, str]]:
         else ("note", "a user problem file")
     )
     return lines
+
+
+def _value(v: Any) -> str:
+    return format_number(v, "value")
+
+
+def _minimum_lines(p: Any) -> list[tuple[str, str]]:
+    """The known minimizers and minimum value, if any."""
+    f = None if p.min_value is None else f"f = {format_number(p.min_value, 'detail')}"
+    if p.minimizers:
+        where = " or ".join(_vec(m) for m in p.minimizers)
+        return [("minimum", where + ("" if f is None else f", {f}"))]
+    return [("minimum", f)] if f is not None else []
 
 
 def gradient_lines(p: Any) -> list[tuple[str, str]]:
@@ -183,6 +180,6 @@ def gradient_lines(p: Any) -> list[tuple[str, str]]:
         syms = {k: sympy.Symbol("x[i]" if k == 0 else f"x[i{k:+d}]", real=True) for k in offsets}
         term = expr.to_sympy(node[3], {}, offsets=syms, index=sympy.Symbol("i"))
         for k in offsets:
-            scale = "" if coef == 1 else f"{coef:g} * "
+            scale = "" if coef == 1 else f"{_value(coef)} * "
             out.append((f"d term/d {syms[k]}", f"{scale}{sympy.diff(term, syms[k])}"))
     return out

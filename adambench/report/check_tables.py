@@ -10,9 +10,8 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from adambench.checks.judge import distinct_bound
 from adambench.checks.outcome import CaseResult, CheckItem, CheckResult
-from adambench.numbers import format_number
+from adambench.numbers import distinct_number, format_number
 from adambench.version import __version__
 
 if TYPE_CHECKING:
@@ -52,10 +51,10 @@ def measured_text(item: CheckItem) -> str:
             return "diverged"
         return "–"
     if item.metric in ("success_rate", "diverged_rate"):
-        return f"{100 * v:.0f}%"
+        return format_number(v, "percent")
     if item.kind == "baseline" and item.baseline is not None:
-        return distinct_bound(v, item.baseline)  # enough digits to see the change
-    return format_number(v)
+        return distinct_number(v, item.baseline)  # enough digits to see the change
+    return format_number(v, "check")
 
 
 def expected_text(item: CheckItem) -> str:
@@ -88,10 +87,11 @@ def summary_line(result: CheckResult, markup: bool = False) -> str:
     if result.kind != "check":
         return head
     shown, compile_s = seconds(result)
-    line = f"{head} in {shown:.2f}s"
+    line = f"{head} in {format_number(shown, 'duration')}"
     if result.compiled:
         n = len(result.compiled)
-        line += f" (+ {compile_s:.1f}s compiling {n} kernel{'s' if n > 1 else ''}, cached)"
+        took = format_number(compile_s, "compile_time")
+        line += f" (+ {took} compiling {n} kernel{'s' if n > 1 else ''}, cached)"
     return line
 
 

@@ -17,10 +17,8 @@ from __future__ import annotations
 
 import contextlib
 import math
-import os
 import shutil
-import tempfile
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -28,6 +26,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from adambench.errors import AdambenchError, OutputError, UsageError
+from adambench.files import atomic_output
+from adambench.numbers import format_number
 from adambench.report import curves
 
 if TYPE_CHECKING:
@@ -36,6 +36,7 @@ if TYPE_CHECKING:
 
     from adambench.engine.results import Result
     from adambench.problems import Problem
+    from adambench.sweeps.aggregate import Heatmap, PointStat
     from adambench.sweeps.result import SweepResult
 
 __all__ = [
@@ -458,7 +459,7 @@ def _surface(pd: PlotData, box: np.ndarray) -> _Surface:
     elif pd.min_value is not None:
         label = "loss − minimum"
     else:
-        label = f"loss − ({shift:.4g})"
+        label = f"loss − ({format_number(shift, 'label')})"
     return _Surface(xs, ys, g, levels, True, label)
 
 
@@ -552,7 +553,7 @@ def _draw_data(ax: Axes, pd: PlotData) -> np.ndarray:
 
 def _loss_ylabel(scale: str, pd: PlotData) -> str:
     if scale == "gap":
-        return f"loss − minimum ({pd.min_value:.4g})"
+        return f"loss − minimum ({format_number(pd.min_value, 'label')})"
     return "loss"
 
 
@@ -666,73 +667,25 @@ def draw(pd: PlotData, contour: bool | None = None, animation: bool = False) -> 
     from matplotlib.lines import Line2D
 
     p = plan(pd, contour, animation)
-    notes = list(p.notes)
     n_panels = int(p.surface) + int(p.data) + int(p.loss) + int(p.ecdf)
     widths = [1.22] * int(p.surface) + [1.0] * (n_panels - int(p.surface))
     fig = Figure(figsize=(4.3 * sum(widths), 4.7), layout="constrained", dpi=100)
     axes = list(fig.subplots(1, n_panels, width_ratios=widths, squeeze=False)[0])
     colors = _colors(len(pd.labels))
-    extra: list[Any] = []
-    paths: list[tuple[Trace, Any, Any]] = []
-    boundaries: list[tuple[Trace, Any, np.ndarray]] = []
-    markers: list[Any] = []
+    d = Drawing(fig, list(p.notes), [], [], [], [], None)
     many = len(pd.seeds) > 1
     alpha = 1.0 if not many else max(0.25, 0.8 / math.sqrt(len(pd.seeds)))
-
+    extra: list[Any] = []  # legend entries after the configurations'
     if p.surface:
-        ax = axes.pop(0)
-        drawn = [_path_xy(t) for t in pd.traces]
-        assert pd.problem is not None
-        # The box follows the runs that stayed finite; diverging paths are clipped to it.
-        kept = [xy for t, xy in zip(pd.traces, drawn, strict=True) if t.status != "diverged"]
-        box = _view_box(pd.problem.domain, kept)
-        _draw_surface(ax, fig, _surface(pd, box))
-        left = 0
-        for t, xy in zip(pd.traces, drawn, strict=True):
-            c = colors[t.config]
-            (line,) = ax.plot(xy[:, 0], xy[:, 1], color=c, lw=1.6, alpha=alpha, zorder=4)
-            inside = np.all((xy >= box[:, 0]) & (xy <= box[:, 1]), axis=1)
-            left += int(not inside.all())
-            if t.status == "diverged":
-                ax.plot(*xy[-1], "x", color=c, ms=9, mew=2, zorder=5)
-            head = ax.plot([], [], "o", color=c, ms=6, mec="k", mew=0.6, zorder=7)[0]
-            paths.append((t, line, head))
-        if left:
-            notes.append(f"{left} path(s) leave the plotted box and are clipped")
-        starts = [t.x[0] for t in pd.traces if t.x is not None and t.x.shape[0]]
-        marks, handles = _mark_points(ax, pd, starts)
-        markers += marks
-        extra += handles
-        ax.set_xlim(*box[0])
-        ax.set_ylim(*box[1])
-        ax.set_xlabel(pd.variables[0])
-        ax.set_ylabel(pd.variables[1])
-        ax.set_title("paths on the loss surface" + (" (full batch)" if pd.kind == "logreg" else ""),
-                     fontsize=10)  # fmt: skip
-
+        extra += _draw_paths(axes.pop(0), d, pd, colors, alpha)
     if p.data:
-        ax = axes.pop(0)
-        box = _draw_data(ax, pd)
-        assert pd.problem is not None
-        bias = bool(pd.problem.model.get("bias"))
-        for t in pd.traces:
-            w = t.final_x if t.final_x is not None else None
-            line = ax.plot([], [], color=colors[t.config], lw=1.5, alpha=alpha)[0]
-            if w is not None and not animation:
-                line.set_data(*_boundary_xy(w, bias, box))
-            boundaries.append((t, line, box))
-        extra.append(Line2D([], [], color="k", ls="--", lw=1.2, label="optimum's boundary"))
-        for marker, color, label in (("o", "#9a9a9a", "class 0"), ("^", "#4a4a4a", "class 1")):
-            extra.append(Line2D([], [], ls="", marker=marker, color=color, label=label))
-
-    ax = axes.pop(0)
-    _, loss_lines = _draw_loss(ax, pd, colors)
+        extra += _draw_boundaries(axes.pop(0), d, pd, colors, alpha, animation)
+    _, d.loss_lines = _draw_loss(axes.pop(0), pd, colors)
     if pd.target is not None:
-        extra.append(Line2D([], [], color="k", ls=":", lw=1, label=f"target ({pd.target:.3g})"))
-
+        label = f"target ({format_number(pd.target, 'legend')})"
+        extra.append(Line2D([], [], color="k", ls=":", lw=1, label=label))
     if p.ecdf:
         _draw_ecdf(axes.pop(0), pd, colors)
-
     handles = [
         Line2D([], [], color=c, lw=2, label=label)
         for c, label in zip(colors, pd.labels, strict=True)
@@ -741,38 +694,68 @@ def draw(pd: PlotData, contour: bool | None = None, animation: bool = False) -> 
     ncols = min(len(handles), 5 if n_panels > 1 else 3)
     fig.legend(handles=handles, loc="outside lower center", ncols=ncols, frameon=False)
     seeds = f", {len(pd.seeds)} seeds" if many else ""
-    title = fig.suptitle(f"{pd.name}: {pd.steps} steps{seeds}", fontsize=12)
-    return Drawing(fig, notes, paths, loss_lines, boundaries, markers, title)
+    d.title = fig.suptitle(f"{pd.name}: {pd.steps} steps{seeds}", fontsize=12)
+    return d
+
+
+def _draw_paths(
+    ax: Axes, d: Drawing, pd: PlotData, colors: Sequence[Any], alpha: float
+) -> list[Any]:
+    """The contour panel: the loss surface, each run's path (with the moving head an animation
+    updates), start and minimum markers. Fills ``d``; returns legend entries."""
+    drawn = [_path_xy(t) for t in pd.traces]
+    assert pd.problem is not None
+    # The box follows the runs that stayed finite; diverging paths are clipped to it.
+    kept = [xy for t, xy in zip(pd.traces, drawn, strict=True) if t.status != "diverged"]
+    box = _view_box(pd.problem.domain, kept)
+    _draw_surface(ax, d.fig, _surface(pd, box))
+    left = 0
+    for t, xy in zip(pd.traces, drawn, strict=True):
+        c = colors[t.config]
+        (line,) = ax.plot(xy[:, 0], xy[:, 1], color=c, lw=1.6, alpha=alpha, zorder=4)
+        inside = np.all((xy >= box[:, 0]) & (xy <= box[:, 1]), axis=1)
+        left += int(not inside.all())
+        if t.status == "diverged":
+            ax.plot(*xy[-1], "x", color=c, ms=9, mew=2, zorder=5)
+        head = ax.plot([], [], "o", color=c, ms=6, mec="k", mew=0.6, zorder=7)[0]
+        d.paths.append((t, line, head))
+    if left:
+        d.notes.append(f"{left} path(s) leave the plotted box and are clipped")
+    starts = [t.x[0] for t in pd.traces if t.x is not None and t.x.shape[0]]
+    marks, handles = _mark_points(ax, pd, starts)
+    d.markers += marks
+    ax.set_xlim(*box[0])
+    ax.set_ylim(*box[1])
+    ax.set_xlabel(pd.variables[0])
+    ax.set_ylabel(pd.variables[1])
+    batch = " (full batch)" if pd.kind == "logreg" else ""
+    ax.set_title(f"paths on the loss surface{batch}", fontsize=10)
+    return handles
+
+
+def _draw_boundaries(
+    ax: Axes, d: Drawing, pd: PlotData, colors: Sequence[Any], alpha: float, animation: bool
+) -> list[Any]:
+    """The data panel: the two classes and each run's decision boundary (its final one, or
+    none yet in an animation). Fills ``d``; returns legend entries."""
+    from matplotlib.lines import Line2D
+
+    box = _draw_data(ax, pd)
+    assert pd.problem is not None
+    bias = bool(pd.problem.model.get("bias"))
+    for t in pd.traces:
+        line = ax.plot([], [], color=colors[t.config], lw=1.5, alpha=alpha)[0]
+        if t.final_x is not None and not animation:
+            line.set_data(*_boundary_xy(t.final_x, bias, box))
+        d.boundaries.append((t, line, box))
+    handles = [Line2D([], [], color="k", ls="--", lw=1.2, label="optimum's boundary")]
+    for marker, color, label in (("o", "#9a9a9a", "class 0"), ("^", "#4a4a4a", "class 1")):
+        handles.append(Line2D([], [], ls="", marker=marker, color=color, label=label))
+    return handles
 
 
 # ---------------------------------------------------------------------------------------------
 # Files
-
-
-@contextlib.contextmanager
-def _atomic(path: str | Path, suffix: str) -> Iterator[str]:
-    """A temporary file next to ``path`` that replaces it on success (removed on failure)."""
-    p = Path(path)
-    try:
-        fd, tmp = tempfile.mkstemp(
-            dir=p.parent if str(p.parent) else ".", prefix=f".{p.name}.", suffix=suffix
-        )
-    except OSError as exc:
-        raise OutputError(f"{path}: cannot write ({exc.strerror})") from None
-    os.close(fd)
-    # mkstemp makes the file private (0600); a picture gets the usual mode of a new file.
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(tmp, 0o666 & ~umask)
-    try:
-        yield tmp
-        os.replace(tmp, p)
-    except BaseException as exc:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        if isinstance(exc, OSError):  # a full disk, a folder gone meanwhile: one line, exit 2
-            raise OutputError(f"{path}: cannot write ({exc.strerror or exc})") from None
-        raise
 
 
 # Leave creation dates out so the same picture gives the same bytes (svg, pdf).
@@ -797,7 +780,8 @@ def save_figure(fig: Figure, path: str | Path, dpi: int = 100) -> None:
     import matplotlib
 
     # A fixed salt makes the SVG element ids, and so the file, the same for the same picture.
-    with _atomic(path, f".{kind}") as tmp, matplotlib.rc_context({"svg.hashsalt": "adambench"}):
+    salt = matplotlib.rc_context({"svg.hashsalt": "adambench"})
+    with atomic_output(path, f".{kind}") as tmp, salt:
         fig.savefig(tmp, format=kind, dpi=dpi, metadata=_METADATA[kind])
 
 
@@ -837,7 +821,7 @@ def write_animation(
     kind = check_animation_path(path)
     check_frames(frames, fps)
     anim = _Animator(pd, frames, contour)
-    with _atomic(path, f".{kind}") as tmp:
+    with atomic_output(path, f".{kind}") as tmp:
         if kind == "gif":
             _write_gif(anim, tmp, fps, on_frame)
         else:
@@ -996,7 +980,7 @@ def _write_mp4(
 # ---- sweep plots (issue 5) ----
 # Pictures of a sweep (`adambench sweep --plot`, `sweep-show --plot`). matplotlib is imported
 # inside each function (Agg backend, no display needed), so importing this module costs nothing;
-# figures are written atomically (temp file in the same folder, then os.replace).
+# figures are written atomically (:func:`adambench.files.atomic_output`).
 
 
 def sweep_plot(sw: SweepResult, path: str | Path, metric: str | None = None) -> str:
@@ -1095,27 +1079,14 @@ def sweep_line_figure(sw: SweepResult, metric: str) -> Figure:
 
 def sweep_heatmap_figure(sw: SweepResult, metric: str) -> Figure:
     """One panel per heatmap: viridis, bright = best; failed cells grey and written out."""
-    import math
-
     import matplotlib
-    import numpy as np
     from matplotlib.figure import Figure
-    from matplotlib.patches import Rectangle
 
     from adambench.sweeps.grid import MAX_HEATMAPS
 
     stats = sw.stats(metric)
     maps = sw.heatmaps(metric)[:MAX_HEATMAPS]
-    finite = [
-        stats[p].value
-        for hm in maps
-        for row in hm.cells
-        for p in row
-        if p is not None and math.isfinite(stats[p].value)
-    ]
-    log = metric in ("final_loss", "best_loss") and bool(finite) and min(finite) > 0
-    vals = [math.log10(v) for v in finite] if log else finite
-    lo, hi = (min(vals), max(vals)) if vals else (0.0, 1.0)
+    scale = _heatmap_scale(maps, stats, metric)
     ncols = min(len(maps), 2)
     nrows = math.ceil(len(maps) / ncols)
     w = max(len(hm.col_labels) for hm in maps)
@@ -1127,45 +1098,87 @@ def sweep_heatmap_figure(sw: SweepResult, metric: str) -> Figure:
     image = None
     for k, hm in enumerate(maps):
         ax = axes[k // ncols][k % ncols]
-        grid = np.full((len(hm.row_labels), len(hm.col_labels)), np.nan)
-        for r, row in enumerate(hm.cells):
-            for c, p in enumerate(row):
-                if p is not None and math.isfinite(stats[p].value):
-                    v = stats[p].value
-                    grid[r, c] = math.log10(v) if log else v
-        image = ax.imshow(grid, cmap=cmap, vmin=lo, vmax=hi, aspect="auto", origin="upper")
-        ax.set_xticks(range(len(hm.col_labels)), hm.col_labels, rotation=45, ha="right")
-        ax.set_yticks(range(len(hm.row_labels)), hm.row_labels)
-        ax.set_xlabel(hm.col_name)
-        ax.set_ylabel(hm.row_name)
-        ax.set_title(hm.title or sw.problem, fontsize=9)
-        small = grid.size <= 150
-        for r, row in enumerate(hm.cells):
-            for c, p in enumerate(row):
-                if p is None:
-                    continue
-                st = stats[p]
-                if st.state != "ok":
-                    text = "div." if st.state == "diverged" else "–"
-                    ax.text(c, r, text, ha="center", va="center", fontsize=7, color="crimson")
-                elif small:
-                    v = st.value
-                    text = (
-                        f"{100 * v:.0f}%"
-                        if metric == "success_rate"
-                        else f"{v:.0f}"
-                        if metric == "steps_to_target"
-                        else f"{v:.2g}"
-                    )
-                    # Dark text on the bright (good) end of the map, white on the dark end.
-                    red, green, blue, _ = cmap((grid[r, c] - lo) / (hi - lo) if hi > lo else 0.5)
-                    ink = "black" if 0.299 * red + 0.587 * green + 0.114 * blue > 0.5 else "white"
-                    ax.text(c, r, text, ha="center", va="center", fontsize=6, color=ink)
-        for r, c in hm.marked:
-            ax.add_patch(Rectangle((c - 0.5, r - 0.5), 1, 1, fill=False, ec="red", lw=2.5))
+        image = _heatmap_panel(ax, hm, stats, metric, cmap, scale, sw.problem)
     for k in range(len(maps), nrows * ncols):
         axes[k // ncols][k % ncols].set_visible(False)
     if image is not None:
-        fig.colorbar(image, ax=axes, shrink=0.8, label=sweep_metric_label(sw, metric, log))
+        label = sweep_metric_label(sw, metric, scale.log)
+        fig.colorbar(image, ax=axes, shrink=0.8, label=label)
     fig.suptitle(f"{sw.problem}: {sw.steps} steps (red box: best; grey: failed)", fontsize=10)
     return fig
+
+
+@dataclass(frozen=True)
+class _ColourScale:
+    """The colour range shared by a sweep's heatmap panels (log10 of positive losses)."""
+
+    lo: float
+    hi: float
+    log: bool
+
+    def of(self, v: float) -> float:
+        """Where a finite value sits on the scale (its log10 when ``log``)."""
+        return math.log10(v) if self.log else v
+
+
+def _heatmap_scale(
+    maps: Sequence[Heatmap], stats: Sequence[PointStat], metric: str
+) -> _ColourScale:
+    finite = [
+        stats[p].value
+        for hm in maps
+        for row in hm.cells
+        for p in row
+        if p is not None and math.isfinite(stats[p].value)
+    ]
+    log = metric in ("final_loss", "best_loss") and bool(finite) and min(finite) > 0
+    vals = [math.log10(v) for v in finite] if log else finite
+    lo, hi = (min(vals), max(vals)) if vals else (0.0, 1.0)
+    return _ColourScale(lo, hi, log)
+
+
+#: How a metric's value is written in a heatmap picture's cell, when not in the "cell" style.
+_CELL_STYLE = {"success_rate": "percent", "steps_to_target": "steps"}
+
+
+def _heatmap_panel(
+    ax: Axes,
+    hm: Heatmap,
+    stats: Sequence[PointStat],
+    metric: str,
+    cmap: Any,
+    scale: _ColourScale,
+    problem: str,
+) -> Any:
+    """Draw one heatmap on ``ax``: the coloured grid, its cells' values (when there are at most
+    150) or failures, the best cell boxed in red. Returns the image, for the colour bar."""
+    from matplotlib.patches import Rectangle
+
+    grid = np.full((len(hm.row_labels), len(hm.col_labels)), np.nan)
+    for r, row in enumerate(hm.cells):
+        for c, p in enumerate(row):
+            if p is not None and math.isfinite(stats[p].value):
+                grid[r, c] = scale.of(stats[p].value)
+    lo, hi = scale.lo, scale.hi
+    image = ax.imshow(grid, cmap=cmap, vmin=lo, vmax=hi, aspect="auto", origin="upper")
+    ax.set_xticks(range(len(hm.col_labels)), hm.col_labels, rotation=45, ha="right")
+    ax.set_yticks(range(len(hm.row_labels)), hm.row_labels)
+    ax.set_xlabel(hm.col_name)
+    ax.set_ylabel(hm.row_name)
+    ax.set_title(hm.title or problem, fontsize=9)
+    small = grid.size <= 150
+    for r, row in enumerate(hm.cells):
+        for c, p in enumerate(row):
+            st = None if p is None else stats[p]
+            if st is not None and st.state != "ok":
+                text = "div." if st.state == "diverged" else "–"
+                ax.text(c, r, text, ha="center", va="center", fontsize=7, color="crimson")
+            elif st is not None and small:
+                text = format_number(st.value, _CELL_STYLE.get(metric, "cell"))
+                # Dark text on the bright (good) end of the map, white on the dark end.
+                red, green, blue, _ = cmap((grid[r, c] - lo) / (hi - lo) if hi > lo else 0.5)
+                ink = "black" if 0.299 * red + 0.587 * green + 0.114 * blue > 0.5 else "white"
+                ax.text(c, r, text, ha="center", va="center", fontsize=6, color=ink)
+    for r, c in hm.marked:
+        ax.add_patch(Rectangle((c - 0.5, r - 0.5), 1, 1, fill=False, ec="red", lw=2.5))
+    return image

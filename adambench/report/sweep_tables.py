@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING
 
-from adambench.report.tables import fmt
+from adambench.numbers import format_number
 
 if TYPE_CHECKING:
     from rich.table import Table
@@ -29,7 +29,6 @@ __all__ = [
     "heading",
     "heatmap_table",
     "ranked_table",
-    "short_text",
     "tuning_table",
 ]
 
@@ -48,30 +47,22 @@ BEST_MARK = "★"
 
 
 def _value(v: float, metric: str) -> str:
-    if metric == "success_rate":
-        return f"{100 * v:.0f}%"
-    if metric == "steps_to_target":
-        return f"{v:.0f}"
-    return fmt(v)
+    return format_number(v, _VALUE_STYLE.get(metric, "table"))
 
 
-def short_text(v: float) -> str:
-    """Two significant digits, without exponents between 1e-3 and 1e5 (spreads)."""
-    a = abs(v)
-    if a != 0 and (a < 1e-3 or a >= 1e5):
-        return f"{v:.0e}"
-    return f"{v:.0f}" if a >= 100 else f"{v:.2g}"
+#: How a metric's values are shown, when not in the "table" style.
+_VALUE_STYLE = {"success_rate": "percent", "steps_to_target": "steps"}
 
 
 def _spread(st: PointStat, metric: str) -> str:
     """The quartiles; ``∞`` where a quartile falls on failed runs."""
     if metric == "success_rate" or st.runs == 1 or not math.isfinite(st.q1) or st.q1 == st.q3:
         return ""
-    show = (lambda v: f"{v:.0f}") if metric == "steps_to_target" else short_text
-    if math.isfinite(st.q3) and show(st.q1) == show(st.q3) and st.q1 != st.q3:
-        show = fmt  # two digits would hide the spread: show four
-    hi = show(st.q3) if math.isfinite(st.q3) else "∞"
-    return f"{show(st.q1)}…{hi}"
+    style = "steps" if metric == "steps_to_target" else "sweep_spread"
+    if math.isfinite(st.q3) and format_number(st.q1, style) == format_number(st.q3, style):
+        style = "table"  # two digits would hide the spread: show four
+    hi = format_number(st.q3, style) if math.isfinite(st.q3) else "∞"
+    return f"{format_number(st.q1, style)}…{hi}"
 
 
 def _failed_cell(st: PointStat) -> str:

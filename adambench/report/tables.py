@@ -8,11 +8,12 @@ then ``os.replace``), so an interrupted run never leaves a truncated file behind
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from adambench.files import check_output_path, write_atomic
+from adambench.numbers import format_number
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -29,8 +30,6 @@ __all__ = [
     "SPARK_WIDTH",
     "STATUS_STYLE",
     "fitted_table",
-    "fmt",
-    "fmt_short",
     "footnotes",
     "spark_cells",
     "sparkline",
@@ -47,33 +46,16 @@ STATUS_STYLE = {
 }
 
 
-def fmt(v: float | None) -> str:
-    """A number in at most ~9 characters: 4 significant digits, scientific when small or big."""
-    if v is None:
-        return "–"
-    a = abs(v)
-    if a != 0 and (a < 1e-3 or a >= 1e5):
-        return f"{v:.2e}"
-    return f"{v:.4g}"
-
-
-def fmt_short(v: float) -> str:
-    """One or two significant digits, for spreads."""
-    a = abs(v)
-    if a != 0 and (a < 1e-3 or a >= 1e5):
-        return f"{v:.0e}"
-    return f"{v:.2g}"
-
-
 def _stat(s: Stat | None, many: bool, integer: bool = False) -> str:
     """The median; with several seeds, the quartiles under it (dim)."""
     if s is None:
         return "–"
-    f: Callable[[float], str] = (lambda v: f"{v:.0f}") if integer else fmt
-    g: Callable[[float], str] = (lambda v: f"{v:.0f}") if integer else fmt_short
+    value, spread = ("steps", "steps") if integer else ("table", "spread")
+    median = format_number(s.median, value)
     if not many or s.n == 1 or s.q1 == s.q3:
-        return f(s.median)
-    return f"{f(s.median)}\n[dim]{g(s.q1)}…{g(s.q3)}[/dim]"
+        return median
+    q1, q3 = format_number(s.q1, spread), format_number(s.q3, spread)
+    return f"{median}\n[dim]{q1}…{q3}[/dim]"
 
 
 _SHORT = {
@@ -105,69 +87,81 @@ def table(result: Result, spark: int = 0) -> Table:
     :func:`spark_cells`; :func:`fitted_table` adds it when it fits the console).
     """
     from rich import box
-    from rich.markup import escape
     from rich.table import Table
 
-    summaries = result.summaries()
-    many = len(result.settings.seeds) > 1
-    p = result.problem
-    title = f"{p.name}: {result.settings.steps} steps"
-    if p.target is not None:
-        title += f", target {fmt(p.target)}"
-    if many:
-        title += (
-            f", {len(result.settings.seeds)} seeds: medians (quartiles under final loss and steps)"
-        )
     t = Table(
-        title=title,
+        title=_title(result),
         title_justify="left",
         header_style="bold",
         box=box.SIMPLE_HEAD,
         collapse_padding=True,
     )
-    t.add_column("optimizer", no_wrap=True)
-    t.add_column("status", no_wrap=True)
-    t.add_column("final loss", justify="right")
-    t.add_column("best loss", justify="right")
-    if p.minimizers:
-        t.add_column("dist. to min", justify="right")
-    t.add_column("|grad|", justify="right")
-    if p.target is not None:
-        t.add_column("steps to target", justify="right")
-        if many:
-            t.add_column("success", justify="right")
-    if p.kind == "logreg":
-        t.add_column("accuracy", justify="right")
-    if result.settings.average_decay:
-        t.add_column("avg. loss", justify="right")
     sparks = spark_cells(result, spark) if spark else []
-    if sparks:
-        t.add_column("loss curve", no_wrap=True)
-    for k, s in enumerate(summaries):
-        row = [escape(s.label) + _compiled_mark(result.configs[k]), _status_cell(s)]
-        failed = "diverged" if s.statuses.get("diverged") else "invalid start"
-        row.append(
-            f"[bold red]{failed}[/]"
-            if s.final_loss is None and s.all_diverged
-            else _stat(s.final_loss, many)
-        )
-        # Quartiles only where they matter most, so the table fits 100 columns.
-        row.append(_stat(s.best_loss, False))
-        if p.minimizers:
-            row.append(_stat(s.distance, False))
-        row.append(_stat(s.grad_norm, False))
-        if p.target is not None:
-            row.append(_stat(s.steps_to_target, many, integer=True))
-            if many:
-                row.append(f"{100 * s.success_rate:.0f}%")
-        if p.kind == "logreg":
-            row.append(_stat(s.accuracy, many))
-        if result.settings.average_decay:
-            row.append(_stat(s.average_loss, many))
+    for name in _columns(result, bool(sparks)):
+        if name in _NO_WRAP:
+            t.add_column(name, no_wrap=True)
+        else:
+            t.add_column(name, justify="right")
+    for k, s in enumerate(result.summaries()):
+        cells = _row(result, k, s)
         if sparks:
-            row.append(sparks[k])
-        t.add_row(*row)
+            cells.append(sparks[k])
+        t.add_row(*cells)
     return t
+
+
+#: Columns of the convergence table whose cells never wrap (the others are right-aligned).
+_NO_WRAP = ("optimizer", "status", "loss curve")
+
+
+def _title(result: Result) -> str:
+    p, seeds = result.problem, result.settings.seeds
+    title = f"{p.name}: {result.settings.steps} steps"
+    if p.target is not None:
+        title += f", target {format_number(p.target, 'table')}"
+    if len(seeds) > 1:
+        title += f", {len(seeds)} seeds: medians (quartiles under final loss and steps)"
+    return title
+
+
+def _columns(result: Result, curve: bool) -> list[str]:
+    """The convergence table's column names: those the problem and settings give a value."""
+    p, many = result.problem, len(result.settings.seeds) > 1
+    names = ["optimizer", "status", "final loss", "best loss"]
+    names += ["dist. to min"] * bool(p.minimizers) + ["|grad|"]
+    if p.target is not None:
+        names += ["steps to target"] + ["success"] * many
+    names += ["accuracy"] * (p.kind == "logreg")
+    names += ["avg. loss"] * bool(result.settings.average_decay)
+    return names + ["loss curve"] * curve
+
+
+def _row(result: Result, k: int, s: ConfigSummary) -> list[str]:
+    """Configuration ``k``'s cells, in the order of :func:`_columns` (without the curve)."""
+    from rich.markup import escape
+
+    p, many = result.problem, len(result.settings.seeds) > 1
+    row = [escape(s.label) + _compiled_mark(result.configs[k]), _status_cell(s)]
+    failed = "diverged" if s.statuses.get("diverged") else "invalid start"
+    row.append(
+        f"[bold red]{failed}[/]"
+        if s.final_loss is None and s.all_diverged
+        else _stat(s.final_loss, many)
+    )
+    # Quartiles only where they matter most, so the table fits 100 columns.
+    row.append(_stat(s.best_loss, False))
+    if p.minimizers:
+        row.append(_stat(s.distance, False))
+    row.append(_stat(s.grad_norm, False))
+    if p.target is not None:
+        row.append(_stat(s.steps_to_target, many, integer=True))
+        if many:
+            row.append(format_number(s.success_rate, "percent"))
+    if p.kind == "logreg":
+        row.append(_stat(s.accuracy, many))
+    if result.settings.average_decay:
+        row.append(_stat(s.average_loss, many))
+    return row
 
 
 def footnotes(result: Result) -> list[str]:

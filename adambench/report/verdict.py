@@ -6,6 +6,8 @@ import math
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from adambench.numbers import format_number
+
 if TYPE_CHECKING:
     from adambench.engine.metrics import ConfigSummary
     from adambench.engine.results import Result
@@ -20,68 +22,89 @@ def _failure(summaries: Sequence[ConfigSummary]) -> str:
     return "started where the loss or its gradient is not finite (invalid_start)"
 
 
-def _ratio(a: float, b: float) -> str:
-    r = b / a if a > 0 else math.inf
-    return f"{r:.1f}x" if r < 100 else f"{r:.3g}x"
-
-
 def verdict(result: Result) -> str:
     """One line in the manner of hyperfine: who got there first, and by how much."""
     summaries = result.summaries()
     if not summaries:
         return ""
-    many = len(result.settings.seeds) > 1
-    med = "median " if many else ""
-    target = result.problem.target
-    reached = [s for s in summaries if s.steps_to_target is not None]
     if len(summaries) == 1:
-        s = summaries[0]
-        if s.steps_to_target is not None:
-            first = s.steps_to_target.median
-            return f"{s.label} reached the target ({target:g}) at {med}step {first:g}"
-        if s.final_loss is None:
-            return f"{s.label} {_failure(summaries)}"
-        return f"{s.label} did not reach the target; {med}final loss {s.final_loss.median:.3g}"
-    if reached:
-        best_rate = max(s.success_rate for s in reached)
-        pool = [s for s in reached if s.success_rate == best_rate]
-        pool.sort(key=lambda s: s.steps_to_target.median)  # type: ignore[union-attr]
-        best = pool[0]
-        others = [s for s in reached if s is not best]
-        steps = best.steps_to_target.median  # type: ignore[union-attr]
-        if others:
-            runner = min(others, key=lambda s: (-s.success_rate, s.steps_to_target.median))  # type: ignore[union-attr]
-            other = runner.steps_to_target.median  # type: ignore[union-attr]
-            over = f"medians over {len(result.settings.seeds)} seeds: " if many else ""
-            if other < 1.05 * steps:
-                line = (
-                    f"{best.label} and {runner.label} reached the target in about as many "
-                    f"steps ({over}{steps:g} and {other:g})"
-                )
-            else:
-                line = (
-                    f"{best.label} reached the target in {_ratio(steps, other)} fewer steps "
-                    f"than {runner.label} ({over}{steps:g} vs {other:g})"
-                )
-        else:
-            line = f"only {best.label} reached the target ({target:g}), at {med}step {steps:g}"
-        missing = [s.label for s in summaries if s.steps_to_target is None]
-        if missing and others:
-            line += f"; {', '.join(missing)} did not"
-        return line
-    finite = [s for s in summaries if s.final_loss is not None]
-    steps = result.settings.steps
+        return _alone(result, summaries[0])
+    if any(s.steps_to_target is not None for s in summaries):
+        return _race(result, summaries)
+    return _lowest_loss(result, summaries)
+
+
+def _med(result: Result) -> str:
+    """The word "median " when several seeds make the numbers medians, else nothing."""
+    return "median " if len(result.settings.seeds) > 1 else ""
+
+
+def _alone(result: Result, s: ConfigSummary) -> str:
+    """The verdict on a single configuration: where it reached the target, or how it ended."""
+    med, target = _med(result), result.problem.target
+    if s.steps_to_target is not None:
+        first = format_number(s.steps_to_target.median, "value")
+        return (
+            f"{s.label} reached the target ({format_number(target, 'value')}) at {med}step {first}"
+        )
+    if s.final_loss is None:
+        return f"{s.label} {_failure([s])}"
+    final = format_number(s.final_loss.median, "verdict")
+    return f"{s.label} did not reach the target; {med}final loss {final}"
+
+
+def _race(result: Result, summaries: Sequence[ConfigSummary]) -> str:
+    """Who reached the target first (most often, then fastest), and the runner-up."""
+    reached = [s for s in summaries if s.steps_to_target is not None]
+    best_rate = max(s.success_rate for s in reached)
+    pool = [s for s in reached if s.success_rate == best_rate]
+    best = min(pool, key=lambda s: s.steps_to_target.median)  # type: ignore[union-attr]
+    others = [s for s in reached if s is not best]
+    steps = best.steps_to_target.median  # type: ignore[union-attr]
+    if not others:
+        target = format_number(result.problem.target, "value")
+        at = f"{_med(result)}step {format_number(steps, 'value')}"
+        return f"only {best.label} reached the target ({target}), at {at}"
+    runner = min(others, key=lambda s: (-s.success_rate, s.steps_to_target.median))  # type: ignore[union-attr]
+    other = runner.steps_to_target.median  # type: ignore[union-attr]
+    n_seeds = len(result.settings.seeds)
+    over = f"medians over {n_seeds} seeds: " if n_seeds > 1 else ""
+    pair = format_number(steps, "value"), format_number(other, "value")
+    if other < 1.05 * steps:
+        line = (
+            f"{best.label} and {runner.label} reached the target in about as many "
+            f"steps ({over}{pair[0]} and {pair[1]})"
+        )
+    else:
+        ratio = format_number(other / steps if steps > 0 else math.inf, "ratio")
+        line = (
+            f"{best.label} reached the target in {ratio} fewer steps "
+            f"than {runner.label} ({over}{pair[0]} vs {pair[1]})"
+        )
+    missing = [s.label for s in summaries if s.steps_to_target is None]
+    return line + (f"; {', '.join(missing)} did not" if missing else "")
+
+
+def _lowest_loss(result: Result, summaries: Sequence[ConfigSummary]) -> str:
+    """No one reached the target: who ended with the lowest loss, and the runner-up."""
+    target = result.problem.target
     head = (
-        f"no optimizer reached the target ({target:g}) in {steps} steps"
+        f"no optimizer reached the target ({format_number(target, 'value')}) "
+        f"in {result.settings.steps} steps"
         if target is not None
         else ""
     )
+    finite = sorted(
+        (s for s in summaries if s.final_loss is not None),
+        key=lambda s: s.final_loss.median,  # type: ignore[union-attr]
+    )
     if not finite:
         return (head + "; " if head else "") + f"every run {_failure(summaries)}"
-    best = min(finite, key=lambda s: s.final_loss.median)  # type: ignore[union-attr]
-    tail = f"{best.label} ended with the lowest {med}loss ({best.final_loss.median:.3g})"  # type: ignore[union-attr]
-    rest = [s for s in finite if s is not best]
-    if rest:
-        runner = min(rest, key=lambda s: s.final_loss.median)  # type: ignore[union-attr]
-        tail += f", ahead of {runner.label} ({runner.final_loss.median:.3g})"  # type: ignore[union-attr]
+    best = finite[0]
+    loss = format_number(best.final_loss.median, "verdict")  # type: ignore[union-attr]
+    tail = f"{best.label} ended with the lowest {_med(result)}loss ({loss})"
+    if len(finite) > 1:
+        runner = finite[1]
+        loss = format_number(runner.final_loss.median, "verdict")  # type: ignore[union-attr]
+        tail += f", ahead of {runner.label} ({loss})"
     return f"{head}; {tail}" if head else tail

@@ -6,14 +6,11 @@ import itertools
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
 from adambench.errors import UsageError, did_you_mean
-
-if TYPE_CHECKING:
-    pass
 from adambench.sweeps.grid import METRICS, Axis, Value, show_value
 from adambench.sweeps.plan import Base, Point
 
@@ -186,21 +183,62 @@ def heatmaps(
     (by rank) is marked, or with ``per_column`` the best of each column; cells whose median
     failed are never marked.
     """
-    lookup: dict[tuple[int, tuple[tuple[str, Any], ...]], int] = {}
-    for i, pt in enumerate(points):
-        lookup[(pt.base, tuple(sorted(pt.values.items())))] = i
+    grid = _Grid(points, stats, per_column)
+    swept = [[i for i in b.axes if len(axes[i].values) > 1] for b in bases]
+    out: list[Heatmap] = []
+    for b, (base, mine) in enumerate(zip(bases, swept, strict=True)):
+        if len(mine) >= 2:
+            out += _base_heatmaps(grid, b, base, mine, axes)
+    one = [axes[m[0]].name for m in swept if len(m) == 1]
+    if len(bases) >= min_bases and len(one) == len(bases) and len(set(one)) == 1:
+        out.append(_across_bases(grid, bases, axes, swept))
+    return out
 
-    def find(base: int, values: Mapping[str, Value]) -> int | None:
-        return lookup.get((base, tuple(sorted(values.items()))))
 
-    def best_of(cells: list[list[int | None]]) -> tuple[tuple[int, int], ...]:
+class _Grid:
+    """A sweep's points by (base, values), and how a heatmap's best cells are chosen."""
+
+    def __init__(self, points: Sequence[Point], stats: list[PointStat], per_column: bool) -> None:
+        self.lookup = {
+            (pt.base, tuple(sorted(pt.values.items()))): i for i, pt in enumerate(points)
+        }
+        self.stats = stats
+        self.per_column = per_column
+
+    def find(self, base: int, values: Mapping[str, Value]) -> int | None:
+        """The point of ``base`` with exactly these values (None: the grid has none)."""
+        return self.lookup.get((base, tuple(sorted(values.items()))))
+
+    def heatmap(
+        self,
+        title: str,
+        rows: tuple[str, Sequence[Value]],
+        cols: tuple[str, Sequence[str]],
+        cells: list[list[int | None]],
+        fixed: Mapping[str, Value],
+    ) -> Heatmap:
+        """A heatmap of ``cells`` (rows: a name and its values; columns: a name and labels)."""
+        return Heatmap(
+            title,
+            rows[0],
+            cols[0],
+            tuple(show_value(v) for v in rows[1]),
+            tuple(cols[1]),
+            tuple(tuple(r) for r in cells),
+            fixed,
+            self.best_of(cells),
+        )
+
+    def best_of(self, cells: list[list[int | None]]) -> tuple[tuple[int, int], ...]:
+        """The best cell by rank, or each column's best; failed medians never count."""
+        stats = self.stats
         found = [
             (stats[p].rank, r, c)
             for r, row in enumerate(cells)
             for c, p in enumerate(row)
             if p is not None and math.isfinite(stats[p].value)
         ]
-        if not per_column:
+        if not self.per_column:
             return (min(found)[1:],) if found else ()
         best: dict[int, tuple[int, int, int]] = {}
         for f in found:
@@ -208,60 +246,49 @@ def heatmaps(
                 best[f[2]] = f
         return tuple(best[c][1:] for c in sorted(best))
 
-    out: list[Heatmap] = []
-    swept = [[i for i in b.axes if len(axes[i].values) > 1] for b in bases]
-    for b, (base, mine) in enumerate(zip(bases, swept, strict=True)):
-        if len(mine) < 2:
-            continue
-        rows, cols, extra = axes[mine[0]], axes[mine[1]], [axes[i] for i in mine[2:]]
-        fixed_all = {axes[i].name: axes[i].values[0] for i in base.axes if i not in mine}
-        for combo in itertools.product(*(ax.values for ax in extra)):
-            fixed = {ax.name: v for ax, v in zip(extra, combo, strict=True)}
-            cells = [
-                [
-                    find(b, {rows.name: rv, cols.name: cv, **fixed, **fixed_all})
-                    for cv in cols.values
-                ]
-                for rv in rows.values
+
+def _base_heatmaps(
+    grid: _Grid, b: int, base: Base, mine: list[int], axes: Sequence[Axis]
+) -> list[Heatmap]:
+    """Base ``b``'s heatmaps of its first two swept axes (``mine``: indices into ``axes``), one
+    per combination of the further ones; its unswept axes hold their one value."""
+    rows, cols, extra = axes[mine[0]], axes[mine[1]], [axes[i] for i in mine[2:]]
+    fixed_all = {axes[i].name: axes[i].values[0] for i in base.axes if i not in mine}
+    out = []
+    for combo in itertools.product(*(ax.values for ax in extra)):
+        fixed = {ax.name: v for ax, v in zip(extra, combo, strict=True)}
+        cells = [
+            [
+                grid.find(b, {rows.name: rv, cols.name: cv, **fixed, **fixed_all})
+                for cv in cols.values
             ]
-            title = base.label + "".join(f", {k}={show_value(v)}" for k, v in fixed.items())
-            out.append(
-                Heatmap(
-                    title,
-                    rows.name,
-                    cols.name,
-                    tuple(show_value(v) for v in rows.values),
-                    tuple(show_value(v) for v in cols.values),
-                    tuple(tuple(r) for r in cells),
-                    fixed,
-                    best_of(cells),
-                )
-            )
-    one = [axes[m[0]].name for m in swept if len(m) == 1]
-    if len(bases) >= min_bases and len(one) == len(bases) and len(set(one)) == 1:
-        name = one[0]
-        values: list[Value] = []
-        for m in swept:
-            for v in axes[m[0]].values:
-                if v not in values:
-                    values.append(v)
-        if any(len(axes[m[0]].values) != len(values) for m in swept):
-            values.sort()
-        fixed_b = [
-            {axes[i].name: axes[i].values[0] for i in base.axes if i not in swept[b]}
-            for b, base in enumerate(bases)
+            for rv in rows.values
         ]
-        cells = [[find(b, {name: v, **fixed_b[b]}) for b in range(len(bases))] for v in values]
+        title = base.label + "".join(f", {k}={show_value(v)}" for k, v in fixed.items())
+        col_labels = [show_value(v) for v in cols.values]
         out.append(
-            Heatmap(
-                "",
-                name,
-                "optimizer",
-                tuple(show_value(v) for v in values),
-                tuple(b.label for b in bases),
-                tuple(tuple(r) for r in cells),
-                {},
-                best_of(cells),
-            )
+            grid.heatmap(title, (rows.name, rows.values), (cols.name, col_labels), cells, fixed)
         )
     return out
+
+
+def _across_bases(
+    grid: _Grid, bases: Sequence[Base], axes: Sequence[Axis], swept: list[list[int]]
+) -> Heatmap:
+    """One heatmap of the hyperparameter every base sweeps alone: a row per value (in first
+    seen order, sorted when the bases' values differ), a column per base."""
+    name = axes[swept[0][0]].name
+    values: list[Value] = []
+    for m in swept:
+        for v in axes[m[0]].values:
+            if v not in values:
+                values.append(v)
+    if any(len(axes[m[0]].values) != len(values) for m in swept):
+        values.sort()
+    fixed_b = [
+        {axes[i].name: axes[i].values[0] for i in base.axes if i not in swept[b]}
+        for b, base in enumerate(bases)
+    ]
+    cells = [[grid.find(b, {name: v, **fixed_b[b]}) for b in range(len(bases))] for v in values]
+    labels = [b.label for b in bases]
+    return grid.heatmap("", (name, values), ("optimizer", labels), cells, {})

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from adambench.errors import UsageError
+from adambench.numbers import format_number
 from adambench.optimizers.spec import BOOL_WORDS
 
 if TYPE_CHECKING:
@@ -96,9 +97,9 @@ _KEY = re.compile(r"^(?:([A-Za-z_][\w\-]*)\.)?([A-Za-z_]\w*)$")
 def show_value(v: Any) -> str:
     """A grid value as tables and labels print it (flags as true/false, numbers with :g)."""
     if isinstance(v, (bool, np.bool_)):
-        return "true" if v else "false"
+        return format_number(bool(v), "value")
     if isinstance(v, (int, float, np.floating, np.integer)):
-        return f"{float(v):g}"
+        return format_number(float(v), "value")
     return str(v)
 
 

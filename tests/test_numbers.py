@@ -1,0 +1,64 @@
+"""numbers.format_number: each named style keeps the format its table had (issue 13)."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from adambench.numbers import STYLES, distinct_number, format_number, rate_delta_text
+
+VALUES = [
+    0.0, -0.0, 1.0, -1.0, 2.5, 99.5, 100.0, 123.456, 999.0, 1e5 - 1, 1e5, 123456.0, 1e9, 3e9,
+    1e-3, 9.99e-4, 1.234e-7, -4.2e-5, 0.25, -0.249999999, 1 / 3, 42, 7, 0, 1e300, math.inf,
+]  # fmt: skip
+
+
+def _sci(v, inside, outside):
+    a = abs(v)
+    return f"{v:{outside}}" if a != 0 and (a < 1e-3 or a >= 1e5) else f"{v:{inside}}"
+
+
+# The formats as the tables wrote them before they shared one formatter.
+BEFORE = {
+    "table": lambda v: _sci(v, ".4g", ".2e"),
+    "check": lambda v: (
+        f"{int(v)}"
+        if isinstance(v, float) and v.is_integer() and 1 <= abs(v) < 1e9
+        else _sci(v, ".4g", ".2e")
+    ),
+    "spread": lambda v: _sci(v, ".2g", ".0e"),
+    "sweep_spread": lambda v: _sci(v, ".0f" if abs(v) >= 100 else ".2g", ".0e"),
+    "steps": lambda v: f"{v:.0f}",
+    "percent": lambda v: f"{100 * v:.0f}%",
+    "verdict": lambda v: f"{v:.3g}",
+    "legend": lambda v: f"{v:.3g}",
+    "ratio": lambda v: f"{v:.1f}x" if v < 100 else f"{v:.3g}x",
+    "value": lambda v: f"{v:g}",
+    "detail": lambda v: f"{v:.6g}",
+    "label": lambda v: f"{v:.4g}",
+    "cell": lambda v: f"{v:.2g}",
+    "duration": lambda v: f"{v:.2f}s",
+    "compile_time": lambda v: f"{v:.1f}s",
+}
+
+
+@pytest.mark.parametrize("style", sorted(STYLES))
+def test_every_style_keeps_its_format(style):
+    for v in VALUES:
+        assert format_number(v, style) == BEFORE[style](v), (style, v)
+
+
+def test_missing_values_and_flags():
+    assert all(format_number(None, style) == "–" for style in STYLES)
+    assert format_number(True, "value") == "true" and format_number(False, "value") == "false"
+    assert format_number(3.0) == "3"  # the default style is "check"
+    with pytest.raises(KeyError):
+        format_number(1.0, "no such style")
+
+
+def test_distinct_number_and_rate_delta():
+    assert distinct_number(-0.249999999, -0.25) == "-0.249999999"
+    assert distinct_number(0.5, 0.7) == "0.5"
+    assert distinct_number(2.0, 2.0) == "2"
+    assert rate_delta_text(0.75, 0.5) == "+25%" and rate_delta_text(0.5, 0.5) == "0"
