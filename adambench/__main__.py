@@ -1,6 +1,6 @@
 """`python -m adambench` runs the command line."""
 
-from adambench.cli.commands import main
+from adambench.cli import main
 
 __all__ = []
 

@@ -41,7 +41,7 @@ def wall(args: list[str], repeat: int) -> float:
 def modules_loaded(args: list[str]) -> dict[str, bool]:
     """Which heavy modules a CLI invocation imports (from inside the same process)."""
     code = (
-        "import sys\nfrom adambench.cli.commands import app\n"
+        "import sys\nfrom adambench.cli import app\n"
         "try:\n    app(sys.argv[1:])\nexcept SystemExit:\n    pass\n"
         "print(','.join(m for m in ('matplotlib', 'PIL', 'sympy') if m in sys.modules))"
     )

@@ -41,7 +41,7 @@ PAUSE_AT_RENAME = textwrap.dedent("""
 
     os.replace = replace
     sys.argv = ["adambench", *sys.argv[3:]]
-    from adambench.cli.commands import main
+    from adambench.cli import main
     main()
 """)
 
@@ -192,7 +192,7 @@ def test_rewriting_keeps_the_mode_and_writes_through_links(tmp_path):
 
 def test_cli_outputs_get_the_umask_mode(tmp_path):
     env = {**os.environ, "NO_COLOR": "1"}
-    script = "import os, sys; os.umask(0o027); from adambench.cli.commands import main; main()"
+    script = "import os, sys; os.umask(0o027); from adambench.cli import main; main()"
     subprocess.run(
         [sys.executable, "-c", script, "run", "beale", "--steps", "5", "-o", "r.json"],
         cwd=tmp_path, env=env, check=True, capture_output=True,

@@ -179,7 +179,7 @@ def test_run_without_pictures_does_not_import_matplotlib(tmp_path):
 
 
 def test_cli_defaults_match_the_library():
-    from adambench.cli import commands as cli
+    from adambench.cli import pictures as cli
     from adambench.report import plots
 
     assert (cli.DEFAULT_FRAMES, cli.DEFAULT_FPS) == (plots.DEFAULT_FRAMES, plots.DEFAULT_FPS)

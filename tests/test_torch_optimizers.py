@@ -129,7 +129,7 @@ def test_a_third_party_optimizer_lion_matches_the_yaml_lion():
 WITHOUT_TORCH = textwrap.dedent("""
     import sys
     sys.modules["torch"] = None  # as if torch were not installed: import torch fails
-    from adambench.cli.commands import main
+    from adambench.cli import main
     sys.argv = ["adambench", "run", "beale", "-O", "torch:torch.optim.Adam(lr=0.01)"]
     main()
 """)

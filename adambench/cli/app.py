@@ -1,0 +1,76 @@
+"""The `adambench` typer app: the root group with its one-line errors and --version, each
+command family's module registered under its command names, and the console entry point.
+
+The command modules import nothing heavy at import time; numpy, numba, sympy and matplotlib are
+imported inside the commands that need them, so `--help`, `list` and completion stay fast.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated
+
+import typer
+
+from adambench.cli.boundary import EXIT_CODES_HELP, OneLineErrors, print_internal_error
+from adambench.cli.cache import cache_app
+from adambench.cli.catalog import list_, show
+from adambench.cli.check import check, compare
+from adambench.cli.consoles import out
+from adambench.cli.run import plot, run
+from adambench.cli.sweep import sweep, sweep_show
+from adambench.errors import ExitCode
+from adambench.version import __version__
+
+__all__ = ["app", "main"]
+
+app = typer.Typer(
+    cls=OneLineErrors,
+    name="adambench",
+    help="Benchmark Adam and other first-order optimizers on classic test surfaces.\n\n"
+    "Example: adambench run beale --optimizers adam,rmsprop\n\n" + EXIT_CODES_HELP,
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,
+    rich_markup_mode=None,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+app.add_typer(cache_app, name="cache")
+# Registered in the order `adambench --help` lists them.
+app.command("run")(run)
+app.command("list")(list_)
+app.command("show")(show)
+app.command("plot")(plot)
+app.command("sweep")(sweep)
+app.command("sweep-show")(sweep_show)
+app.command("check")(check)
+app.command("compare")(compare)
+
+
+def _version(value: bool) -> None:
+    if value:
+        out.print(f"adambench {__version__}", highlight=False)
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version.")
+    ] = False,
+) -> None:
+    """Benchmark first-order optimizers (Adam and its family) on test surfaces."""
+
+
+def main() -> None:
+    """Console entry point: the outermost wrapper sets exit code 3 for internal errors."""
+    try:
+        app()
+    except SystemExit:
+        raise
+    except Exception:  # the outermost boundary: typer.Exit never reaches here (SystemExit)
+        print_internal_error()
+        sys.exit(int(ExitCode.INTERNAL))
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,104 @@
+"""`adambench list` and `adambench show`: what problems and optimizers there are, and one
+problem in detail. `list` must stay fast: it imports no numerical module."""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated, Any
+
+import typer
+
+from adambench.cli.boundary import boundary
+from adambench.cli.consoles import err, out
+from adambench.cli.options import DimOpt, ProblemArg
+
+__all__ = ["list_", "show"]
+
+
+def list_(
+    json_out: Annotated[bool, typer.Option("--json", help="Print as JSON.")] = False,
+) -> None:
+    """List problems and optimizers with their defaults and conventions.
+
+    Example:
+
+    \b
+      adambench list
+    """
+    with boundary():
+        from adambench.report.catalog import catalog
+
+        data = catalog()
+        if json_out:
+            import json
+
+            sys.stdout.write(json.dumps(data, indent=2) + "\n")
+            return
+        out.print(_problems_table(data["problems"]))
+        out.print(_optimizers_table(data["optimizers"]))
+        out.print(_sources_table(data["optimizer_sources"]))
+        for note in data["notes"]:
+            err.print(f"note: {note}", highlight=False)
+
+
+def _table(title: str, columns: tuple[str, ...]) -> Any:
+    from rich.table import Table
+
+    t = Table(title=title, title_justify="left", header_style="bold")
+    for col in columns:
+        t.add_column(col)
+    return t
+
+
+def _problems_table(problems: list[dict[str, Any]]) -> Any:
+    t = _table("Problems", ("name", "kind", "dim", "steps", "target", "description"))
+    for p in problems:
+        t.add_row(
+            p["name"],
+            p["kind"],
+            str(p["dim"]),
+            str(p["steps"]),
+            "–" if p["target"] is None else str(p["target"]),
+            p["description"],
+        )
+    return t
+
+
+def _optimizers_table(optimizers: list[dict[str, Any]]) -> Any:
+    t = _table("Optimizers", ("name", "source", "defaults", "convention"))
+    for o in optimizers:
+        defaults = ", ".join(f"{k}={_show(v)}" for k, v in o["defaults"].items())
+        t.add_row(o["name"], o["source"], defaults, o["convention"])
+    return t
+
+
+def _sources_table(sources: list[dict[str, Any]]) -> Any:
+    t = _table("Your own optimizers (-O)", ("-O", "source", "what"))
+    for o in sources:
+        t.add_row(o["spec"], o["source"], o["what"])
+    return t
+
+
+def _show(v: Any) -> str:
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    return f"{v:g}"
+
+
+def show(problem: ProblemArg, dim: DimOpt = None) -> None:
+    """Show a problem: formula, derived gradient, start, minimum, target, domain.
+
+    Example:
+
+    \b
+      adambench show beale
+    """
+    with boundary():
+        from rich.markup import escape
+
+        from adambench.report.catalog import describe
+
+        for key, value in describe(problem, dim=dim):
+            out.print(
+                f"[bold]{escape(key)}:[/bold] {escape(value)}", highlight=False, soft_wrap=True
+            )
