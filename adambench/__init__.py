@@ -37,7 +37,7 @@ _LAZY = {
     "load_problem": ("adambench.problems", "load_problem"),
     "list_problems": ("adambench.problems", "list_problems"),
     "list_optimizers": ("adambench.optimizers", "registry"),
-    "Result": ("adambench.results", "Result"),
+    "Result": ("adambench.engine.results", "Result"),
     "AdambenchError": ("adambench.errors", "AdambenchError"),
     "plots": ("adambench.report.plots", None),  # the pictures' Python API, a module
 }
@@ -49,7 +49,7 @@ if TYPE_CHECKING:
     from adambench.optimizers import registry as list_optimizers
     from adambench.problems import list_problems, load_problem
     from adambench.report import plots
-    from adambench.results import Result
+    from adambench.engine.results import Result
     from adambench.sweeps import sweep
 
 

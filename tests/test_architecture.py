@@ -186,3 +186,12 @@ def test_the_library_does_not_load_the_command_line_stack():
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "[]"
+
+
+def test_every_name_of_the_python_api_resolves():
+    import adambench
+
+    for name in adambench.__all__:
+        assert getattr(adambench, name) is not None, name
+    assert callable(adambench.run) and callable(adambench.sweep) and callable(adambench.check)
+    assert isinstance(adambench.Result, type)
