@@ -132,32 +132,25 @@ def numba_step(name: str) -> tuple[Callable[[], float], float]:
     b = job.batches[0]
     a = b.arrays
     prob = job.problem
-    args = (
-        a["X"],
-        a["S"],
-        a["HP"],
-        a["seeds"],
-        b.pd,
-        b.data,
-        a["PS"],
-        a["G"],
-        0,
-        STEPS,
-        False,
-        STEPS,
-        1,
-        a["LT"],
-        a["XT"],
-        False,
-        float(prob.target),
-        1e6 * prob.scale,
-        STEPS - STEPS // 10,
-        False,
-        0.0,
-        a["AVG"],
-        a["M"],
-        a["IM"],
-    )
+    from adambench.codegen.loops import RUNNER_ARGS
+
+    given = {
+        **a,
+        "pd": b.pd,
+        "data": b.data,
+        "t_begin": 0,
+        "t_end": STEPS,
+        "finish": False,
+        "total": STEPS,
+        "every": 1,
+        "record_x": False,
+        "target": float(prob.target),
+        "bound": 1e6 * prob.scale,
+        "stall_step": STEPS - STEPS // 10,
+        "stop": False,
+        "decay": 0.0,
+    }
+    args = tuple(given[name] for name in RUNNER_ARGS)
     pristine = {k: v.copy() for k, v in a.items()}
 
     def restore() -> None:

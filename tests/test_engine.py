@@ -295,3 +295,35 @@ def test_parallel_twins_have_their_own_cache_entries():
         serial, twin = getattr(K, f"{name}_step"), getattr(K, f"{name}_step_par")
         assert twin.py_func.__qualname__ == f"{name}_step_par" != serial.py_func.__qualname__
         assert twin.targetoptions.get("parallel") is True
+
+
+def test_every_runner_is_rendered_from_the_one_step_body_with_the_one_argument_list():
+    import ast
+
+    from adambench.codegen import loops
+
+    kernel = adambench.list_optimizers()["adam"].kernel
+    sources = [
+        loops.array_runner_source(),
+        loops.wide_runner_source(),
+        loops.fused_runner_source(3, kernel),
+        loops.lockstep_runner_source(3, kernel),
+        loops.python_runner_source(),
+    ]
+    for text in sources:
+        (fn,) = ast.parse(text).body
+        assert tuple(a.arg for a in fn.args.args) == loops.RUNNER_ARGS
+        # The step body's fixed lines appear once in every runner.
+        for line in ("ok = math.isfinite(f)", "if t == stall_step:", "if f <= target and"):
+            assert text.count(line) == 1, (fn.name, line)
+
+
+def test_render_fills_hooks_at_their_indentation_and_refuses_unknown_holes():
+    from adambench.codegen.loops import render
+
+    text = render("if a:\n    <body>\n{x} = 1", {"body": ["b = 1", "c = 2"]}, {"x": "y"})
+    assert text == "if a:\n    b = 1\n    c = 2\ny = 1\n"
+    with pytest.raises(KeyError):
+        render("<missing>", {}, {})
+    with pytest.raises(KeyError):
+        render("{missing}", {}, {})

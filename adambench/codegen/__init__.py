@@ -2,9 +2,12 @@
 
 from adambench.codegen.loops import (
     FUSED_MAX_DIM,
+    RUNNER_ARGS,
+    array_runner_source,
     fused_dim,
     fused_runner_source,
     lockstep_runner_source,
+    python_runner_source,
     wide_runner_source,
 )
 from adambench.codegen.modules import (
@@ -16,10 +19,13 @@ from adambench.codegen.modules import (
     module_source,
 )
 from adambench.codegen.problem_source import problem_key, problem_source
+from adambench.codegen.torch_loop import torch_runner
 
 __all__ = [
     "CACHE_ERRORS",
     "FUSED_MAX_DIM",
+    "RUNNER_ARGS",
+    "array_runner_source",
     "forget_compiled",
     "fused_dim",
     "fused_runner_source",
@@ -30,5 +36,7 @@ __all__ = [
     "module_source",
     "problem_key",
     "problem_source",
+    "python_runner_source",
+    "torch_runner",
     "wide_runner_source",
 ]

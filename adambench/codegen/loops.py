@@ -1,7 +1,47 @@
-"""The run loops of a generated module, made from the one template in :mod:`.runner_template`."""
+"""The run loop, written once: every runner of a generated module is made from it.
+
+A runner moves a block of runs from step ``t_begin`` to ``t_end`` (the engine calls it in chunks,
+to show progress and honour Ctrl-C, and from several threads on disjoint blocks); with
+``finish`` it also closes each run (``finish_run`` of :mod:`.runner_template`). A run's state
+lives entirely in its rows of the arrays between calls, so chunking and threading never change
+a result. Every runner takes the arguments :data:`RUNNER_ARGS`, in that order.
+
+At step t a run evaluates the loss and gradient at x_t, checks and records x_t, then steps to
+x_{t+1}: loss index t is the loss of the iterate after t steps, index 0 the start.
+
+How the source is made
+----------------------
+The loop is text in a tiny template language, rendered by :func:`render`:
+
+- ``{name}`` in a line is replaced by a name's spelling (an expression or statement), e.g.
+  ``{best}`` is ``best`` (a local) in one runner and ``M[r, M_BEST]`` (the array) in another;
+- a line holding only ``<hook>`` is replaced by the hook's lines (none, one or many), indented
+  as the ``<hook>`` line is.
+
+:data:`STEP` is the one per-step body (evaluate, invalid start and ``opt_init``, bounds,
+record, best loss, stall checkpoint, target, optimizer step, temporal average): a new per-step
+feature is one edit there. Two frames put it in a loop: :data:`RUN_MAJOR` (each run all its
+steps: ``advance``, ``advance_fused``, ``advance_wide`` and the Python loop of torch runners)
+and :data:`STEP_MAJOR` (``advance_lockstep``: each step all the runs). A :class:`Layout`
+fills the holes, so the variation points are parameters of the generator:
+
+- how x, the gradient and the optimizer state are held: rows of the arrays (``advance``, with
+  ``opt_step`` on them), numbered local variables (``advance_fused``/``advance_lockstep`` for
+  problems with few named variables, with the elementwise ``opt_prepare``/``opt_update``), or
+  numpy rows stepped by torch;
+- where a run's metrics live between steps: locals written back on leaving (run-major) or the
+  metric arrays (step-major);
+- which step kernel is called (``opt_step``, its parallel twin ``opt_step_par``, a torch step).
+
+Every variant runs the same floating-point operations in the same order, so all give the same
+numbers bit for bit; they differ only in speed.
+"""
 
 from __future__ import annotations
 
+import re
+import textwrap
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -11,14 +51,239 @@ from adambench.optimizers.spec import KernelRef
 
 __all__ = [
     "FUSED_MAX_DIM",
+    "RUNNER_ARGS",
+    "RUN_MAJOR",
+    "STEP",
+    "STEP_MAJOR",
+    "Layout",
+    "array_runner_source",
     "fused_dim",
     "fused_runner_source",
     "lockstep_runner_source",
+    "python_runner_source",
+    "render",
     "wide_runner_source",
 ]
 
 #: Problems with at most this many named variables get the fused runner (values in registers).
 FUSED_MAX_DIM = 16
+
+#: The arguments of every runner, in order: the run arrays (rows = runs), the problem's
+#: parameters and data, the step range, the recording and stopping settings, the metrics.
+RUNNER_ARGS = (
+    "X", "S", "HP", "seeds", "pd", "data", "PS", "G", "t_begin", "t_end", "finish", "total",
+    "every", "LT", "XT", "record_x", "target", "bound", "stall_step", "stop", "decay", "AVG",
+    "M", "IM",
+)  # fmt: skip
+
+#: One step of one run at step t (see the module docstring for the template language).
+STEP = """\
+<evaluate>
+ok = math.isfinite(f)
+if t == 0:
+    <finite_gradient>
+    if not ok:
+        {status} = INVALID_START
+        {leave}
+    <init>
+<in_bounds>
+if not ok:
+    {status} = DIVERGED
+    {diverged_at} = t
+    {leave}
+if {record_due}:
+    {loss_record} = f
+    if record_x:
+        <record_x>
+    <record_next>
+if f < {best}:
+    {best} = f
+    {best_step} = t
+if t == stall_step:
+    {at_stall} = f
+if f <= target and {hit} < 0:
+    {hit} = t
+    if stop:
+        {status} = STOPPED_AT_TARGET
+        {leave}
+<step>
+if decay > 0.0:
+    <average>
+    {avg_pow} *= decay
+"""
+
+#: Each run of the block takes all its steps, then the next run. Row views and the run's
+#: metrics are hoisted out of the step loop (kept in locals, written back on leaving):
+#: creating views and reloading metrics through memory per step doubled the cost of a step.
+RUN_MAJOR = """\
+<decorator>
+def {name}(
+    <signature>
+):
+    \"\"\"{doc}\"\"\"
+    <prologue>
+    for r in range(X.shape[0]):
+        m, im, hp = M[r], IM[r], HP[r]
+        lt, xt, avg = LT[r], XT[r], AVG[r]
+        seed = seeds[r]
+        <run_views>
+        status = im[I_STATUS]
+        t = t_begin
+        if status == RUNNING and t < t_end:
+            best, best_step, hit = m[M_BEST], im[I_BEST_STEP], im[I_TARGET_STEP]
+            at_stall, avg_pow = m[M_STALL], m[M_AVG_POW]
+            <load>
+            next_record = -(-t // every) * every  # the first multiple of every >= t
+            kk = next_record // every  # its index in the trace
+            while t < t_end:
+                <per_step>
+                t += 1
+            <store>
+            im[I_STATUS] = status
+            im[I_STEPS] = t
+            m[M_BEST], im[I_BEST_STEP], im[I_TARGET_STEP] = best, best_step, hit
+            m[M_STALL], m[M_AVG_POW] = at_stall, avg_pow
+        <run_exit>
+        if finish and status != INVALID_START:
+            finish_run(X[r], G[r], pd, data, total, every, lt, xt, record_x, target, bound,
+                       stall_step, decay, avg, m, im)
+"""
+
+#: Every run of the block takes one step before any takes the next: the out-of-order core
+#: overlaps independent runs instead of waiting on one run's chain of dependent sqrt and
+#: division (about 2x the runs per second of a run-major loop at 1,000 runs). A run's values
+#: and metrics live in its rows of the arrays between steps.
+STEP_MAJOR = """\
+<decorator>
+def {name}(
+    <signature>
+):
+    \"\"\"{doc}\"\"\"
+    <prologue>
+    R = X.shape[0]
+    for t in range(t_begin, t_end):
+        record = t % every == 0
+        kk = t // every
+        running = 0
+        for r in range(R):
+            if IM[r, I_STATUS] != RUNNING:
+                continue
+            running += 1
+            <load>
+            <per_step>
+            IM[r, I_STEPS] = t + 1
+        if running == 0:
+            break
+    if finish:
+        for r in range(R):
+            if IM[r, I_STATUS] != INVALID_START:
+                finish_run(X[r], G[r], pd, data, total, every, LT[r], XT[r], record_x,
+                           target, bound, stall_step, decay, AVG[r], M[r], IM[r])
+"""
+
+#: Where a run-major loop keeps a run's metrics: in locals, written back when the run leaves.
+_IN_LOCALS = {
+    "status": "status",
+    "leave": "break",
+    "diverged_at": "im[I_DIVERGED_AT]",
+    "record_due": "t == next_record",
+    "loss_record": "lt[kk]",
+    "best": "best",
+    "best_step": "best_step",
+    "hit": "hit",
+    "at_stall": "at_stall",
+    "avg_pow": "avg_pow",
+    "seed": "seed",
+}
+
+#: Where a step-major loop keeps them: in the metric arrays, between one step and the next.
+_IN_ROWS = {
+    "status": "IM[r, I_STATUS]",
+    "leave": "continue",
+    "diverged_at": "IM[r, I_DIVERGED_AT]",
+    "record_due": "record",
+    "loss_record": "LT[r, kk]",
+    "best": "M[r, M_BEST]",
+    "best_step": "IM[r, I_BEST_STEP]",
+    "hit": "IM[r, I_TARGET_STEP]",
+    "at_stall": "M[r, M_STALL]",
+    "avg_pow": "M[r, M_AVG_POW]",
+    "seed": "seeds[r]",
+}
+
+_HOLE = re.compile(r"\{(\w+)\}")
+
+
+def render(template: str, hooks: Mapping[str, Sequence[str]], names: Mapping[str, str]) -> str:
+    """The template with each ``<hook>`` line replaced by the hook's lines (at its indentation)
+    and each ``{name}`` by its spelling. A hook or name the template uses must be given."""
+    out: list[str] = []
+    for line in template.splitlines():
+        stripped = line.strip()
+        if stripped.startswith("<") and stripped.endswith(">"):
+            indent = line[: len(line) - len(line.lstrip())]
+            out += [indent + hook_line for hook_line in hooks[stripped[1:-1]]]
+        else:
+            out.append(_HOLE.sub(lambda m: names[m.group(1)], line))
+    return "\n".join(out) + "\n"
+
+
+@dataclass(frozen=True)
+class Layout:
+    """What fills the holes of :data:`STEP` and of a frame for one runner: ``hooks`` (lines)
+    and ``names`` (spellings, see ``_IN_LOCALS`` and ``_IN_ROWS``); hooks it lacks are empty."""
+
+    hooks: Mapping[str, Sequence[str]]
+    names: Mapping[str, str]
+
+    def source(self, frame: str, name: str, doc: str, decorator: str = "@jit") -> str:
+        """The runner ``name``: the frame with :data:`STEP` as its per-step body."""
+        holes = {hook: [] for hook in _hooks_of(frame) | _hooks_of(STEP)}
+        holes |= dict(self.hooks)
+        holes["decorator"] = [decorator] if decorator else []
+        holes["signature"] = textwrap.wrap(", ".join(RUNNER_ARGS) + ",", 92)
+        names = {**self.names, "name": name, "doc": doc}
+        holes["per_step"] = render(STEP, holes, names).splitlines()
+        return render(frame, holes, names)
+
+
+def _hooks_of(template: str) -> set[str]:
+    return set(re.findall(r"^\s*<(\w+)>$", template, re.MULTILINE))
+
+
+def _for_each(line: str) -> list[str]:
+    """A statement over every coordinate i of an array run."""
+    return ["for i in range(n):", "    " + line]
+
+
+def _array_layout(step_call: str) -> Layout:
+    """x, the gradient and the state as the run's rows of the arrays (any problem)."""
+    hooks = {
+        "prologue": ["n = X.shape[1]"],
+        "run_views": ["x, g, s, ps = X[r], G[r], S[r], PS[r]"],
+        "evaluate": ["f = p_train(x, g, pd, data, ps, t + 1, seed)"],
+        "finite_gradient": _for_each("ok = ok and math.isfinite(g[i])"),
+        "init": ["opt_init(x, hp, s)"],
+        "in_bounds": _for_each("ok = ok and abs(x[i]) <= bound  # NaN fails the comparison too"),
+        "record_x": _for_each("xt[kk, i] = x[i]"),
+        "record_next": ["next_record += every", "kk += 1"],
+        "step": [step_call],
+        "average": _for_each("avg[i] = decay * avg[i] + (1.0 - decay) * x[i]"),
+    }
+    return Layout(hooks, _IN_LOCALS)
+
+
+def array_runner_source() -> str:
+    """``advance``: the run loop on the rows of the arrays, for every problem and optimizer."""
+    doc = "Advance every run of the block from t_begin to t_end; with finish, close them."
+    return _array_layout("opt_step(x, g, s, t + 1, hp)").source(RUN_MAJOR, "advance", doc)
+
+
+def wide_runner_source() -> str:
+    """``advance_wide``: ``advance`` calling the optimizer's parallel twin (``opt_step_par``):
+    for a problem with millions of parameters the update, memory bound, runs on all threads."""
+    layout = _array_layout("opt_step_par(x, g, s, t + 1, hp)")
+    return layout.source(RUN_MAJOR, "advance_wide", "``advance`` with the step on all threads.")
 
 
 def fused_dim(problem: Problem, kernel: KernelRef) -> int:
@@ -27,246 +292,151 @@ def fused_dim(problem: Problem, kernel: KernelRef) -> int:
     return problem.dim if ok else 0
 
 
-def _indent(lines: list[str], depth: int) -> list[str]:
-    return [" " * (4 * depth) + line for line in lines]
-
-
 @dataclass(frozen=True)
-class _ScalarStep:
-    """The generated lines a scalar run loop needs (fused and lockstep share them): x, the
-    gradient and the optimizer state as local variables, loaded from and stored to a run's
-    rows, and one step of the optimizer on them."""
+class _Scalars:
+    """The lines of a run whose x, gradient and optimizer state are numbered local variables
+    (``x0``, ``g0``, ``s{j}_{i}`` for state slot j of coordinate i, ``a{j}`` for run-level
+    scalars): loaded from and stored to the run's rows, and stepped by the elementwise
+    ``opt_prepare`` / ``opt_update`` (the same scalar operations as ``opt_step``)."""
 
-    xs: list[str]
-    gs: list[str]
-    load_x: list[str]
-    store_x: list[str]
-    load_s: list[str]
-    store_s: list[str]
-    finite_g: str
-    in_bounds: str
-    prepare: str
-    updates: list[str]
+    n: int
+    kernel: KernelRef
 
-    @staticmethod
-    def of(n: int, kernel: KernelRef, hp: str) -> _ScalarStep:
-        k, e, c = kernel.slots, kernel.extra, kernel.consts
-        xs = [f"x{i}" for i in range(n)]
-        gs = [f"g{i}" for i in range(n)]
-        aux = [f"a{j}" for j in range(e)]
-        consts = [f"c{j}" for j in range(c)]
+    @property
+    def xs(self) -> list[str]:
+        return [f"x{i}" for i in range(self.n)]
 
-        def slots(i: int) -> list[str]:
-            return [f"s{j}_{i}" for j in range(k)]
+    @property
+    def gs(self) -> list[str]:
+        return [f"g{i}" for i in range(self.n)]
 
-        def call(i: int) -> str:
-            # An optimizer without state returns the parameter alone, not a 1-tuple.
-            lhs = ", ".join([xs[i], *slots(i)])
-            return f"{lhs} = opt_update({', '.join([xs[i], gs[i], *slots(i), *consts])})"
+    def _state(self) -> list[tuple[str, int]]:
+        """Each state local and its column in S."""
+        k, n = self.kernel.slots, self.n
+        per = [(f"s{j}_{i}", j * n + i) for j in range(k) for i in range(n)]
+        return per + [(f"a{j}", k * n + j) for j in range(self.kernel.extra)]
 
-        load_s = [f"s{j}_{i} = S[r, {j * n + i}]" for j in range(k) for i in range(n)]
-        load_s += [f"{a} = S[r, {k * n + j}]" for j, a in enumerate(aux)]
-        store_s = [f"S[r, {j * n + i}] = s{j}_{i}" for j in range(k) for i in range(n)]
-        store_s += [f"S[r, {k * n + j}] = {a}" for j, a in enumerate(aux)]
-        outs = ", ".join([*aux, *consts])
+    def load_x(self) -> list[str]:
+        return [f"{x} = X[r, {i}]" for i, x in enumerate(self.xs)]
+
+    def store_x(self) -> list[str]:
+        return [f"X[r, {i}] = {x}" for i, x in enumerate(self.xs)]
+
+    def load_s(self) -> list[str]:
+        return [f"{v} = S[r, {c}]" for v, c in self._state()]
+
+    def store_s(self) -> list[str]:
+        return [f"S[r, {c}] = {v}" for v, c in self._state()]
+
+    def evaluate(self, seed: str) -> list[str]:
+        noise = [f"    {g} += sigma * K.normal({seed}, t + 1, {i})" for i, g in enumerate(self.gs)]
+        call = f"f, {', '.join(self.gs)} = p_fgs({', '.join(self.xs)}, pd)"
+        return [call, "if sigma > 0.0:", *noise]
+
+    def checks(self) -> dict[str, list[str]]:
+        finite = " and ".join(f"math.isfinite({g})" for g in self.gs)
+        bounds = " and ".join(f"abs({x}) <= bound" for x in self.xs)
+        return {
+            "finite_gradient": [f"ok = ok and {finite}"],
+            "in_bounds": [f"ok = ok and {bounds}"],
+        }
+
+    def step(self, hp: str) -> list[str]:
+        """``opt_prepare`` once, then ``opt_update`` per coordinate."""
+        aux = [f"a{j}" for j in range(self.kernel.extra)]
+        consts = [f"c{j}" for j in range(self.kernel.consts)]
         prepare = f"opt_prepare(t + 1, {', '.join([hp, *aux])})"
-        return _ScalarStep(
-            xs=xs,
-            gs=gs,
-            load_x=[f"{x} = X[r, {i}]" for i, x in enumerate(xs)],
-            store_x=[f"X[r, {i}] = {x}" for i, x in enumerate(xs)],
-            load_s=load_s,
-            store_s=store_s,
-            finite_g=" and ".join(f"math.isfinite({g})" for g in gs),
-            in_bounds=" and ".join(f"abs({x}) <= bound" for x in xs),
-            prepare=f"{outs} = {prepare}" if outs else prepare,
-            updates=[call(i) for i in range(n)],
-        )
+        outs = ", ".join([*aux, *consts])
+        lines = [f"{outs} = {prepare}" if outs else prepare]
+        for i, (x, g) in enumerate(zip(self.xs, self.gs, strict=True)):
+            slots = [f"s{j}_{i}" for j in range(self.kernel.slots)]
+            # An optimizer without state returns the parameter alone, not a 1-tuple.
+            args = ", ".join([x, g, *slots, *consts])
+            lines.append(f"{', '.join([x, *slots])} = opt_update({args})")
+        return lines
 
 
 def fused_runner_source(n: int, kernel: KernelRef) -> str:
-    """``advance_fused``: the run loop of :mod:`adambench.codegen.runner_template` for n named
-    variables, with x, the gradient and the optimizer state held in local variables (registers)
-    instead of arrays, calling the optimizer's elementwise ``opt_prepare`` / ``opt_update``.
-
-    It runs the same operations in the same order as ``advance`` (the same scalar kernels), so
-    it gives the same numbers bit for bit; it only avoids the memory round trips of arrays
-    between the gradient and the update (2-3x faster for small problems).
-    """
-    p = _ScalarStep.of(n, kernel, "hp")
-    xs, gs = p.xs, p.gs
+    """``advance_fused``: the run-major loop for n named variables, with x, the gradient and the
+    optimizer state in local variables (registers) instead of arrays: it avoids the memory round
+    trips between the gradient and the update (2-3x faster for small problems)."""
+    v = _Scalars(n, kernel)
     avs = [f"av{i}" for i in range(n)]
-    load_x, store_x, load_s, store_s = p.load_x, p.store_x, p.load_s, p.store_s
-    finite_g, in_bounds, prepare, updates = p.finite_g, p.in_bounds, p.prepare, p.updates
-    noise = [f"{g} += sigma * K.normal(seed, t + 1, {i})" for i, g in enumerate(gs)]
-    record_x = [f"xt[kk, {i}] = {x}" for i, x in enumerate(xs)]
-    ind = _indent
-    averages = [f"{a} = decay * {a} + (1.0 - decay) * {x}" for a, x in zip(avs, xs, strict=True)]
-    body = [
-        "@jit",
-        "def advance_fused(",
-        "    X, S, HP, seeds, pd, data, PS, G, t_begin, t_end, finish, total, every, LT, XT,",
-        "    record_x, target, bound, stall_step, stop, decay, AVG, M, IM,",
-        "):",
-        '    """``advance`` with values in registers (generated for this problem\'s variables)."""',
-        "    sigma = pd[0]",
-        "    for r in range(X.shape[0]):",
-        "        m, im, hp = M[r], IM[r], HP[r]",
-        "        lt, xt, avg = LT[r], XT[r], AVG[r]",
-        "        seed = seeds[r]",
-        "        status = im[I_STATUS]",
-        "        t = t_begin",
-        "        if status == RUNNING and t < t_end:",
-        "            best, best_step, hit = m[M_BEST], im[I_BEST_STEP], im[I_TARGET_STEP]",
-        "            at_stall, avg_pow = m[M_STALL], m[M_AVG_POW]",
-        *ind(load_x + load_s, 3),
-        *ind([f"{a} = avg[{i}] if decay > 0.0 else 0.0" for i, a in enumerate(avs)], 3),
-        "            next_record = -(-t // every) * every",
-        "            kk = next_record // every  # the trace index of the next record",
-        "            while t < t_end:",
-        f"                f, {', '.join(gs)} = p_fgs({', '.join(xs)}, pd)",
-        "                if sigma > 0.0:",
-        *ind(noise, 5),
-        "                ok = math.isfinite(f)",
-        "                if t == 0:",
-        f"                    ok = ok and {finite_g}",
-        "                    if not ok:",
-        "                        status = INVALID_START",
-        "                        break",
-        "                    opt_init(X[r], hp, S[r])",
-        *ind(load_s, 5),
-        f"                ok = ok and {in_bounds}",
-        "                if not ok:",
-        "                    status = DIVERGED",
-        "                    im[I_DIVERGED_AT] = t",
-        "                    break",
-        "                if t == next_record:",
-        "                    lt[kk] = f",
-        "                    if record_x:",
-        *ind(record_x, 6),
-        "                    next_record += every",
-        "                    kk += 1",
-        "                if f < best:",
-        "                    best = f",
-        "                    best_step = t",
-        "                if t == stall_step:",
-        "                    at_stall = f",
-        "                if f <= target and hit < 0:",
-        "                    hit = t",
-        "                    if stop:",
-        "                        status = STOPPED_AT_TARGET",
-        "                        break",
-        f"                {prepare}",
-        *ind(updates, 4),
-        "                if decay > 0.0:",
-        *ind(averages, 5),
-        "                    avg_pow *= decay",
-        "                t += 1",
-        *ind(store_x + store_s, 3),
-        "            if decay > 0.0:",
-        *ind([f"avg[{i}] = {a}" for i, a in enumerate(avs)], 4),
-        "            im[I_STATUS] = status",
-        "            im[I_STEPS] = t",
-        "            m[M_BEST], im[I_BEST_STEP], im[I_TARGET_STEP] = best, best_step, hit",
-        "            m[M_STALL], m[M_AVG_POW] = at_stall, avg_pow",
-        "        if finish and status != INVALID_START:",
-        "            _finish(X[r], G[r], pd, data, total, every, lt, xt, record_x, target, bound,",
-        "                    stall_step, decay, avg, m, im)",
-    ]
-    return "\n".join(body) + "\n"
+    hooks = {
+        "prologue": ["sigma = pd[0]"],
+        "load": [
+            *v.load_x(),
+            *v.load_s(),
+            *[f"{a} = avg[{i}] if decay > 0.0 else 0.0" for i, a in enumerate(avs)],
+        ],
+        "evaluate": v.evaluate("seed"),
+        **v.checks(),
+        "init": ["opt_init(X[r], hp, S[r])", *v.load_s()],
+        "record_x": [f"xt[kk, {i}] = {x}" for i, x in enumerate(v.xs)],
+        "record_next": ["next_record += every", "kk += 1"],
+        "step": v.step("hp"),
+        "average": [
+            f"{a} = decay * {a} + (1.0 - decay) * {x}" for a, x in zip(avs, v.xs, strict=True)
+        ],
+        "store": [
+            *v.store_x(),
+            *v.store_s(),
+            "if decay > 0.0:",
+            *[f"    avg[{i}] = {a}" for i, a in enumerate(avs)],
+        ],
+    }
+    doc = "``advance`` with values in registers (generated for this problem's variables)."
+    return Layout(hooks, _IN_LOCALS).source(RUN_MAJOR, "advance_fused", doc)
 
 
 def lockstep_runner_source(n: int, kernel: KernelRef) -> str:
-    """``advance_lockstep``: the fused loop turned inside out for blocks of many runs (sweeps,
-    seeds): every run of the block advances one step before any advances the next, so the
-    out-of-order core overlaps independent runs instead of waiting on one run's chain of
-    dependent sqrt and division (about 2x the runs per second of ``advance_fused`` at 1,000
-    runs). Each run's values live in its rows of the arrays between steps; the operations and
-    their order per run are those of ``advance_fused``, so the numbers are the same bit for bit.
-    """
-    p = _ScalarStep.of(n, kernel, "HP[r]")
-    xs, gs = p.xs, p.gs
-    load_x, store_x, load_s, store_s = p.load_x, p.store_x, p.load_s, p.store_s
-    finite_g, in_bounds, prepare, updates = p.finite_g, p.in_bounds, p.prepare, p.updates
-    noise = [f"{g} += sigma * K.normal(seeds[r], t + 1, {i})" for i, g in enumerate(gs)]
-    record_x = [f"XT[r, kk, {i}] = {x}" for i, x in enumerate(xs)]
-    ind = _indent
-    averages = [
-        f"AVG[r, {i}] = decay * AVG[r, {i}] + (1.0 - decay) * {x}" for i, x in enumerate(xs)
-    ]
-    body = [
-        "@jit",
-        "def advance_lockstep(",
-        "    X, S, HP, seeds, pd, data, PS, G, t_begin, t_end, finish, total, every, LT, XT,",
-        "    record_x, target, bound, stall_step, stop, decay, AVG, M, IM,",
-        "):",
-        '    """``advance_fused`` with the loops swapped: steps outside, runs inside."""',
-        "    sigma = pd[0]",
-        "    R = X.shape[0]",
-        "    for t in range(t_begin, t_end):",
-        "        record = t % every == 0",
-        "        kk = t // every",
-        "        running = 0",
-        "        for r in range(R):",
-        "            if IM[r, I_STATUS] != RUNNING:",
-        "                continue",
-        "            running += 1",
-        *ind(load_x, 3),
-        f"            f, {', '.join(gs)} = p_fgs({', '.join(xs)}, pd)",
-        "            if sigma > 0.0:",
-        *ind(noise, 4),
-        "            ok = math.isfinite(f)",
-        "            if t == 0:",
-        f"                ok = ok and {finite_g}",
-        "                if not ok:",
-        "                    IM[r, I_STATUS] = INVALID_START",
-        "                    continue",
-        "                opt_init(X[r], HP[r], S[r])",
-        f"            ok = ok and {in_bounds}",
-        "            if not ok:",
-        "                IM[r, I_STATUS] = DIVERGED",
-        "                IM[r, I_DIVERGED_AT] = t",
-        "                continue",
-        "            if record:",
-        "                LT[r, kk] = f",
-        "                if record_x:",
-        *ind(record_x, 5),
-        "            if f < M[r, M_BEST]:",
-        "                M[r, M_BEST] = f",
-        "                IM[r, I_BEST_STEP] = t",
-        "            if t == stall_step:",
-        "                M[r, M_STALL] = f",
-        "            if f <= target and IM[r, I_TARGET_STEP] < 0:",
-        "                IM[r, I_TARGET_STEP] = t",
-        "                if stop:",
-        "                    IM[r, I_STATUS] = STOPPED_AT_TARGET",
-        "                    continue",
-        *ind(load_s, 3),
-        f"            {prepare}",
-        *ind(updates, 3),
-        *ind(store_x + store_s, 3),
-        "            if decay > 0.0:",
-        *ind(averages, 4),
-        "                M[r, M_AVG_POW] *= decay",
-        "            IM[r, I_STEPS] = t + 1",
-        "        if running == 0:",
-        "            break",
-        "    if finish:",
-        "        for r in range(R):",
-        "            if IM[r, I_STATUS] != INVALID_START:",
-        "                _finish(X[r], G[r], pd, data, total, every, LT[r], XT[r], record_x,",
-        "                        target, bound, stall_step, decay, AVG[r], M[r], IM[r])",
-    ]
-    return "\n".join(body) + "\n"
+    """``advance_lockstep``: the step-major loop for n named variables, values in registers
+    within a step and in the run's rows between steps (for blocks of many runs)."""
+    v = _Scalars(n, kernel)
+    hooks = {
+        "prologue": ["sigma = pd[0]"],
+        "load": v.load_x(),
+        "evaluate": v.evaluate("seeds[r]"),
+        **v.checks(),
+        "init": ["opt_init(X[r], HP[r], S[r])"],
+        "record_x": [f"XT[r, kk, {i}] = {x}" for i, x in enumerate(v.xs)],
+        "step": [*v.load_s(), *v.step("HP[r]"), *v.store_x(), *v.store_s()],
+        "average": [
+            f"AVG[r, {i}] = decay * AVG[r, {i}] + (1.0 - decay) * {x}" for i, x in enumerate(v.xs)
+        ],
+    }
+    doc = "``advance_fused`` with the loops swapped: steps outside, runs inside."
+    return Layout(hooks, _IN_ROWS).source(STEP_MAJOR, "advance_lockstep", doc)
 
 
-def wide_runner_source(loop: str) -> str:
-    """``advance_wide``: ``advance`` calling the optimizer's parallel twin (``opt_step_par``):
-    for a problem with millions of parameters the update, memory bound, runs on all threads.
-    Made from the text of ``advance`` itself, so the two loops cannot drift apart."""
-    start = loop.index("@jit\ndef advance(")
-    end = loop.index("\n@jit\n", start + 1)
-    text = loop[start:end].replace("def advance(", "def advance_wide(", 1)
-    call = "opt_step(x, g, s, t + 1, hp)"
-    assert text.count(call) == 1, "runner_template.advance changed: update wide_runner_source"
-    return text.replace(call, "opt_step_par(x, g, s, t + 1, hp)")
+def python_runner_source() -> str:
+    """``advance_python``: the run-major loop as plain Python over numpy rows, for optimizers
+    stepped from Python (torch). Its free names are bound by the caller: ``train_grad`` and
+    ``finish_run`` (compiled, of a generated module), ``warm_up(pd, data)``, the optimizer
+    handles ``optimizers`` (by address of a run's row), ``opt_start(key, x, g, hp)`` and
+    ``opt_step(opt, f, x, g, pd, data, ps, t, seed)``, ``math``, ``np`` and the status and
+    metric constants of :mod:`adambench.kernels`."""
+    hooks = {
+        "prologue": [
+            "if X.shape[0] == 0:",
+            "    warm_up(pd, data)",
+            "    return",
+            "base, stride = X.ctypes.data, X.strides[0]",
+        ],
+        "run_views": [
+            "x, g, ps = X[r], G[r], PS[r]",
+            "key = base + r * stride  # a run's optimizer is found by the address of its row",
+            "opt = optimizers.get(key)",
+        ],
+        "evaluate": ["f = train_grad(x, g, pd, data, ps, t + 1, seed)"],
+        "finite_gradient": ["ok = ok and bool(np.isfinite(g).all())"],
+        "init": ["opt = opt_start(key, x, g, hp)"],
+        "in_bounds": ["ok = ok and bool((np.abs(x) <= bound).all())  # NaN fails it too"],
+        "record_x": ["xt[kk] = x"],
+        "record_next": ["next_record += every", "kk += 1"],
+        "step": ["opt_step(opt, f, x, g, pd, data, ps, t + 1, seed)"],
+        "average": ["avg[:] = decay * avg + (1.0 - decay) * x"],
+        "run_exit": ["if finish or status != RUNNING:", "    optimizers.pop(key, None)"],
+    }
+    doc = "``advance`` in Python, stepping an optimizer that is not compiled."
+    return Layout(hooks, _IN_LOCALS).source(RUN_MAJOR, "advance_python", doc, decorator="")

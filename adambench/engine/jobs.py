@@ -474,8 +474,10 @@ def _make_batches(
             module, warm = load_module(prob, kernel)
             advance = _runner(module, layout, len(members) * len(seeds), prob.dim)
         else:  # e.g. torch.optim: a Python callable with the same array contract (issue 6)
-            assert spec.make_runner is not None
-            module, warm, advance = None, True, spec.make_runner(prob)
+            from adambench.codegen.torch_loop import torch_runner
+
+            assert spec.stepped_from_python is not None
+            module, warm, advance = None, True, torch_runner(prob, spec.stepped_from_python)
         runs = [(k, s) for k in members for s in range(len(seeds))]
         R = len(runs)
         ps_width = prob.problem_state_width()
@@ -518,35 +520,28 @@ def _make_batches(
 
 def _call(job: Job, batch: Batch, lo: int, hi: int, t_begin: int, t_end: int, finish: bool) -> None:
     """Advance runs lo..hi-1 of a batch from t_begin to t_end (and close them with finish)."""
+    from adambench.codegen.loops import RUNNER_ARGS  # imported with the runner, not at startup
+
     a = {k: v[lo:hi] for k, v in batch.arrays.items()}
     prob, st = job.problem, job.settings
     target = prob.target if prob.target is not None else -math.inf
-    batch.advance(
-        a["X"],
-        a["S"],
-        a["HP"],
-        a["seeds"],
-        batch.pd,
-        batch.data,
-        a["PS"],
-        a["G"],
-        t_begin,
-        t_end,
-        finish,
-        st.steps,
-        st.every,
-        a["LT"],
-        a["XT"],
-        st.record_x,
-        float(target),
-        float(1e6 * prob.scale),
-        metrics.stall_step(st.steps),
-        st.stop_at_target,
-        float(st.average_decay or 0.0),
-        a["AVG"],
-        a["M"],
-        a["IM"],
-    )
+    given = {
+        **a,
+        "pd": batch.pd,
+        "data": batch.data,
+        "t_begin": t_begin,
+        "t_end": t_end,
+        "finish": finish,
+        "total": st.steps,
+        "every": st.every,
+        "record_x": st.record_x,
+        "target": float(target),
+        "bound": float(1e6 * prob.scale),
+        "stall_step": metrics.stall_step(st.steps),
+        "stop": st.stop_at_target,
+        "decay": float(st.average_decay or 0.0),
+    }
+    batch.advance(*(given[name] for name in RUNNER_ARGS))
 
 
 def _compile(job: Job, on_compile: CompileFn | None) -> None:

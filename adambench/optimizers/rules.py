@@ -388,46 +388,78 @@ def _hoist(
     return (tree[0], *(_hoist(a, uniform, temps, lines, printer) for a in tree[1:]))
 
 
+@dataclass(frozen=True)
+class _StateLayout:
+    """Where a rule's state lives in a run's state vector: per-coordinate state ``j`` of
+    coordinate ``i`` at ``state[j*n + i]``, uniform (run-level) state ``u`` at ``state[k*n + u]``
+    after the k per-coordinate ones."""
+
+    per: list[str]
+    uni: list[str]
+
+    @staticmethod
+    def of(rule: UpdateRule) -> _StateLayout:
+        ustate = _uniform_state(rule)
+        per = [s for s, _ in rule.state if s not in ustate]
+        return _StateLayout(per, [s for s, _ in rule.state if s in ustate])
+
+    def slot(self, s: str) -> str:
+        """The array element holding state s (at coordinate i when it is per-coordinate)."""
+        k = len(self.per)
+        if s in self.uni:
+            u = self.uni.index(s)
+            return f"state[{u}]" if k == 0 else f"state[{'n' if k == 1 else f'{k} * n'} + {u}]"
+        j = self.per.index(s)
+        return f"state[{'' if j == 0 else 'n + ' if j == 1 else f'{j} * n + '}i]"
+
+
 def generate_source(rule: UpdateRule) -> tuple[str, int, int, int]:
     """Numba source defining ``opt_init`` and ``opt_step`` for a rule, and its elementwise form
     ``opt_prepare`` / ``opt_update``; returns it with the state layout (values per parameter,
-    scalars): per-coordinate state ``j`` of coordinate ``i`` at ``state[j*n + i]``, uniform
-    state ``u`` at ``state[k*n + u]``; and the number of constants prepare passes to update."""
+    scalars, see :class:`_StateLayout`) and the number of constants prepare passes to update."""
     hps = [h.name for h in rule.hyperparams]
-    ustate = _uniform_state(rule)
-    per = [s for s, _ in rule.state if s not in ustate]
-    uni = [s for s, _ in rule.state if s in ustate]
-    k = len(per)
-
-    def slot(s: str) -> str:
-        if s in ustate:
-            u = uni.index(s)
-            return f"state[{u}]" if k == 0 else f"state[{'n' if k == 1 else f'{k} * n'} + {u}]"
-        j = per.index(s)
-        return f"state[{'' if j == 0 else 'n + ' if j == 1 else f'{j} * n + '}i]"
-
+    layout = _StateLayout.of(rule)
     unpack = [f"    v_{h} = hp[{j}]" for j, h in enumerate(hps)]
+    init = _init_lines(rule, layout, unpack)
+    pre, body = _step_lines(rule, layout, unpack)
+    step = [*pre, "    for i in range(n):", *body, "    return"]
+    header = f"# optimizer {rule.name} (an update rule from a YAML file)\n"
+    text = header + "\n".join([*init, "", "", *step]) + "\n\n\n"
+    elementwise, n_consts = _elementwise_source(pre, body, hps, layout.per, layout.uni, layout.slot)
+    return text + elementwise, len(layout.per), len(layout.uni), n_consts
 
-    # opt_init(p, hp, state)
-    bind = {h: f"v_{h}" for h in hps} | {"p": "v_p"}
+
+def _init_lines(rule: UpdateRule, layout: _StateLayout, unpack: list[str]) -> list[str]:
+    """``opt_init(p, hp, state)``: each state's initial value."""
+    bind = {h.name: f"v_{h.name}" for h in rule.hyperparams} | {"p": "v_p"}
     pr = _Printer(bind)
     init = ["@jit", "def opt_init(p, hp, state):", "    n = p.shape[0]", *unpack]
-    init += [f"    {slot(s)} = {pr(tree)}" for s, tree in rule.state if s in ustate]
-    per_init = [(s, tree) for s, tree in rule.state if s not in ustate]
+    init += [f"    {layout.slot(s)} = {pr(tree)}" for s, tree in rule.state if s in layout.uni]
+    per_init = [(s, tree) for s, tree in rule.state if s not in layout.uni]
     if per_init:
         init.append("    for i in range(n):")
         if any("p" in expr.symbols_in(tree) for _, tree in per_init):
             init.append("        v_p = p[i]")
-        init += [f"        {slot(s)} = {pr(tree)}" for s, tree in per_init]
+        init += [f"        {layout.slot(s)} = {pr(tree)}" for s, tree in per_init]
     init.append("    return")
+    return init
 
-    # opt_step(p, g, state, t, hp). In the loop, each input (g[i], p[i], a state value) is
-    # loaded just before its first use and each result stored right after its last
-    # assignment (the arrays never alias, by the contract). Measured: loading every input at
-    # the top kept LLVM from vectorising Adam's loop, 2x slower per coordinate at 1,000
-    # parameters. (A rule that reads p before it updates a state, such as an L2 penalty
-    # g = g + wd*p ahead of the moments, still runs scalar: LLVM cannot rule out that p and
-    # state overlap. The built-in adam avoids it by branching on wd != 0.)
+
+def _step_lines(
+    rule: UpdateRule, layout: _StateLayout, unpack: list[str]
+) -> tuple[list[str], list[str]]:
+    """``opt_step(p, g, state, t, hp)`` as the lines before its loop over coordinates (the
+    uniform work, hoisted) and the lines of the loop's body.
+
+    In the loop, each input (g[i], p[i], a state value) is loaded just before its first use and
+    each result stored right after its last assignment (the arrays never alias, by the
+    contract). Measured: loading every input at the top kept LLVM from vectorising Adam's loop,
+    2x slower per coordinate at 1,000 parameters. (A rule that reads p before it updates a
+    state, such as an L2 penalty g = g + wd*p ahead of the moments, still runs scalar: LLVM
+    cannot rule out that p and state overlap. The built-in adam avoids it by branching on
+    wd != 0.)"""
+    hps = [h.name for h in rule.hyperparams]
+    per, uni, slot = layout.per, layout.uni, layout.slot
     bind = {h: f"v_{h}" for h in hps} | {"t": "v_t", "g": "v_g", "p": "v_p"}
     bind |= {s: f"v_{s}" for s, _ in rule.state}
     pr = _Printer(bind)
@@ -440,7 +472,7 @@ def generate_source(rule: UpdateRule) -> tuple[str, int, int, int]:
     cur_uniform: dict[str, bool] = {}  # locals: is the current value uniform?
     temps: dict[str, str] = {}
     known: set[str] = set()  # inputs loaded or assigned so far in the loop
-    hp_set = set(hps)
+    hp_set, ustate = set(hps), set(uni)
 
     def uniform(tree: expr.Node) -> bool:
         return _is_uniform(tree, hp_set, ustate, cur_uniform)
@@ -469,11 +501,7 @@ def generate_source(rule: UpdateRule) -> tuple[str, int, int, int]:
             elif target in per or target == "p":
                 store = "p[i]" if target == "p" else slot(target)
                 body.append(f"        {store} = {ident}")
-    step = [*pre, "    for i in range(n):", *body, "    return"]
-    header = f"# optimizer {rule.name} (an update rule from a YAML file)\n"
-    text = header + "\n".join([*init, "", "", *step]) + "\n\n\n"
-    elementwise, n_consts = _elementwise_source(pre, body, hps, per, uni, slot)
-    return text + elementwise, k, len(uni), n_consts
+    return pre, body
 
 
 _DEFINES = re.compile(r"^    ([A-Za-z_][A-Za-z0-9_]*) = ")

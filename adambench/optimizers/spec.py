@@ -6,12 +6,9 @@ import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from adambench.errors import ConfigError, OptimizerError, did_you_mean
-
-if TYPE_CHECKING:
-    from adambench.problems import Problem
 
 __all__ = [
     "BOOL_WORDS",
@@ -160,11 +157,9 @@ class OptimizerSpec:
     state_extra: int = 0  # scalars kept after the per-parameter state (e.g. running powers)
     #: A plugin's own ``state_size(n)``, used instead of ``state_per_param * n + state_extra``.
     state_size_fn: Callable[[int], int] | None = field(default=None, compare=False)
-    #: For optimizers that are not compiled (``compiled=False``, torch.optim): makes, for a
-    #: problem, a Python callable with the array contract of ``runner_template.advance``.
-    make_runner: Callable[[Problem], Callable[..., None]] | None = field(
-        default=None, compare=False
-    )
+    #: For optimizers that are not compiled (``compiled=False``, torch.optim): what a Python
+    #: runner needs to step them (:class:`adambench.optimizers.torch_adapter.TorchOptimizer`).
+    stepped_from_python: Any = field(default=None, compare=False)
 
     def param(self, name: str) -> HyperParam:
         for hp in self.hyperparams:

@@ -9,33 +9,26 @@ implementation switches (``foreach``, ``fused``, ``capturable``, ``differentiabl
 ``maximize`` are left out. Values are checked by constructing the optimizer once, so torch's own
 message reports a bad one.
 
-Such an optimizer is not compiled: :class:`TorchRunner` steps it from Python, one step at a time,
-with the parameters as float64 tensors that share memory with the run's row of the engine's
-arrays. Everything else is adambench's: the training gradient (noise, minibatches, from the same
-counter-based stream and seed as a compiled run) comes from the problem's compiled kernels
-(``train_grad`` of the generated module), and the bookkeeping (statuses, metrics, traces,
-averaging) is that of :mod:`adambench.codegen.runner_template`, so results are comparable number for
-number. The runner has the array contract of the compiled ``advance``, so the engine treats it as
-one more batch.
+Such an optimizer is not compiled: the runner of :mod:`adambench.codegen.torch_loop` steps it
+from Python, one step at a time, with the parameters as float64 tensors that share memory with
+the run's row of the engine's arrays. Everything else is adambench's: the training gradient
+(noise, minibatches, from the same counter-based stream and seed as a compiled run) comes from
+the problem's compiled kernels, and the bookkeeping (statuses, metrics, traces, averaging) is
+the run loop of :mod:`adambench.codegen.loops`, so results are comparable number for number.
+This module holds only data about the class (:class:`TorchOptimizer`): it is a lower layer than
+the code generator.
 """
 
 from __future__ import annotations
 
 import inspect
-import math
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-import numpy as np
-
-from adambench import kernels as K
 from adambench.errors import OptimizerError
 from adambench.optimizers.spec import TORCH_PREFIX, HyperParam, KernelRef, OptimizerSpec
 
-if TYPE_CHECKING:
-    from adambench.problems import Problem
-
-__all__ = ["IGNORED_ARGUMENTS", "NOTE", "TorchRunner", "torch_spec"]
+__all__ = ["IGNORED_ARGUMENTS", "NOTE", "TorchOptimizer", "torch_spec"]
 
 #: Constructor arguments that change how torch computes, not what: never hyperparameters here.
 IGNORED_ARGUMENTS = {"params", "foreach", "fused", "capturable", "differentiable", "maximize"}
@@ -164,6 +157,25 @@ def _kwargs(args: tuple[_Arg, ...], hp: Any) -> dict[str, Any]:
     return out
 
 
+@dataclass(frozen=True)
+class TorchOptimizer:
+    """A ``torch:CLASS`` optimizer as data for its runner: the class, which hyperparameters
+    (slots of a run's hp vector) its constructor's keyword arguments take, and its name."""
+
+    cls: type
+    args: tuple[_Arg, ...]
+    name: str
+
+    @property
+    def takes_closure(self) -> bool:
+        """Whether ``step`` takes a closure (LBFGS needs one; others call it once)."""
+        return "closure" in inspect.signature(self.cls.step).parameters
+
+    def make(self, param: Any, hp: Any) -> Any:
+        """The optimizer of one run, over the tensor ``param``, with the run's hp vector."""
+        return self.cls([param], **_kwargs(self.args, hp))
+
+
 def torch_spec(name: str) -> OptimizerSpec:
     """The registry entry of ``torch:CLASS``."""
     if name in _SPECS:
@@ -189,7 +201,7 @@ def torch_spec(name: str) -> OptimizerSpec:
         source="torch",
         check=lambda values: _check(cls, args, hyperparams, values),
         compiled=False,
-        make_runner=lambda problem: TorchRunner(problem, cls, args, name),
+        stepped_from_python=TorchOptimizer(cls, args, name),
     )
     _SPECS[name] = spec
     return spec
@@ -206,167 +218,3 @@ def _check(
     except (ValueError, TypeError, RuntimeError, AssertionError) as exc:
         return " ".join(str(exc).split()) or type(exc).__name__
     return None
-
-
-class TorchRunner:
-    """Steps a torch optimizer from Python, with the array contract of the compiled ``advance``
-    (:mod:`adambench.codegen.runner_template`): a run's bookkeeping lives in its rows of the
-    arrays; its torch optimizer (whose state torch keeps) is found by the address of the run's
-    row of X,
-    whose memory the parameter tensor shares."""
-
-    def __init__(self, problem: Problem, cls: type, args: tuple[_Arg, ...], name: str) -> None:
-        import torch
-
-        from adambench.codegen.modules import load_module
-        from adambench.optimizers.builtins import BUILTINS
-
-        self.torch = torch
-        self.cls, self.args, self.name = cls, args, name
-        # The problem's kernels of the generated module adam uses (usually cached already).
-        module, _ = load_module(problem, BUILTINS["adam"].kernel)
-        self.train_grad = module.train_grad
-        self.loss_and_grad = module.loss_and_grad
-        self.loss_many = module.loss_many
-        self.dim = problem.dim
-        self.ps_width = problem.problem_state_width()
-        self.optimizers: dict[int, Any] = {}
-        self.takes_closure = "closure" in inspect.signature(cls.step).parameters
-
-    def _warm_up(self, pd: np.ndarray, data: np.ndarray) -> None:
-        """Compile (or load) the problem's kernels, with the argument types of real calls."""
-        x, g = np.zeros(self.dim), np.zeros(self.dim)
-        ps = np.zeros(self.ps_width, np.int64)
-        if self.ps_width:
-            ps[-1] = -1
-        self.train_grad(x, g, pd, data, ps, 1, np.int64(0))
-        self.loss_and_grad(x, g, pd, data)
-        self.loss_many(x[None, :], pd, data, np.empty(1))
-
-    def _start(self, key: int, x: np.ndarray, g: np.ndarray, hp: np.ndarray) -> Any:
-        p = self.torch.from_numpy(x)  # shares x's memory: torch's in-place update moves x
-        p.grad = self.torch.from_numpy(g)
-        opt = self.cls([p], **_kwargs(self.args, hp))
-        self.optimizers[key] = opt
-        return opt
-
-    def __call__(
-        self, X, S, HP, seeds, pd, data, PS, G, t_begin, t_end, finish, total, every, LT, XT,
-        record_x, target, bound, stall_step, stop, decay, AVG, M, IM,
-    ) -> None:  # fmt: skip
-        """The loop of ``runner_template.advance``, with ``opt.step()`` as the optimizer step."""
-        if X.shape[0] == 0:
-            self._warm_up(pd, data)
-            return
-        train_grad = self.train_grad
-        base, stride = X.ctypes.data, X.strides[0]
-        for r in range(X.shape[0]):
-            key = base + r * stride
-            x, g, m, im = X[r], G[r], M[r], IM[r]
-            ps, lt, xt, avg = PS[r], LT[r], XT[r], AVG[r]
-            seed = seeds[r]
-            status = im[K.I_STATUS]
-            best, best_step, hit = m[K.M_BEST], im[K.I_BEST_STEP], im[K.I_TARGET_STEP]
-            at_stall, avg_pow = m[K.M_STALL], m[K.M_AVG_POW]
-            opt = self.optimizers.get(key)
-            t = t_begin
-            next_record = -(-t // every) * every
-            while t < t_end and status == K.RUNNING:
-                f = train_grad(x, g, pd, data, ps, t + 1, seed)
-                ok = math.isfinite(f)
-                if t == 0:
-                    if not (ok and np.isfinite(g).all()):
-                        status = K.INVALID_START
-                        break
-                    opt = self._start(key, x, g, HP[r])
-                ok = ok and bool((np.abs(x) <= bound).all())  # NaN fails the comparison too
-                if not ok:
-                    status = K.DIVERGED
-                    im[K.I_DIVERGED_AT] = t
-                    break
-                if t == next_record:
-                    k = t // every
-                    lt[k] = f
-                    if record_x:
-                        xt[k] = x
-                    next_record += every
-                if f < best:
-                    best = f
-                    best_step = t
-                if t == stall_step:
-                    at_stall = f
-                if f <= target and hit < 0:
-                    hit = t
-                    if stop:
-                        status = K.STOPPED_AT_TARGET
-                        break
-                self._step(opt, f, x, g, pd, data, ps, t + 1, seed)
-                if decay > 0.0:
-                    avg[:] = decay * avg + (1.0 - decay) * x
-                    avg_pow *= decay
-                t += 1
-            if t > t_begin or status != im[K.I_STATUS]:
-                im[K.I_STATUS] = status
-                im[K.I_STEPS] = t
-                m[K.M_BEST], im[K.I_BEST_STEP], im[K.I_TARGET_STEP] = best, best_step, hit
-                m[K.M_STALL], m[K.M_AVG_POW] = at_stall, avg_pow
-            if status != K.RUNNING:
-                self.optimizers.pop(key, None)
-            if finish and status != K.INVALID_START:
-                self._finish(x, g, pd, data, total, every, lt, xt, record_x, target, bound,
-                             stall_step, decay, avg, avg_pow, m, im)  # fmt: skip
-                self.optimizers.pop(key, None)
-
-    def _step(self, opt: Any, f: float, x, g, pd, data, ps, t: int, seed) -> None:
-        """One torch step. With a closure (LBFGS needs one, others call it once): its first call
-        returns the loss whose gradient is already in g; later calls (line searches) evaluate
-        the training gradient again at the moved x, for the same step t."""
-        calls = 0
-
-        def closure() -> float:
-            nonlocal calls
-            calls += 1
-            if calls == 1:
-                return f
-            return float(self.train_grad(x, g, pd, data, ps, t, seed))
-
-        try:
-            opt.step(closure) if self.takes_closure else opt.step()
-        except Exception as exc:  # the optimizer's own code
-            raise OptimizerError(
-                f"{self.name}: step {t} raised {type(exc).__name__}: {' '.join(str(exc).split())}"
-            ) from None
-
-    def _finish(self, x, g, pd, data, total, every, lt, xt, record_x, target, bound, stall_step,
-                decay, avg, avg_pow, m, im) -> None:  # fmt: skip
-        """Close a run as ``advance`` does with ``finish``: the final iterate's loss, gradient
-        norm and status; the loss at the averaged iterate."""
-        f = float(self.loss_and_grad(x, g, pd, data))
-        m[K.M_FINAL] = f
-        ss = 0.0
-        for v in g.tolist():  # summed in order, as advance does (np.dot may round differently)
-            ss += v * v
-        m[K.M_GNORM] = math.sqrt(ss)
-        ok = math.isfinite(f) and bool((np.abs(x) <= bound).all())
-        if im[K.I_STATUS] == K.RUNNING:
-            if not ok:
-                im[K.I_STATUS] = K.DIVERGED
-                im[K.I_DIVERGED_AT] = total
-            else:
-                if total % every == 0:
-                    k = total // every
-                    lt[k] = f
-                    if record_x:
-                        xt[k] = x
-                if f < m[K.M_BEST]:
-                    m[K.M_BEST] = f
-                    im[K.I_BEST_STEP] = total
-                if total == stall_step:
-                    m[K.M_STALL] = f
-                if f <= target and im[K.I_TARGET_STEP] < 0:
-                    im[K.I_TARGET_STEP] = total
-                im[K.I_STATUS] = K.FINISHED
-        if decay > 0.0 and avg_pow < 1.0:
-            out = np.empty(1)
-            self.loss_many((avg / (1.0 - avg_pow))[None, :], pd, data, out)
-            m[K.M_AVG_LOSS] = out[0]
