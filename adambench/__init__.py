@@ -45,11 +45,11 @@ _LAZY = {
 if TYPE_CHECKING:
     from adambench.checks import check, compare
     from adambench.engine import run
+    from adambench.engine.results import Result
     from adambench.errors import AdambenchError
     from adambench.optimizers import registry as list_optimizers
     from adambench.problems import list_problems, load_problem
     from adambench.report import plots
-    from adambench.engine.results import Result
     from adambench.sweeps import sweep
 
 

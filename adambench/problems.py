@@ -25,6 +25,7 @@ import numpy as np
 
 from adambench import expr, safeyaml
 from adambench.errors import ConfigError, ProblemError, did_you_mean
+from adambench.limits import MAX_DIM, MAX_STEPS
 from adambench.problem_files import builtin_files
 
 __all__ = [
@@ -36,9 +37,6 @@ __all__ = [
     "load_problem",
     "problem_from_dict",
 ]
-
-MAX_DIM = 100_000_000
-MAX_STEPS = 10**9
 
 _COMMON_KEYS = {
     "name": "a short identifier",

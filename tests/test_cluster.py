@@ -21,6 +21,9 @@ from hypothesis import strategies as st
 
 import adambench
 from adambench.backends import dask as C
+from adambench.backends import journal as J
+from adambench.backends import tasks as T
+from adambench.backends import worker as W
 from adambench.errors import AdambenchError, ExitCode
 
 distributed = pytest.importorskip("distributed")
@@ -172,7 +175,7 @@ def test_an_interrupted_sweep_resumes_without_losing_or_repeating_runs(client, t
         adambench.sweep(*args, **kw, progress=interrupt_after_three, scheduler=first)
     lines = journal.read_text(encoding="utf-8").splitlines()
     header = json.loads(lines[0])
-    assert header["format"] == C.JOURNAL_FORMAT and header["runs"] == 40
+    assert header["format"] == J.JOURNAL_FORMAT and header["runs"] == 40
     assert len(lines) == 1 + 3 and first.status.runs_done == 12
     # A torn last record (the process died while writing it) is ignored, not an error.
     with journal.open("a", encoding="utf-8") as fh:
@@ -286,7 +289,7 @@ def test_rectangles_cover_each_run_once(mask, n_seeds):
     n = len(mask) - len(mask) % n_seeds or n_seeds
     flat = np.flatnonzero(np.resize(np.array(mask), n))
     covered = []
-    for ks, s0, s1 in C.rectangles(flat, n_seeds):
+    for ks, s0, s1 in T.rectangles(flat, n_seeds):
         assert 0 <= s0 < s1 <= n_seeds and ks == sorted(ks)
         covered += [k * n_seeds + s for k in ks for s in range(s0, s1)]
     assert sorted(covered) == flat.tolist()
@@ -296,7 +299,7 @@ def test_journal_arrays_round_trip_exactly():
     a = np.array([[0.1, -0.0, np.nan], [np.inf, -np.inf, 5e-324]])
     b = np.arange(6, dtype=np.int64).reshape(3, 2) - 3
     for x in (a, b, np.zeros((4, 0, 0))):
-        y = C._decode(json.loads(json.dumps(C._encode(x))))
+        y = J._decode(json.loads(json.dumps(J._encode(x))))
         assert y.dtype == x.dtype and y.shape == x.shape
         assert y.tobytes() == x.tobytes()
 
@@ -308,7 +311,7 @@ def test_an_optimizer_made_in_python_cannot_be_sent():
 
     made = replace(BUILTINS["adam"], name="my_adam", source="made in Python")
     with pytest.raises(AdambenchError, match="cannot be sent to a cluster"):
-        C.spec_ref(made)
+        T.spec_ref(made)
 
 
 def test_a_worker_without_the_files_rebuilds_them_from_their_text(tmp_path, monkeypatch):
@@ -318,9 +321,9 @@ def test_a_worker_without_the_files_rebuilds_them_from_their_text(tmp_path, monk
 
     monkeypatch.setenv("ADAMBENCH_CACHE_DIR", str(tmp_path / "worker-cache"))
     plugin = OPTIMIZERS / "sign_momentum.py"
-    ref = C.SpecRef("plugin", "elsewhere/sign_momentum.py", plugin.read_bytes(),
+    ref = T.SpecRef("plugin", "elsewhere/sign_momentum.py", plugin.read_bytes(),
                     "/nonexistent/elsewhere/sign_momentum.py")  # fmt: skip
-    spec = C._load_plugin(ref)
+    spec = T._load_plugin(ref)
     copy = tmp_path / "worker-cache" / "plugins"
     (saved,) = copy.glob("*/sign_momentum.py")
     assert saved.read_bytes() == plugin.read_bytes()
@@ -329,17 +332,17 @@ def test_a_worker_without_the_files_rebuilds_them_from_their_text(tmp_path, monk
     assert spec.source == "elsewhere/sign_momentum.py"  # errors name the user's file
 
     yaml_text = (OPTIMIZERS / "lion.yaml").read_text(encoding="utf-8")
-    spec = C._load_spec(C.SpecRef("yaml", "far/lion.yaml", yaml_text))
+    spec = T.load_spec(T.SpecRef("yaml", "far/lion.yaml", yaml_text))
     assert spec.kernel.inline == get(str(OPTIMIZERS / "lion.yaml")).kernel.inline
 
     problem = tmp_path / "noisy_bowl.yaml"
     problem.write_text(NOISY_BOWL, encoding="utf-8")
     loaded = load_problem(str(problem))
-    ref_p = C.problem_ref(loaded)
+    ref_p = T.problem_ref(loaded)
     assert ref_p.text == NOISY_BOWL
     problem.unlink()
-    rebuilt = C._load_problem(ref_p)
-    assert C._fingerprint(rebuilt) == C._fingerprint(loaded)
+    rebuilt = T.load_problem_ref(ref_p)
+    assert T._fingerprint(rebuilt) == T._fingerprint(loaded)
     assert rebuilt.source == str(problem) and rebuilt.gradient_noise == 0.05
 
 
@@ -353,13 +356,13 @@ def test_a_file_edited_after_loading_is_refused_not_sent(tmp_path):
     edited = lion.read_text(encoding="utf-8").replace("(1 - beta2)*g", "(1 - beta2)*g*g")
     lion.write_text(edited, encoding="utf-8")  # another update rule
     with pytest.raises(AdambenchError, match="changed after it was loaded"):
-        C.spec_ref(spec)
+        T.spec_ref(spec)
     problem = tmp_path / "bowl.yaml"
     problem.write_text(NOISY_BOWL, encoding="utf-8")
     loaded = load_problem(str(problem))
     problem.write_text(NOISY_BOWL.replace("0.05", "0.5"), encoding="utf-8")
     with pytest.raises(AdambenchError, match="changed after it was loaded"):
-        C.problem_ref(loaded)
+        T.problem_ref(loaded)
 
 
 def test_a_worker_of_another_build_refuses_the_task():
@@ -367,11 +370,11 @@ def test_a_worker_of_another_build_refuses_the_task():
 
     job = engine.prepare("beale", ["adam(lr=0.1)", "rmsprop"], steps=50, seeds=3, allocate=False)
     assert job.batches == []  # validated and resolved only: no arrays, no modules
-    plan = C._plan_job(job)
-    part = C._part(plan, 0, [1], 1, 3)  # rmsprop, seeds 1..2
-    bad = C.run_chunk(C.Task(0, (part,), 1, "another build"))
+    plan = T.plan_job(job)
+    part = T.part_of(plan, 0, [1], 1, 3)  # rmsprop, seeds 1..2
+    bad = W.run_chunk(T.Task(0, (part,), 1, "another build"))
     assert isinstance(bad.error, C.ClusterError) and "different adambench" in str(bad.error)
-    out = C.run_chunk(C.Task(0, (part,), 1, C.code_digest()))
+    out = W.run_chunk(T.Task(0, (part,), 1, T.code_digest()))
     assert out.error is None
     (block,) = out.blocks
     assert block.runs.tolist() == [[1, 1], [1, 2]]

@@ -9,7 +9,7 @@ import pytest
 
 import adambench
 from adambench import codegen
-from adambench.engine.jobs import random_starts
+from adambench.engine.starts import random_starts
 from adambench.errors import UsageError
 from adambench.problems import load_problem
 

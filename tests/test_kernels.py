@@ -10,7 +10,7 @@ import reference
 from conftest import BUILTIN_OPTIMIZERS
 
 from adambench import kernels as K
-from adambench.engine.jobs import _uniform_py
+from adambench.engine.starts import _uniform_py
 from adambench.optimizers.registry import get, resolve
 
 

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     pass
+from adambench.limits import MAX_CASES
 from adambench.numbers import format_number
 
 __all__ = [
@@ -35,9 +36,6 @@ BASELINE_VERSION = 1
 
 
 REPORT_FORMAT = "adambench-check-report"
-
-
-MAX_CASES = 10_000
 
 
 @dataclass(frozen=True)

@@ -4,19 +4,19 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping
-from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from adambench.limits import MAX_THREADS, check_int
 from adambench.version import __version__
 
 if TYPE_CHECKING:
-    from adambench.engine.jobs import CompileFn, ProgressFn
+    from adambench.engine.batches import CompileFn, ProgressFn
 from adambench.checks.baseline import match_baseline, read_baseline, validate_baseline
 from adambench.checks.expectations import METRICS, Tolerance, is_applicable, measure
 from adambench.checks.judge import against_baseline, judge
 from adambench.checks.outcome import CaseResult, CheckItem, CheckResult
-from adambench.checks.planning import plan, problem_facts
+from adambench.checks.planning import PlannedCase, plan, problem_facts
 from adambench.checks.suite import Suite, load_suite, suite_from_dict
 
 __all__ = ["baseline_items", "check"]
@@ -44,74 +44,29 @@ def check(
     :func:`adambench.sweep` takes it: ``"local"``, an address, a ``distributed.Client`` or a
     :class:`~adambench.backends.dask.Cluster`); the report is the same.
     """
-    from adambench.engine import jobs as engine
+    from adambench.backends import run_jobs
 
     t0 = time.perf_counter()
     if threads is not None:
-        engine.check_int("threads", threads, 1, 1024)  # before loading anything
-    if isinstance(suite, Suite):
-        s = suite
-    elif isinstance(suite, Mapping):
-        s = suite_from_dict(dict(suite))
-    else:
-        s = load_suite(suite)
-    planned = plan(s, allocate=scheduler is None)
-    base: Mapping[str, Any] | None = None
-    base_where = None
-    if baseline is not None:
-        if isinstance(baseline, Mapping):
-            base_where = "<baseline>"
-            base = validate_baseline(dict(baseline), base_where)
-        else:
-            base_where = str(baseline)
-            base = read_baseline(baseline, suite=s.path)
-        match_baseline(planned, base, base_where)
+        check_int("threads", threads, 1, MAX_THREADS)  # before loading anything
+    s = _suite(suite)
+    planned = plan(s, allocate=False)
+    base, base_where = _baseline(baseline, s, planned)
     t_plan = time.perf_counter()
-
-    compiled: list[str] = []
-
-    def compiling(name: str) -> AbstractContextManager[Any]:
-        compiled.append(name)
-        return on_compile(name) if on_compile is not None else nullcontext()
-
     jobs = [p.job for p in planned]
-    notes: list[str] = []
-    if scheduler is None:
-        n_threads = engine.execute(jobs, threads=threads, progress=progress, on_compile=compiling)
-    else:
-        from adambench.backends import dask as cluster
-
-        what = f"check {s.name}: {sum(len(j.configs) * len(j.settings.seeds) for j in jobs)} runs"
-        report = cluster.execute(
-            jobs, cluster.as_cluster(scheduler, threads), progress=progress, what=what
-        )
-        n_threads = report.threads
-        compiled += report.compiled
-        notes += report.notes
+    runs = sum(len(j.configs) * len(j.settings.seeds) for j in jobs)
+    done = run_jobs(
+        jobs,
+        scheduler,
+        threads=threads,
+        progress=progress,
+        on_compile=on_compile,
+        what=f"check {s.name}: {runs} runs",
+    )
+    notes = list(done.notes) + _suite_notes(planned, base)
     cases: list[CaseResult] = []
     for p in planned:
-        if p.case.seeds == 1 and (p.problem.stochastic or p.case.start == "random"):
-            notes.append(
-                f"{p.case.title} is stochastic but runs from one seed; state several "
-                "(seeds: 5) and expect medians and a success rate, so one seed cannot flake it"
-            )
-    tool = base.get("tool") if base is not None else None
-    version = tool.get("version") if isinstance(tool, dict) else None
-    if base is not None and version != __version__:
-        notes.append(f"the baseline was written by adambench {version}; this is {__version__}")
-    for p in planned:
-        result = engine.collect(p.job, threads=n_threads)
-        notes += [n for n in result.notes if n not in notes]
-        facts = problem_facts(p.problem)
-        f_star = p.problem.min_value
-        for k, cid in enumerate(p.ids):
-            runs = [_run_record(r) for r in result.runs_of(k)]
-            metrics = measure(runs)
-            items = [judge(e, metrics) for e in p.case.expect]
-            if base is not None:
-                old = base["cases"][cid]["metrics"]
-                items += baseline_items(metrics, old, p.case.tolerances, facts, f_star)
-            cases.append(CaseResult(cid, p.case.description, p.settings[k], metrics, items))
+        cases += _judged_cases(p, done.threads, base, notes)
     job_t = planned[0].job.timings if planned else {}
     timings = {
         "prepare_s": t_plan - t0,
@@ -127,9 +82,74 @@ def check(
         baseline=base_where,
         notes=notes,
         timings=timings,
-        threads=n_threads,
-        compiled=compiled,
+        threads=done.threads,
+        compiled=done.compiled,
     )
+
+
+def _suite(suite: str | Path | Suite | Mapping[str, Any]) -> Suite:
+    """The suite, validated: as given, from its dict, or loaded from its file."""
+    if isinstance(suite, Suite):
+        return suite
+    if isinstance(suite, Mapping):
+        return suite_from_dict(dict(suite))
+    return load_suite(suite)
+
+
+def _baseline(
+    baseline: str | Path | Mapping[str, Any] | None, s: Suite, planned: list[PlannedCase]
+) -> tuple[Mapping[str, Any] | None, str | None]:
+    """The baseline (validated, and matched to the planned cases) and where it came from."""
+    if baseline is None:
+        return None, None
+    if isinstance(baseline, Mapping):
+        base_where = "<baseline>"
+        base = validate_baseline(dict(baseline), base_where)
+    else:
+        base_where = str(baseline)
+        base = read_baseline(baseline, suite=s.path)
+    match_baseline(planned, base, base_where)
+    return base, base_where
+
+
+def _suite_notes(planned: list[PlannedCase], base: Mapping[str, Any] | None) -> list[str]:
+    """Notes on the suite itself: stochastic cases run from one seed, a baseline of another
+    version."""
+    notes = []
+    for p in planned:
+        if p.case.seeds == 1 and (p.problem.stochastic or p.case.start == "random"):
+            notes.append(
+                f"{p.case.title} is stochastic but runs from one seed; state several "
+                "(seeds: 5) and expect medians and a success rate, so one seed cannot flake it"
+            )
+    tool = base.get("tool") if base is not None else None
+    version = tool.get("version") if isinstance(tool, dict) else None
+    if base is not None and version != __version__:
+        notes.append(f"the baseline was written by adambench {version}; this is {__version__}")
+    return notes
+
+
+def _judged_cases(
+    p: PlannedCase, threads: int, base: Mapping[str, Any] | None, notes: list[str]
+) -> list[CaseResult]:
+    """The cases of one planned job, each judged against its expectations (and the baseline);
+    the job's notes not yet in ``notes`` are added to it."""
+    from adambench.engine import jobs as engine
+
+    result = engine.collect(p.job, threads=threads)
+    notes += [n for n in result.notes if n not in notes]
+    facts = problem_facts(p.problem)
+    f_star = p.problem.min_value
+    cases = []
+    for k, cid in enumerate(p.ids):
+        runs = [_run_record(r) for r in result.runs_of(k)]
+        metrics = measure(runs)
+        items = [judge(e, metrics) for e in p.case.expect]
+        if base is not None:
+            old = base["cases"][cid]["metrics"]
+            items += baseline_items(metrics, old, p.case.tolerances, facts, f_star)
+        cases.append(CaseResult(cid, p.case.description, p.settings[k], metrics, items))
+    return cases
 
 
 def _run_record(r: Any) -> dict[str, Any]:

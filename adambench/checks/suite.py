@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from adambench import safeyaml
 from adambench.errors import ConfigError, did_you_mean
+from adambench.limits import MAX_SEED, MAX_SEEDS
 
 if TYPE_CHECKING:
     pass
@@ -197,9 +198,9 @@ def _run_settings(
     if "steps" in raw:
         out["steps"] = ctx.integer(raw["steps"], "steps", 1, max_steps)
     if "seeds" in raw:
-        out["seeds"] = ctx.integer(raw["seeds"], "seeds", 1, 1_000_000)
+        out["seeds"] = ctx.integer(raw["seeds"], "seeds", 1, MAX_SEEDS)
     if "seed" in raw:
-        out["seed"] = ctx.integer(raw["seed"], "seed", 0, 2**62)
+        out["seed"] = ctx.integer(raw["seed"], "seed", 0, MAX_SEED)
     if "stop_at_target" in raw:
         out["stop_at_target"] = ctx.boolean(raw["stop_at_target"], "stop_at_target")
     if "start" in raw:

@@ -123,7 +123,7 @@ class Pictures:
     @staticmethod
     def record_x(problem: Any) -> bool | None:
         """Pictures need the parameter trajectories: on wherever they can be recorded."""
-        from adambench.engine.jobs import MAX_TRACE_PARAMS
+        from adambench.limits import MAX_TRACE_PARAMS
 
         return True if problem.dim <= MAX_TRACE_PARAMS else None
 

@@ -1,24 +1,20 @@
 """The engine: optimizer configurations x seeds on a problem, inside compiled code. No printing."""
 
+from adambench.engine.batches import CHUNK_SECONDS, CompileFn, ProgressFn
 from adambench.engine.jobs import (
-    CHUNK_SECONDS,
     LAYOUTS,
     LOCKSTEP_MIN_RUNS,
-    MAX_SEEDS,
-    MAX_TRACE_PARAMS,
     TRACE_BUDGET_BYTES,
     WIDE_MIN_DIM,
-    CompileFn,
     Job,
-    ProgressFn,
-    available_memory,
+    allocate,
     collect,
     execute,
     prepare,
     problem_functions,
-    random_starts,
     run,
 )
+from adambench.engine.memory import available_memory
 from adambench.engine.metrics import (
     STALL_RTOL,
     STATUSES,
@@ -39,6 +35,8 @@ from adambench.engine.results import (
     read_json,
     read_result_file,
 )
+from adambench.engine.starts import random_starts
+from adambench.limits import MAX_SEEDS, MAX_TRACE_PARAMS
 
 __all__ = [
     "CHUNK_SECONDS",
@@ -61,6 +59,7 @@ __all__ = [
     "RunResult",
     "Settings",
     "Stat",
+    "allocate",
     "available_memory",
     "collect",
     "environment",

@@ -52,8 +52,8 @@ SWEEP_KEYS = {
 
 def load_sweep_file(path: str | Path) -> SweepSpec:
     """Read and validate a sweep YAML file (errors name the file and the key)."""
-    from adambench.engine.jobs import MAX_SEEDS
-    from adambench.problems import MAX_DIM, MAX_STEPS, is_path
+    from adambench.limits import MAX_DIM, MAX_SEED, MAX_SEEDS, MAX_STEPS
+    from adambench.problems import is_path
     from adambench.safeyaml import load_file
 
     where = str(path)
@@ -129,7 +129,7 @@ def load_sweep_file(path: str | Path) -> SweepSpec:
         optimizers=opts,
         grid=grid,
         seeds=integer("seeds", 1, MAX_SEEDS),
-        seed=integer("seed", 0, 2**62),
+        seed=integer("seed", 0, MAX_SEED),
         steps=integer("steps", 1, MAX_STEPS),
         start=start,
         metric=metric,

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from adambench.engine.jobs import CompileFn, ProgressFn
+    from adambench.engine.batches import CompileFn, ProgressFn
     from adambench.engine.results import Result
     from adambench.problems import Problem
 from adambench.sweeps.grid import MAX_RUNS, Axis
@@ -52,6 +52,7 @@ def sweep(
     resume). The result is the same, bit for bit; ``threads`` is then the engine threads per
     chunk. Without it nothing about Dask is imported.
     """
+    from adambench.backends import run_jobs
     from adambench.engine import jobs as engine
 
     p = plan(problem, optimizers, grid, seeds=seeds, max_runs=max_runs, dim=dim, where=where)
@@ -69,27 +70,19 @@ def sweep(
         start=start,
         every=n_steps if valid else 1,
         record_x=False,
-        allocate=scheduler is None,
+        allocate=False,
     )
-    if scheduler is None:
-        n_threads = engine.execute(
-            [job],
-            threads=threads,
-            progress=progress,
-            on_compile=on_compile,
-            chunk_steps=chunk_steps,
-        )
-        extra: list[str] = []
-    else:
-        from adambench.backends import dask as cluster
-
-        what = f"sweep {prob.name}: {p.runs:,} runs of {job.settings.steps} steps"
-        report = cluster.execute(
-            [job], cluster.as_cluster(scheduler, threads), progress=progress, what=what
-        )
-        n_threads, extra = report.threads, report.notes
-    result = engine.collect(job, threads=n_threads)
-    result.notes = p.notes + result.notes + [n for n in extra if n not in result.notes]
+    done = run_jobs(
+        [job],
+        scheduler,
+        threads=threads,
+        progress=progress,
+        on_compile=on_compile,
+        chunk_steps=chunk_steps,
+        what=f"sweep {prob.name}: {p.runs:,} runs of {job.settings.steps} steps",
+    )
+    result = engine.collect(job, threads=done.threads)
+    result.notes = p.notes + result.notes + [n for n in done.notes if n not in result.notes]
     return _from_result(p, result, metric)
 
 

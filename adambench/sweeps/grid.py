@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from adambench.errors import UsageError
+from adambench.limits import MAX_AXIS_POINTS, MAX_RUNS
 from adambench.numbers import format_number
 from adambench.optimizers.spec import BOOL_WORDS
 
@@ -31,14 +32,6 @@ __all__ = [
     "parse_values",
     "show_value",
 ]
-
-
-#: Refuse sweeps of more runs (configurations x seeds) than this unless told otherwise.
-MAX_RUNS = 100_000
-
-
-#: No single axis may hold more values than this (a typo like log1000000 is refused early).
-MAX_AXIS_POINTS = 100_000
 
 
 #: Heatmaps rendered at most (one per base and combination of further axes).

@@ -95,7 +95,7 @@ def plan(
     ``where`` names the sweep file the grid came from, for error messages. ``max_runs=None``
     lifts the limit on configurations x seeds.
     """
-    from adambench.engine.jobs import MAX_SEEDS, check_int
+    from adambench.limits import MAX_SEEDS, check_int
     from adambench.optimizers.registry import get, parse_specs, resolve
     from adambench.problems import load_problem
 

@@ -9,14 +9,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from adambench.errors import UsageError, did_you_mean
+from adambench.limits import MAX_SEED, MAX_SEEDS, MAX_TUNE_COUNT, MIN_TUNE_COUNT, check_int
 
 if TYPE_CHECKING:
-    from adambench.engine.jobs import CompileFn, ProgressFn
+    from adambench.engine.batches import CompileFn, ProgressFn
     from adambench.engine.results import Result
+    from adambench.optimizers.spec import OptimizerConfig
     from adambench.problems import Problem
 from adambench.sweeps.aggregate import Heatmap, PointStat, heatmaps
 from adambench.sweeps.execution import sweep
-from adambench.sweeps.grid import METRIC_NAMES, Value, make_axis
+from adambench.sweeps.grid import METRIC_NAMES, Axis, Value, make_axis
 from adambench.sweeps.plan import base_label
 from adambench.sweeps.result import SweepResult, check_metric, points_dicts
 
@@ -134,22 +136,9 @@ def tune(
 ) -> Tuning:
     """Sweep ``param`` over ``count`` log-spaced values in [low, high] for every optimizer
     (the same grid, steps and seeds for each) and pick each one's best value by ``metric``."""
-    if param != "lr":
-        raise UsageError(f"--tune supports lr only, got '{param}'{did_you_mean(param, ['lr'])}")
-    if not (isinstance(count, int) and 2 <= count <= 1000):
-        raise UsageError(f"--tune-count must be an integer between 2 and 1000, got {count}")
-    spec = f"{low!r}:{high!r}:log{count}"
-    axis = make_axis(param, spec, f"--tune-range {low:g}:{high:g}")
     if isinstance(optimizers, str):
         optimizers = [optimizers]
-    from adambench.optimizers.registry import parse_specs
-
-    for name, over in parse_specs(list(optimizers)):
-        if param in over:
-            raise UsageError(
-                f"-O {base_label(name, over)} sets {param}, which --tune {param} chooses; "
-                "remove one"
-            )
+    axis = _tuning_axis(optimizers, param, low, high, count)
     s = sweep(
         problem,
         optimizers,
@@ -165,16 +154,48 @@ def tune(
         progress=progress,
         on_compile=on_compile,
     )
+    choices = _choices(s, axis)
+    return Tuning(param, float(low), float(high), count, metric, s, choices, tuple(eval_seeds))
+
+
+def _tuning_axis(
+    optimizers: Sequence[str], param: str, low: float, high: float, count: int
+) -> Axis:
+    """The values tuning tries, once the search is known to be one it can run: ``param`` is
+    lr, ``count`` in range, and no optimizer fixes ``param`` itself."""
+    from adambench.optimizers.registry import parse_specs
+
+    if param != "lr":
+        raise UsageError(f"--tune supports lr only, got '{param}'{did_you_mean(param, ['lr'])}")
+    if not (isinstance(count, int) and MIN_TUNE_COUNT <= count <= MAX_TUNE_COUNT):
+        raise UsageError(
+            f"--tune-count must be an integer between {MIN_TUNE_COUNT} and {MAX_TUNE_COUNT}, "
+            f"got {count}"
+        )
+    spec = f"{low!r}:{high!r}:log{count}"
+    axis = make_axis(param, spec, f"--tune-range {low:g}:{high:g}")
+    for name, over in parse_specs(list(optimizers)):
+        if param in over:
+            raise UsageError(
+                f"-O {base_label(name, over)} sets {param}, which --tune {param} chooses; "
+                "remove one"
+            )
+    return axis
+
+
+def _choices(s: SweepResult, axis: Axis) -> list[Choice]:
+    """Each optimizer's best value on the tuning grid (ranked as the sweep ranks points), and
+    whether it lies at an end of the range."""
     stats = s.stats()
     choices = []
     for b, base in enumerate(s.bases):
         mine = [st for st in stats if s.points[st.point].base == b]
         best = min(mine, key=lambda st: st.rank)
-        value = float(s.points[best.point].values[param])
+        value = float(s.points[best.point].values[axis.name])
         ends = (axis.values[0], axis.values[-1])
         edge = value in ends and len(mine) > 1
         choices.append(Choice(b, base.label, value, best, edge))
-    return Tuning(param, float(low), float(high), count, metric, s, choices, tuple(eval_seeds))
+    return choices
 
 
 @dataclass
@@ -255,14 +276,12 @@ def run_tuned(
     returns the progress callback of each phase (``"tune"``, ``"run"``).
     """
     from adambench.engine import jobs as engine
-    from adambench.engine.jobs import MAX_SEEDS, check_int
-    from adambench.optimizers.registry import get, parse_specs, resolve
     from adambench.problems import load_problem
 
     prob = problem if not isinstance(problem, (str, Path)) else load_problem(problem, dim=dim)
     check_metric(tune_metric, prob.target, prob.name)
     n_seeds = check_int("seeds", seeds, 1, MAX_SEEDS)
-    first = check_int("seed", seed, 0, 2**62)
+    first = check_int("seed", seed, 0, MAX_SEED)
     n_tune = check_int("tune seeds", n_seeds if tune_seeds is None else tune_seeds, 1, MAX_SEEDS)
     if "lr" in run_options and run_options["lr"] is not None:
         raise UsageError("--lr and --tune lr both set the step size; remove one")
@@ -286,15 +305,9 @@ def run_tuned(
         progress=progress("tune") if progress else None,
         on_compile=on_compile,
     )
-    configs = []
-    items = list(optimizers) if not isinstance(optimizers, str) else [optimizers]
-    for (name, over), choice in zip(parse_specs(items), tuning.choices, strict=True):
-        spec = get(name)
-        cfg = resolve(spec, {**over, param: choice.value}, suggested=prob.suggested.get(name))
-        configs.append(replace(cfg, sources={**cfg.sources, param: "tuned"}))
     result = engine.run(
         prob,
-        configs,
+        _tuned_configs(prob, optimizers, tuning),
         steps=steps,
         seeds=n_seeds,
         seed=first,
@@ -304,15 +317,39 @@ def run_tuned(
         on_compile=on_compile,
         **run_options,
     )
+    result.notes += _choice_notes(tuning)
+    return TunedResult(result, tuning)
+
+
+def _tuned_configs(
+    prob: Problem, optimizers: Sequence[str] | str, tuning: Tuning
+) -> list[OptimizerConfig]:
+    """Each optimizer at the value tuning chose for it (its source ``tuned``)."""
+    from adambench.optimizers.registry import get, parse_specs, resolve
+
+    configs = []
+    param = tuning.param
+    items = list(optimizers) if not isinstance(optimizers, str) else [optimizers]
+    for (name, over), choice in zip(parse_specs(items), tuning.choices, strict=True):
+        spec = get(name)
+        cfg = resolve(spec, {**over, param: choice.value}, suggested=prob.suggested.get(name))
+        configs.append(replace(cfg, sources={**cfg.sources, param: "tuned"}))
+    return configs
+
+
+def _choice_notes(tuning: Tuning) -> list[str]:
+    """Notes on choices to doubt: at an end of the range, or with no finite median."""
+    notes = []
+    param = tuning.param
     for c in tuning.choices:
         if c.at_edge:
-            result.notes.append(
+            notes.append(
                 f"{c.label}: the best {param} ({c.value:g}) is at the edge of the tuning range; "
                 "widen --tune-range"
             )
         if c.stat.state != "ok":
-            result.notes.append(
+            notes.append(
                 f"{c.label}: no {param} in the tuning range gave a finite median "
                 f"{METRIC_NAMES[tuning.metric]}; reported at the least bad ({c.value:g})"
             )
-    return TunedResult(result, tuning)
+    return notes
