@@ -151,6 +151,14 @@ class Fields:
             raise self.fail(key, f"must be a finite number, got {value}")
         return float(value)
 
+    def number_or_text(self, key: str) -> float:
+        """A finite number, or a string holding one (YAML 1.1 reads ``1e-8`` as text)."""
+        value = self._value(key, MISSING)
+        number = number_like(value)
+        if number is None or not math.isfinite(number):
+            raise self.fail(key, f"must be a finite number, got {self.wording.shown(value)}")
+        return number
+
     def integer(self, key: str, low: int, high: int, default: Any = MISSING) -> int:
         return self.as_integer(self._value(key, default), key, low, high)
 
