@@ -478,76 +478,90 @@ def to_sympy(
     ``symbols`` maps ``sym`` keys to sympy symbols; ``offsets`` maps stencil offsets ``k`` to the
     symbol standing for ``x[i + k]``; ``index`` is the symbol for the summation index.
     """
-    import sympy
+    return _SympyBuilder(symbols, offsets, index).build(tree)
 
-    funcs = {
-        "exp": sympy.exp,
-        "log": sympy.log,
-        "sqrt": sympy.sqrt,
-        "sin": sympy.sin,
-        "cos": sympy.cos,
-        "tan": sympy.tan,
-        "tanh": sympy.tanh,
-        "abs": sympy.Abs,
-        "sign": sympy.sign,
-        "max": sympy.Max,
-        "min": sympy.Min,
-    }
 
-    def build(node: Node) -> Any:
+class _SympyBuilder:
+    """Converts trees node by node (sympy is imported only when an expression is new)."""
+
+    def __init__(
+        self, symbols: Mapping[str, Any], offsets: Mapping[int, Any] | None, index: Any
+    ) -> None:
+        import sympy
+
+        self.sympy = sympy
+        self.symbols = symbols
+        self.offsets = offsets
+        self.index = index
+        self.functions = {
+            "exp": sympy.exp,
+            "log": sympy.log,
+            "sqrt": sympy.sqrt,
+            "sin": sympy.sin,
+            "cos": sympy.cos,
+            "tan": sympy.tan,
+            "tanh": sympy.tanh,
+            "abs": sympy.Abs,
+            "sign": sympy.sign,
+            "max": sympy.Max,
+            "min": sympy.Min,
+        }
+        self.comparisons = {
+            ">": sympy.Gt,
+            ">=": sympy.Ge,
+            "<": sympy.Lt,
+            "<=": sympy.Le,
+            "==": sympy.Eq,
+            "!=": sympy.Ne,
+        }
+
+    def build(self, node: Node) -> Any:
         kind = node[0]
-        if kind == "num":
-            return (
-                sympy.Rational(node[1])
-                if "e" in node[1] or "." in node[1]
-                else sympy.Integer(node[1])
-            )
-        if kind == "const":
-            return sympy.pi if node[1] == "pi" else sympy.E
-        if kind == "sym":
-            return symbols[node[1]]
-        if kind == "idx":
-            assert offsets is not None
-            return offsets[node[1]]
-        if kind == "ivar":
-            return index
+        if kind in ("num", "const", "sym", "idx", "ivar"):
+            return self.leaf(node)
         if kind == "neg":
-            return -build(node[1])
+            return -self.build(node[1])
         if kind == "pow" and is_constant(node):
             # Exact rational powers can be astronomically large (1.0000001**1e9): fold in floats.
             value = _fold(node, None)
             assert value is not None
-            return sympy.Float(value)
+            return self.sympy.Float(value)
         if kind in _SYM:
-            a, b = build(node[1]), build(node[2])
-            if kind == "add":
-                return a + b
-            if kind == "sub":
-                return a - b
-            if kind == "mul":
-                return a * b
-            if kind == "div":
-                return a / b
-            return a**b
+            return self.binary(kind, self.build(node[1]), self.build(node[2]))
         if kind == "call":
-            name = node[1]
-            args = [build(a) for a in node[2:]]
-            if name == "where":
-                return sympy.Piecewise((args[1], args[0]), (args[2], True))
-            return funcs[name](*args)
+            args = [self.build(a) for a in node[2:]]
+            if node[1] == "where":
+                return self.sympy.Piecewise((args[1], args[0]), (args[2], True))
+            return self.functions[node[1]](*args)
         if kind == "cmp":
-            a, b = build(node[2]), build(node[3])
-            return {
-                ">": sympy.Gt,
-                ">=": sympy.Ge,
-                "<": sympy.Lt,
-                "<=": sympy.Le,
-                "==": sympy.Eq,
-                "!=": sympy.Ne,
-            }[node[1]](a, b)
+            return self.comparisons[node[1]](self.build(node[2]), self.build(node[3]))
         raise ValueError(f"cannot convert node {kind} to sympy")  # pragma: no cover
 
-    return build(tree)
+    def leaf(self, node: Node) -> Any:
+        kind = node[0]
+        if kind == "num":
+            exact = "e" in node[1] or "." in node[1]
+            return self.sympy.Rational(node[1]) if exact else self.sympy.Integer(node[1])
+        if kind == "const":
+            return self.sympy.pi if node[1] == "pi" else self.sympy.E
+        if kind == "sym":
+            return self.symbols[node[1]]
+        if kind == "idx":
+            assert self.offsets is not None
+            return self.offsets[node[1]]
+        return self.index  # "ivar"
+
+    @staticmethod
+    def binary(kind: str, a: Any, b: Any) -> Any:
+        if kind == "add":
+            return a + b
+        if kind == "sub":
+            return a - b
+        if kind == "mul":
+            return a * b
+        if kind == "div":
+            return a / b
+        return a**b
 
 
 def stencil_offsets(term: Node) -> list[int]:

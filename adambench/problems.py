@@ -25,6 +25,7 @@ import numpy as np
 
 from adambench import expr, safeyaml
 from adambench.errors import ConfigError, ProblemError, did_you_mean
+from adambench.fields import Fields, show
 from adambench.limits import MAX_DIM, MAX_STEPS
 from adambench.problem_files import builtin_files
 
@@ -182,79 +183,20 @@ def load_problem(name_or_path: str | Path, dim: int | None = None) -> Problem:
     return problem_from_dict(raw, where=f"problems/{text}.yaml", dim=dim, source="built-in")
 
 
-# ---------------------------------------------------------------------------------------------
-# Validation helpers: each names the file and the key.
+# Validation: every error names the file and the key (see adambench.fields).
 
 
-def _fail(where: str, key: str, message: str) -> ConfigError:
-    return ConfigError(f"'{key}' {message}", where=where)
+@dataclass(frozen=True)
+class _Shape:
+    """What the kind of a problem decides: its variables, dimension and objective."""
 
-
-def _number(value: Any, where: str, key: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise _fail(where, key, f"must be a number, got {_show(value)}")
-    x = float(value)
-    if not math.isfinite(x):
-        raise _fail(where, key, f"must be a finite number, got {value}")
-    return x
-
-
-def _int(value: Any, where: str, key: str, low: int, high: int) -> int:
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise _fail(where, key, f"must be an integer, got {_show(value)}")
-    if not low <= value <= high:
-        raise _fail(where, key, f"must be between {low} and {high:g}, got {value}")
-    return value
-
-
-def _show(value: Any) -> str:
-    text = repr(value)
-    return f"{type(value).__name__} {text if len(text) < 40 else text[:37] + '...'}"
-
-
-def _point(value: Any, n: int, where: str, key: str) -> np.ndarray:
-    """A point: a list of n numbers, or a rule {fill: v} / {pattern: [a, b, ...]}."""
-    if isinstance(value, Mapping):
-        if set(value) == {"fill"}:
-            return np.full(n, _number(value["fill"], where, f"{key}.fill"))
-        if set(value) == {"pattern"} and isinstance(value["pattern"], list) and value["pattern"]:
-            pat = [_number(v, where, f"{key}.pattern") for v in value["pattern"]]
-            return np.resize(np.array(pat, float), n)
-        raise _fail(where, key, "must be a list of numbers, {fill: v} or {pattern: [a, b, ...]}")
-    if not isinstance(value, list):
-        raise _fail(where, key, f"must be a list of {n} numbers, got {_show(value)}")
-    if len(value) != n:
-        raise _fail(where, key, f"must have {n} numbers (one per variable), got {len(value)}")
-    return np.array([_number(v, where, key) for v in value], float)
-
-
-def _check_keys(raw: Mapping[str, Any], allowed: Mapping[str, str], where: str) -> None:
-    for key in raw:
-        if not isinstance(key, str):
-            raise ConfigError(f"keys must be strings, got {_show(key)}", where=where)
-        if key not in allowed:
-            hint = did_you_mean(key, allowed)
-            raise ConfigError(f"unknown key '{key}'{hint}", where=where)
-
-
-def _variables(raw: Mapping[str, Any], where: str) -> tuple[str, ...]:
-    value = raw.get("variables")
-    if not isinstance(value, list) or not value:
-        raise _fail(where, "variables", "must be a non-empty list of names, e.g. [x, y]")
-    names = []
-    for v in value:
-        if not isinstance(v, str) or not v.isidentifier():
-            raise _fail(where, "variables", f"must hold identifiers, got {_show(v)}")
-        if v.startswith("__") or v in _RESERVED:
-            raise _fail(where, "variables", f"cannot use the reserved name '{v}'")
-        if v in names:
-            raise _fail(where, "variables", f"names '{v}' twice")
-        names.append(v)
-    if len(names) > 1000:
-        raise _fail(where, "variables", "has more than 1000 names; use dim and sum(...) instead")
-    return tuple(names)
+    kind: str
+    variables: tuple[str, ...]
+    n: int
+    expression: str | None = None
+    tree: expr.Node | None = None
+    data: np.ndarray | None = None
+    model: dict[str, Any] = field(default_factory=dict)
 
 
 def problem_from_dict(
@@ -265,203 +207,214 @@ def problem_from_dict(
         raise ConfigError(
             "a problem file must be a mapping of keys (name, variables, ...)", where=where
         )
+    f = Fields(raw, where)
     is_data = "data" in raw or "model" in raw
-    _check_keys(raw, _DATA_KEYS if is_data else _EXPRESSION_KEYS, where)
+    f.unknown_keys(_DATA_KEYS if is_data else _EXPRESSION_KEYS)
     name = raw.get("name")
     if not isinstance(name, str) or not name.strip():
-        raise _fail(where, "name", "is required and must be a non-empty string")
-    description = raw.get("description", "")
-    if not isinstance(description, str):
-        raise _fail(where, "description", "must be a string")
+        raise f.fail("name", "is required and must be a non-empty string")
+    description = f.text("description", "")
     if "start" not in raw:
-        raise _fail(where, "start", "is required (one number per variable)")
-
+        raise f.fail("start", "is required (one number per variable)")
+    shape = _shape(f, is_data)
+    n = _resized(shape, name, dim)
+    if shape.kind == "vector":
+        assert shape.tree is not None
+        _check_stencil_ranges(shape.tree, n, f)
+    start = _point(raw["start"], n, f, "start")
+    minimizers, min_value = _minimum(f, n) if "minimum" in raw else ((), None)
     notes: list[str] = []
-    data = None
-    model: dict[str, Any] = {}
-    tree = None
-    expression = None
-    minimizers: tuple[np.ndarray, ...] = ()
-    min_value: float | None = None
-
-    if is_data:
-        kind = "logreg"
-        data, model, variables = _data_problem(raw, where)
-        n = len(variables)
-    elif "dim" in raw:
-        kind = "vector"
-        if "variables" in raw:
-            raise ConfigError("give either 'variables' or 'dim', not both", where=where)
-        n = _int(raw["dim"], where, "dim", 1, MAX_DIM)
-        variables = ()
-        expression = _expression_text(raw, where)
-        tree = expr.parse(
-            expression, expr.Grammar(names={}, vector="x"), where=f"{where}: expression"
-        )
-        try:
-            from adambench.expr import linear_sums
-
-            sums, _ = linear_sums(tree)
-        except ValueError as exc:
-            raise _fail(where, "expression", str(exc)) from None
-        if not sums:
-            raise _fail(where, "expression", "has no sum(i, lo, hi, term) over x")
-    else:
-        kind = "expression"
-        if "variables" not in raw:
-            raise _fail(where, "variables", "is required (or dim for a vector problem)")
-        variables = _variables(raw, where)
-        n = len(variables)
-        expression = _expression_text(raw, where)
-        names = {v: f"v{k}" for k, v in enumerate(variables)}
-        tree = expr.parse(expression, expr.Grammar(names=names), where=f"{where}: expression")
-
-    if dim is not None:
-        if kind != "vector":
-            raise ProblemError(
-                f"problem '{name}' has fixed variables; --dim applies to vector problems"
-            )
-        if isinstance(dim, bool) or not isinstance(dim, int) or not 1 <= dim <= MAX_DIM:
-            raise ProblemError(f"--dim must be between 1 and {MAX_DIM:g}, got {dim!r}")
-        n = dim
-    if kind == "vector":
-        _check_stencil_ranges(tree, n, where)
-
-    start = _point(raw["start"], n, where, "start")
-
-    if "minimum" in raw:
-        minimizers, min_value = _minimum(raw["minimum"], n, where)
-    if kind == "logreg":
-        from adambench.datasets import logreg_loss, logreg_optimum
-
-        n_reg = n - (1 if model["bias"] else 0)
-        # Newton's method fails on extreme data (noise 1e200 overflows the Hessian) and on
-        # separable data without l2 (the Hessian goes singular, the weights to infinity).
-        try:
-            with np.errstate(all="ignore"):
-                w_opt, steps_taken = logreg_optimum(data, model["l2"], n_reg)
-                min_value = logreg_loss(w_opt, data, model["l2"], n_reg)
-        except np.linalg.LinAlgError:
-            w_opt, min_value = np.full(n, np.nan), math.nan
-        if not (np.all(np.isfinite(w_opt)) and math.isfinite(min_value)):
-            raise ConfigError(
-                "the optimum of this data problem cannot be computed (no finite minimiser: "
-                "separable data with l2 = 0, or extreme noise); use model.l2 > 0 and a moderate "
-                "data.noise",
-                where=where,
-            )
-        minimizers = (w_opt,)
+    if shape.kind == "logreg":
+        minimizers, min_value, steps_taken = _logreg_optimum(shape, where)
         notes.append(f"optimum by Newton's method on the full-batch loss ({steps_taken} steps)")
-
-    target = _target(raw.get("target"), min_value, where)
-    domain = _domain(raw.get("domain"), n, start, minimizers, where)
-    steps = _int(raw.get("steps", 1000), where, "steps", 1, MAX_STEPS)
-    noise = _number(raw.get("gradient_noise", 0.0), where, "gradient_noise")
-    if noise < 0:
-        raise _fail(where, "gradient_noise", f"must be >= 0, got {noise:g}")
-    suggested = _suggested(raw.get("suggested", {}), where)
-    contour = raw.get("contour", "auto")
-    if contour not in ("auto", "log", "linear"):
-        raise _fail(where, "contour", f"must be auto, log or linear, got {_show(contour)}")
-    extent = [1.0, float(np.max(np.abs(domain))), float(np.max(np.abs(start)))]
-    extent += [float(np.max(np.abs(m))) for m in minimizers]
-    scale = _number(raw["scale"], where, "scale") if "scale" in raw else max(extent)
-    if scale <= 0:
-        raise _fail(where, "scale", f"must be > 0, got {scale:g}")
-    if kind == "logreg" and data is not None:
-        size = data.shape[0]
-        last = size % model["batch_size"]
-        if last:
-            notes.append(
-                f"{size} samples = {size // model['batch_size']} batches of "
-                f"{model['batch_size']} + 1 of {last} per epoch (the short batch is kept)"
-            )
-
+    settings = _settings(f, min_value, start, minimizers)
+    if shape.kind == "logreg" and shape.data is not None:
+        notes += _batch_notes(shape.data.shape[0], shape.model["batch_size"])
     return Problem(
         name=name.strip(),
         description=description.strip(),
-        kind=kind,
-        variables=variables,
+        kind=shape.kind,
+        variables=shape.variables,
         dim=n,
-        expression=expression,
-        tree=tree,
+        expression=shape.expression,
+        tree=shape.tree,
         start=start,
         minimizers=minimizers,
         min_value=min_value,
-        target=target,
-        domain=domain,
-        steps=steps,
-        gradient_noise=noise,
-        suggested=suggested,
-        contour=contour,
-        scale=scale,
         source=source,
-        data=data,
-        model=model,
+        data=shape.data,
+        model=shape.model,
         notes=tuple(notes),
+        **settings,
     )
 
 
-def _expression_text(raw: Mapping[str, Any], where: str) -> str:
-    if "expression" not in raw:
-        raise _fail(where, "expression", "is required (the objective as a formula)")
-    value = raw["expression"]
+def _shape(f: Fields, is_data: bool) -> _Shape:
+    """The kind of problem the file describes, and its variables and objective."""
+    if is_data:
+        data, model, variables = _data_problem(f)
+        return _Shape("logreg", variables, len(variables), data=data, model=model)
+    if "dim" in f:
+        return _vector_shape(f)
+    if "variables" not in f:
+        raise f.fail("variables", "is required (or dim for a vector problem)")
+    variables = _variables(f.get("variables"), f)
+    expression = _expression_text(f)
+    names = {v: f"v{k}" for k, v in enumerate(variables)}
+    tree = expr.parse(expression, expr.Grammar(names=names), where=f"{f.where}: expression")
+    return _Shape("expression", variables, len(variables), expression, tree)
+
+
+def _vector_shape(f: Fields) -> _Shape:
+    """A vector problem: ``dim`` and a sum over a stencil of ``x``."""
+    if "variables" in f:
+        raise ConfigError("give either 'variables' or 'dim', not both", where=f.where)
+    n = f.integer("dim", 1, MAX_DIM)
+    expression = _expression_text(f)
+    tree = expr.parse(
+        expression, expr.Grammar(names={}, vector="x"), where=f"{f.where}: expression"
+    )
+    try:
+        sums, _ = expr.linear_sums(tree)
+    except ValueError as exc:
+        raise f.fail("expression", str(exc)) from None
+    if not sums:
+        raise f.fail("expression", "has no sum(i, lo, hi, term) over x")
+    return _Shape("vector", (), n, expression, tree)
+
+
+def _resized(shape: _Shape, name: str, dim: int | None) -> int:
+    """The problem's dimension, after ``--dim`` (which only vector problems take)."""
+    if dim is None:
+        return shape.n
+    if shape.kind != "vector":
+        raise ProblemError(
+            f"problem '{name}' has fixed variables; --dim applies to vector problems"
+        )
+    if isinstance(dim, bool) or not isinstance(dim, int) or not 1 <= dim <= MAX_DIM:
+        raise ProblemError(f"--dim must be between 1 and {MAX_DIM:g}, got {dim!r}")
+    return dim
+
+
+def _settings(
+    f: Fields, min_value: float | None, start: np.ndarray, minimizers: tuple[np.ndarray, ...]
+) -> dict[str, Any]:
+    """The keys every kind of problem has: target, plot box, steps, noise, suggestions, scale."""
+    target = _target(f, min_value)
+    domain = _domain(f.get("domain"), len(start), start, minimizers, f)
+    steps = f.integer("steps", 1, MAX_STEPS, 1000)
+    noise = f.number("gradient_noise", 0.0)
+    if noise < 0:
+        raise f.fail("gradient_noise", f"must be >= 0, got {noise:g}")
+    suggested = _suggested(f.get("suggested", {}), f)
+    contour = f.choice("contour", ("auto", "log", "linear"), "auto")
+    extent = [1.0, float(np.max(np.abs(domain))), float(np.max(np.abs(start)))]
+    extent += [float(np.max(np.abs(m))) for m in minimizers]
+    scale = f.number("scale") if "scale" in f else max(extent)
+    if scale <= 0:
+        raise f.fail("scale", f"must be > 0, got {scale:g}")
+    return {
+        "target": target,
+        "domain": domain,
+        "steps": steps,
+        "gradient_noise": noise,
+        "suggested": suggested,
+        "contour": contour,
+        "scale": scale,
+    }
+
+
+def _point(value: Any, n: int, f: Fields, key: str) -> np.ndarray:
+    """A point: a list of n numbers, or a rule {fill: v} / {pattern: [a, b, ...]}."""
+    if isinstance(value, Mapping):
+        if set(value) == {"fill"}:
+            return np.full(n, f.as_number(value["fill"], f"{key}.fill"))
+        if set(value) == {"pattern"} and isinstance(value["pattern"], list) and value["pattern"]:
+            pat = [f.as_number(v, f"{key}.pattern") for v in value["pattern"]]
+            return np.resize(np.array(pat, float), n)
+        raise f.fail(key, "must be a list of numbers, {fill: v} or {pattern: [a, b, ...]}")
+    if not isinstance(value, list):
+        raise f.fail(key, f"must be a list of {n} numbers, got {show(value)}")
+    if len(value) != n:
+        raise f.fail(key, f"must have {n} numbers (one per variable), got {len(value)}")
+    return np.array([f.as_number(v, key) for v in value], float)
+
+
+def _variables(value: Any, f: Fields) -> tuple[str, ...]:
+    if not isinstance(value, list) or not value:
+        raise f.fail("variables", "must be a non-empty list of names, e.g. [x, y]")
+    names = []
+    for v in value:
+        if not isinstance(v, str) or not v.isidentifier():
+            raise f.fail("variables", f"must hold identifiers, got {show(v)}")
+        if v.startswith("__") or v in _RESERVED:
+            raise f.fail("variables", f"cannot use the reserved name '{v}'")
+        if v in names:
+            raise f.fail("variables", f"names '{v}' twice")
+        names.append(v)
+    if len(names) > 1000:
+        raise f.fail("variables", "has more than 1000 names; use dim and sum(...) instead")
+    return tuple(names)
+
+
+def _expression_text(f: Fields) -> str:
+    if "expression" not in f:
+        raise f.fail("expression", "is required (the objective as a formula)")
+    value = f.get("expression")
     if isinstance(value, bool) or not isinstance(value, (str, int, float)):
-        raise _fail(where, "expression", f"must be a string, got {_show(value)}")
+        raise f.fail("expression", f"must be a string, got {show(value)}")
     return str(value)
 
 
-def _check_stencil_ranges(tree: expr.Node, n: int, where: str) -> None:
-    from adambench.expr import linear_sums
-
-    for _, node in linear_sums(tree)[0]:
+def _check_stencil_ranges(tree: expr.Node, n: int, f: Fields) -> None:
+    for _, node in expr.linear_sums(tree)[0]:
         (alo, blo), (ahi, bhi), term = node[1], node[2], node[3]
         lo, hi = alo * n + blo, ahi * n + bhi
         offsets = expr.stencil_offsets(term) or [0]
         if hi < lo:
-            raise _fail(where, "expression", f"sum(i, {lo}, {hi}, ...) is empty for dim = {n}")
+            raise f.fail("expression", f"sum(i, {lo}, {hi}, ...) is empty for dim = {n}")
         if lo + min(offsets) < 0 or hi + max(offsets) > n - 1:
-            raise _fail(
-                where,
+            raise f.fail(
                 "expression",
                 f"x[i + k] leaves 0..dim-1 for i in {lo}..{hi} with dim = {n} "
                 f"(offsets {min(offsets)}..{max(offsets)})",
             )
 
 
-def _minimum(value: Any, n: int, where: str) -> tuple[tuple[np.ndarray, ...], float | None]:
-    if not isinstance(value, Mapping):
-        raise _fail(where, "minimum", "must be a mapping {x: [...], value: f}")
-    _check_keys(value, {"x": "", "value": ""}, f"{where}: minimum")
+def _minimum(f: Fields, n: int) -> tuple[tuple[np.ndarray, ...], float | None]:
+    block = f.mapping("minimum", "must be a mapping {x: [...], value: f}")
+    block.unknown_keys(("x", "value"))
     mins: list[np.ndarray] = []
-    if "x" in value:
-        xs = value["x"]
+    if "x" in block:
+        xs = block.get("x")
         if isinstance(xs, list) and xs and all(isinstance(v, list) for v in xs):
-            mins = [_point(v, n, where, "minimum.x") for v in xs]
+            mins = [_point(v, n, f, "minimum.x") for v in xs]
         else:
-            mins = [_point(xs, n, where, "minimum.x")]
-    val = _number(value["value"], where, "minimum.value") if "value" in value else None
+            mins = [_point(xs, n, f, "minimum.x")]
+    val = block.number("value") if "value" in block else None
     return tuple(mins), val
 
 
-def _target(value: Any, min_value: float | None, where: str) -> float | None:
+def _target(f: Fields, min_value: float | None) -> float | None:
+    value = f.get("target")
     if value is None:
         return None if min_value is None else min_value + 1e-6
-    if isinstance(value, Mapping):
-        _check_keys(value, {"gap": ""}, f"{where}: target")
-        if "gap" not in value:
-            raise _fail(where, "target", "must be a number or {gap: g}")
-        gap = _number(value["gap"], where, "target.gap")
-        if gap < 0:
-            raise _fail(where, "target.gap", f"must be >= 0, got {gap:g}")
-        if min_value is None:
-            raise _fail(where, "target", "{gap: g} needs a known minimum value")
-        return min_value + gap
-    return _number(value, where, "target")
+    if not isinstance(value, Mapping):
+        return f.as_number(value, "target")
+    block = f.nested("target", value)
+    block.unknown_keys(("gap",))
+    if "gap" not in block:
+        raise f.fail("target", "must be a number or {gap: g}")
+    gap = block.number("gap")
+    if gap < 0:
+        raise block.fail("gap", f"must be >= 0, got {gap:g}")
+    if min_value is None:
+        raise f.fail("target", "{gap: g} needs a known minimum value")
+    return min_value + gap
 
 
 def _domain(
-    value: Any, n: int, start: np.ndarray, mins: tuple[np.ndarray, ...], where: str
+    value: Any, n: int, start: np.ndarray, mins: tuple[np.ndarray, ...], f: Fields
 ) -> np.ndarray:
     if value is None:
         pts = np.vstack([start, *mins])
@@ -469,84 +422,102 @@ def _domain(
         pad = np.maximum(0.2 * (hi - lo), 1.0)
         return np.column_stack([lo - pad, hi + pad])
     if not isinstance(value, list) or not value:
-        raise _fail(where, "domain", "must be [lo, hi] or one [lo, hi] per variable")
+        raise f.fail("domain", "must be [lo, hi] or one [lo, hi] per variable")
     if all(not isinstance(v, list) for v in value):
         if len(value) != 2:
-            raise _fail(where, "domain", "must be [lo, hi] or one [lo, hi] per variable")
+            raise f.fail("domain", "must be [lo, hi] or one [lo, hi] per variable")
         box = [value] * n
     else:
         if len(value) != n or not all(isinstance(v, list) and len(v) == 2 for v in value):
-            raise _fail(where, "domain", f"must have {n} pairs [lo, hi], one per variable")
+            raise f.fail("domain", f"must have {n} pairs [lo, hi], one per variable")
         box = value
-    out = np.array([[_number(a, where, "domain"), _number(b, where, "domain")] for a, b in box])
+    out = np.array([[f.as_number(a, "domain"), f.as_number(b, "domain")] for a, b in box])
     if np.any(out[:, 0] >= out[:, 1]):
-        raise _fail(where, "domain", "needs lo < hi for every variable")
+        raise f.fail("domain", "needs lo < hi for every variable")
     return out
 
 
-def _suggested(value: Any, where: str) -> dict[str, dict[str, Any]]:
+def _suggested(value: Any, f: Fields) -> dict[str, dict[str, Any]]:
     if not isinstance(value, Mapping):
-        raise _fail(where, "suggested", "must map optimizer names to {hyperparameter: value}")
+        raise f.fail("suggested", "must map optimizer names to {hyperparameter: value}")
     out: dict[str, dict[str, Any]] = {}
     for opt, hps in value.items():
         if not isinstance(hps, Mapping):
-            raise _fail(where, f"suggested.{opt}", "must be a mapping {hyperparameter: value}")
+            raise f.fail(f"suggested.{opt}", "must be a mapping {hyperparameter: value}")
         out[str(opt)] = dict(hps)
     return out
 
 
-def _data_problem(
-    raw: Mapping[str, Any], where: str
-) -> tuple[np.ndarray, dict[str, Any], tuple[str, ...]]:
+def _data_problem(f: Fields) -> tuple[np.ndarray, dict[str, Any], tuple[str, ...]]:
+    """The data set and the model of a data problem, and the model's weights' names."""
     from adambench.datasets import design, two_moons
 
-    data_cfg = raw.get("data", {})
-    if not isinstance(data_cfg, Mapping):
-        raise _fail(where, "data", "must be a mapping")
-    _check_keys(
-        data_cfg, {"generator": "", "n_samples": "", "noise": "", "data_seed": ""}, f"{where}: data"
-    )
-    gen = data_cfg.get("generator", "two_moons")
-    if gen != "two_moons":
-        raise _fail(where, "data.generator", f"must be two_moons, got {_show(gen)}")
-    n_samples = _int(data_cfg.get("n_samples", 200), where, "data.n_samples", 2, 10_000_000)
-    noise = _number(data_cfg.get("noise", 0.2), where, "data.noise")
+    data = f.mapping("data", "must be a mapping", {})
+    data.unknown_keys(("generator", "n_samples", "noise", "data_seed"))
+    data.choice("generator", ("two_moons",), "two_moons")
+    n_samples = data.integer("n_samples", 2, 10_000_000, 200)
+    noise = data.number("noise", 0.2)
     if noise < 0:
-        raise _fail(where, "data.noise", f"must be >= 0, got {noise:g}")
-    seed = _int(data_cfg.get("data_seed", 0), where, "data.data_seed", 0, 2**63 - 1)
-
-    model_cfg = raw.get("model", {})
-    if not isinstance(model_cfg, Mapping):
-        raise _fail(where, "model", "must be a mapping")
-    _check_keys(model_cfg, {"kind": "", "bias": "", "l2": "", "batch_size": ""}, f"{where}: model")
-    mkind = model_cfg.get("kind", "logistic")
-    if mkind != "logistic":
-        raise _fail(where, "model.kind", f"must be logistic, got {_show(mkind)}")
-    bias = model_cfg.get("bias", False)
-    if not isinstance(bias, bool):
-        raise _fail(where, "model.bias", f"must be true or false, got {_show(bias)}")
-    l2 = _number(model_cfg.get("l2", 1e-3), where, "model.l2")
-    if l2 < 0:
-        raise _fail(where, "model.l2", f"must be >= 0, got {l2:g}")
-    batch = _int(model_cfg.get("batch_size", 16), where, "model.batch_size", 1, n_samples)
-
+        raise data.fail("noise", f"must be >= 0, got {noise:g}")
+    seed = data.integer("data_seed", 0, 2**63 - 1, 0)
+    model = _model(f, n_samples)
     points, labels = two_moons(n_samples, noise, seed)
-    data = design(points, labels, bias)
-    default_vars = ["w1", "w2"] + (["b"] if bias else [])
-    variables = _variables({"variables": raw.get("variables", default_vars)}, where)
-    if len(variables) != data.shape[1] - 1:
-        raise _fail(
-            where, "variables", f"must name {data.shape[1] - 1} weights, got {len(variables)}"
+    table = design(points, labels, model["bias"])
+    default_vars = ["w1", "w2"] + (["b"] if model["bias"] else [])
+    variables = _variables(f.get("variables", default_vars), f)
+    if len(variables) != table.shape[1] - 1:
+        raise f.fail("variables", f"must name {table.shape[1] - 1} weights, got {len(variables)}")
+    model.update(n_samples=n_samples, noise=noise, data_seed=seed)
+    return table, model, variables
+
+
+def _model(f: Fields, n_samples: int) -> dict[str, Any]:
+    """The ``model`` block of a data problem: logistic regression settings."""
+    model = f.mapping("model", "must be a mapping", {})
+    model.unknown_keys(("kind", "bias", "l2", "batch_size"))
+    model.choice("kind", ("logistic",), "logistic")
+    bias = model.boolean("bias", False)
+    l2 = model.number("l2", 1e-3)
+    if l2 < 0:
+        raise model.fail("l2", f"must be >= 0, got {l2:g}")
+    batch = model.integer("batch_size", 1, n_samples, 16)
+    return {"bias": bias, "l2": l2, "batch_size": batch}
+
+
+def _logreg_optimum(shape: _Shape, where: str) -> tuple[tuple[np.ndarray, ...], float, int]:
+    """The minimiser and minimum of a data problem, by Newton's method, and its steps."""
+    from adambench.datasets import logreg_loss, logreg_optimum
+
+    model, n = shape.model, shape.n
+    n_reg = n - (1 if model["bias"] else 0)
+    # Newton's method fails on extreme data (noise 1e200 overflows the Hessian) and on
+    # separable data without l2 (the Hessian goes singular, the weights to infinity).
+    steps_taken = 0
+    try:
+        with np.errstate(all="ignore"):
+            w_opt, steps_taken = logreg_optimum(shape.data, model["l2"], n_reg)
+            min_value = logreg_loss(w_opt, shape.data, model["l2"], n_reg)
+    except np.linalg.LinAlgError:
+        w_opt, min_value = np.full(n, np.nan), math.nan
+    if not (np.all(np.isfinite(w_opt)) and math.isfinite(min_value)):
+        raise ConfigError(
+            "the optimum of this data problem cannot be computed (no finite minimiser: "
+            "separable data with l2 = 0, or extreme noise); use model.l2 > 0 and a moderate "
+            "data.noise",
+            where=where,
         )
-    model = {
-        "bias": bias,
-        "l2": l2,
-        "batch_size": batch,
-        "n_samples": n_samples,
-        "noise": noise,
-        "data_seed": seed,
-    }
-    return data, model, variables
+    return (w_opt,), min_value, steps_taken
+
+
+def _batch_notes(size: int, batch: int) -> list[str]:
+    """A note when the last minibatch of an epoch is shorter than the others."""
+    last = size % batch
+    if not last:
+        return []
+    return [
+        f"{size} samples = {size // batch} batches of "
+        f"{batch} + 1 of {last} per epoch (the short batch is kept)"
+    ]
 
 
 def list_problems() -> list[Problem]:

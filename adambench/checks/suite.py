@@ -2,23 +2,22 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from adambench import safeyaml
-from adambench.errors import ConfigError, did_you_mean
-from adambench.limits import MAX_SEED, MAX_SEEDS
-
-if TYPE_CHECKING:
-    pass
 from adambench.checks.expectations import EXPECTATIONS, MAX_CASES, METRICS, Expectation, Tolerance
+from adambench.errors import ConfigError, did_you_mean
+from adambench.fields import Fields, Wording
+from adambench.fields import show as shown_value
+from adambench.limits import MAX_SEED, MAX_SEEDS
 from adambench.numbers import format_number
 
 __all__ = [
     "DEFAULT_TOLERANCES",
+    "SUITE_WORDING",
     "CaseSpec",
     "Suite",
     "SuiteContext",
@@ -91,59 +90,19 @@ class Suite:
     tolerances: Mapping[str, Tolerance | None]
 
 
-def shown_value(value: Any) -> str:
-    text = repr(value)
-    return f"{type(value).__name__} {text if len(text) < 40 else text[:37] + '...'}"
+#: The wording of suite files: a refused number-like string gets a hint about YAML 1.1, and the
+#: keys of a nested block are named by their dotted path.
+SUITE_WORDING = Wording(text_hint=True, nested_in_where=False)
 
 
-class SuiteContext:
-    """Builds errors naming the file, the case and the field."""
+class SuiteContext(Fields):
+    """The fields of (a part of) a suite file: errors name the file, the case and the field."""
 
-    def __init__(self, where: str, case: str | None = None) -> None:
-        self.where = where
-        self.case = case
-
-    def fail(self, key: str | None, message: str) -> ConfigError:
-        head = f"{self.case}: " if self.case else ""
-        field_ = f"'{key}' " if key else ""
-        return ConfigError(f"{head}{field_}{message}", where=self.where)
-
-    def keys(self, raw: Mapping[Any, Any], allowed: Mapping[str, str], prefix: str = "") -> None:
-        for key in raw:
-            if not isinstance(key, str):
-                raise self.fail(
-                    prefix.rstrip(".") or None, f"keys must be strings, got {shown_value(key)}"
-                )
-            if key not in allowed:
-                raise self.fail(None, f"unknown key '{prefix}{key}'{did_you_mean(key, allowed)}")
-
-    def number(self, value: Any, key: str) -> float:
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            hint = ""
-            if isinstance(value, str):
-                try:
-                    float(value)
-                    hint = f" (YAML reads {value} as text: write it with a dot, e.g. 1.0e-6)"
-                except ValueError:
-                    pass
-            raise self.fail(key, f"must be a number, got {shown_value(value)}{hint}")
-        if not math.isfinite(value):
-            raise self.fail(key, f"must be a finite number, got {value}")
-        return float(value)
-
-    def integer(self, value: Any, key: str, low: int, high: int) -> int:
-        if isinstance(value, float) and value.is_integer():
-            value = int(value)
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise self.fail(key, f"must be an integer, got {shown_value(value)}")
-        if not low <= value <= high:
-            raise self.fail(key, f"must be between {low} and {high:g}, got {value}")
-        return value
-
-    def boolean(self, value: Any, key: str) -> bool:
-        if not isinstance(value, bool):
-            raise self.fail(key, f"must be true or false, got {shown_value(value)}")
-        return value
+    def __init__(
+        self, where: str, case: str | None = None, raw: Mapping[Any, Any] | None = None
+    ) -> None:
+        head = f"{case}: " if case else ""
+        super().__init__({} if raw is None else raw, where, SUITE_WORDING, head=head)
 
 
 def load_suite(path: str | Path) -> Suite:
@@ -155,19 +114,17 @@ def suite_from_dict(raw: Any, where: str = "<suite>") -> Suite:
     """Validate a suite given as data (what :func:`load_suite` reads from YAML)."""
     from adambench.problems import MAX_STEPS
 
-    ctx = SuiteContext(where)
     if not isinstance(raw, dict):
         raise ConfigError(
             f"a suite must be a mapping with a 'cases' list, got {shown_value(raw)}", where=where
         )
-    ctx.keys(raw, _SUITE_KEYS)
+    ctx = SuiteContext(where, raw=raw)
+    ctx.unknown_keys(_SUITE_KEYS)
     name = raw.get("name", Path(where).stem if where != "<suite>" else "suite")
     if not isinstance(name, str) or not name.strip():
         raise ctx.fail("name", f"must be a non-empty string, got {shown_value(name)}")
-    description = raw.get("description", "")
-    if not isinstance(description, str):
-        raise ctx.fail("description", f"must be a string, got {shown_value(description)}")
-    defaults = _run_settings(raw, ctx, {}, MAX_STEPS)
+    description = ctx.text("description", "", got=True)
+    defaults = _run_settings(ctx, {}, MAX_STEPS)
     tolerances = _tolerances(raw.get("tolerances"), ctx, "tolerances", DEFAULT_TOLERANCES)
     cases_raw = raw.get("cases")
     if not isinstance(cases_raw, list) or not cases_raw:
@@ -192,23 +149,23 @@ def suite_from_dict(raw: Any, where: str = "<suite>") -> Suite:
 
 
 def _run_settings(
-    raw: Mapping[str, Any], ctx: SuiteContext, inherited: Mapping[str, Any], max_steps: int
+    ctx: SuiteContext, inherited: Mapping[str, Any], max_steps: int
 ) -> dict[str, Any]:
     out = dict(inherited)
-    if "steps" in raw:
-        out["steps"] = ctx.integer(raw["steps"], "steps", 1, max_steps)
-    if "seeds" in raw:
-        out["seeds"] = ctx.integer(raw["seeds"], "seeds", 1, MAX_SEEDS)
-    if "seed" in raw:
-        out["seed"] = ctx.integer(raw["seed"], "seed", 0, MAX_SEED)
-    if "stop_at_target" in raw:
-        out["stop_at_target"] = ctx.boolean(raw["stop_at_target"], "stop_at_target")
-    if "start" in raw:
-        start = raw["start"]
+    if "steps" in ctx:
+        out["steps"] = ctx.integer("steps", 1, max_steps)
+    if "seeds" in ctx:
+        out["seeds"] = ctx.integer("seeds", 1, MAX_SEEDS)
+    if "seed" in ctx:
+        out["seed"] = ctx.integer("seed", 0, MAX_SEED)
+    if "stop_at_target" in ctx:
+        out["stop_at_target"] = ctx.boolean("stop_at_target")
+    if "start" in ctx:
+        start = ctx.get("start")
         if isinstance(start, str) and start in ("default", "random"):
             out["start"] = start
         elif isinstance(start, list) and start:
-            out["start"] = [ctx.number(v, "start") for v in start]
+            out["start"] = [ctx.as_number(v, "start") for v in start]
         else:
             raise ctx.fail(
                 "start", f"must be default, random or a list of numbers, got {shown_value(start)}"
@@ -234,19 +191,17 @@ def _case(
     problem = raw.get("problem")
     label = name if isinstance(name, str) and name.strip() else problem
     ctx = SuiteContext(
-        where, f"case '{label}' (cases[{index}])" if isinstance(label, str) else f"cases[{index}]"
+        where,
+        f"case '{label}' (cases[{index}])" if isinstance(label, str) else f"cases[{index}]",
+        raw,
     )
-    ctx.keys(raw, _CASE_KEYS)
+    ctx.unknown_keys(_CASE_KEYS)
     if name is not None and (not isinstance(name, str) or not name.strip() or "\n" in name):
         raise ctx.fail("name", f"must be a non-empty one-line string, got {shown_value(name)}")
-    description = raw.get("description", "")
-    if not isinstance(description, str):
-        raise ctx.fail("description", f"must be a string, got {shown_value(description)}")
+    description = ctx.text("description", "", got=True)
     if not isinstance(problem, str) or not problem.strip():
         raise ctx.fail("problem", "is required: a shipped problem name or a problem file")
-    dim = raw.get("dim")
-    if dim is not None:
-        dim = ctx.integer(dim, "dim", 1, 100_000_000)
+    dim = None if raw.get("dim") is None else ctx.integer("dim", 1, 100_000_000)
     opt = raw.get("optimizer")
     if isinstance(opt, str):
         optimizers: tuple[str, ...] = (opt,)
@@ -258,7 +213,7 @@ def _case(
         raise ctx.fail(
             "optimizer", f"must be a spec string or a list of them, got {shown_value(opt)}"
         )
-    settings = _run_settings(raw, ctx, defaults, max_steps)
+    settings = _run_settings(ctx, defaults, max_steps)
     expect = _expectations(raw.get("expect"), ctx)
     tolerances = _tolerances(raw.get("tolerances"), ctx, "tolerances", suite_tolerances)
     return CaseSpec(
@@ -288,34 +243,34 @@ def _expectations(raw: Any, ctx: SuiteContext) -> tuple[Expectation, ...]:
             "expect",
             f"must be a mapping such as {{final_loss_below: 1e-6}}, got {shown_value(raw)}",
         )
-    ctx.keys(raw, EXPECTATIONS, "expect.")
+    block = ctx.nested("expect", raw)
+    block.unknown_keys(EXPECTATIONS)
     out = []
     for key, value in raw.items():
         metric, op, kind = EXPECTATIONS[key]
-        field_ = f"expect.{key}"
         if kind == "statuses":
             items = value if isinstance(value, list) else [value]
             if not items or not all(isinstance(s, str) for s in items):
-                raise ctx.fail(
-                    field_, f"must be a status or a list of them, got {shown_value(value)}"
+                raise block.fail(
+                    key, f"must be a status or a list of them, got {shown_value(value)}"
                 )
             for s in items:
                 if s not in STATUSES:
-                    raise ctx.fail(
-                        field_,
+                    raise block.fail(
+                        key,
                         f"unknown status '{s}'{did_you_mean(s, STATUSES)}; "
                         f"statuses: {', '.join(STATUSES)}",
                     )
             out.append(Expectation(key, metric, op, statuses=tuple(dict.fromkeys(items))))
             continue
         if kind == "steps":
-            number = float(ctx.integer(value, field_, 1, 10**9))
+            number = float(block.as_integer(value, key, 1, 10**9))
         else:
-            number = ctx.number(value, field_)
+            number = block.as_number(value, key)
         if kind == "positive" and number <= 0:
-            raise ctx.fail(field_, f"must be > 0, got {format_number(number)}")
+            raise block.fail(key, f"must be > 0, got {format_number(number)}")
         if kind == "fraction" and not 0.0 <= number <= 1.0:
-            raise ctx.fail(field_, f"must be between 0 and 1, got {format_number(number)}")
+            raise block.fail(key, f"must be between 0 and 1, got {format_number(number)}")
         out.append(Expectation(key, metric, op, number))
     return tuple(out)
 
@@ -334,20 +289,23 @@ def _tolerances(
         raise ctx.fail(
             key, f"must map metrics to {{rtol: r, atol: a}} or off, got {shown_value(raw)}"
         )
-    ctx.keys(raw, {n: m.doc for n, m in METRICS.items()}, f"{key}.")
+    block = ctx.nested(key, raw)
+    block.unknown_keys({n: m.doc for n, m in METRICS.items()})
     for metric, value in raw.items():
-        field_ = f"{key}.{metric}"
         if value is None or value is False or value == "off":
             out[metric] = None
             continue
         if not isinstance(value, dict) or not value:
-            raise ctx.fail(field_, f"must be {{rtol: r, atol: a}} or off, got {shown_value(value)}")
-        ctx.keys(value, {"rtol": "relative", "atol": "absolute"}, f"{field_}.")
+            raise block.fail(
+                metric, f"must be {{rtol: r, atol: a}} or off, got {shown_value(value)}"
+            )
+        tol = block.nested(metric, value)
+        tol.unknown_keys({"rtol": "relative", "atol": "absolute"})
         base = out.get(metric) or Tolerance()
-        rtol = ctx.number(value["rtol"], f"{field_}.rtol") if "rtol" in value else base.rtol
-        atol = ctx.number(value["atol"], f"{field_}.atol") if "atol" in value else base.atol
+        rtol = tol.number("rtol") if "rtol" in tol else base.rtol
+        atol = tol.number("atol") if "atol" in tol else base.atol
         for name, v in (("rtol", rtol), ("atol", atol)):
             if v < 0:
-                raise ctx.fail(f"{field_}.{name}", f"must be >= 0, got {format_number(v)}")
+                raise tol.fail(name, f"must be >= 0, got {format_number(v)}")
         out[metric] = Tolerance(rtol, atol)
     return out

@@ -50,8 +50,15 @@ from typing import Any
 
 from adambench import expr, safeyaml
 from adambench.errors import ConfigError, did_you_mean
+from adambench.fields import Fields
 from adambench.optimizers.builtins import BUILTINS
-from adambench.optimizers.spec import HyperParam, KernelRef, OptimizerSpec
+from adambench.optimizers.spec import (
+    OPTIMIZER_WORDING,
+    HyperParam,
+    KernelRef,
+    OptimizerSpec,
+    hyperparam_from_data,
+)
 
 __all__ = [
     "BUILTIN_NAMES",
@@ -146,59 +153,60 @@ def rule_from_dict(raw: Any, where: str) -> UpdateRule:
     file and the key."""
     if not isinstance(raw, Mapping):
         raise ConfigError("an optimizer file must be a mapping (name, update, ...)", where=where)
-    for key in raw:
-        if key not in TOP_KEYS:
-            raise ConfigError(f"unknown key '{key}'{did_you_mean(str(key), TOP_KEYS)}", where=where)
+    f = Fields(raw, where, OPTIMIZER_WORDING)
+    f.unknown_keys(TOP_KEYS)
     name = raw.get("name")
     if not isinstance(name, str) or not _NAME_RE.match(name):
-        raise ConfigError(
-            "'name' is required: letters, digits, _ . - (starting with a letter)", where=where
-        )
+        raise f.fail("name", "is required: letters, digits, _ . - (starting with a letter)")
     if name in BUILTINS:
-        raise ConfigError(
-            f"'name' {name!r} is taken by a built-in optimizer; choose another (e.g. 'my_{name}')",
-            where=where,
+        raise f.fail(
+            "name", f"{name!r} is taken by a built-in optimizer; choose another (e.g. 'my_{name}')"
         )
-    description = raw.get("description", "")
-    if not isinstance(description, str):
-        raise ConfigError("'description' must be a string", where=where)
-
+    description = f.text("description", "")
     taken: dict[str, str] = {}
-    hps = raw.get("hyperparameters") or {}
-    if not isinstance(hps, Mapping):
-        raise ConfigError("'hyperparameters' must map names to {default: ...}", where=where)
-    from adambench.optimizers.spec import hyperparam_from_data
-
-    hyperparams = []
-    for hname, hraw in hps.items():
-        _check_name(hname, f"{where}: hyperparameters", "hyperparameter", taken)
-        hyperparams.append(hyperparam_from_data(hname, hraw, where))
-        taken[hname] = "hyperparameter"
-
-    state_raw = raw.get("state") or {}
-    if not isinstance(state_raw, Mapping):
-        raise ConfigError("'state' must map names to initial values, e.g. {m: 0}", where=where)
-    if len(state_raw) > MAX_STATE:
-        raise ConfigError(f"'state' declares more than {MAX_STATE} names", where=where)
-    init_names = {h.name: h.name for h in hyperparams} | {"p": "p"}
-    state = []
-    for sname, value in state_raw.items():
-        _check_name(sname, f"{where}: state", "state", taken)
-        at = f"{where}: state.{sname}"
-        if value is None or isinstance(value, (bool, list, dict)):
-            raise ConfigError(
-                f"initial value must be a number or an expression, got {value!r}", where=at
-            )
-        tree = expr.parse(
-            value, expr.Grammar(names=init_names, functions=expr.UPDATE_FUNCTIONS), where=at
-        )
-        state.append((sname, tree))
-        taken[sname] = "state"
-
+    hyperparams = _hyperparams(f, taken)
+    state = _state(f, hyperparams, taken)
     update = _parse_update(raw.get("update"), where, taken)
     return UpdateRule(
         name, description.strip(), tuple(hyperparams), tuple(state), tuple(update), where
     )
+
+
+def _hyperparams(f: Fields, taken: dict[str, str]) -> list[HyperParam]:
+    """The declared hyperparameters (their names are added to ``taken``)."""
+    hps = f.get("hyperparameters") or {}
+    if not isinstance(hps, Mapping):
+        raise f.fail("hyperparameters", "must map names to {default: ...}")
+    hyperparams = []
+    for hname, hraw in hps.items():
+        _check_name(hname, f"{f.where}: hyperparameters", "hyperparameter", taken)
+        hyperparams.append(hyperparam_from_data(hname, hraw, f.where))
+        taken[hname] = "hyperparameter"
+    return hyperparams
+
+
+def _state(
+    f: Fields, hyperparams: list[HyperParam], taken: dict[str, str]
+) -> list[tuple[str, expr.Node]]:
+    """The declared state and the trees of its initial values (names added to ``taken``)."""
+    state_raw = f.get("state") or {}
+    if not isinstance(state_raw, Mapping):
+        raise f.fail("state", "must map names to initial values, e.g. {m: 0}")
+    if len(state_raw) > MAX_STATE:
+        raise f.fail("state", f"declares more than {MAX_STATE} names")
+    init_names = {h.name: h.name for h in hyperparams} | {"p": "p"}
+    grammar = expr.Grammar(names=init_names, functions=expr.UPDATE_FUNCTIONS)
+    state = []
+    for sname, value in state_raw.items():
+        _check_name(sname, f"{f.where}: state", "state", taken)
+        at = f"{f.where}: state.{sname}"
+        if value is None or isinstance(value, (bool, list, dict)):
+            raise ConfigError(
+                f"initial value must be a number or an expression, got {value!r}", where=at
+            )
+        state.append((sname, expr.parse(value, grammar, where=at)))
+        taken[sname] = "state"
+    return state
 
 
 def _parse_update(items: Any, where: str, taken: Mapping[str, str]) -> list[Assignment]:

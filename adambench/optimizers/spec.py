@@ -8,11 +8,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from adambench.errors import ConfigError, OptimizerError, did_you_mean
+from adambench.errors import OptimizerError, did_you_mean
+from adambench.fields import Fields, Wording, number_like
 
 __all__ = [
     "BOOL_WORDS",
     "HYPERPARAM_KEYS",
+    "OPTIMIZER_WORDING",
     "SOURCE_MARKS",
     "TORCH_PREFIX",
     "HyperParam",
@@ -196,30 +198,18 @@ HYPERPARAM_KEYS = {
 }
 
 
-def _bound(raw: Mapping[str, Any], closed: str, opened: str, where: str) -> tuple[Any, bool]:
-    if closed in raw and opened in raw:
-        raise ConfigError(f"give '{closed}' or '{opened}', not both", where=where)
-    key = closed if closed in raw else opened if opened in raw else None
+#: The wording of optimizer files: values shown by their repr, keys compared as text.
+OPTIMIZER_WORDING = Wording(shown=repr, string_keys=False)
+
+
+def _bound(f: Fields, closed: str, opened: str) -> tuple[float | None, bool]:
+    """One end of a range, given closed (``min``) or open (``above``); None if not given."""
+    if closed in f and opened in f:
+        raise f.fail(None, f"give '{closed}' or '{opened}', not both")
+    key = closed if closed in f else opened if opened in f else None
     if key is None:
         return None, False
-    value = _number_like(raw[key])
-    if value is None or not math.isfinite(value):
-        raise ConfigError(f"'{key}' must be a finite number, got {raw[key]!r}", where=where)
-    return value, key == opened
-
-
-def _number_like(value: Any) -> float | None:
-    """A number, or a string YAML left unparsed such as ``1e-8`` (YAML 1.1 wants ``1.0e-8``)."""
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, (int, float)):
-        return float(value)
-    if isinstance(value, str):
-        try:
-            return float(value)
-        except ValueError:
-            return None
-    return None
+    return f.number_or_text(key), key == opened
 
 
 def hyperparam_from_data(name: Any, raw: Any, where: str) -> HyperParam:
@@ -227,45 +217,38 @@ def hyperparam_from_data(name: Any, raw: Any, where: str) -> HyperParam:
 
     Errors are :class:`~adambench.errors.ConfigError` naming ``where`` and the key.
     """
-    at = f"{where}: hyperparameters.{name}"
     if not isinstance(raw, Mapping):
         raw = {"default": raw}
-    for key in raw:
-        if key not in HYPERPARAM_KEYS:
-            hint = did_you_mean(str(key), HYPERPARAM_KEYS)
-            raise ConfigError(f"unknown key '{key}'{hint}", where=at)
+    f = Fields(raw, f"{where}: hyperparameters.{name}", OPTIMIZER_WORDING)
+    f.unknown_keys(HYPERPARAM_KEYS)
     if "default" not in raw or raw["default"] is None:
-        raise ConfigError("has no default (write default: VALUE)", where=at)
-    doc = raw.get("description", "")
-    if not isinstance(doc, str):
-        raise ConfigError("'description' must be a string", where=at)
+        raise f.fail(None, "has no default (write default: VALUE)")
+    doc = f.text("description", "")
     default = raw["default"]
-    kind = raw.get("kind", "bool" if isinstance(default, bool) else "float")
-    if kind not in ("float", "bool"):
-        raise ConfigError(f"'kind' must be float or bool, got {kind!r}", where=at)
+    kind = f.choice("kind", ("float", "bool"), "bool" if isinstance(default, bool) else "float")
     if kind == "bool":
         if not isinstance(default, bool):
-            raise ConfigError(f"default of a bool must be true or false, got {default!r}", where=at)
+            raise f.fail(None, f"default of a bool must be true or false, got {default!r}")
         if any(k in raw for k in ("min", "max", "above", "below")):
-            raise ConfigError("a bool has no range (min/max/above/below)", where=at)
+            raise f.fail(None, "a bool has no range (min/max/above/below)")
         return HyperParam(str(name), 1.0 if default else 0.0, doc, kind="bool")
-    low, low_open = _bound(raw, "min", "above", at)
-    high, high_open = _bound(raw, "max", "below", at)
+    low, low_open = _bound(f, "min", "above")
+    high, high_open = _bound(f, "max", "below")
     if (
         low is not None
         and high is not None
         and (low > high or (low == high and (low_open or high_open)))
     ):
-        raise ConfigError("the range is empty (check min/above and max/below)", where=at)
-    value = _number_like(default)
+        raise f.fail(None, "the range is empty (check min/above and max/below)")
+    value = number_like(default)
     if value is None:
-        raise ConfigError(f"default must be a number, got {default!r}", where=at)
+        raise f.fail(None, f"default must be a number, got {default!r}")
     hp = HyperParam(str(name), value, doc, "float", low, high, low_open, high_open)
     if not math.isfinite(value) or (
         (low is not None and (value <= low if low_open else value < low))
         or (high is not None and (value >= high if high_open else value > high))
     ):
-        raise ConfigError(f"default {_fmt(value)} is outside its range {hp.range_text()}", where=at)
+        raise f.fail(None, f"default {_fmt(value)} is outside its range {hp.range_text()}")
     return hp
 
 

@@ -6,15 +6,13 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from adambench.errors import ConfigError, UsageError, did_you_mean
-
-if TYPE_CHECKING:
-    pass
+from adambench.errors import ConfigError, UsageError
+from adambench.fields import Fields, Wording
 from adambench.sweeps.grid import METRICS, make_axis
 
-__all__ = ["SWEEP_KEYS", "SweepSpec", "load_sweep_file"]
+__all__ = ["SWEEP_KEYS", "SWEEP_WORDING", "SweepSpec", "load_sweep_file"]
 
 
 @dataclass(frozen=True)
@@ -50,10 +48,15 @@ SWEEP_KEYS = {
 }
 
 
+#: The wording of sweep files: ``key: message``, values shown by their repr, integers strictly
+#: ints, and an unknown key followed by the known ones.
+SWEEP_WORDING = Wording(
+    label="{key}: ", shown=repr, integral_floats=False, string_keys=False, list_known=True
+)
+
+
 def load_sweep_file(path: str | Path) -> SweepSpec:
     """Read and validate a sweep YAML file (errors name the file and the key)."""
-    from adambench.limits import MAX_DIM, MAX_SEED, MAX_SEEDS, MAX_STEPS
-    from adambench.problems import is_path
     from adambench.safeyaml import load_file
 
     where = str(path)
@@ -61,53 +64,72 @@ def load_sweep_file(path: str | Path) -> SweepSpec:
     if not isinstance(raw, Mapping):
         raise ConfigError("a sweep file is a mapping of keys (problem, optimizers, grid, ...)",
                           where=where)  # fmt: skip
-    for key in raw:
-        if key not in SWEEP_KEYS:
-            raise ConfigError(
-                f"unknown key '{key}'{did_you_mean(str(key), SWEEP_KEYS)}; "
-                f"known: {', '.join(SWEEP_KEYS)}",
-                where=where,
-            )
-
-    def fail(key: str, message: str) -> ConfigError:
-        return ConfigError(f"{key}: {message}", where=where)
-
-    def integer(key: str, low: int, high: int) -> int | None:
-        v = raw.get(key)
-        if v is None:
-            return None
-        if isinstance(v, bool) or not isinstance(v, int) or v < low:
-            raise fail(key, f"must be an integer >= {low}, got {v!r}")
-        if v > high:
-            raise fail(key, f"must be at most {high:g}, got {v!r}")
-        return v
-
-    problem = raw.get("problem")
-    if problem is not None:
-        if not isinstance(problem, str) or not problem.strip():
-            raise fail("problem", f"must be a problem name or file path, got {problem!r}")
-        if is_path(problem) and not Path(problem).is_absolute():
-            problem = str(Path(path).parent / problem)
-    opts = raw.get("optimizers")
-    if opts is not None:
-        if isinstance(opts, str):
-            opts = [opts]
-        if not isinstance(opts, list) or not opts or not all(isinstance(o, str) for o in opts):
-            raise fail("optimizers", "must be a spec or a non-empty list of specs")
-        opts = tuple(opts)
-    grid = raw.get("grid")
-    if grid is not None:
-        if not isinstance(grid, Mapping) or not grid:
-            raise fail("grid", "must be a mapping NAME: VALUES (e.g. lr: 1.0e-3:1:log7)")
-        for key, spec in grid.items():
-            try:
-                make_axis(str(key), spec, f"{where}: grid.{key}")  # validates the spec now
-            except UsageError as exc:
-                raise ConfigError(str(exc)) from None
-    metric = raw.get("metric")
+    f = Fields(raw, where, SWEEP_WORDING)
+    f.unknown_keys(SWEEP_KEYS)
+    problem = _problem(f, Path(path))
+    optimizers = _optimizers(f)
+    grid = _grid(f)
+    metric = f.get("metric")
     if metric is not None and metric not in METRICS:
-        raise fail("metric", f"must be one of {', '.join(METRICS)}, got {metric!r}")
-    start = raw.get("start")
+        raise f.fail("metric", f"must be one of {', '.join(METRICS)}, got {metric!r}")
+    start = _start(f)
+    description = f.get("description")
+    if description is not None and not isinstance(description, str):
+        raise f.fail("description", "must be text")
+    return SweepSpec(
+        path=where,
+        problem=problem,
+        optimizers=optimizers,
+        grid=grid,
+        start=start,
+        metric=metric,
+        description=description,
+        **_integers(f),
+    )
+
+
+def _problem(f: Fields, path: Path) -> str | None:
+    """The problem's name, or its file's path (relative paths: to the sweep file's folder)."""
+    from adambench.problems import is_path
+
+    problem = f.get("problem")
+    if problem is None:
+        return None
+    if not isinstance(problem, str) or not problem.strip():
+        raise f.fail("problem", f"must be a problem name or file path, got {problem!r}")
+    if is_path(problem) and not Path(problem).is_absolute():
+        return str(path.parent / problem)
+    return problem
+
+
+def _optimizers(f: Fields) -> tuple[str, ...] | None:
+    opts = f.get("optimizers")
+    if opts is None:
+        return None
+    if isinstance(opts, str):
+        opts = [opts]
+    if not isinstance(opts, list) or not opts or not all(isinstance(o, str) for o in opts):
+        raise f.fail("optimizers", "must be a spec or a non-empty list of specs")
+    return tuple(opts)
+
+
+def _grid(f: Fields) -> Mapping[str, Any] | None:
+    """The grid, each axis checked now (so that errors name the file before anything runs)."""
+    grid = f.get("grid")
+    if grid is None:
+        return None
+    if not isinstance(grid, Mapping) or not grid:
+        raise f.fail("grid", "must be a mapping NAME: VALUES (e.g. lr: 1.0e-3:1:log7)")
+    for key, spec in grid.items():
+        try:
+            make_axis(str(key), spec, f"{f.where}: grid.{key}")
+        except UsageError as exc:
+            raise ConfigError(str(exc)) from None
+    return grid
+
+
+def _start(f: Fields) -> Any:
+    start = f.get("start")
     if start is not None and not (
         start in ("default", "random")
         or (
@@ -119,21 +141,22 @@ def load_sweep_file(path: str | Path) -> SweepSpec:
             )
         )
     ):
-        raise fail("start", f"must be default, random or a list of finite numbers, got {start!r}")
-    description = raw.get("description")
-    if description is not None and not isinstance(description, str):
-        raise fail("description", "must be text")
-    return SweepSpec(
-        path=where,
-        problem=problem,
-        optimizers=opts,
-        grid=grid,
-        seeds=integer("seeds", 1, MAX_SEEDS),
-        seed=integer("seed", 0, MAX_SEED),
-        steps=integer("steps", 1, MAX_STEPS),
-        start=start,
-        metric=metric,
-        max_runs=integer("max_runs", 1, 10**12),
-        dim=integer("dim", 1, MAX_DIM),
-        description=description,
-    )
+        raise f.fail("start", f"must be default, random or a list of finite numbers, got {start!r}")
+    return start
+
+
+def _integers(f: Fields) -> dict[str, int | None]:
+    """The integer keys, checked in this order (None when absent or null)."""
+    from adambench.limits import MAX_DIM, MAX_SEED, MAX_SEEDS, MAX_STEPS
+
+    limits = {
+        "seeds": (1, MAX_SEEDS),
+        "seed": (0, MAX_SEED),
+        "steps": (1, MAX_STEPS),
+        "max_runs": (1, 10**12),
+        "dim": (1, MAX_DIM),
+    }
+    return {
+        key: None if f.get(key) is None else f.integer(key, low, high)
+        for key, (low, high) in limits.items()
+    }

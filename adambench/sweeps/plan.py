@@ -96,7 +96,7 @@ def plan(
     lifts the limit on configurations x seeds.
     """
     from adambench.limits import MAX_SEEDS, check_int
-    from adambench.optimizers.registry import get, parse_specs, resolve
+    from adambench.optimizers.registry import get, parse_specs
     from adambench.problems import load_problem
 
     prob = problem if not isinstance(problem, (str, Path)) else load_problem(problem, dim=dim)
@@ -107,9 +107,28 @@ def plan(
     axes = _axes_list(grid, where)
     if not axes:
         raise UsageError("a sweep needs at least one --grid NAME=VALUES (e.g. lr=1e-3:1:log7)")
+    _check_axes(axes, specs, where)
+    bases: list[Base] = []
+    notes: list[str] = []
+    for spec, over in specs:
+        base, note = _base(spec, over, axes, where)
+        bases.append(base)
+        notes += note
+    _check_size(bases, axes, n_seeds, max_runs)
+    points, configs = _points(prob, bases, specs, axes, where)
+    return Plan(prob, bases, axes, points, configs, n_seeds, notes)
 
-    def axis_where(ax: Axis) -> str:
-        return f"{where}: grid.{ax.key}" if where else f"--grid {ax.key}={ax.spec}"
+
+def _axis_where(ax: Axis, where: str | None) -> str:
+    """How errors name an axis: by the sweep file's key, or by the --grid option."""
+    return f"{where}: grid.{ax.key}" if where else f"--grid {ax.key}={ax.spec}"
+
+
+def _check_axes(
+    axes: list[Axis], specs: list[tuple[OptimizerSpec, dict[str, Any]]], where: str | None
+) -> None:
+    """Each axis once, and each naming a hyperparameter of (its) optimizer in the sweep."""
+    from adambench.optimizers.registry import get
 
     seen: dict[str, Axis] = {}
     for ax in axes:
@@ -124,52 +143,59 @@ def plan(
                 raise UsageError(
                     f"optimizer '{ax.optimizer}' is not in this sweep "
                     f"({', '.join(names)}){did_you_mean(ax.optimizer, names)}",
-                    where=axis_where(ax),
+                    where=_axis_where(ax, where),
                 )
             try:
                 get(ax.optimizer).param(ax.name)
             except OptimizerError as exc:
-                raise UsageError(str(exc), where=axis_where(ax)) from None
+                raise UsageError(str(exc), where=_axis_where(ax, where)) from None
         elif ax.name not in all_params:
             raise UsageError(
                 f"no optimizer of this sweep ({', '.join(names)}) has a hyperparameter "
                 f"'{ax.name}'{did_you_mean(ax.name, all_params)}",
-                where=axis_where(ax),
+                where=_axis_where(ax, where),
             )
 
-    bases: list[Base] = []
-    notes: list[str] = []
-    for spec, over in specs:
-        own = [i for i, ax in enumerate(axes) if ax.optimizer == spec.name]
-        scoped = {axes[i].name for i in own}
-        mine = [
-            i
-            for i, ax in enumerate(axes)
-            if i in own or (ax.optimizer is None and ax.name not in scoped and _has(spec, ax.name))
-        ]
-        for i in mine:
-            ax = axes[i]
-            if ax.name in over:
-                raise UsageError(
-                    f"-O {base_label(spec.name, over)} sets {ax.name}, which --grid "
-                    f"{ax.key} also sweeps; remove one",
-                    where=where,
-                )
-            hp = spec.param(ax.name)
-            for v in ax.values:
-                try:
-                    hp.validate(v, spec.name)
-                except OptimizerError as exc:
-                    raise UsageError(str(exc), where=axis_where(ax)) from None
-        skipped = [axes[i].name for i, ax in enumerate(axes) if ax.optimizer is None]
-        skipped = [n for n in skipped if not _has(spec, n)]
-        if skipped:
-            notes.append(
-                f"{spec.name} has no {', '.join(skipped)}: its runs do not vary "
-                f"{'it' if len(skipped) == 1 else 'them'}"
-            )
-        bases.append(Base(base_label(spec.name, over), spec.name, over, tuple(mine)))
 
+def _base(
+    spec: OptimizerSpec, over: dict[str, Any], axes: list[Axis], where: str | None
+) -> tuple[Base, list[str]]:
+    """One -O entry, the axes that apply to it (values checked), and a note on those that don't.
+
+    An axis scoped to the optimizer (``adam.lr``) wins over an unscoped one of the same name.
+    """
+    own = [i for i, ax in enumerate(axes) if ax.optimizer == spec.name]
+    scoped = {axes[i].name for i in own}
+    mine = [
+        i
+        for i, ax in enumerate(axes)
+        if i in own or (ax.optimizer is None and ax.name not in scoped and _has(spec, ax.name))
+    ]
+    for i in mine:
+        ax = axes[i]
+        if ax.name in over:
+            raise UsageError(
+                f"-O {base_label(spec.name, over)} sets {ax.name}, which --grid "
+                f"{ax.key} also sweeps; remove one",
+                where=where,
+            )
+        hp = spec.param(ax.name)
+        for v in ax.values:
+            try:
+                hp.validate(v, spec.name)
+            except OptimizerError as exc:
+                raise UsageError(str(exc), where=_axis_where(ax, where)) from None
+    skipped = [ax.name for ax in axes if ax.optimizer is None and not _has(spec, ax.name)]
+    notes = []
+    if skipped:
+        notes.append(
+            f"{spec.name} has no {', '.join(skipped)}: its runs do not vary "
+            f"{'it' if len(skipped) == 1 else 'them'}"
+        )
+    return Base(base_label(spec.name, over), spec.name, over, tuple(mine)), notes
+
+
+def _check_size(bases: list[Base], axes: list[Axis], n_seeds: int, max_runs: int | None) -> None:
     total = sum(math.prod(len(axes[i].values) for i in b.axes) for b in bases) * n_seeds
     if max_runs is not None and total > max_runs:
         n_cfg = total // n_seeds
@@ -177,6 +203,17 @@ def plan(
             f"the sweep has {total:,} runs ({n_cfg:,} configurations x {n_seeds} seeds), more "
             f"than the limit of {max_runs:,}; pass --yes (or raise --max-runs) to run it"
         )
+
+
+def _points(
+    prob: Problem,
+    bases: list[Base],
+    specs: list[tuple[OptimizerSpec, dict[str, Any]]],
+    axes: list[Axis],
+    where: str | None,
+) -> tuple[list[Point], list[OptimizerConfig]]:
+    """Every configuration of the grid, resolved (sources of swept values: ``grid``)."""
+    from adambench.optimizers.registry import resolve
 
     configs: list[OptimizerConfig] = []
     points: list[Point] = []
@@ -195,7 +232,7 @@ def plan(
             configs.append(cfg)
             public = cfg.public_values()
             points.append(Point(cfg.label, b_index, {k: public[k] for k in chosen}))
-    return Plan(prob, bases, axes, points, configs, n_seeds, notes)
+    return points, configs
 
 
 def _has(spec: OptimizerSpec, name: str) -> bool:
