@@ -195,3 +195,28 @@ def test_every_name_of_the_python_api_resolves():
         assert getattr(adambench, name) is not None, name
     assert callable(adambench.run) and callable(adambench.sweep) and callable(adambench.check)
     assert isinstance(adambench.Result, type)
+
+
+def _body_lines(node: ast.FunctionDef | ast.AsyncFunctionDef) -> int:
+    """Lines of a function's body, after its signature and docstring."""
+    body = node.body
+    if (
+        len(body) > 1
+        and isinstance(body[0], ast.Expr)
+        and isinstance(body[0].value, ast.Constant)
+        and isinstance(body[0].value.value, str)
+    ):
+        body = body[1:]
+    return node.end_lineno - body[0].lineno + 1
+
+
+def test_functions_fit_on_one_screen():
+    # Signatures (the CLI's option declarations) and docstrings do not count; the generated
+    # code's template is text, not functions.
+    long = []
+    for name, path in modules().items():
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            is_function = isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
+            if is_function and _body_lines(node) > 60:
+                long.append(f"{name}.{node.name}: {_body_lines(node)}")
+    assert long == []
