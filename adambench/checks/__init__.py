@@ -1,6 +1,6 @@
 """`check`: a CI regression gate over a suite of cases; `compare`: two saved results. No printing.
 
-A *suite* (YAML, see ``sample_configs/ci.yaml`` and the README) lists cases: a problem, one or
+A *suite* (YAML, see ``sample_configs/ci.yaml`` and docs/ci-gate.md) lists cases: a problem, one or
 more optimizer configurations (``-O`` spec strings), steps and seeds, and expectations such as
 ``final_loss_below: 1e-6`` or ``success_rate_at_least: 0.9``. Every case becomes an engine job and
 all jobs run in ONE :func:`adambench.engine.execute` call (compiled, in parallel, deterministic).

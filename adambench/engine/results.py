@@ -1,6 +1,6 @@
 """Result types of a run, and their JSON / CSV form (a public contract, schema version 1).
 
-The JSON layout is documented in the README and published as a JSON Schema
+The JSON layout is documented in docs/json.md and published as a JSON Schema
 (``adambench/schema/result.schema.json``). Non-finite numbers are written as ``null`` (JSON has
 no NaN); the run's ``status`` says why. Everything that varies between two identical invocations
 (date, timings, thread count) lives under ``volatile``, so two results can be compared byte for

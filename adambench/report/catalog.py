@@ -81,7 +81,7 @@ def optimizer_sources() -> list[dict[str, str]]:
         {
             "source": "file",
             "spec": "PATH.yaml(k=v,...)",
-            "what": "an update rule in YAML, compiled (README: Your own optimizer)",
+            "what": "an update rule in YAML, compiled (docs/optimizers.md: Your own optimizer)",
         },
         {
             "source": "file",
@@ -138,7 +138,7 @@ def describe(name: str, dim: int | None = None) -> list[tuple[str, str]]:
     for note in p.notes:
         lines.append(("note", note))
     lines.append(
-        ("note", "start, target and domain are the project's defaults (see problems.md)")
+        ("note", "start, target and domain are the project's defaults (see docs/problems.md)")
         if p.source == "built-in"
         else ("note", "a user problem file")
     )
