@@ -24,6 +24,7 @@ import re
 import shutil
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -243,18 +244,44 @@ def _run(args: list[str], cwd: Path) -> subprocess.CompletedProcess[bytes]:
     )
 
 
+def _outputs(name: str, cwd: Path) -> dict[str, bytes]:
+    args, files, _ = COMMANDS[name]
+    done = _run(args, cwd)
+    outputs = {"stdout": done.stdout, "stderr": done.stderr, "exit": str(done.returncode).encode()}
+    for f in files:
+        path = cwd / f
+        outputs[f] = path.read_bytes() if path.exists() else b"<missing>"
+    return outputs
+
+
+def _waves() -> list[list[str]]:
+    """The commands in two waves: those that read no file another command writes, then the rest
+    (each command writes files of its own, so a wave's commands may run side by side)."""
+    written = {f for _, files, _ in COMMANDS.values() for f in files}
+    later = [n for n, (args, _, _) in COMMANDS.items() if written & set(args) - set(COMMANDS[n][1])]
+    return [[n for n in COMMANDS if n not in later], later]
+
+
+@pytest.fixture(scope="module")
+def outcomes(scratch: Path) -> dict[str, dict[str, bytes]]:
+    """Every runnable command's outputs, two at a time (the machine's two cores)."""
+    runnable = {n for n, (_, _, extras) in COMMANDS.items() if all(map(_available, extras))}
+    found: dict[str, dict[str, bytes]] = {}
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        for wave in _waves():
+            names = [n for n in wave if n in runnable]
+            found.update(zip(names, pool.map(lambda n: _outputs(n, scratch), names), strict=True))
+    return found
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("name", list(COMMANDS))
-def test_output_matches_recording(name: str, scratch: Path) -> None:
-    args, files, extras = COMMANDS[name]
+def test_output_matches_recording(name: str, outcomes: dict[str, dict[str, bytes]]) -> None:
+    _, files, extras = COMMANDS[name]
     missing = sorted(e for e in extras if not _available(e))
     if missing:
         pytest.skip(f"needs {', '.join(missing)}")
-    done = _run(args, scratch)
-    outputs = {"stdout": done.stdout, "stderr": done.stderr, "exit": str(done.returncode).encode()}
-    for f in files:
-        path = scratch / f
-        outputs[f] = path.read_bytes() if path.exists() else b"<missing>"
+    outputs = outcomes[name]
     folder = GOLDEN / name
     if RECORD:
         shutil.rmtree(folder, ignore_errors=True)
