@@ -11,6 +11,7 @@ import typer
 from adambench.cli.boundary import boundary
 from adambench.cli.consoles import err, out
 from adambench.cli.options import DimOpt, ProblemArg
+from adambench.numbers import format_number
 
 __all__ = ["list_", "show"]
 
@@ -67,7 +68,7 @@ def _problems_table(problems: list[dict[str, Any]]) -> Any:
 def _optimizers_table(optimizers: list[dict[str, Any]]) -> Any:
     t = _table("Optimizers", ("name", "source", "defaults", "convention"))
     for o in optimizers:
-        defaults = ", ".join(f"{k}={_show(v)}" for k, v in o["defaults"].items())
+        defaults = ", ".join(f"{k}={format_number(v, 'value')}" for k, v in o["defaults"].items())
         t.add_row(o["name"], o["source"], defaults, o["convention"])
     return t
 
@@ -77,12 +78,6 @@ def _sources_table(sources: list[dict[str, Any]]) -> Any:
     for o in sources:
         t.add_row(o["spec"], o["source"], o["what"])
     return t
-
-
-def _show(v: Any) -> str:
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    return f"{v:g}"
 
 
 def show(problem: ProblemArg, dim: DimOpt = None) -> None:
