@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import os
-import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -462,9 +460,7 @@ def _load_plugin(ref: SpecRef) -> OptimizerSpec:
         path = cache_dir() / "plugins" / digest / Path(ref.file).name
         if not (path.is_file() and path.read_bytes() == data):
             path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}")
-            tmp.write_bytes(data)
-            os.replace(tmp, path)
+            files.write_atomic(path, data)
     module = plugins.import_file(path, f"_adambench_plugin_{digest}", ref.name)
     return plugins.spec_from_module(
         module,
