@@ -1,12 +1,11 @@
-"""`adambench check` and `adambench compare` on the command line: exit codes, report files, and
-the README's CI section (its outputs carry times, so they are checked here, times normalised)."""
+"""`adambench check` and `adambench compare` on the command line: exit codes and report files.
+
+The check examples of README.md and docs/ are run by tests/test_docs.py, with every other page's."""
 
 from __future__ import annotations
 
 import json
 import re
-import shlex
-import shutil
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -16,7 +15,6 @@ from typer.testing import CliRunner
 from adambench.cli import app
 
 ROOT = Path(__file__).resolve().parent.parent
-README = (ROOT / "README.md").read_text(encoding="utf-8")
 SAMPLE = ROOT / "sample_configs" / "ci.yaml"
 BROKEN = ROOT / "sample_configs" / "ci_broken.yaml"
 runner = CliRunner()
@@ -352,44 +350,6 @@ def test_help_has_examples_and_exit_codes(command):
 
 
 # ---------------------------------------------------------------------------------------------
-# The README's CI section is true.
-
-
-def text_blocks() -> list[list[tuple[str, list[str]]]]:
-    """Per ```text block: its `$ adambench ...` commands with the lines printed under each."""
-    out = []
-    for block in re.findall(r"```text\n(.*?)```", README, flags=re.S):
-        commands: list[tuple[str, list[str]]] = []
-        for line in block.splitlines():
-            if line.startswith("$ adambench "):
-                commands.append((line[2:], []))
-            elif commands:
-                commands[-1][1].append(line)
-        if commands:
-            out.append(commands)
-    return out
-
-
-def norm(line: str) -> str:
-    line = re.sub(r" \(\+ [\d.]+s compiling .*?\)$", "", line.rstrip())
-    line = re.sub(r"\bin \d+\.\d+s\b", "in <t>s", line)
-    return " ".join(line.split())
-
-
-@pytest.mark.parametrize("block", text_blocks(), ids=lambda b: b[0][0][:60])
-def test_readme_check_examples_print_what_the_readme_shows(block, tmp_path, monkeypatch):
-    shutil.copytree(ROOT / "sample_configs", tmp_path / "sample_configs")
-    monkeypatch.chdir(tmp_path)  # --save-baseline writes here, not into the repository
-    for command, printed in block:
-        r = invoke(*shlex.split(command)[1:])
-        want = 1 if any(line.startswith("FAILED") for line in printed) else 0
-        assert r.exit_code == want, r.output
-        got = {norm(line) for line in r.stdout.splitlines()}
-        for line in printed:
-            if line.strip():
-                assert norm(line) in got, f"README line not in output: {line!r}\n{r.stdout}"
-
-
 def test_the_gate_modules_import_no_numerics():
     """`adambench compare --help` and the report writers stay light: numba/numpy/rich load only
     where a command needs them."""
