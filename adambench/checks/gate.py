@@ -144,12 +144,24 @@ def _judged_cases(
     for k, cid in enumerate(p.ids):
         runs = [_run_record(r) for r in result.runs_of(k)]
         metrics = measure(runs)
+        metrics.update(_gaps(metrics, f_star))
         items = [judge(e, metrics) for e in p.case.expect]
         if base is not None:
             old = base["cases"][cid]["metrics"]
             items += baseline_items(metrics, old, p.case.tolerances, facts, f_star)
         cases.append(CaseResult(cid, p.case.description, p.settings[k], metrics, items))
     return cases
+
+
+def _gaps(metrics: Mapping[str, Any], f_star: float | None) -> dict[str, float | None]:
+    """``final_gap`` and ``best_gap``: the medians of the losses less the problem's known
+    minimum value (None when it is unknown or the median is)."""
+    from adambench.engine.metrics import gap_to_minimum
+
+    return {
+        "final_gap": gap_to_minimum(metrics.get("final_loss"), f_star),
+        "best_gap": gap_to_minimum(metrics.get("best_loss"), f_star),
+    }
 
 
 def _run_record(r: Any) -> dict[str, Any]:

@@ -34,7 +34,7 @@ from adambench.engine.batches import (
 )
 from adambench.engine.memory import check_memory
 from adambench.engine.results import Result, Settings
-from adambench.engine.starts import start_points
+from adambench.engine.starts import repeated_seeds_note, start_points
 from adambench.errors import UsageError
 from adambench.limits import (
     MAX_SEED,
@@ -130,6 +130,8 @@ def prepare(
     every, want_x, notes = _traces(prob.dim, len(configs) * n_seeds, n_steps, every, record_x)
     check_memory(prob, configs, n_seeds, n_steps // every + 1, want_x, average)
     starts, start_kind = start_points(prob, start, seed_list)
+    repeated = repeated_seeds_note(prob, start_kind, n_seeds)
+    notes += [repeated] if repeated else []
     settings = Settings(
         steps=n_steps,
         seeds=seed_list,

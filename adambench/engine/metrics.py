@@ -18,6 +18,7 @@ __all__ = [
     "ConfigSummary",
     "RunOutcome",
     "Stat",
+    "gap_to_minimum",
     "stall_step",
     "status_of",
     "summarize",
@@ -98,6 +99,8 @@ class ConfigSummary:
     success_rate: float
     final_loss: Stat | None
     best_loss: Stat | None
+    final_gap: Stat | None
+    best_gap: Stat | None
     distance: Stat | None
     grad_norm: Stat | None
     steps_to_target: Stat | None
@@ -109,8 +112,24 @@ class ConfigSummary:
         return self.statuses.get("diverged", 0) + self.statuses.get("invalid_start", 0) == self.runs
 
 
-def summarize(runs: Sequence[RunOutcome], label: str) -> ConfigSummary:
+def gap_to_minimum(value: float | None, min_value: float | None) -> float | None:
+    """``value - min_value``: how far a loss lies above the problem's known minimum value; None
+    when either is unknown or not finite. Rounding can make it slightly negative (a loss a few
+    ulps below the stated minimum): it is returned as it is, never clipped."""
+    if value is None or min_value is None:
+        return None
+    if not (math.isfinite(value) and math.isfinite(min_value)):
+        return None
+    return float(value) - float(min_value)
+
+
+def summarize(
+    runs: Sequence[RunOutcome], label: str, min_value: float | None = None
+) -> ConfigSummary:
+    """One configuration's runs in a summary; ``min_value`` (the problem's known minimum value,
+    if any) gives the gaps ``final_gap`` and ``best_gap``."""
     statuses = Counter(r.status for r in runs)
+    kept = [r for r in runs if r.status != "diverged"]
     return ConfigSummary(
         label=label,
         optimizer=runs[0].optimizer,
@@ -119,6 +138,8 @@ def summarize(runs: Sequence[RunOutcome], label: str) -> ConfigSummary:
         success_rate=statuses.get("reached_target", 0) / len(runs),
         final_loss=Stat.of([r.final_loss for r in runs if r.status != "diverged"]),
         best_loss=Stat.of([r.best_loss for r in runs if r.status != "diverged"]),
+        final_gap=Stat.of([gap_to_minimum(r.final_loss, min_value) for r in kept]),
+        best_gap=Stat.of([gap_to_minimum(r.best_loss, min_value) for r in kept]),
         distance=Stat.of([r.distance_to_minimum for r in runs if r.status != "diverged"]),
         grad_norm=Stat.of([r.grad_norm for r in runs if r.status != "diverged"]),
         steps_to_target=Stat.of([r.steps_to_target for r in runs]),

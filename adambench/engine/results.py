@@ -110,7 +110,8 @@ class Result:
     def summaries(self) -> list[ConfigSummary]:
         from adambench.engine.metrics import summarize
 
-        return [summarize(self.runs_of(k), c.label) for k, c in enumerate(self.configs)]
+        m = self.problem.min_value
+        return [summarize(self.runs_of(k), c.label, m) for k, c in enumerate(self.configs)]
 
     # -- serialisation ---------------------------------------------------------------------
     def to_dict(self, trace: bool = False) -> dict[str, Any]:
@@ -157,7 +158,7 @@ class Result:
                 }
                 for c in self.configs
             ],
-            "runs": [run_dict(r, small, trace) for r in self.runs],
+            "runs": [run_dict(r, small, trace, p.min_value) for r in self.runs],
             "notes": list(self.notes) + list(p.notes),
             "volatile": {
                 "date": self.date,
@@ -216,7 +217,13 @@ def _vec(a: np.ndarray | None) -> list[float | None] | None:
     return [finite_or_none(v) for v in np.asarray(a, float).tolist()]
 
 
-def run_dict(r: RunResult, small: bool, trace: bool) -> dict[str, Any]:
+def run_dict(
+    r: RunResult, small: bool, trace: bool, min_value: float | None = None
+) -> dict[str, Any]:
+    """One run as the JSON object of the result schema; ``min_value``, the problem's known
+    minimum value (None: unknown), gives ``final_gap`` and ``best_gap`` (null without it)."""
+    from adambench.engine.metrics import gap_to_minimum
+
     out: dict[str, Any] = {
         "optimizer": r.optimizer,
         "label": r.label,
@@ -229,6 +236,8 @@ def run_dict(r: RunResult, small: bool, trace: bool) -> dict[str, Any]:
         "final_x": _vec(r.final_x) if small else None,
         "final_loss": finite_or_none(r.final_loss),
         "best_loss": finite_or_none(r.best_loss),
+        "final_gap": gap_to_minimum(r.final_loss, min_value),
+        "best_gap": gap_to_minimum(r.best_loss, min_value),
         "best_step": r.best_step,
         "steps_to_target": r.steps_to_target,
         "distance_to_minimum": finite_or_none(r.distance_to_minimum),

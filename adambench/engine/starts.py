@@ -11,7 +11,7 @@ from adambench import kernels as K
 from adambench.errors import UsageError
 from adambench.problems import Problem
 
-__all__ = ["random_starts", "start_points"]
+__all__ = ["random_starts", "repeated_seeds_note", "seeds_repeat_one_run", "start_points"]
 
 
 def random_starts(problem: Problem, seeds: Sequence[int]) -> np.ndarray:
@@ -66,3 +66,21 @@ def start_points(problem: Problem, start: Any, seeds: Sequence[int]) -> tuple[np
     if not np.all(np.isfinite(point)):
         raise UsageError("start must be finite numbers")
     return np.tile(point, (len(seeds), 1)), "given"
+
+
+def seeds_repeat_one_run(problem: Problem, start_kind: str) -> bool:
+    """Whether every seed gives the same run: a problem with no gradient noise and no data
+    sampling (not :attr:`~adambench.problems.Problem.stochastic`), started from one point
+    (``start_kind`` is not ``"random"``). The seed then changes nothing."""
+    return not problem.stochastic and start_kind != "random"
+
+
+def repeated_seeds_note(problem: Problem, start_kind: str, n_seeds: int) -> str | None:
+    """The note for runs whose seeds all repeat one run (None when the seeds differ)."""
+    if n_seeds < 2 or not seeds_repeat_one_run(problem, start_kind):
+        return None
+    where = "the problem's start" if start_kind == "default" else "the given start"
+    return (
+        f"the {n_seeds} seeds repeat one run ({problem.name} has no gradient noise and every "
+        f"run begins at {where}); --start random gives each seed its own start"
+    )

@@ -39,8 +39,25 @@ MARKDOWN_FORMATS = {".md": "markdown", ".markdown": "markdown"}
 BASELINE_FORMATS = {".json": "json"}
 
 
-def measured_text(item: CheckItem) -> str:
-    """The measured value as shown: a number, a status count, or why there is no number."""
+def measured_text(item: CheckItem, case: CaseResult | None = None) -> str:
+    """The measured value as shown: a number, a status count, or why there is no number; a
+    loss near a known non-zero minimum of ``case``'s problem with its gap to it."""
+    text = _measured_value(item)
+    gap = _gap_of(item, case)
+    return text if gap is None else f"{text} (gap {format_number(gap, 'table')})"
+
+
+def _gap_of(item: CheckItem, case: CaseResult | None) -> float | None:
+    """The gap to the minimum to show beside a measured loss: when the minimum is not zero."""
+    if case is None or item.metric not in ("final_loss", "best_loss"):
+        return None
+    problem = case.settings.get("problem") or {}
+    if not problem.get("minimum_value"):  # unknown, or 0: the loss is the gap
+        return None
+    return case.metrics.get(item.metric.replace("loss", "gap"))
+
+
+def _measured_value(item: CheckItem) -> str:
     v = item.measured
     if isinstance(v, str):
         return v
@@ -156,7 +173,7 @@ def rows(result: CheckResult, failures_only: bool = False, verbose: bool = False
                     case,
                     item.passed,
                     item.name,
-                    measured_text(item),
+                    measured_text(item, case),
                     expected_text(item),
                     item.delta,
                 )

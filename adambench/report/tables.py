@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from adambench.engine.metrics import ConfigSummary, Stat
     from adambench.engine.results import Result
     from adambench.optimizers.spec import OptimizerConfig
+    from adambench.problems import Problem
 
 __all__ = [
     "NOT_COMPILED_MARK",
@@ -31,6 +32,7 @@ __all__ = [
     "STATUS_STYLE",
     "fitted_table",
     "footnotes",
+    "shows_gap",
     "spark_cells",
     "sparkline",
     "table",
@@ -120,14 +122,15 @@ def _title(result: Result) -> str:
     if p.target is not None:
         title += f", target {format_number(p.target, 'table')}"
     if len(seeds) > 1:
-        title += f", {len(seeds)} seeds: medians (quartiles under final loss and steps)"
+        under = "final gap" if shows_gap(p) else "final loss"
+        title += f", {len(seeds)} seeds: medians (quartiles under {under} and steps)"
     return title
 
 
 def _columns(result: Result, curve: bool) -> list[str]:
     """The convergence table's column names: those the problem and settings give a value."""
     p, many = result.problem, len(result.settings.seeds) > 1
-    names = ["optimizer", "status", "final loss", "best loss"]
+    names = ["optimizer", "status", "final loss"] + ["final gap"] * shows_gap(p) + ["best loss"]
     names += ["dist. to min"] * bool(p.minimizers) + ["|grad|"]
     if p.target is not None:
         names += ["steps to target"] + ["success"] * many
@@ -143,11 +146,14 @@ def _row(result: Result, k: int, s: ConfigSummary) -> list[str]:
     p, many = result.problem, len(result.settings.seeds) > 1
     row = [escape(s.label) + _compiled_mark(result.configs[k]), _status_cell(s)]
     failed = "diverged" if s.statuses.get("diverged") else "invalid start"
+    gap = shows_gap(p)
     row.append(
         f"[bold red]{failed}[/]"
         if s.final_loss is None and s.all_diverged
-        else _stat(s.final_loss, many)
+        else _stat(s.final_loss, many and not gap)
     )
+    if gap:  # near a non-zero minimum the losses look alike: the gap tells the runs apart
+        row.append(_stat(s.final_gap, many))
     # Quartiles only where they matter most, so the table fits 100 columns.
     row.append(_stat(s.best_loss, False))
     if p.minimizers:
@@ -162,6 +168,12 @@ def _row(result: Result, k: int, s: ConfigSummary) -> list[str]:
     if result.settings.average_decay:
         row.append(_stat(s.average_loss, many))
     return row
+
+
+def shows_gap(problem: Problem) -> bool:
+    """Whether tables show the gap to the minimum beside the loss: when the problem's minimum
+    value is known and not zero (at zero the gap is the loss itself)."""
+    return problem.min_value is not None and problem.min_value != 0
 
 
 def footnotes(result: Result) -> list[str]:

@@ -6,7 +6,8 @@ import math
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from adambench.numbers import format_number
+from adambench.numbers import distinct_number, format_number
+from adambench.report.tables import shows_gap
 
 if TYPE_CHECKING:
     from adambench.engine.metrics import ConfigSummary
@@ -43,14 +44,30 @@ def _alone(result: Result, s: ConfigSummary) -> str:
     """The verdict on a single configuration: where it reached the target, or how it ended."""
     med, target = _med(result), result.problem.target
     if s.steps_to_target is not None:
-        first = format_number(s.steps_to_target.median, "value")
+        first = format_number(s.steps_to_target.median, "steps")
         return (
             f"{s.label} reached the target ({format_number(target, 'value')}) at {med}step {first}"
         )
     if s.final_loss is None:
         return f"{s.label} {_failure([s])}"
-    final = format_number(s.final_loss.median, "verdict")
-    return f"{s.label} did not reach the target; {med}final loss {final}"
+    return f"{s.label} did not reach the target; {med}final loss {_loss_text(result, s)}"
+
+
+def _loss_text(result: Result, s: ConfigSummary) -> str:
+    """A final loss as the table shows it, with its gap to a known non-zero minimum."""
+    final = format_number(s.final_loss.median, "table")  # type: ignore[union-attr]
+    if shows_gap(result.problem) and s.final_gap is not None:
+        return f"{final} ({format_number(s.final_gap.median, 'table')} above the minimum)"
+    return final
+
+
+def _shown_pair(a: float, b: float) -> tuple[str, str]:
+    """Two values as the table shows them, or with the digits that tell them apart when the
+    table's precision would show them equal."""
+    shown = format_number(a, "table"), format_number(b, "table")
+    if shown[0] == shown[1] and a != b:
+        return distinct_number(a, b), distinct_number(b, a)
+    return shown
 
 
 def _race(result: Result, summaries: Sequence[ConfigSummary]) -> str:
@@ -63,14 +80,19 @@ def _race(result: Result, summaries: Sequence[ConfigSummary]) -> str:
     steps = best.steps_to_target.median  # type: ignore[union-attr]
     if not others:
         target = format_number(result.problem.target, "value")
-        at = f"{_med(result)}step {format_number(steps, 'value')}"
+        at = f"{_med(result)}step {format_number(steps, 'steps')}"
         return f"only {best.label} reached the target ({target}), at {at}"
     runner = min(others, key=lambda s: (-s.success_rate, s.steps_to_target.median))  # type: ignore[union-attr]
     other = runner.steps_to_target.median  # type: ignore[union-attr]
     n_seeds = len(result.settings.seeds)
     over = f"medians over {n_seeds} seeds: " if n_seeds > 1 else ""
-    pair = format_number(steps, "value"), format_number(other, "value")
-    if other < 1.05 * steps:
+    pair = format_number(steps, "steps"), format_number(other, "steps")
+    if other == steps:
+        line = (
+            f"{best.label} and {runner.label} reached the target in the same number of "
+            f"steps ({over}{pair[0]})"
+        )
+    elif other < 1.05 * steps:
         line = (
             f"{best.label} and {runner.label} reached the target in about as many "
             f"steps ({over}{pair[0]} and {pair[1]})"
@@ -94,17 +116,31 @@ def _lowest_loss(result: Result, summaries: Sequence[ConfigSummary]) -> str:
         if target is not None
         else ""
     )
+    gap = shows_gap(result.problem)
     finite = sorted(
         (s for s in summaries if s.final_loss is not None),
         key=lambda s: s.final_loss.median,  # type: ignore[union-attr]
     )
     if not finite:
         return (head + "; " if head else "") + f"every run {_failure(summaries)}"
-    best = finite[0]
-    loss = format_number(best.final_loss.median, "verdict")  # type: ignore[union-attr]
-    tail = f"{best.label} ended with the lowest {_med(result)}loss ({loss})"
-    if len(finite) > 1:
-        runner = finite[1]
-        loss = format_number(runner.final_loss.median, "verdict")  # type: ignore[union-attr]
-        tail += f", ahead of {runner.label} ({loss})"
+    tail = _lowest(result, finite, gap)
     return f"{head}; {tail}" if head else tail
+
+
+def _lowest(result: Result, finite: Sequence[ConfigSummary], gap: bool) -> str:
+    """Who ended lowest, and the runner-up: a tie called a tie; near a non-zero minimum, the
+    gaps to it (the losses would look alike)."""
+    best, med = finite[0], _med(result)
+    what = f"{med}gap to the minimum" if gap else f"{med}loss"
+
+    def value(s: ConfigSummary) -> float:
+        stat = s.final_gap if gap and s.final_gap is not None else s.final_loss
+        return stat.median  # type: ignore[union-attr]
+
+    if len(finite) == 1:
+        return f"{best.label} ended with the lowest {what} ({format_number(value(best), 'table')})"
+    runner = finite[1]
+    mine, theirs = _shown_pair(value(best), value(runner))
+    if value(best) == value(runner):
+        return f"{best.label} and {runner.label} tied for the lowest {what} ({mine})"
+    return f"{best.label} ended with the lowest {what} ({mine}), ahead of {runner.label} ({theirs})"

@@ -58,12 +58,22 @@ class Tuning:
         s = self.sweep
         return heatmaps(s.bases, s.axes, s.points, s.stats(), min_bases=1, per_column=True)[-1]
 
+    def seeds_repeat(self) -> bool:
+        """Whether the tuning runs are the reported runs again: a problem with no noise from
+        one start gives the same run on every seed, so no seed is "held out"."""
+        from adambench.engine.starts import seeds_repeat_one_run
+
+        r = self.sweep.result
+        return r is not None and seeds_repeat_one_run(r.problem, r.settings.start)
+
     def rule(self) -> str:
         """The protocol in one sentence (under the table and in the JSON)."""
         s = self.sweep
         seeds = s.seeds
         over = f"seed {seeds[0]}" if len(seeds) == 1 else f"seeds {seeds[0]}..{seeds[-1]}"
-        if self.eval_seeds:
+        if self.eval_seeds and self.seeds_repeat():
+            over += " (every seed gives the same run here)"
+        elif self.eval_seeds:
             shared = set(seeds) & set(self.eval_seeds)
             over += " (shared with" if shared else " (held out from"
             over += " the reported seeds)"
@@ -111,7 +121,8 @@ class Tuning:
         }
         if s.result is not None:
             small = s.result.problem.dim <= 1000
-            out["runs"] = [run_dict(r, small, False) for r in s.result.runs]
+            m = s.result.problem.min_value
+            out["runs"] = [run_dict(r, small, False, m) for r in s.result.runs]
         return out
 
 
