@@ -122,6 +122,7 @@ def say_what_is_saved(cluster: Any) -> None:
             f"{st.runs_done:,} of {st.runs_total:,} runs are saved in {journal}; continue with "
             f"the same command and --resume {journal}",
             highlight=False,
+            markup=False,
             soft_wrap=True,
         )
     elif st.runs_done:
@@ -129,5 +130,6 @@ def say_what_is_saved(cluster: Any) -> None:
             f"{st.runs_done:,} of {st.runs_total:,} runs were done but not saved (give -o FILE "
             "to keep finished chunks for --resume)",
             highlight=False,
+            markup=False,
             soft_wrap=True,
         )

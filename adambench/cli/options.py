@@ -242,4 +242,4 @@ def check_output(output: Path | None, pictures: dict[str, str] | None = None) ->
 def say_wrote(path: Path | None, quiet: bool) -> None:
     """The note on stderr that ``path`` was written (none with --quiet or without a path)."""
     if path is not None and not quiet:
-        err.print(f"wrote {path}", highlight=False)
+        err.print(f"wrote {path}", highlight=False, markup=False)

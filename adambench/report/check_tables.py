@@ -105,13 +105,16 @@ def failures(result: CheckResult) -> list[str]:
 
 
 def _title(result: CheckResult) -> str:
+    """The table's title, escaped for rich (suite names and paths may hold ``[...]``)."""
+    from rich.markup import escape
+
     n = len(result.cases)
     if result.kind == "compare":
-        return f"{result.name}: {n} run{'s' if n != 1 else ''} compared"
+        return escape(f"{result.name}: {n} run{'s' if n != 1 else ''} compared")
     title = f"{result.name}: {n} case{'s' if n != 1 else ''}"
     if result.baseline:
         title += f", against {result.baseline}"
-    return title
+    return escape(title)
 
 
 @dataclass(frozen=True)

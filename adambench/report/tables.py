@@ -115,13 +115,16 @@ _NO_WRAP = ("optimizer", "status", "loss curve")
 
 
 def _title(result: Result) -> str:
+    """The table's title, escaped for rich (a problem may be named ``bowl[2]``)."""
+    from rich.markup import escape
+
     p, seeds = result.problem, result.settings.seeds
     title = f"{p.name}: {result.settings.steps} steps"
     if p.target is not None:
         title += f", target {format_number(p.target, 'table')}"
     if len(seeds) > 1:
         title += f", {len(seeds)} seeds: medians (quartiles under final loss and steps)"
-    return title
+    return escape(title)
 
 
 def _columns(result: Result, curve: bool) -> list[str]:
