@@ -295,7 +295,7 @@ def _md(text: str) -> str:
     return text.replace("\\", "\\\\").replace("|", "\\|").replace("`", "\\`").replace("\n", " ")
 
 
-def _details(fails: list[str]) -> list[str]:
+def _failures_html(fails: list[str]) -> list[str]:
     """The failure list, folded in ``<details>``, as HTML: Python-Markdown (MkDocs) leaves
     Markdown inside an HTML block as raw text, and GitHub renders an HTML block that has no
     blank line as it is, so an HTML list reads as a list in both."""
@@ -321,7 +321,7 @@ def markdown(result: CheckResult, verbose: bool = False) -> str:
         mark = {None: "–", True: "✅ pass", False: "❌ **FAIL**"}[row.passed]
         cells = [mark, row.case.id + seeds, row.check, row.measured, row.expected, row.delta]
         lines.append("| " + " | ".join(_md(c) for c in cells) + " |")
-    lines += _details(failures(result))
+    lines += _failures_html(failures(result))
     if result.notes:
         lines += [""] + [f"> {_md(n)}" for n in result.notes]
     return "\n".join(lines) + "\n"
