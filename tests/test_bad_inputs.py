@@ -563,6 +563,37 @@ def catalogue() -> list[Row]:
         ),
         ("trailing-comma-list", ["run", "beale", "-O", "adam,"], r"\(a comma too many\?\)"),
         (
+            "trailing-comma-grid",
+            ["sweep", "beale", "--grid", "lr=0.1,0.2,"],
+            r"--grid lr=0\.1,0\.2,: empty value in the list \(a comma too many\?\)",
+        ),
+        (
+            "range-dots",
+            ["sweep", "beale", "--grid", "lr=1e-3..1"],
+            r"'1e-3\.\.1' is not a number \(or true/false\) \(a range is a:b:n or a:b:logn, "
+            r"e\.g\. 1e-3:1:log7\)",
+        ),
+        (
+            "range-parts",
+            ["sweep", "beale", "--grid", "lr=1:2:3:4"],
+            r"range '1:2:3:4' must be a:b:n or a:b:logn",
+        ),
+        (
+            "colon-spec",
+            ["run", "beale", "-O", "adam(lr:0.1)"],
+            r"expected key=value, got 'lr:0\.1' \(write lr=0\.1\)",
+        ),
+        (
+            "brackets-spec",
+            ["run", "beale", "-O", "adam[lr=0.1]"],
+            r"unknown optimizer 'adam\[lr=0\.1\]' \(did you mean 'adam\(lr=0\.1\)'\?\)",
+        ),
+        (
+            "torch-without-prefix",
+            ["run", "beale", "-O", "torch.optim.Adam"],
+            r"unknown optimizer 'torch\.optim\.Adam' \(did you mean 'torch:torch\.optim\.Adam'\?\)",
+        ),
+        (
             "problem-option",
             ["sweep", "beale", "--problem", "beale"],
             r"No such option: --problem; the problem is the first argument, e\.g\. "
@@ -584,6 +615,7 @@ def catalogue() -> list[Row]:
         "lr-0-sweep",
         "steps-fraction",
         "problem-option",
+        "range-dots",
     }
     for id_, args, pattern in cli:
         files = {"a.json": "@GOOD"} if id_ == "compare-rtol" else {}

@@ -76,9 +76,20 @@ def get(name: str) -> OptimizerSpec:
         return entry_point_spec(name)
     known = [*BUILTINS, *entry_point_names()]
     raise OptimizerError(
-        f"unknown optimizer '{name}'{did_you_mean(name, known)}; known: {', '.join(known)} "
+        f"unknown optimizer '{name}'{_unknown_hint(name, known)}; known: {', '.join(known)} "
         "(or the path of a .yaml/.py optimizer file, or torch:CLASS)"
     )
+
+
+def _unknown_hint(name: str, known: list[str]) -> str:
+    """What to say after "unknown optimizer 'name'": a torch class without its ``torch:``
+    prefix, overrides in brackets instead of parentheses, else a "did you mean"."""
+    if name.startswith("torch."):
+        return f" (did you mean '{TORCH_PREFIX}{name}'?)"
+    base, bracket, rest = name.partition("[")
+    if bracket and base in known and rest.endswith("]"):
+        return f" (did you mean '{base}({rest[:-1]})'?)"
+    return did_you_mean(name, known)
 
 
 def load_optimizer_file(path: str) -> OptimizerSpec:
@@ -184,6 +195,9 @@ def parse_spec(text: str) -> tuple[str, dict[str, float | bool]]:
             key = key.strip()
             if not item.strip():
                 raise OptimizerError(f"in '{text}': an empty item (a comma too many?)")
+            if not eq and ":" in item:  # lr:0.1, as in a YAML mapping
+                fix = "=".join(p.strip() for p in item.split(":", 1))
+                raise OptimizerError(f"in '{text}': expected key=value, got '{item}' (write {fix})")
             if not eq or not key or not value.strip():
                 raise OptimizerError(f"in '{text}': expected key=value, got '{item}'")
             if key in overrides:
