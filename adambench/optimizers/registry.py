@@ -9,7 +9,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from adambench.errors import OptimizerError, did_you_mean
+from adambench.errors import AdambenchError, ConfigError, ExitCode, OptimizerError, did_you_mean
 
 if TYPE_CHECKING:
     from adambench.problems import Problem
@@ -256,8 +256,6 @@ def validate_suggestions(problem: Problem) -> dict[str, dict[str, Any]]:
     a value outside its range is a :class:`~adambench.errors.ConfigError` naming the problem
     file and the field (``p.yaml: suggested.adam: ...``), with a "did you mean".
     """
-    from adambench.errors import AdambenchError, ConfigError, ExitCode
-
     where = _problem_file(problem)
     out: dict[str, dict[str, Any]] = {}
     for key, hps in problem.suggested.items():
