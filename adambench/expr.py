@@ -143,6 +143,11 @@ class _Parser:
             return self.name(node, index)
         if isinstance(node, ast.BinOp):
             op = _BINOPS.get(type(node.op))
+            if isinstance(node.op, ast.BitXor):
+                # Written for a power as in maths or Excel; Python reads ^ as exclusive or.
+                raise self.fail(
+                    f"'^' is not allowed: use ** for powers (x**2, not x^2): '{_describe(node)}'"
+                )
             if op is None:
                 raise self.refuse(node, f"the operator '{type(node.op).__name__}'")
             return (op, self.walk(node.left, d, index), self.walk(node.right, d, index))

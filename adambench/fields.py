@@ -34,7 +34,12 @@ def show(value: Any) -> str:
 
 
 def number_like(value: Any) -> float | None:
-    """A number, or a string YAML left unparsed such as ``1e-8`` (YAML 1.1 wants ``1.0e-8``)."""
+    """A number, or a string YAML left unparsed such as ``1e-8`` (YAML 1.1 wants ``1.0e-8``);
+    ``None`` for anything else (bools included).
+
+    Every number field of every file kind reads its value through this function, so ``1e-6``
+    means the same in a problem, optimizer, sweep or suite file as on the command line.
+    """
     if isinstance(value, bool):
         return None
     if isinstance(value, (int, float)):
@@ -47,6 +52,15 @@ def number_like(value: Any) -> float | None:
     return None
 
 
+def _whole(value: Any) -> Any:
+    """``value`` as an int when it is a whole number written as a float (``3.0``) or as text
+    YAML 1.1 left unparsed (``1e4``); otherwise unchanged, for the caller to refuse."""
+    number = number_like(value)
+    if isinstance(value, int) or number is None or not math.isfinite(number):
+        return value
+    return int(number) if number.is_integer() else value
+
+
 @dataclass(frozen=True)
 class Wording:
     """How one kind of file words its errors (the checks are the same for every kind)."""
@@ -55,11 +69,9 @@ class Wording:
     label: str = "'{key}' "
     #: How a message shows a bad value: :func:`show` (``str 'abc'``) or :func:`repr`.
     shown: Callable[[Any], str] = show
-    #: Integers: accept ``3.0`` as 3 and say "between lo and hi"; otherwise refuse floats and say
-    #: "an integer >= lo" / "at most hi".
+    #: Integers: say "between lo and hi"; otherwise "an integer >= lo" / "at most hi". Both
+    #: accept a whole number written as a float (``3.0``) or as YAML 1.1 text (``1e4``).
     integral_floats: bool = True
-    #: Numbers: say when a refused string is a number that YAML 1.1 read as text (``1e-6``).
-    text_hint: bool = False
     #: Refuse mapping keys that are not strings (others compare them as text).
     string_keys: bool = True
     #: Follow an unknown key with the list of the known ones.
@@ -141,22 +153,13 @@ class Fields:
         return self.as_number(self._value(key, default), key)
 
     def as_number(self, value: Any, key: str) -> float:
-        """A finite int or float (not a bool, not a string), as a float."""
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            hint = ""
-            if self.wording.text_hint and isinstance(value, str) and number_like(value) is not None:
-                hint = f" (YAML reads {value} as text: write it with a dot, e.g. 1.0e-6)"
-            raise self.fail(key, f"must be a number, got {self.wording.shown(value)}{hint}")
-        if not math.isfinite(float(value)):
-            raise self.fail(key, f"must be a finite number, got {value}")
-        return float(value)
-
-    def number_or_text(self, key: str) -> float:
-        """A finite number, or a string holding one (YAML 1.1 reads ``1e-8`` as text)."""
-        value = self._value(key, MISSING)
+        """A finite int or float, or a string holding one (YAML 1.1 reads ``1e-6`` as text);
+        not a bool. Returned as a float."""
         number = number_like(value)
-        if number is None or not math.isfinite(number):
-            raise self.fail(key, f"must be a finite number, got {self.wording.shown(value)}")
+        if number is None:
+            raise self.fail(key, f"must be a number, got {self.wording.shown(value)}")
+        if not math.isfinite(number):
+            raise self.fail(key, f"must be a finite number, got {value}")
         return number
 
     def integer(self, key: str, low: int, high: int, default: Any = MISSING) -> int:
@@ -165,14 +168,13 @@ class Fields:
     def as_integer(self, value: Any, key: str, low: int, high: int) -> int:
         """An int in ``[low, high]`` (and an integral float, if the wording accepts those)."""
         shown = self.wording.shown
+        value = _whole(value)
         if not self.wording.integral_floats:
             if isinstance(value, bool) or not isinstance(value, int) or value < low:
                 raise self.fail(key, f"must be an integer >= {low}, got {shown(value)}")
             if value > high:
                 raise self.fail(key, f"must be at most {high:g}, got {shown(value)}")
             return value
-        if isinstance(value, float) and value.is_integer():
-            value = int(value)
         if isinstance(value, bool) or not isinstance(value, int):
             raise self.fail(key, f"must be an integer, got {shown(value)}")
         if not low <= value <= high:

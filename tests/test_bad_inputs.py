@@ -115,6 +115,7 @@ def expression_defects() -> list[tuple[str, str, str]]:
         ("import", "__import__('os').system('echo pwned')", r"dunder name|not allowed"),
         ("dunder", "__builtins__", r"a dunder name is not allowed: '__builtins__'"),
         ("100kB", HUGE_EXPRESSION, r"expression longer than 10000 characters; refused"),
+        ("caret", "x^2 + y**2", r"'\^' is not allowed: use \*\* for powers \(x\*\*2, not x\^2\)"),
     ]
 
 
@@ -150,6 +151,35 @@ def catalogue() -> list[Row]:
         ),
     ]
     defects += [
+        (
+            "suggested-unknown-hyperparameter",
+            problem(extra="suggested:\n  adam: {lr: 0.1, beta: 0.5}\n"),
+            r"p\.yaml: suggested\.adam: adam has no hyperparameter 'beta' "
+            r"\(did you mean 'beta1'\?\)",
+        ),
+        (
+            "suggested-unknown-optimizer",
+            problem(extra="suggested:\n  adamw: {lr: 0.1}\n"),
+            r"p\.yaml: suggested: unknown optimizer 'adamw' \(did you mean 'adam'\?\)",
+        ),
+        (
+            "suggested-foreign-name",
+            problem(extra="suggested:\n  adam: {learning_rate: 0.1}\n"),
+            r"p\.yaml: suggested\.adam: adam has no hyperparameter 'learning_rate' "
+            r"\(adambench calls it lr\)",
+        ),
+        (
+            "suggested-out-of-range",
+            problem(extra="suggested:\n  rmsprop: {alpha: 1.5}\n"),
+            r"p\.yaml: suggested\.rmsprop: rmsprop: alpha must be in \[0, 1\), got 1\.5",
+        ),
+        (
+            "suggested-missing-file",
+            problem(extra="suggested:\n  ./nope.yaml: {lr: 0.1}\n"),
+            r"p\.yaml: suggested: nope\.yaml: no such file",
+        ),
+    ]
+    defects += [
         (f"expr-{i}", problem(expression=e), rf"p\.yaml: expression: .*{p}")
         for i, e, p in expression_defects()
     ]
@@ -161,6 +191,8 @@ def catalogue() -> list[Row]:
             real = (cmd, defect) in {
                 ("run", "bomb"),
                 ("run", "expr-import"),
+                ("run", "suggested-unknown-optimizer"),
+                ("show", "expr-caret"),
                 ("show", "duplicate-key"),
             }
             add(f"problem-{defect}-{cmd}", args, pattern, real, **files)
@@ -209,6 +241,20 @@ def catalogue() -> list[Row]:
                 files["suite.yaml"] = suite("problem: beale\n    optimizer: ./o.yaml")
             real = cmd == "sweep" and defect == "python-name"
             add(f"optimizer-{defect}-{cmd}", args, pattern, real, **files)
+    # A problem file's suggestion for an optimizer file (a path relative to the problem file)
+    # is checked against that file's hyperparameters.
+    for cmd, args in problem_commands.items():
+        files = {"p.yaml": problem(extra="suggested:\n  o.yaml: {lr: 0.1, momentum: 0.9}\n")}
+        files["o.yaml"] = OK_OPTIMIZER
+        if cmd == "check":
+            files["suite.yaml"] = check_suite
+        add(
+            f"problem-suggested-optimizer-file-{cmd}",
+            args,
+            r"p\.yaml: suggested\.o\.yaml: my_sgd has no hyperparameter 'momentum'; it has: lr",
+            cmd == "run",
+            **files,
+        )
 
     # -- sweep files (sweep --config) -----------------------------------------------------------
     ok_sweep = "problem: beale\ngrid: {lr: [0.1, 0.2]}\nsteps: 3\n"
@@ -247,6 +293,13 @@ def catalogue() -> list[Row]:
             "problem: beale\noptimizers: [adma]\ngrid: {lr: [0.1]}\n",
             r"unknown optimizer 'adma' \(did you mean 'adam'\?\)",
         ),
+        (
+            "foreign-name",
+            "problem: beale\ngrid: {learning_rate: [0.1]}\n",
+            r"s\.yaml: grid\.learning_rate: no optimizer of this sweep \(adam\) has a "
+            r"hyperparameter 'learning_rate' \(adambench calls it lr\)",
+        ),
+        ("steps-fraction", ok_sweep + "seeds: 1.5e0\n", r"s\.yaml: seeds: must be an integer"),
     ]
     for defect, text, pattern in sweep_defects:
         real = defect == "bool-start"
@@ -308,6 +361,17 @@ def catalogue() -> list[Row]:
             r"'steps' must be between 1 and 1e\+09",
         ),
         ("seeds-0", suite("problem: beale\n    optimizer: adam\n    seeds: 0"), r"'seeds' must"),
+        (
+            "foreign-name",
+            suite("problem: beale\n    optimizer: adam(learning_rate=0.1)"),
+            r"'optimizer': adam has no hyperparameter 'learning_rate' \(adambench calls it lr\)",
+        ),
+        (
+            "betas",
+            suite("problem: beale\n    optimizer: 'adam(betas=(0.8, 0.99))'"),
+            r"'optimizer': in 'adam\(betas=\(0\.8, 0\.99\)\)': adambench takes one number each: "
+            r"use beta1=0\.8, beta2=0\.99",
+        ),
     ]
     for defect, text, pattern in suite_defects + check_only:
         real = defect in ("tab", "unknown-optimizer")
@@ -461,6 +525,85 @@ def catalogue() -> list[Row]:
             r"unknown metric 'final_los' \(did you mean 'final_loss'\?\)",
         ),
         ("compare-rtol", ["compare", "a.json", "a.json", "--rtol", "-1"], r"--rtol must be a"),
+        # Slips answered with a hint: a fraction where a whole number is due (1e4 is accepted),
+        # other libraries' names, a comma too many, an option adambench calls otherwise.
+        (
+            "steps-fraction",
+            ["run", "beale", "--steps", "1.5"],
+            r"Invalid value for '--steps': 1\.5 is not a whole number",
+        ),
+        ("steps-small-e", ["run", "beale", "--steps", "1e-3"], r"1e-3 is not a whole number"),
+        ("seeds-inf", ["run", "beale", "--seeds", "inf"], r"'--seeds': inf is not a whole"),
+        ("top-fraction", ["sweep", "beale", "--grid", "lr=0.1", "--top", "2.5"], r"2\.5 is not"),
+        (
+            "learning-rate",
+            ["run", "beale", "-O", "adam(learning_rate=0.1)"],
+            r"adam has no hyperparameter 'learning_rate' \(adambench calls it lr\); it has: lr",
+        ),
+        (
+            "betas",
+            ["run", "beale", "-O", "adam(betas=(0.9, 0.999))"],
+            r"adambench takes one number each: use beta1=0\.9, beta2=0\.999",
+        ),
+        (
+            "betas-brackets",
+            ["run", "beale", "-O", "adam(betas=[0.9,0.999])"],
+            r"adambench takes one number each: use beta1=0\.9, beta2=0\.999",
+        ),
+        (
+            "learning-rate-grid",
+            ["sweep", "beale", "--grid", "learning_rate=0.1,0.2"],
+            r"has a hyperparameter 'learning_rate' \(adambench calls it lr\)",
+        ),
+        ("b1-grid", ["sweep", "beale", "--grid", "adam.b1=0.5"], r"\(adambench calls it beta1\)"),
+        (
+            "trailing-comma",
+            ["run", "beale", "-O", "adam(lr=1e-3,)"],
+            r"in 'adam\(lr=1e-3,\)': an empty item \(a comma too many\?\)",
+        ),
+        ("trailing-comma-list", ["run", "beale", "-O", "adam,"], r"\(a comma too many\?\)"),
+        (
+            "trailing-comma-grid",
+            ["sweep", "beale", "--grid", "lr=0.1,0.2,"],
+            r"--grid lr=0\.1,0\.2,: empty value in the list \(a comma too many\?\)",
+        ),
+        (
+            "range-dots",
+            ["sweep", "beale", "--grid", "lr=1e-3..1"],
+            r"'1e-3\.\.1' is not a number \(or true/false\) \(a range is a:b:n or a:b:logn, "
+            r"e\.g\. 1e-3:1:log7\)",
+        ),
+        (
+            "range-parts",
+            ["sweep", "beale", "--grid", "lr=1:2:3:4"],
+            r"range '1:2:3:4' must be a:b:n or a:b:logn",
+        ),
+        (
+            "colon-spec",
+            ["run", "beale", "-O", "adam(lr:0.1)"],
+            r"expected key=value, got 'lr:0\.1' \(write lr=0\.1\)",
+        ),
+        (
+            "brackets-spec",
+            ["run", "beale", "-O", "adam[lr=0.1]"],
+            r"unknown optimizer 'adam\[lr=0\.1\]' \(did you mean 'adam\(lr=0\.1\)'\?\)",
+        ),
+        (
+            "torch-without-prefix",
+            ["run", "beale", "-O", "torch.optim.Adam"],
+            r"unknown optimizer 'torch\.optim\.Adam' \(did you mean 'torch:torch\.optim\.Adam'\?\)",
+        ),
+        (
+            "problem-option",
+            ["sweep", "beale", "--problem", "beale"],
+            r"No such option: --problem; the problem is the first argument, e\.g\. "
+            r"adambench sweep beale",
+        ),
+        (
+            "learning-rate-option",
+            ["run", "beale", "--learning-rate", "0.1"],
+            r"No such option: --learning-rate; adambench calls it --lr \(see",
+        ),
     ]
     real_cli = {
         "unknown-optimizer-run",
@@ -470,6 +613,9 @@ def catalogue() -> list[Row]:
         "newline-in-name",
         "steps-huge-run",
         "lr-0-sweep",
+        "steps-fraction",
+        "problem-option",
+        "range-dots",
     }
     for id_, args, pattern in cli:
         files = {"a.json": "@GOOD"} if id_ == "compare-rtol" else {}
@@ -514,6 +660,15 @@ def catalogue() -> list[Row]:
         ),
         ("plot-dir", ["plot", "a.json", "-o", "sub"], r"sub: is a directory"),
         ("plot-format", ["plot", "a.json", "--animate", "a.mp3"], r"unknown output format"),
+        (
+            "run-picture",
+            ["run", "beale", "-o", "beale.png"],
+            r"beale\.png: -o writes the result \(\.json or \.csv\); for a picture use "
+            r"--plot beale\.png",
+        ),
+        ("run-animation", ["run", "beale", "-o", "b.gif"], r"for a picture use --animate b\.gif"),
+        ("run-tuned-picture", ["run", "beale", "--tune", "lr", "-o", "b.svg"], r"use --plot b"),
+        ("sweep-picture", ["sweep", "beale", "--grid", "lr=0.1", "-o", "s.pdf"], r"--plot s\.pdf"),
     ]
     if sys.platform.startswith("linux"):
         # A folder no one can create files in, root included (chmod does not stop root).

@@ -305,8 +305,8 @@ BAD_SUITES = [
     ),
     (
         "cases:\n  - {name: a, problem: beale, optimizer: adam,"
-        " expect: {final_loss_below: 1e-6}}\n",
-        r"'expect.final_loss_below' must be a number, got str '1e-6' \(YAML reads 1e-6 as text",
+        " expect: {final_loss_below: 1e-6x}}\n",
+        r"'expect.final_loss_below' must be a number, got str '1e-6x'",
     ),
     (
         "cases:\n  - {name: a, problem: beale, optimizer: adam, expect: {status: reached}}\n",

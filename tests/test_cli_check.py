@@ -236,8 +236,8 @@ def test_markdown_file(tmp_path):
     )
     assert "| ✅ pass | beale-rmsprop | status | reached_target | reached_target |  |" in lines
     assert (
-        "- FAILED beale-adam-default-lr :: final_loss_below - final_loss is 4.203, "
-        "not below 1.00e-06" in lines
+        "<li>FAILED beale-adam-default-lr :: final_loss_below - final_loss is 4.203, "
+        "not below 1.00e-06</li>" in lines
     )
     # A path without an extension (GitHub's $GITHUB_STEP_SUMMARY) is fine: the flag sets the format.
     assert invoke("check", BROKEN, "--markdown", tmp_path / "step_summary").exit_code == 1

@@ -37,9 +37,10 @@ def plan(suite: Suite, allocate: bool = True) -> list[PlannedCase]:
     """Resolve every case (problem, optimizer configurations, settings) into an engine job
     (``allocate=False``: without arrays, for a run on a cluster)."""
     from adambench.engine.jobs import prepare
-    from adambench.optimizers.registry import configs_from_specs
+    from adambench.optimizers.registry import configs_from_specs, validate_suggestions
 
     problems: dict[tuple[str, int | None], Problem] = {}
+    suggestions: dict[tuple[str, int | None], dict[str, dict[str, Any]]] = {}
     out: list[PlannedCase] = []
     seen: dict[str, str] = {}
     for case in suite.cases:
@@ -47,11 +48,12 @@ def plan(suite: Suite, allocate: bool = True) -> list[PlannedCase]:
         if key not in problems:
             try:
                 problems[key] = _load_problem(case.problem, case.dim)
+                suggestions[key] = validate_suggestions(problems[key])
             except AdambenchError as exc:
                 raise _case_error(case, suite.path, "problem", exc) from None
         problem = problems[key]
         try:
-            configs = configs_from_specs(case.optimizers, suggested=problem.suggested)
+            configs = configs_from_specs(case.optimizers, suggested=suggestions[key])
         except AdambenchError as exc:
             raise _case_error(case, suite.path, "optimizer", exc) from None
         _check_applicable(case, problem, suite.path)

@@ -90,9 +90,8 @@ class Suite:
     tolerances: Mapping[str, Tolerance | None]
 
 
-#: The wording of suite files: a refused number-like string gets a hint about YAML 1.1, and the
-#: keys of a nested block are named by their dotted path.
-SUITE_WORDING = Wording(text_hint=True, nested_in_where=False)
+#: The wording of suite files: the keys of a nested block are named by their dotted path.
+SUITE_WORDING = Wording(nested_in_where=False)
 
 
 class SuiteContext(Fields):

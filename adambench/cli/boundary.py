@@ -18,6 +18,7 @@ from adambench.errors import AdambenchError, ExitCode
 __all__ = [
     "EXIT_CODES_HELP",
     "MAX_ERROR_CHARS",
+    "OPTION_SLIPS",
     "OneLineErrors",
     "boundary",
     "one_line",
@@ -49,12 +50,38 @@ class OneLineErrors(TyperGroup):
             if type(exc).__name__ != "NoArgsIsHelpError":  # the help was printed already
                 ctx = getattr(exc, "ctx", None)
                 hint = f" (see '{ctx.command_path} --help')" if ctx is not None else ""
-                print_error(exc.format_message().rstrip(".") + hint)
+                message, slip = exc.format_message().rstrip("."), _option_slip(exc, ctx)
+                if slip:  # click's "(Possible options: ...)" guesses by spelling alone
+                    message = message.split(" (Possible options")[0]
+                print_error(message + slip + hint)
             sys.exit(exc.exit_code)
         except typer.Abort:  # end of input at a prompt (there are none yet)
             print_error("aborted")
             sys.exit(1)
         sys.exit(rv if isinstance(rv, int) else 0)
+
+
+#: Options people reach for from other tools, and what this command takes instead: the hint is
+#: given when the command has the parameter named first.
+OPTION_SLIPS = {
+    "--problem": ("problem", "the problem is the first argument, e.g. adambench {command} beale"),
+    "--learning-rate": ("lr", "adambench calls it --lr"),
+    "--learning_rate": ("lr", "adambench calls it --lr"),
+    "--iterations": ("steps", "adambench calls them --steps"),
+    "--iters": ("steps", "adambench calls them --steps"),
+    "--epochs": ("steps", "adambench counts --steps"),
+    "--seeds-count": ("seeds", "use --seeds"),
+}
+
+
+def _option_slip(exc: Any, ctx: Any) -> str:
+    """``"; HINT"`` when ``exc`` is an unknown option this command knows by another name."""
+    name = getattr(exc, "option_name", None)
+    if ctx is None or name not in OPTION_SLIPS:
+        return ""
+    param, hint = OPTION_SLIPS[name]
+    known = any(p.name == param for p in ctx.command.params)
+    return f"; {hint.format(command=ctx.info_name)}" if known else ""
 
 
 def _click_exceptions() -> Any:

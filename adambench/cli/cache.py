@@ -26,15 +26,19 @@ def info() -> None:
         out.print(
             f"cache directory: {i.path}{'' if i.exists else ' (empty, not created yet)'}",
             highlight=False,
+            markup=False,
         )
         out.print(
             f"generated modules: {i.modules}; problem kernels: {i.problem_kernels}; "
             f"files: {i.files}; size: {i.bytes / 1e6:.1f} MB",
             highlight=False,
+            markup=False,
         )
         numba_dir = os.environ.get("NUMBA_CACHE_DIR")
         if numba_dir:
-            out.print(f"numba machine code: {numba_dir} (NUMBA_CACHE_DIR)", highlight=False)
+            out.print(
+                f"numba machine code: {numba_dir} (NUMBA_CACHE_DIR)", highlight=False, markup=False
+            )
 
 
 @cache_app.command("clear")
@@ -45,5 +49,7 @@ def clear() -> None:
 
         i = clear_cache()
         out.print(
-            f"removed {i.files} files ({i.bytes / 1e6:.1f} MB) from {i.path}", highlight=False
+            f"removed {i.files} files ({i.bytes / 1e6:.1f} MB) from {i.path}",
+            highlight=False,
+            markup=False,
         )

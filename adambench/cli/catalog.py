@@ -39,7 +39,7 @@ def list_(
         out.print(_optimizers_table(data["optimizers"]))
         out.print(_sources_table(data["optimizer_sources"]))
         for note in data["notes"]:
-            err.print(f"note: {note}", highlight=False)
+            err.print(f"note: {note}", highlight=False, markup=False)
 
 
 def _table(title: str, columns: tuple[str, ...]) -> Any:
@@ -51,10 +51,19 @@ def _table(title: str, columns: tuple[str, ...]) -> Any:
     return t
 
 
+def _add_row(t: Any, *cells: str) -> None:
+    """A row of plain text: rich would read ``'adambench[torch]'`` or a description's
+    ``[x, y]`` as markup and drop them."""
+    from rich.text import Text
+
+    t.add_row(*(Text(c) for c in cells))
+
+
 def _problems_table(problems: list[dict[str, Any]]) -> Any:
     t = _table("Problems", ("name", "kind", "dim", "steps", "target", "description"))
     for p in problems:
-        t.add_row(
+        _add_row(
+            t,
             p["name"],
             p["kind"],
             str(p["dim"]),
@@ -69,14 +78,14 @@ def _optimizers_table(optimizers: list[dict[str, Any]]) -> Any:
     t = _table("Optimizers", ("name", "source", "defaults", "convention"))
     for o in optimizers:
         defaults = ", ".join(f"{k}={format_number(v, 'value')}" for k, v in o["defaults"].items())
-        t.add_row(o["name"], o["source"], defaults, o["convention"])
+        _add_row(t, o["name"], o["source"], defaults, o["convention"])
     return t
 
 
 def _sources_table(sources: list[dict[str, Any]]) -> Any:
     t = _table("Your own optimizers (-O)", ("-O", "source", "what"))
     for o in sources:
-        t.add_row(o["spec"], o["source"], o["what"])
+        _add_row(t, o["spec"], o["source"], o["what"])
     return t
 
 

@@ -120,7 +120,9 @@ def check(
         _show_verdict(result, junit, markdown, json_out=json_out, quiet=quiet, verbose=verbose)
         if save_baseline is not None and not quiet:
             err.print(
-                f"wrote baseline {save_baseline} ({len(result.cases)} cases)", highlight=False
+                f"wrote baseline {save_baseline} ({len(result.cases)} cases)",
+                highlight=False,
+                markup=False,
             )
     raise typer.Exit(int(result.exit_code))
 

@@ -10,6 +10,7 @@ from typing import Annotated, Any
 import typer
 
 from adambench.cli.consoles import err
+from adambench.cli.options import whole_number
 
 __all__ = [
     "CLUSTER_PANEL",
@@ -36,6 +37,7 @@ SchedulerOpt = Annotated[
 WorkersOpt = Annotated[
     int | None,
     typer.Option(
+        parser=whole_number,
         help="Worker processes of --scheduler local (default: one per core).",
         rich_help_panel=CLUSTER_PANEL,
         show_default=False,
@@ -44,6 +46,7 @@ WorkersOpt = Annotated[
 ChunkRunsOpt = Annotated[
     int | None,
     typer.Option(
+        parser=whole_number,
         help="Runs per chunk sent to a worker (default: about a second of work each).",
         rich_help_panel=CLUSTER_PANEL,
         show_default=False,
@@ -119,6 +122,7 @@ def say_what_is_saved(cluster: Any) -> None:
             f"{st.runs_done:,} of {st.runs_total:,} runs are saved in {journal}; continue with "
             f"the same command and --resume {journal}",
             highlight=False,
+            markup=False,
             soft_wrap=True,
         )
     elif st.runs_done:
@@ -126,5 +130,6 @@ def say_what_is_saved(cluster: Any) -> None:
             f"{st.runs_done:,} of {st.runs_total:,} runs were done but not saved (give -o FILE "
             "to keep finished chunks for --resume)",
             highlight=False,
+            markup=False,
             soft_wrap=True,
         )

@@ -13,10 +13,11 @@ __all__ = ["console", "err", "out"]
 
 def console(stderr: bool = False) -> Console:
     """A rich console on stdout (or stderr); piped output gets 120 columns (rich would use 80)
-    unless COLUMNS says otherwise."""
-    c = Console(stderr=stderr)
+    unless COLUMNS says otherwise. Emoji codes are off: rich would print the range ``a:b:n`` of
+    an error message as ``a🅱n``."""
+    c = Console(stderr=stderr, emoji=False)
     if not c.is_terminal and "COLUMNS" not in os.environ:
-        c = Console(stderr=stderr, width=120)
+        c = Console(stderr=stderr, width=120, emoji=False)
     return c
 
 

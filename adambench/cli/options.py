@@ -7,6 +7,7 @@ Nothing here imports numpy, numba or sympy: `--help`, `list` and completion stay
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -15,6 +16,8 @@ import typer
 from adambench.cli.consoles import err
 
 __all__ = [
+    "RUN_PICTURES",
+    "SWEEP_PICTURES",
     "CheckThreadsOpt",
     "DimOpt",
     "JsonOpt",
@@ -39,6 +42,7 @@ __all__ = [
     "complete_problem",
     "parse_start",
     "say_wrote",
+    "whole_number",
 ]
 
 
@@ -60,6 +64,27 @@ def complete_optimizer(incomplete: str) -> list[str]:
     head, _, last = incomplete.rpartition(",")
     prefix = head + "," if head else ""
     return [prefix + n for n in registry() if n.startswith(last)]
+
+
+# ---------------------------------------------------------------------------------------------
+# Integer options: --steps 1e4 is a whole number written as people write step counts.
+
+
+def whole_number(text: str) -> int:
+    """The value of an integer option: an integer, or a whole number in another notation
+    (``1e4``, ``2.0``); anything else is refused saying why."""
+    text = str(text).strip()
+    try:
+        return int(text)  # exact, even for seeds near 2**62 (a float would round them)
+    except ValueError:
+        pass
+    try:
+        number = float(text)
+    except ValueError:
+        raise typer.BadParameter(f"{text!r} is not an integer") from None
+    if not math.isfinite(number) or not number.is_integer():
+        raise typer.BadParameter(f"{text} is not a whole number")
+    return int(number)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -102,34 +127,53 @@ SweepOptimizersOpt = Annotated[
         autocompletion=complete_optimizer,
     ),
 ]
-DimOpt = Annotated[int | None, typer.Option(help="Dimension of a vector problem.")]
+DimOpt = Annotated[
+    int | None, typer.Option(parser=whole_number, help="Dimension of a vector problem.")
+]
 RunDimOpt = Annotated[
-    int | None, typer.Option(help="Dimension of a vector problem (e.g. rosenbrock_nd).")
+    int | None,
+    typer.Option(parser=whole_number, help="Dimension of a vector problem (e.g. rosenbrock_nd)."),
 ]
 
 # ---------------------------------------------------------------------------------------------
 # Runs: steps, seeds, start point, threads.
 
-StepsOpt = Annotated[int | None, typer.Option(help="Steps per run (default: the problem's).")]
-SeedsOpt = Annotated[int, typer.Option(help="Runs per configuration, seeds SEED..SEED+K-1.")]
+StepsOpt = Annotated[
+    int | None, typer.Option(parser=whole_number, help="Steps per run (default: the problem's).")
+]
+SeedsOpt = Annotated[
+    int, typer.Option(parser=whole_number, help="Runs per configuration, seeds SEED..SEED+K-1.")
+]
 SweepSeedsOpt = Annotated[
     int | None,
-    typer.Option(help="Runs per configuration, seeds SEED..SEED+K-1 (default: 1)."),
+    typer.Option(
+        parser=whole_number, help="Runs per configuration, seeds SEED..SEED+K-1 (default: 1)."
+    ),
 ]
-SeedOpt = Annotated[int, typer.Option(help="The first seed.")]
-SweepSeedOpt = Annotated[int | None, typer.Option(help="The first seed (default: 0).")]
+SeedOpt = Annotated[int, typer.Option(parser=whole_number, help="The first seed.")]
+SweepSeedOpt = Annotated[
+    int | None, typer.Option(parser=whole_number, help="The first seed (default: 0).")
+]
 StartOpt = Annotated[
     str | None,
     typer.Option(help="Start point 'x,y,...' or 'random' (uniform in the domain, per seed)."),
 ]
-RunThreadsOpt = Annotated[int | None, typer.Option(help="Threads to run on (default: all cores).")]
+RunThreadsOpt = Annotated[
+    int | None, typer.Option(parser=whole_number, help="Threads to run on (default: all cores).")
+]
 SweepThreadsOpt = Annotated[
     int | None,
-    typer.Option(help="Threads to run on (default: all cores; with --scheduler: per chunk)."),
+    typer.Option(
+        parser=whole_number,
+        help="Threads to run on (default: all cores; with --scheduler: per chunk).",
+    ),
 ]
 CheckThreadsOpt = Annotated[
     int | None,
-    typer.Option(help="Threads to run on (default: all cores); results never depend on it."),
+    typer.Option(
+        parser=whole_number,
+        help="Threads to run on (default: all cores); results never depend on it.",
+    ),
 ]
 
 
@@ -158,19 +202,44 @@ JsonOpt = Annotated[
     bool, typer.Option("--json", help="Print the result as JSON on stdout (no table).")
 ]
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No spinner, progress or notes.")]
-TopOpt = Annotated[int, typer.Option(help="Rows of the ranked table (0: no table, -1: every row).")]
+TopOpt = Annotated[
+    int,
+    typer.Option(
+        parser=whole_number, help="Rows of the ranked table (0: no table, -1: every row)."
+    ),
+]
 
 
-def check_output(output: Path | None) -> str | None:
-    """-o FILE: refuse an unusable path before anything runs; its format ('json' or 'csv')."""
+#: The options that write pictures, by file suffix: `-o beale.png` is answered with them.
+RUN_PICTURES = {
+    ".png": "--plot",
+    ".svg": "--plot",
+    ".pdf": "--plot",
+    ".gif": "--animate",
+    ".mp4": "--animate",
+}
+SWEEP_PICTURES = {".png": "--plot", ".svg": "--plot", ".pdf": "--plot"}
+
+
+def check_output(output: Path | None, pictures: dict[str, str] | None = None) -> str | None:
+    """-o FILE: refuse an unusable path before anything runs; its format ('json' or 'csv').
+
+    ``pictures`` maps the suffixes of pictures to the option that writes them: -o with one of
+    them is refused pointing to that option (``-o`` writes the result, not a picture)."""
     if output is None:
         return None
+    from adambench.errors import UsageError
     from adambench.files import check_output_path
 
+    option = (pictures or {}).get(output.suffix.lower())
+    if option is not None:
+        raise UsageError(
+            f"{output}: -o writes the result (.json or .csv); for a picture use {option} {output}"
+        )
     return check_output_path(output)
 
 
 def say_wrote(path: Path | None, quiet: bool) -> None:
     """The note on stderr that ``path`` was written (none with --quiet or without a path)."""
     if path is not None and not quiet:
-        err.print(f"wrote {path}", highlight=False)
+        err.print(f"wrote {path}", highlight=False, markup=False)

@@ -10,6 +10,7 @@ from typing import Annotated, Any
 import typer
 
 from adambench.cli.consoles import err
+from adambench.cli.options import whole_number
 
 __all__ = [
     "DEFAULT_FPS",
@@ -44,6 +45,7 @@ AnimateOpt = Annotated[
 FramesOpt = Annotated[
     int | None,
     typer.Option(
+        parser=whole_number,
         help="Frames of the animation; steps are subsampled to fit (default: 120).",
         rich_help_panel=PICTURES_PANEL,
         show_default=False,
@@ -52,6 +54,7 @@ FramesOpt = Annotated[
 FpsOpt = Annotated[
     int | None,
     typer.Option(
+        parser=whole_number,
         help="Frames per second of the animation (default: 20).",
         rich_help_panel=PICTURES_PANEL,
         show_default=False,

@@ -13,6 +13,7 @@ from adambench.cli.boundary import boundary
 from adambench.cli.consoles import console, err, out
 from adambench.cli.feedback import Feedback, SweepFeedback, problem_and_steps
 from adambench.cli.options import (
+    RUN_PICTURES,
     JsonOpt,
     OptimizersOpt,
     OutputOpt,
@@ -27,6 +28,7 @@ from adambench.cli.options import (
     check_output,
     parse_start,
     say_wrote,
+    whole_number,
 )
 from adambench.cli.pictures import AnimateOpt, ContourOpt, FpsOpt, FramesOpt, Pictures, PlotOpt
 
@@ -45,7 +47,9 @@ def run(
         float | None, typer.Option(help="Step size for every optimizer (a spec's lr wins).")
     ] = None,
     start: StartOpt = None,
-    every: Annotated[int, typer.Option(help="Record the loss (and x) every K steps.")] = 1,
+    every: Annotated[
+        int, typer.Option(parser=whole_number, help="Record the loss (and x) every K steps.")
+    ] = 1,
     average: Annotated[
         bool,
         typer.Option(
@@ -88,7 +92,11 @@ def run(
     ] = None,
     tune_count: Annotated[
         int | None,
-        typer.Option(help="Values in the tuning grid (default: 9).", rich_help_panel=TUNED_PANEL),
+        typer.Option(
+            parser=whole_number,
+            help="Values in the tuning grid (default: 9).",
+            rich_help_panel=TUNED_PANEL,
+        ),
     ] = None,
     tune_metric: Annotated[
         str | None,
@@ -101,6 +109,7 @@ def run(
     tune_seeds: Annotated[
         int | None,
         typer.Option(
+            parser=whole_number,
             help="Seeds per tuning point, after the reported ones (default: --seeds).",
             rich_help_panel=TUNED_PANEL,
         ),
@@ -139,14 +148,14 @@ def run(
         }
         if tune is not None:
             _refuse_pictures_when_tuning(plot, animate)
-            kind = check_output(output)
+            kind = check_output(output, RUN_PICTURES)
             tuned = _run_tuned(
                 problem, optimizers, tune, tuning, settings, start, dim, quiet or json_out
             )
             _show_tuned(tuned, output, kind, trace=trace, json_out=json_out, quiet=quiet)
             return
         _refuse_tuning_options(tuning)
-        check_output(output)
+        check_output(output, RUN_PICTURES)
         pictures = Pictures.check(plot, animate, frames, fps, contour)
         result = _run_plain(problem, optimizers, settings, start, dim, pictures, quiet)
         _show_result(result, output, trace=trace, json_out=json_out, quiet=quiet)

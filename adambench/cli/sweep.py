@@ -21,6 +21,7 @@ from adambench.cli.cluster import (
 from adambench.cli.consoles import err, out
 from adambench.cli.feedback import SweepFeedback, chunk_feedback, problem_and_steps
 from adambench.cli.options import (
+    SWEEP_PICTURES,
     DimOpt,
     JsonOpt,
     QuietOpt,
@@ -35,6 +36,7 @@ from adambench.cli.options import (
     check_output,
     parse_start,
     say_wrote,
+    whole_number,
 )
 
 __all__ = ["PLOT_FORMATS", "sweep", "sweep_show"]
@@ -79,7 +81,10 @@ def sweep(
     threads: SweepThreadsOpt = None,
     max_runs: Annotated[
         int | None,
-        typer.Option(help="Refuse sweeps of more runs, configurations x seeds (default: 100000)."),
+        typer.Option(
+            parser=whole_number,
+            help="Refuse sweeps of more runs, configurations x seeds (default: 100000).",
+        ),
     ] = None,
     yes: Annotated[
         bool, typer.Option("--yes", "-y", help="Run a sweep larger than --max-runs.")
@@ -129,7 +134,7 @@ def sweep(
 
             raise UsageError("give a PROBLEM (or a sweep file with --config)")
         grid_axes: Any = grid or (spec.grid if spec is not None and spec.grid else [])
-        check_output(output)
+        check_output(output, SWEEP_PICTURES)
         _check_plot_path(plot)
         limit = _pick(spec, "max_runs", max_runs, MAX_RUNS)
         steps = _pick(spec, "steps", steps)

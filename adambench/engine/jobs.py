@@ -44,7 +44,7 @@ from adambench.limits import (
     MAX_TRACE_PARAMS,
     check_int,
 )
-from adambench.optimizers.registry import configs_from_specs
+from adambench.optimizers.registry import configs_from_specs, validate_suggestions
 from adambench.optimizers.spec import OptimizerConfig
 from adambench.problems import Problem, load_problem
 
@@ -310,11 +310,12 @@ def _configs(
     if not optimizers:
         raise UsageError("no optimizer given")
     out: list[OptimizerConfig] = []
+    suggested = validate_suggestions(prob)
     for o in optimizers:
         if isinstance(o, OptimizerConfig):
             out.append(o)
         else:
-            out += configs_from_specs([o], lr=lr, suggested=prob.suggested)
+            out += configs_from_specs([o], lr=lr, suggested=suggested)
     labels = [c.label for c in out]
     if len(set(labels)) != len(labels):
         out = _unique_labels(out)

@@ -1,4 +1,5 @@
-"""tmp"""
+"""The optimizer registry: looking an optimizer up by name, path or torch:CLASS, parsing -O
+specs, and resolving every hyperparameter of a configuration."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from adambench.errors import OptimizerError, did_you_mean
+from adambench.errors import AdambenchError, ConfigError, ExitCode, OptimizerError, did_you_mean
 
 if TYPE_CHECKING:
     from adambench.problems import Problem
@@ -75,9 +76,20 @@ def get(name: str) -> OptimizerSpec:
         return entry_point_spec(name)
     known = [*BUILTINS, *entry_point_names()]
     raise OptimizerError(
-        f"unknown optimizer '{name}'{did_you_mean(name, known)}; known: {', '.join(known)} "
+        f"unknown optimizer '{name}'{_unknown_hint(name, known)}; known: {', '.join(known)} "
         "(or the path of a .yaml/.py optimizer file, or torch:CLASS)"
     )
+
+
+def _unknown_hint(name: str, known: list[str]) -> str:
+    """What to say after "unknown optimizer 'name'": a torch class without its ``torch:``
+    prefix, overrides in brackets instead of parentheses, else a "did you mean"."""
+    if name.startswith("torch."):
+        return f" (did you mean '{TORCH_PREFIX}{name}'?)"
+    base, bracket, rest = name.partition("[")
+    if bracket and base in known and rest.endswith("]"):
+        return f" (did you mean '{base}({rest[:-1]})'?)"
+    return did_you_mean(name, known)
 
 
 def load_optimizer_file(path: str) -> OptimizerSpec:
@@ -141,12 +153,12 @@ def split_specs(text: str) -> list[str]:
     """Split on commas outside parentheses."""
     parts, depth, cur = [], 0, []
     for ch in text:
-        if ch == "(":
+        if ch in "([":  # brackets too: betas=[0.9,0.999] is one (refused) item, not two
             depth += 1
-        elif ch == ")":
+        elif ch in ")]":
             depth -= 1
             if depth < 0:
-                raise OptimizerError(f"unbalanced ')' in optimizer spec '{text}'")
+                raise OptimizerError(f"unbalanced '{ch}' in optimizer spec '{text}'")
         if ch == "," and depth == 0:
             parts.append("".join(cur))
             cur = []
@@ -181,12 +193,30 @@ def parse_spec(text: str) -> tuple[str, dict[str, float | bool]]:
         for item in split_specs(inner):
             key, eq, value = item.partition("=")
             key = key.strip()
+            if not item.strip():
+                raise OptimizerError(f"in '{text}': an empty item (a comma too many?)")
+            if not eq and ":" in item:  # lr:0.1, as in a YAML mapping
+                fix = "=".join(p.strip() for p in item.split(":", 1))
+                raise OptimizerError(f"in '{text}': expected key=value, got '{item}' (write {fix})")
             if not eq or not key or not value.strip():
                 raise OptimizerError(f"in '{text}': expected key=value, got '{item}'")
             if key in overrides:
                 raise OptimizerError(f"in '{text}': '{key}' given twice")
-            overrides[key] = parse_value(value)
+            overrides[key] = _one_value(text, key, value)
     return name, overrides
+
+
+def _one_value(spec: str, key: str, value: str) -> float | bool:
+    """A hyperparameter's value; a tuple (torch's ``betas=(0.9, 0.999)``) is refused saying
+    what to write instead."""
+    inner = value.strip()
+    if inner[:1] in "([" and inner[-1:] in ")]":
+        parts = [p.strip() for p in inner[1:-1].split(",")]
+        if key == "betas" and len(parts) == 2:
+            fix = f"beta1={parts[0]}, beta2={parts[1]}"
+            raise OptimizerError(f"in '{spec}': adambench takes one number each: use {fix}")
+        raise OptimizerError(f"in '{spec}': {key} takes one number, got {inner}")
+    return parse_value(value)
 
 
 def parse_specs(items: Iterable[str]) -> list[tuple[str, dict[str, float | bool]]]:
@@ -195,7 +225,7 @@ def parse_specs(items: Iterable[str]) -> list[tuple[str, dict[str, float | bool]
     for item in items:
         for part in split_specs(item):
             if not part:
-                raise OptimizerError(f"empty optimizer name in '{item}'")
+                raise OptimizerError(f"empty optimizer name in '{item}' (a comma too many?)")
             out.append(parse_spec(part))
     if not out:
         raise OptimizerError("no optimizer given")
@@ -217,7 +247,45 @@ def configs_from_specs(
     return configs
 
 
-def validate_suggestions(problem: Problem) -> None:
-    """Check the problem's suggested hyperparameters against the optimizer registry."""
-    for opt, hps in problem.suggested.items():
-        resolve(get(opt), suggested=hps)
+def validate_suggestions(problem: Problem) -> dict[str, dict[str, Any]]:
+    """The problem file's ``suggested`` hyperparameters, checked as ``-O`` checks a spec, keyed by
+    the optimizer's name (what :func:`resolve` is given for it).
+
+    A key is what ``-O`` takes: a registered name, the path of an optimizer file (relative to the
+    problem file's folder) or ``torch:CLASS``. An unknown optimizer, an unknown hyperparameter or
+    a value outside its range is a :class:`~adambench.errors.ConfigError` naming the problem
+    file and the field (``p.yaml: suggested.adam: ...``), with a "did you mean".
+    """
+    where = _problem_file(problem)
+    out: dict[str, dict[str, Any]] = {}
+    for key, hps in problem.suggested.items():
+        try:
+            spec = get(_suggested_path(key, problem))
+        except AdambenchError as exc:  # unknown, or an optimizer file that cannot be read
+            if exc.exit_code != ExitCode.USAGE:
+                raise
+            raise ConfigError(str(exc), where=f"{where}: suggested") from None
+        try:
+            for name in hps:
+                spec.param(str(name))
+            resolve(spec, suggested=hps)
+        except OptimizerError as exc:
+            raise ConfigError(str(exc), where=f"{where}: suggested.{key}") from None
+        out[spec.name] = dict(hps)
+    return out
+
+
+def _problem_file(problem: Problem) -> str:
+    """How an error names the file a problem came from."""
+    if problem.source == "built-in":
+        return f"problems/{problem.name}.yaml"
+    if problem.source == "user":
+        return f"problem '{problem.name}'"
+    return problem.source
+
+
+def _suggested_path(key: str, problem: Problem) -> str:
+    """A ``suggested`` key naming an optimizer file is relative to the problem file's folder."""
+    if not is_optimizer_path(key) or os.path.isabs(key) or problem.source in ("built-in", "user"):
+        return key
+    return str(Path(problem.source).parent / key)

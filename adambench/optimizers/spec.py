@@ -13,6 +13,7 @@ from adambench.fields import Fields, Wording, number_like
 
 __all__ = [
     "BOOL_WORDS",
+    "FOREIGN_NAMES",
     "HYPERPARAM_KEYS",
     "OPTIMIZER_WORDING",
     "SOURCE_MARKS",
@@ -22,6 +23,7 @@ __all__ = [
     "OptimizerConfig",
     "OptimizerSpec",
     "hyperparam_from_data",
+    "name_hint",
 ]
 
 
@@ -112,18 +114,14 @@ class HyperParam:
             if isinstance(value, (int, float)) and value in (0, 1):
                 return float(value)
             raise OptimizerError(f"{owner}: {self.name} must be true or false, got {value!r}")
-        if self.kind == "int" and not (
-            isinstance(value, (int, float)) and not isinstance(value, bool) and value == int(value)
-        ):
+        number = number_like(value)
+        if number is None:
+            raise OptimizerError(f"{owner}: {self.name} must be a number, got {value!r}")
+        if self.kind == "int" and not (math.isfinite(number) and number.is_integer()):
             raise OptimizerError(f"{owner}: {self.name} must be an integer, got {value!r}")
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            try:
-                value = float(str(value))
-            except ValueError:
-                raise OptimizerError(
-                    f"{owner}: {self.name} must be a number, got {value!r}"
-                ) from None
-        x = float(value)
+        x = number
+        if isinstance(value, str):
+            value = number  # shown as a number in the range error below
         bad = not math.isfinite(x)
         if self.low is not None:
             bad |= x <= self.low if self.low_open else x < self.low
@@ -134,6 +132,31 @@ class HyperParam:
                 f"{owner}: {self.name} must be in {self.range_text()}, got {_fmt(value)}"
             )
         return x
+
+
+#: Names other libraries (torch.optim, optax, Keras) give to hyperparameters adambench names
+#: otherwise: an unknown name found here is answered with ours.
+FOREIGN_NAMES = {
+    "learning_rate": "lr",
+    "step_size": "lr",
+    "b1": "beta1",
+    "b2": "beta2",
+    "beta_1": "beta1",
+    "beta_2": "beta2",
+    "epsilon": "eps",
+    "wd": "weight_decay",
+}
+
+
+def name_hint(name: str, names: list[str]) -> str:
+    """What to say after "no hyperparameter 'name'": our name for another library's (``lr`` for
+    ``learning_rate``, ``beta1``/``beta2`` for ``betas``), else a "did you mean", else ``""``."""
+    if name == "betas" and {"beta1", "beta2"} <= set(names):
+        return " (adambench takes one number each: beta1=0.9, beta2=0.999)"
+    ours = FOREIGN_NAMES.get(name)
+    if ours in names:
+        return f" (adambench calls it {ours})"
+    return did_you_mean(name, names)
 
 
 BOOL_WORDS = {"true": True, "false": False, "yes": True, "no": False, "on": True, "off": False}
@@ -169,7 +192,7 @@ class OptimizerSpec:
                 return hp
         names = [h.name for h in self.hyperparams]
         raise OptimizerError(
-            f"{self.name} has no hyperparameter '{name}'{did_you_mean(name, names)}; "
+            f"{self.name} has no hyperparameter '{name}'{name_hint(name, names)}; "
             f"it has: {', '.join(names)}"
         )
 
@@ -209,7 +232,7 @@ def _bound(f: Fields, closed: str, opened: str) -> tuple[float | None, bool]:
     key = closed if closed in f else opened if opened in f else None
     if key is None:
         return None, False
-    return f.number_or_text(key), key == opened
+    return f.number(key), key == opened
 
 
 def hyperparam_from_data(name: Any, raw: Any, where: str) -> HyperParam:

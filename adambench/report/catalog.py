@@ -133,6 +133,9 @@ def describe(name: str, dim: int | None = None) -> list[tuple[str, str]]:
         m = p.model
         data = f"two moons, {m['n_samples']} samples, noise {_value(m['noise'])}"
         lines.append(("data", f"{data}, data seed {m['data_seed']}"))
+    from adambench.optimizers.registry import validate_suggestions
+
+    validate_suggestions(p)  # refused here as `run` would refuse them
     for opt, hps in p.suggested.items():
         lines.append((f"suggested for {opt}", ", ".join(f"{k}={v}" for k, v in hps.items())))
     for note in p.notes:

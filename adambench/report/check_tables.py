@@ -6,6 +6,7 @@ JUnit XML and Markdown. Formatters only: the numbers and verdicts come from
 
 from __future__ import annotations
 
+import html
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -122,13 +123,16 @@ def failures(result: CheckResult) -> list[str]:
 
 
 def _title(result: CheckResult) -> str:
+    """The table's title, escaped for rich (suite names and paths may hold ``[...]``)."""
+    from rich.markup import escape
+
     n = len(result.cases)
     if result.kind == "compare":
-        return f"{result.name}: {n} run{'s' if n != 1 else ''} compared"
+        return escape(f"{result.name}: {n} run{'s' if n != 1 else ''} compared")
     title = f"{result.name}: {n} case{'s' if n != 1 else ''}"
     if result.baseline:
         title += f", against {result.baseline}"
-    return title
+    return escape(title)
 
 
 @dataclass(frozen=True)
@@ -308,6 +312,16 @@ def _md(text: str) -> str:
     return text.replace("\\", "\\\\").replace("|", "\\|").replace("`", "\\`").replace("\n", " ")
 
 
+def _failures_html(fails: list[str]) -> list[str]:
+    """The failure list, folded in ``<details>``, as HTML: Python-Markdown (MkDocs) leaves
+    Markdown inside an HTML block as raw text, and GitHub renders an HTML block that has no
+    blank line as it is, so an HTML list reads as a list in both."""
+    if not fails:
+        return []
+    items = [f"<li>{html.escape(f, quote=False)}</li>" for f in fails]
+    return ["", "<details open><summary>Failures</summary>", "<ul>", *items, "</ul>", "</details>"]
+
+
 def markdown(result: CheckResult, verbose: bool = False) -> str:
     """The table as GitHub-flavoured Markdown, for a pull-request comment or a job summary."""
     icon = "✅" if result.passed else "❌"
@@ -324,11 +338,7 @@ def markdown(result: CheckResult, verbose: bool = False) -> str:
         mark = {None: "–", True: "✅ pass", False: "❌ **FAIL**"}[row.passed]
         cells = [mark, row.case.id + seeds, row.check, row.measured, row.expected, row.delta]
         lines.append("| " + " | ".join(_md(c) for c in cells) + " |")
-    fails = failures(result)
-    if fails:
-        lines += ["", "<details open><summary>Failures</summary>", ""]
-        lines += [f"- {_md(f)}" for f in fails]
-        lines += ["", "</details>"]
+    lines += _failures_html(failures(result))
     if result.notes:
         lines += [""] + [f"> {_md(n)}" for n in result.notes]
     return "\n".join(lines) + "\n"

@@ -117,6 +117,9 @@ _NO_WRAP = ("optimizer", "status", "loss curve")
 
 
 def _title(result: Result) -> str:
+    """The table's title, escaped for rich (a problem may be named ``bowl[2]``)."""
+    from rich.markup import escape
+
     p, seeds = result.problem, result.settings.seeds
     title = f"{p.name}: {result.settings.steps} steps"
     if p.target is not None:
@@ -124,7 +127,7 @@ def _title(result: Result) -> str:
     if len(seeds) > 1:
         under = "final gap" if shows_gap(p) else "final loss"
         title += f", {len(seeds)} seeds: medians (quartiles under {under} and steps)"
-    return title
+    return escape(title)
 
 
 def _columns(result: Result, curve: bool) -> list[str]:

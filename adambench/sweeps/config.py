@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from adambench.errors import ConfigError, UsageError
-from adambench.fields import Fields, Wording
+from adambench.fields import Fields, Wording, number_like
 from adambench.sweeps.grid import METRICS, make_axis
 
 __all__ = ["SWEEP_KEYS", "SWEEP_WORDING", "SweepSpec", "load_sweep_file"]
@@ -129,20 +129,14 @@ def _grid(f: Fields) -> Mapping[str, Any] | None:
 
 
 def _start(f: Fields) -> Any:
+    """default, random, or a list of finite numbers (``1e-3`` read by YAML as text included)."""
     start = f.get("start")
-    if start is not None and not (
-        start in ("default", "random")
-        or (
-            isinstance(start, list)
-            and start
-            and all(
-                isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
-                for v in start
-            )
-        )
-    ):
+    if start is None or start in ("default", "random"):
+        return start
+    numbers = [number_like(v) for v in start] if isinstance(start, list) else []
+    if not numbers or not all(v is not None and math.isfinite(v) for v in numbers):
         raise f.fail("start", f"must be default, random or a list of finite numbers, got {start!r}")
-    return start
+    return numbers
 
 
 def _integers(f: Fields) -> dict[str, int | None]:

@@ -122,13 +122,14 @@ def _scalar(item: Any, where: str) -> Value:
     if isinstance(item, str):
         t = item.strip()
         if not t:
-            raise UsageError("empty value in the list", where=where)
+            raise UsageError("empty value in the list (a comma too many?)", where=where)
         if t.lower() in BOOL_WORDS:
             return BOOL_WORDS[t.lower()]
         try:
             float(t)
         except ValueError:
-            raise UsageError(f"'{t}' is not a number (or true/false)", where=where) from None
+            hint = " (a range is a:b:n or a:b:logn, e.g. 1e-3:1:log7)" if ".." in t else ""
+            raise UsageError(f"'{t}' is not a number (or true/false){hint}", where=where) from None
         return _number(t, where)
     raise UsageError(f"{item!r} is not a number (or true/false)", where=where)
 

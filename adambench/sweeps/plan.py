@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from adambench.errors import OptimizerError, UsageError, did_you_mean
+from adambench.optimizers.spec import name_hint
 
 if TYPE_CHECKING:
     from adambench.optimizers.spec import OptimizerConfig, OptimizerSpec
@@ -152,7 +153,7 @@ def _check_axes(
         elif ax.name not in all_params:
             raise UsageError(
                 f"no optimizer of this sweep ({', '.join(names)}) has a hyperparameter "
-                f"'{ax.name}'{did_you_mean(ax.name, all_params)}",
+                f"'{ax.name}'{name_hint(ax.name, all_params)}",
                 where=_axis_where(ax, where),
             )
 
@@ -213,12 +214,13 @@ def _points(
     where: str | None,
 ) -> tuple[list[Point], list[OptimizerConfig]]:
     """Every configuration of the grid, resolved (sources of swept values: ``grid``)."""
-    from adambench.optimizers.registry import resolve
+    from adambench.optimizers.registry import resolve, validate_suggestions
 
+    suggestions = validate_suggestions(prob)
     configs: list[OptimizerConfig] = []
     points: list[Point] = []
     for b_index, (b, (spec, over)) in enumerate(zip(bases, specs, strict=True)):
-        suggested = prob.suggested.get(spec.name)
+        suggested = suggestions.get(spec.name)
         swept = [axes[i] for i in b.axes]
         for combo in itertools.product(*(ax.values for ax in swept)):
             chosen = {ax.name: v for ax, v in zip(swept, combo, strict=True)}

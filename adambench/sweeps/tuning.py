@@ -336,14 +336,15 @@ def _tuned_configs(
     prob: Problem, optimizers: Sequence[str] | str, tuning: Tuning
 ) -> list[OptimizerConfig]:
     """Each optimizer at the value tuning chose for it (its source ``tuned``)."""
-    from adambench.optimizers.registry import get, parse_specs, resolve
+    from adambench.optimizers.registry import get, parse_specs, resolve, validate_suggestions
 
+    suggestions = validate_suggestions(prob)
     configs = []
     param = tuning.param
     items = list(optimizers) if not isinstance(optimizers, str) else [optimizers]
     for (name, over), choice in zip(parse_specs(items), tuning.choices, strict=True):
         spec = get(name)
-        cfg = resolve(spec, {**over, param: choice.value}, suggested=prob.suggested.get(name))
+        cfg = resolve(spec, {**over, param: choice.value}, suggested=suggestions.get(spec.name))
         configs.append(replace(cfg, sources={**cfg.sources, param: "tuned"}))
     return configs
 
