@@ -99,10 +99,8 @@ STYLES: dict[str, Callable[[Any], str]] = {
     "steps": lambda v: f"{v:.0f}",
     # A fraction (success rate, diverged rate) as a whole percentage.
     "percent": lambda v: f"{100 * v:.0f}%",
-    # Losses in the verdict line: three significant digits.
-    "verdict": lambda v: f"{v:.3g}",
-    # The target in a picture's legend: three significant digits.
-    "legend": lambda v: f"{v:.3g}",
+    # The target in a picture's legend: four significant digits, as the tables show values.
+    "legend": lambda v: f"{v:.4g}",
     # How many times fewer steps, in the verdict: ``2.5x``, ``130x``.
     "ratio": _ratio,
     # Values as given (hyperparameters, targets, settings): Python's ``g``; flags as true/false.
@@ -111,6 +109,8 @@ STYLES: dict[str, Callable[[Any], str]] = {
     "detail": lambda v: f"{v:.6g}",
     # Numbers in a picture's axis labels: four significant digits.
     "label": lambda v: f"{v:.4g}",
+    # Tick labels of a contour panel's colour bar: three significant digits.
+    "colorbar": lambda v: f"{v:.3g}",
     # Values written in the cells of a sweep heatmap picture: two significant digits.
     "cell": lambda v: f"{v:.2g}",
     # How long a check took, in its summary line: ``0.42s``.

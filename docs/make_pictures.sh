@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Remake the pictures in docs/ that docs/pictures.md shows (run from the repository root; needs
-# the plot extra: pip install -e ".[plot]"). Each line is also printed in docs/pictures.md.
+# Remake the pictures in docs/ that docs/pictures.md shows (run from the repository root).
+# Each line is also printed in docs/pictures.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

@@ -10,12 +10,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from PIL import Image  # matplotlib and pillow are dependencies
 from typer.testing import CliRunner
 
-pytest.importorskip("matplotlib", reason="pictures need matplotlib (the plot extra)")
-from PIL import Image
-
 from adambench.cli import app
+from adambench.report.plots import MISSING_MATPLOTLIB
 
 runner = CliRunner()
 ROOT = Path(__file__).resolve().parent.parent
@@ -142,7 +141,7 @@ def test_missing_matplotlib_names_the_extra(monkeypatch, tmp_path, no_runs):
     monkeypatch.setitem(sys.modules, "matplotlib", None)
     r = invoke("run", "beale", "--plot", tmp_path / "x.png")
     assert r.exit_code == 2 and no_runs == []
-    assert r.stderr.strip() == "error: pictures need matplotlib: pip install 'adambench[plot]'"
+    assert r.stderr.strip() == f"error: {MISSING_MATPLOTLIB}"
 
 
 def test_mp4_without_ffmpeg_is_refused(monkeypatch, tmp_path, no_runs):

@@ -19,7 +19,8 @@ def _sci(v, inside, outside):
     return f"{v:{outside}}" if a != 0 and (a < 1e-3 or a >= 1e5) else f"{v:{inside}}"
 
 
-# The formats as the tables wrote them before they shared one formatter.
+# The formats as the tables wrote them before they shared one formatter (the verdict now quotes
+# the table's format; the legend's target has four digits; the colour bar's ticks are new).
 BEFORE = {
     "table": lambda v: _sci(v, ".4g", ".2e"),
     "check": lambda v: (
@@ -31,8 +32,8 @@ BEFORE = {
     "sweep_spread": lambda v: _sci(v, ".0f" if abs(v) >= 100 else ".2g", ".0e"),
     "steps": lambda v: f"{v:.0f}",
     "percent": lambda v: f"{100 * v:.0f}%",
-    "verdict": lambda v: f"{v:.3g}",
-    "legend": lambda v: f"{v:.3g}",
+    "legend": lambda v: f"{v:.4g}",  # was .3g: a target of -0.2499 read -0.25 (issue 14)
+    "colorbar": lambda v: f"{v:.3g}",
     "ratio": lambda v: f"{v:.1f}x" if v < 100 else f"{v:.3g}x",
     "value": lambda v: f"{v:g}",
     "detail": lambda v: f"{v:.6g}",

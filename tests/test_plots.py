@@ -10,9 +10,7 @@ import sys
 
 import numpy as np
 import pytest
-
-pytest.importorskip("matplotlib", reason="pictures need matplotlib (the plot extra)")
-from PIL import Image
+from PIL import Image  # matplotlib and pillow are dependencies
 
 import adambench
 from adambench.errors import ConfigError, OutputError, UsageError
@@ -81,17 +79,21 @@ def test_one_path_per_run_inside_the_axes_and_one_loss_line_per_configuration(be
 
 def test_contour_levels_are_log_for_wide_ranges_and_linear_for_negative_losses(beale, saddle_seeds):
     pd = plots.from_result(beale)
-    s = plots._surface(pd, pd.problem.domain)
+    s = plots.surface(pd, pd.problem.domain)
     assert s.log and s.z.shape == (plots.GRID, plots.GRID)
-    ratios = s.levels[1:] / s.levels[:-1]
-    np.testing.assert_allclose(ratios, ratios[0])  # log-spaced
+    # Log-spaced bands (the basin's rings) among the equal-area ones.
+    lo, hi = s.levels[0], s.levels[-1]
+    assert np.log10(hi / lo) > 5
+    steps = np.logspace(np.log10(lo), np.log10(hi), plots.SCALE_BANDS + 1)[1:-1]
+    assert all(np.isclose(s.levels, v, rtol=1e-12).any() for v in steps)
+    assert (np.diff(s.levels) > 0).all()
     # The grid is the objective: Beale at (x, y) = grid corners.
     loss, _ = adambench.engine.jobs.problem_functions(beale.problem)
     assert s.z[0, 0] == pytest.approx(loss(np.array([[-4.5, -4.5]]))[0])
     pd = plots.from_result(saddle_seeds)
-    s = plots._surface(pd, pd.problem.domain)
+    s = plots.surface(pd, pd.problem.domain)
     assert not s.log and s.levels[0] < 0 < s.levels[-1]
-    np.testing.assert_allclose(np.diff(s.levels), np.diff(s.levels)[0])
+    assert (np.diff(s.levels) > 0).all()
 
 
 def test_auto_contour_without_a_minimum_is_linear_where_the_loss_goes_negative(write_yaml):
@@ -100,7 +102,7 @@ def test_auto_contour_without_a_minimum_is_linear_where_the_loss_goes_negative(w
     )
     r = adambench.run(path, ["adam(lr=0.1)"], steps=20)
     pd = plots.from_result(r)
-    assert not plots._surface(pd, pd.problem.domain).log
+    assert not plots.surface(pd, pd.problem.domain).log
 
 
 def test_more_than_two_parameters_gives_loss_curves_only_and_says_so(tmp_path):
@@ -347,7 +349,7 @@ def test_picture_paths_are_checked_by_extension(tmp_path, monkeypatch):
 def test_missing_matplotlib_is_one_clear_line(monkeypatch):
     monkeypatch.setitem(sys.modules, "matplotlib", None)
     assert not plots.have_matplotlib()
-    with pytest.raises(UsageError, match=r"pip install 'adambench\[plot\]'"):
+    with pytest.raises(UsageError, match=r"pip install matplotlib pillow"):
         plots.require_matplotlib()
 
 
@@ -372,3 +374,73 @@ def test_a_relative_problem_path_is_also_found_next_to_the_result(tmp_path, monk
     monkeypatch.chdir(tmp_path)  # elsewhere: the relative path no longer resolves from here
     pd = plots.from_dict(data, str(folder / "r.json"))
     assert pd.problem is not None and plots.plan(pd).surface
+
+
+# ---- issue 14: pictures a person can trust ----
+
+HIMMELBLAU = """name: himmelblau
+variables: [x, y]
+expression: (x**2 + y - 11)**2 + (x + y**2 - 7)**2
+start: [0, 0]
+domain: [[-5, 5], [-5, 5]]
+minimum: {x: [[3, 2]], value: 0}
+"""
+
+
+def surface_problems(write_yaml):
+    """Results on every shipped 2-parameter problem and on Himmelblau (four basins)."""
+    names = ["beale", "rosenbrock", "saddle_point", "long_valley", "noisy_logreg"]
+    names.append(write_yaml(HIMMELBLAU, name="himmelblau.yaml"))
+    # Short, slow runs: the paths cover a few pixels, the surface the rest.
+    return [adambench.run(n, ["adam(lr=0.0001)"], steps=5) for n in names]
+
+
+def test_contour_bands_show_the_structure_of_any_surface(write_yaml):
+    # Measured on the rendered contour panel: a shade is a step of 12 in grey (of 255), seen
+    # when it covers at least 1% of the box; no shade may cover half of it.
+    for result in surface_problems(write_yaml):
+        d = plots.draw(plots.from_result(result))
+        px = axes_pixels(d.fig, d.paths[0][1].axes)
+        grey = px[(px[..., 0] == px[..., 1]) & (px[..., 1] == px[..., 2])][:, 0]
+        shares = np.bincount(grey // 12) / (px.shape[0] * px.shape[1])
+        name = result.problem.name
+        assert (shares >= 0.01).sum() >= 8, f"{name}: {(shares >= 0.01).sum()} shades visible"
+        assert shares.max() <= 0.5, f"{name}: one shade covers {shares.max():.0%} of the box"
+
+
+def axes_pixels(fig, ax) -> np.ndarray:
+    """The RGB pixels of one axes of a figure, rendered as the PNG writer renders it."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    px = np.asarray(canvas.buffer_rgba())[..., :3].astype(int)
+    box = ax.get_window_extent()
+    h = px.shape[0]
+    return px[int(h - box.y1) + 2 : int(h - box.y0) - 2, int(box.x0) + 2 : int(box.x1) - 2]
+
+
+def test_paths_along_the_same_valley_all_stay_visible():
+    # Two spellings of one optimizer: identical paths, one drawn over the other.
+    r = adambench.run("rosenbrock", ["momentum(lr=0.001)", "sgd(lr=0.001,momentum=0.9)"])
+    assert np.array_equal(r.runs[0].x_trace, r.runs[1].x_trace)
+    d = plots.draw(plots.from_result(r))
+    px = axes_pixels(d.fig, d.paths[0][1].axes)
+    assert count_color(px, TAB_BLUE) > 300 and count_color(px, TAB_ORANGE) > 300
+
+
+def test_path_widths_narrow_in_drawing_order():
+    for n in (1, 2, 4, 12):
+        w = plots.path_widths(n)
+        assert len(w) == n and all(np.diff(w) < 0)
+        assert min(w) >= 1.4 and max(w) <= 6.0
+
+
+def test_the_legend_target_is_told_apart_from_the_minimum():
+    r = adambench.run("saddle_point", ["adam"], steps=20)
+    d = plots.draw(plots.from_result(r))
+    texts = [t.get_text() for t in d.fig.legends[0].get_texts()]
+    assert "target (-0.2499)" in texts
+    assert plots.target_text(-0.24999, -0.25) == "-0.24999"
+    assert plots.target_text(0.3127, 0.3117) == "0.3127"
+    assert plots.target_text(1e-6, 0.0) == "1e-06"

@@ -109,7 +109,7 @@ def print_error(message: str) -> None:
     """``error: MESSAGE`` on stderr, as one line."""
     from rich.markup import escape
 
-    # Escaped: messages may hold brackets ("pip install 'adambench[plot]'", numba types).
+    # Escaped: messages may hold brackets ("pip install 'adambench[torch]'", numba types).
     err.print(
         f"[bold red]error:[/] {escape(one_line(message))}",
         highlight=False,

@@ -97,7 +97,7 @@ def sweep(
         Path | None,
         typer.Option(
             help="Draw the heatmap (two swept hyperparameters) or the metric against the swept "
-            "value (one) to FILE (.png, .svg or .pdf; needs matplotlib)."
+            "value (one) to FILE (.png, .svg or .pdf)."
         ),
     ] = None,
     json_out: JsonOpt = False,

@@ -27,7 +27,7 @@ import numpy as np
 
 from adambench.errors import AdambenchError, OutputError, UsageError
 from adambench.files import atomic_output
-from adambench.numbers import format_number
+from adambench.numbers import distinct_number, format_number
 from adambench.report import curves
 
 if TYPE_CHECKING:
@@ -42,6 +42,7 @@ if TYPE_CHECKING:
 __all__ = [
     "ANIMATION_DPI",
     "ANIMATION_FORMATS",
+    "AREA_BANDS",
     "DEFAULT_FPS",
     "DEFAULT_FRAMES",
     "FIGURE_FORMATS",
@@ -50,10 +51,12 @@ __all__ = [
     "MAX_FRAMES",
     "MAX_POINTS",
     "MISSING_MATPLOTLIB",
+    "SCALE_BANDS",
     "Drawing",
     "Frames",
     "Plan",
     "PlotData",
+    "Surface",
     "Trace",
     "check_animation_path",
     "check_contour",
@@ -65,14 +68,17 @@ __all__ = [
     "from_dict",
     "from_result",
     "have_matplotlib",
+    "path_widths",
     "plan",
     "render_frames",
     "require_matplotlib",
     "save_figure",
+    "surface",
     "sweep_heatmap_figure",
     "sweep_line_figure",
     "sweep_metric_label",
     "sweep_plot",
+    "target_text",
     "write_animation",
     "write_figure",
 ]
@@ -89,7 +95,10 @@ MAX_POINTS = 3000
 LOSS_DECADES = 20
 #: Grid resolution of contour plots (points per axis).
 GRID = 240
-MISSING_MATPLOTLIB = "pictures need matplotlib: pip install 'adambench[plot]'"
+MISSING_MATPLOTLIB = (
+    "pictures need matplotlib, a dependency of adambench that this environment lacks: "
+    "pip install matplotlib pillow"
+)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -107,7 +116,8 @@ def have_matplotlib() -> bool:
 
 
 def require_matplotlib() -> None:
-    """Raise a one-line :class:`UsageError` (exit 2) naming the extra when matplotlib is absent."""
+    """Raise a one-line :class:`UsageError` (exit 2) when matplotlib is absent (a dependency, but
+    an environment can lose it): the command to restore it, not a traceback."""
     if not have_matplotlib():
         raise UsageError(MISSING_MATPLOTLIB)
 
@@ -406,22 +416,33 @@ def _view_box(domain: np.ndarray, paths: Sequence[np.ndarray]) -> np.ndarray:
     return np.column_stack([lo, hi])
 
 
+#: Contour bands at equal shares of the drawn box's area (quantiles of the sampled loss), so
+#: every surface shows its structure wherever the box is, however its values are spread ...
+AREA_BANDS = 16
+#: ... and bands on the loss's own scale (log or linear), so the basin of the minimum, a small
+#: share of the area, keeps its rings.
+SCALE_BANDS = 16
+
+
 @dataclass
-class _Surface:
-    """A contour grid and how its levels are drawn."""
+class Surface:
+    """A contour grid and how its levels are drawn: ``levels`` bound the filled bands (equal
+    area and equal scale steps, merged), ``lines`` the drawn contour lines (equal area)."""
 
     xs: np.ndarray
     ys: np.ndarray
     z: np.ndarray  # what is coloured: loss, or loss - shift on log levels
     levels: np.ndarray
+    lines: np.ndarray
     log: bool
     label: str
 
 
-def _surface(pd: PlotData, box: np.ndarray) -> _Surface:
-    """Evaluate the objective on a GRID x GRID grid (compiled, full batch) and choose levels:
-    log-spaced where the range is wide, linear where the loss goes negative and no minimum is
-    known to shift by (the problem's ``contour: auto|log|linear`` overrides)."""
+def surface(pd: PlotData, box: np.ndarray) -> Surface:
+    """Evaluate the objective on a GRID x GRID grid over ``box`` (compiled, full batch) and
+    choose its levels: on a log scale (of the loss, or of its gap to the minimum) where the range
+    is wide, linear where the loss goes negative and no minimum is known to shift by (the
+    problem's ``contour: auto|log|linear`` overrides); see :data:`AREA_BANDS`."""
     from adambench.engine.jobs import problem_functions
 
     assert pd.problem is not None
@@ -432,19 +453,11 @@ def _surface(pd: PlotData, box: np.ndarray) -> _Surface:
     z = loss(np.column_stack([xx.ravel(), yy.ravel()])).reshape(xx.shape)
     finite = z[np.isfinite(z)]
     zmin, zmax = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 1.0)
-    mode = pd.problem.contour
-    if mode == "auto":
-        if zmin < 0 and pd.min_value is None:
-            mode = "linear"
-        else:
-            base = pd.min_value if pd.min_value is not None else 0.0
-            spread = (zmax - base) / max(float(np.percentile(finite - base, 10)), 1e-300)
-            mode = "log" if spread > 100 else "linear"
-    if mode == "linear" or zmax <= zmin:
+    if _contour_mode(pd, finite, zmin, zmax) == "linear" or zmax <= zmin:
         from matplotlib.ticker import MaxNLocator
 
-        levels = MaxNLocator(30).tick_values(zmin, zmax if zmax > zmin else zmin + 1)
-        return _Surface(xs, ys, z, levels, False, "loss")
+        steps = MaxNLocator(SCALE_BANDS).tick_values(zmin, zmax if zmax > zmin else zmin + 1)
+        return Surface(xs, ys, z, *_levels(z, steps), False, "loss")
     shift = pd.min_value if pd.min_value is not None else min(zmin, 0.0)
     g = z - shift
     pos = g[np.isfinite(g) & (g > 0)]
@@ -452,34 +465,64 @@ def _surface(pd: PlotData, box: np.ndarray) -> _Surface:
     # The lowest level: the lowest point of the grid, so the basin around the minimum keeps
     # its rings, but no more than 10 decades below the top (a minimum of 0 would ask for -inf).
     lo = max(float(pos.min()) if pos.size else hi * 1e-6, hi * 1e-10)
-    levels = np.logspace(math.log10(lo), math.log10(hi), 31)
     g = np.where(np.isfinite(g), np.maximum(g, lo), np.nan)
+    steps = np.logspace(math.log10(lo), math.log10(hi), SCALE_BANDS + 1)
     if shift == 0:
         label = "loss"
     elif pd.min_value is not None:
         label = "loss − minimum"
     else:
         label = f"loss − ({format_number(shift, 'label')})"
-    return _Surface(xs, ys, g, levels, True, label)
+    return Surface(xs, ys, g, *_levels(g, steps), True, label)
 
 
-def _draw_surface(ax: Axes, fig: Figure, s: _Surface) -> None:
+def _contour_mode(pd: PlotData, finite: np.ndarray, zmin: float, zmax: float) -> str:
+    """The problem's ``contour`` setting, with ``auto`` decided: log for a range of more than
+    two decades above the minimum (or 0), linear for a negative loss with no minimum known."""
+    assert pd.problem is not None
+    mode = pd.problem.contour
+    if mode != "auto":
+        return mode
+    if zmin < 0 and pd.min_value is None:
+        return "linear"
+    base = pd.min_value if pd.min_value is not None else 0.0
+    spread = (zmax - base) / max(float(np.percentile(finite - base, 10)), 1e-300)
+    return "log" if spread > 100 else "linear"
+
+
+def _levels(z: np.ndarray, steps: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(band bounds, line levels): the quantiles of ``z`` at equal area shares merged with the
+    scale's ``steps`` inside the range of ``z``; lines at the area quantiles."""
+    finite = z[np.isfinite(z)]
+    if finite.size == 0:
+        return steps, steps
+    lo, hi = float(finite.min()), float(finite.max())
+    by_area = np.unique(np.quantile(finite, np.linspace(0.0, 1.0, AREA_BANDS + 1)))
+    inside = steps[(steps > lo) & (steps < hi)]
+    levels = np.unique(np.concatenate([by_area, inside]))
+    if levels.size < 2:
+        return steps, steps
+    return levels, by_area[1:-1]
+
+
+def _draw_surface(ax: Axes, fig: Figure, s: Surface) -> None:
     import matplotlib
-    from matplotlib.colors import ListedColormap, LogNorm
-    from matplotlib.ticker import LogLocator
+    from matplotlib.colors import BoundaryNorm, ListedColormap
 
-    # A pale grey ramp, white at the bottom: the coloured paths stay the loudest thing.
-    cmap = ListedColormap(matplotlib.colormaps["Greys"](np.linspace(0.0, 0.5, 256)))
-    norm = LogNorm(vmin=s.levels[0], vmax=s.levels[-1]) if s.log else None
-    cs = ax.contourf(s.xs, s.ys, s.z, levels=s.levels, cmap=cmap, norm=norm, extend="min")
-    ax.contour(
-        s.xs, s.ys, s.z, levels=s.levels[::3], colors="k", linewidths=0.4, alpha=0.35, norm=norm
+    # A grey ramp, white at the bottom: the coloured paths stay the loudest thing. Each band
+    # gets its own step of the ramp (BoundaryNorm), so the whole ramp is used on any surface.
+    cmap = ListedColormap(matplotlib.colormaps["Greys"](np.linspace(0.0, 0.6, 256)))
+    norm = BoundaryNorm(s.levels, cmap.N, extend="min" if s.log else "neither")
+    cs = ax.contourf(
+        s.xs, s.ys, s.z, levels=s.levels, cmap=cmap, norm=norm, extend="min" if s.log else None
     )
+    if s.lines.size:
+        ax.contour(s.xs, s.ys, s.z, levels=s.lines, colors="k", linewidths=0.5, alpha=0.45)
     cb = fig.colorbar(cs, ax=ax, shrink=0.9, pad=0.02)
     cb.set_label(s.label)
-    if s.log:
-        cb.locator = LogLocator()
-        cb.update_ticks()
+    every = max(1, math.ceil(s.levels.size / 8))
+    ticks = s.levels[::every]
+    cb.set_ticks(ticks, labels=[format_number(float(v), "colorbar") for v in ticks])
 
 
 def _path_xy(t: Trace) -> np.ndarray:
@@ -647,6 +690,15 @@ def _draw_ecdf(ax: Axes, pd: PlotData, colors: Sequence[Any]) -> None:
     ax.grid(True, which="major", alpha=0.3)
 
 
+def target_text(target: float, min_value: float | None) -> str:
+    """The target as a legend shows it: four significant digits, or as many as tell it apart
+    from the minimum (-0.2499 is not the minimum -0.25)."""
+    text = format_number(target, "legend")
+    if min_value is not None and text == format_number(min_value, "legend"):
+        return distinct_number(target, min_value)
+    return text
+
+
 @dataclass
 class Drawing:
     """The figure and the artists an animation updates."""
@@ -682,7 +734,7 @@ def draw(pd: PlotData, contour: bool | None = None, animation: bool = False) -> 
         extra += _draw_boundaries(axes.pop(0), d, pd, colors, alpha, animation)
     _, d.loss_lines = _draw_loss(axes.pop(0), pd, colors)
     if pd.target is not None:
-        label = f"target ({format_number(pd.target, 'legend')})"
+        label = f"target ({target_text(pd.target, pd.min_value)})"
         extra.append(Line2D([], [], color="k", ls=":", lw=1, label=label))
     if p.ecdf:
         _draw_ecdf(axes.pop(0), pd, colors)
@@ -708,11 +760,12 @@ def _draw_paths(
     # The box follows the runs that stayed finite; diverging paths are clipped to it.
     kept = [xy for t, xy in zip(pd.traces, drawn, strict=True) if t.status != "diverged"]
     box = _view_box(pd.problem.domain, kept)
-    _draw_surface(ax, d.fig, _surface(pd, box))
+    _draw_surface(ax, d.fig, surface(pd, box))
     left = 0
+    widths = path_widths(len(pd.labels))
     for t, xy in zip(pd.traces, drawn, strict=True):
-        c = colors[t.config]
-        (line,) = ax.plot(xy[:, 0], xy[:, 1], color=c, lw=1.6, alpha=alpha, zorder=4)
+        c, lw = colors[t.config], widths[t.config]
+        (line,) = ax.plot(xy[:, 0], xy[:, 1], color=c, lw=lw, alpha=alpha, zorder=4)
         inside = np.all((xy >= box[:, 0]) & (xy <= box[:, 1]), axis=1)
         left += int(not inside.all())
         if t.status == "diverged":
@@ -731,6 +784,21 @@ def _draw_paths(
     batch = " (full batch)" if pd.kind == "logreg" else ""
     ax.set_title(f"paths on the loss surface{batch}", fontsize=10)
     return handles
+
+
+#: The narrowest path line (the last configuration's), and the most the widest may add.
+PATH_WIDTH = 1.4
+PATH_WIDTH_SPREAD = 4.5
+
+
+def path_widths(n: int) -> list[float]:
+    """Line widths of ``n`` configurations' paths, in drawing order: the first drawn is the
+    widest, each later one narrower, so paths that run along the same valley show as nested
+    stripes (every colour stays visible) instead of the last one hiding the others."""
+    if n <= 1:
+        return [PATH_WIDTH + 0.2] * n
+    step = min(2.0, PATH_WIDTH_SPREAD / (n - 1))
+    return [PATH_WIDTH + step * (n - 1 - k) for k in range(n)]
 
 
 def _draw_boundaries(
