@@ -59,3 +59,72 @@ def test_ctrl_c_exits_130_and_leaves_no_file(tmp_path):
     assert stderr.strip().splitlines()[-1] == "interrupted"
     assert "Traceback" not in stderr and stdout == ""
     assert list(tmp_path.iterdir()) == []
+
+
+def _sweep_command(*extra: str) -> list[str]:
+    """A local sweep of a few seconds: 2,400 runs of 20,000 steps, in chunks of about a second."""
+    return [
+        sys.executable, "-m", "adambench", "sweep", "beale", "-O", "adam",
+        "-g", "lr=1e-4:1:log12", "--seeds", "200", "--start", "random", "--steps", "20000",
+        "--top", "3", *extra,
+    ]  # fmt: skip
+
+
+def _without_volatile(data):
+    if isinstance(data, dict):
+        return {k: _without_volatile(v) for k, v in data.items() if k != "volatile"}
+    if isinstance(data, list):
+        return [_without_volatile(v) for v in data]
+    return data
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
+def test_ctrl_c_in_a_local_sweep_keeps_finished_runs_and_resume_completes_it(tmp_path):
+    import json
+
+    out, partial = tmp_path / "sweep.json", tmp_path / "sweep.json.partial"
+    env = {**os.environ, "NO_COLOR": "1"}
+    subprocess.run(
+        _sweep_command("--steps", "2", "--seeds", "1"), env=env, check=True, capture_output=True
+    )  # fmt: skip  (compile first)
+    proc = subprocess.Popen(_sweep_command("-o", str(out)), env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)  # fmt: skip
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:  # the header and at least one finished chunk
+        if partial.exists() and partial.read_text().count("\n") >= 2:
+            break
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGINT)
+    _, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 130, stderr
+    assert "Traceback" not in stderr and not out.exists()
+    kept = partial.read_text().count("\n") - 1
+    assert kept >= 1 and f"--resume {partial}" in stderr
+    resumed = subprocess.run(_sweep_command("-o", str(out), "--resume", str(partial)), env=env,
+                             capture_output=True, text=True)  # fmt: skip
+    assert resumed.returncode == 0, resumed.stderr
+    assert "resuming:" in resumed.stderr and not partial.exists()
+    whole = subprocess.run(_sweep_command("--json"), env=env, capture_output=True, text=True)
+    assert _without_volatile(json.loads(out.read_text())) == _without_volatile(
+        json.loads(whole.stdout)
+    )
+
+
+def test_a_local_resume_of_another_sweep_is_refused(tmp_path):
+    from typer.testing import CliRunner
+
+    import adambench
+    from adambench.backends.options import IN_PROCESS, Cluster
+    from adambench.cli import app
+
+    partial = tmp_path / "s.json.partial"
+    # A journal of one grid, kept (as an interrupted run keeps it) ...
+    kept = Cluster(IN_PROCESS, chunk_runs=1, journal=partial, remove_journal=False)
+    adambench.sweep("beale", ["adam"], ["lr=0.01,0.1"], steps=50, scheduler=kept)
+    assert partial.read_text().count("\n") == 3  # the header and two chunks of one run
+    # ... resumed with another grid: refused, nothing written.
+    args = ["sweep", "beale", "-O", "adam", "-g", "lr=0.01,0.2", "--steps", "50"]
+    r = CliRunner().invoke(app, [*args, "-o", str(tmp_path / "s.json"), "--resume", str(partial)])
+    assert r.exit_code == 2 and "partial output of other runs" in r.stderr
+    assert "Traceback" not in r.output and not (tmp_path / "s.json").exists()

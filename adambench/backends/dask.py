@@ -49,7 +49,13 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from adambench.backends.journal import Journal, identity
-from adambench.backends.options import ChunkStatus, Cluster, ClusterError, as_cluster
+from adambench.backends.options import (
+    IN_PROCESS,
+    ChunkStatus,
+    Cluster,
+    ClusterError,
+    as_cluster,
+)
 from adambench.backends.tasks import (
     ChunkOutput,
     RunQueue,
@@ -65,7 +71,7 @@ from adambench.errors import UsageError
 from adambench.limits import MAX_CHUNK_RUNS
 
 if TYPE_CHECKING:
-    from adambench.engine.batches import ProgressFn
+    from adambench.engine.batches import CompileFn, ProgressFn
     from adambench.engine.jobs import Job
 
 #: What a chunk should take on its worker, in seconds (long enough that the per-chunk overhead
@@ -189,6 +195,7 @@ def execute(
     cluster: Cluster,
     *,
     progress: ProgressFn | None = None,
+    on_compile: CompileFn | None = None,
     what: str = "runs",
 ) -> Report:
     """Run every run of ``jobs`` (made with ``engine.prepare(..., allocate=False)``) on the
@@ -197,11 +204,15 @@ def execute(
     ``progress(done, total)`` counts run-steps, as :func:`adambench.engine.jobs.execute`'s does,
     after each finished chunk (its journal line written first, so an exception raised there
     leaves the chunk saved). ``what`` names the runs in the journal's header and messages.
+    ``on_compile(name)`` is entered around each kernel compiled in this process (in-process
+    chunks only: workers compile on their own).
     """
     for job in jobs:
         if job.batches:
             raise UsageError("cluster jobs must be prepared with allocate=False")
-    return _Execution(jobs, cluster, progress, what).run()
+    execution = _Execution(jobs, cluster, progress, what)
+    execution.on_compile = on_compile
+    return execution.run()
 
 
 class _Execution:
@@ -223,6 +234,7 @@ class _Execution:
         self.threads = 1
         self.compile_s = 0.0
         self.journal: Journal | None = None
+        self.on_compile: CompileFn | None = None
 
     def run(self) -> Report:
         cluster = self.cluster
@@ -240,8 +252,10 @@ class _Execution:
                     f"{cluster.journal}"
                 )
             queue = RunQueue(self.plans, self.done)
-            if queue:
-                first = max((out.id for out in resumed), default=-1) + 1
+            first = max((out.id for out in resumed), default=-1) + 1
+            if queue and cluster.scheduler == IN_PROCESS:
+                self.run_here(queue, first)
+            elif queue:
                 with connect(cluster) as (client, threads):
                     self.dispatch(client, threads, queue, first)
             missing = sum(int((~d).sum()) for d in self.done)
@@ -311,6 +325,36 @@ class _Execution:
                 parts.append(part_of(self.plans[j], j, ks, s0, s1))
         return Task(task_id, tuple(parts), threads, code_digest())
 
+    def run_here(self, queue: RunQueue, task_id: int) -> None:
+        """Run the chunks one after another in this process (no Dask), each on the engine
+        threads of the cluster's ``threads`` (default: every core), journalled as they finish."""
+        threads = self.cluster.threads
+        samples: list[float] = []
+        per_task = threads or cores()
+        while queue:
+            spu = float(np.median(samples[-9:])) if samples else SECONDS_PER_UNIT
+            task = self.next_task(queue, task_id, threads, 1, spu, per_task)
+            task_id += 1
+            out = run_chunk(task, self.on_compile)
+            if out.error is not None:
+                raise out.error
+            self.measure(task, out, samples)
+            per_task = out.threads
+            self.threads = max(self.threads, out.threads)
+            self.finished(out, 0)
+
+    def measure(self, task: Task, out: ChunkOutput, samples: list[float]) -> None:
+        """Add a finished chunk's seconds per unit of work per thread to ``samples`` (the cost
+        model that sizes the next chunks), and its compile time to the execution's."""
+        units = sum(
+            float(self.plans[p.job].run_units[list(p.config_index)].sum()) * p.seeds
+            for p in task.parts
+        )
+        busy = out.wall_s - out.compile_s
+        if busy > 0.05 and units > 0:
+            samples.append(busy * out.threads / units)
+        self.compile_s = max(self.compile_s, out.compile_s)
+
     def dispatch(self, client: Any, threads: int | None, queue: RunQueue, task_id: int) -> None:
         from distributed import as_completed
         from distributed.scheduler import KilledWorker
@@ -351,16 +395,9 @@ class _Execution:
                 out: ChunkOutput = future.result()
                 if out.error is not None:
                     raise out.error
-                units = sum(
-                    float(self.plans[p.job].run_units[list(p.config_index)].sum()) * p.seeds
-                    for p in task.parts
-                )
-                busy = out.wall_s - out.compile_s
-                if busy > 0.05 and units > 0:
-                    samples.append(busy * out.threads / units)
+                self.measure(task, out, samples)
                 per_task = threads or out.threads
                 self.threads = max(self.threads, per_task * slots)
-                self.compile_s = max(self.compile_s, out.compile_s)
                 self.finished(out, len(pending))
         finally:
             if pending:

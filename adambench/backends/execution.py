@@ -52,7 +52,11 @@ def run_jobs(
     from adambench.backends import dask as cluster
 
     report = cluster.execute(
-        jobs, cluster.as_cluster(scheduler, threads), progress=progress, what=what
+        jobs,
+        cluster.as_cluster(scheduler, threads),
+        progress=progress,
+        on_compile=on_compile,
+        what=what,
     )
     return Executed(report.threads, list(report.compiled), list(report.notes))
 

@@ -11,7 +11,11 @@ from typing import Any
 from adambench.errors import AdambenchError, UsageError
 from adambench.limits import MAX_CHUNK_RUNS, MAX_RETRIES, MAX_THREADS, MAX_WORKERS, check_int
 
-__all__ = ["ChunkStatus", "Cluster", "ClusterError", "as_cluster"]
+__all__ = ["IN_PROCESS", "ChunkStatus", "Cluster", "ClusterError", "as_cluster"]
+
+#: The ``scheduler`` of a chunked execution in this process, without Dask: a local sweep or
+#: check that keeps a journal (``-o FILE`` or ``--resume``) runs this way, chunk by chunk.
+IN_PROCESS = "in-process"
 
 
 class ClusterError(AdambenchError):
@@ -37,7 +41,9 @@ class Cluster:
     """Where and how to run chunks of runs on Dask.
 
     ``scheduler`` is ``"local"`` (a :class:`distributed.LocalCluster` on this machine, started and
-    stopped with the call: ``workers`` processes of one thread, by default one per core), the
+    stopped with the call: ``workers`` processes of one thread, by default one per core),
+    :data:`IN_PROCESS` (chunks run one after another in this process, no Dask: what a local
+    sweep with a journal uses), the
     address of a running scheduler (``"tcp://host:8786"``), or a :class:`distributed.Client`
     (used as it is, not closed). ``chunk_runs`` fixes the runs per chunk (default: chunks of about
     :data:`TASK_SECONDS`, sized from the measured speed, smaller towards the end). ``threads`` is
@@ -65,7 +71,7 @@ class Cluster:
     def __post_init__(self) -> None:
         if self.workers is not None:
             check_int("workers", self.workers, 1, MAX_WORKERS)
-            if not (isinstance(self.scheduler, str) and self.scheduler == "local"):
+            if self.scheduler != "local":
                 raise UsageError("workers applies to the local cluster (--scheduler local) only")
         if self.chunk_runs is not None:
             check_int("chunk runs", self.chunk_runs, 1, MAX_CHUNK_RUNS)

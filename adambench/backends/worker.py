@@ -21,6 +21,7 @@ from adambench.backends.tasks import (
 from adambench.errors import AdambenchError
 
 if TYPE_CHECKING:
+    from adambench.engine.batches import CompileFn
     from adambench.engine.jobs import Job
 
 __all__ = ["COLLECTED", "cores", "run_chunk"]
@@ -74,10 +75,11 @@ def cores() -> int:
     return os.cpu_count() or 1  # pragma: no cover
 
 
-def run_chunk(task: Task) -> ChunkOutput:
-    """Run one chunk on a worker (the function every task calls): rebuild its jobs, execute
-    them together, return the collected arrays. Errors a user should see (a plugin that does not
-    compile, a different adambench) come back as values, so Dask does not retry them."""
+def run_chunk(task: Task, on_compile: CompileFn | None = None) -> ChunkOutput:
+    """Run one chunk on a worker (the function every task calls), or in this process: rebuild
+    its jobs, execute them together, return the collected arrays. Errors a user should see (a
+    plugin that does not compile, a different adambench) come back as values, so Dask does not
+    retry them. ``on_compile(name)`` is entered around each kernel compiled (in this process)."""
     from contextlib import nullcontext
 
     from adambench.cache import pop_notes
@@ -89,9 +91,9 @@ def run_chunk(task: Task) -> ChunkOutput:
     out = ChunkOutput(task.id, threads=threads, worker=address)
     compiled: list[str] = []
 
-    def on_compile(name: str) -> Any:
+    def compiling(name: str) -> Any:
         compiled.append(name)
-        return nullcontext()
+        return on_compile(name) if on_compile is not None else nullcontext()
 
     try:
         if task.code != code_digest():
@@ -100,7 +102,7 @@ def run_chunk(task: Task) -> ChunkOutput:
                 "Python than the client; install the same versions on every machine"
             )
         jobs = [_prepare(part) for part in task.parts]
-        engine.execute(jobs, threads=threads, on_compile=on_compile)
+        engine.execute(jobs, threads=threads, on_compile=compiling)
     except AdambenchError as exc:
         out.error = exc
         return out

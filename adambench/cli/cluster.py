@@ -47,7 +47,8 @@ ChunkRunsOpt = Annotated[
     int | None,
     typer.Option(
         parser=whole_number,
-        help="Runs per chunk sent to a worker (default: about a second of work each).",
+        help="Runs per chunk, sent to a worker or saved to FILE.partial (default: about a "
+        "second of work each).",
         rich_help_panel=CLUSTER_PANEL,
         show_default=False,
     ),
@@ -55,9 +56,8 @@ ChunkRunsOpt = Annotated[
 ResumeOpt = Annotated[
     Path | None,
     typer.Option(
-        help="Continue an interrupted cluster sweep from its partial output (-o FILE keeps "
-        "finished chunks in FILE.partial): its runs are not run again.",
-        rich_help_panel=CLUSTER_PANEL,
+        help="Continue an interrupted sweep from its partial output (-o FILE keeps finished "
+        "chunks of runs in FILE.partial, here or on a cluster): its runs are not run again.",
         show_default=False,
     ),
 ]
@@ -73,20 +73,23 @@ def cluster_from_options(
     resume: Path | None = None,
     output: Path | None = None,
 ) -> Any:
-    """The :class:`adambench.backends.dask.Cluster` of the options (None without --scheduler); its
-    journal is ``--resume FILE``, else ``OUTPUT.partial`` next to ``-o OUTPUT``. The command
-    removes the journal itself, once the output is written."""
+    """The :class:`adambench.backends.dask.Cluster` of the options: on Dask with --scheduler;
+    without it, chunks run in this process when there is a journal to keep (``-o`` or
+    ``--resume``), else None (the one-pass local path). The journal is ``--resume FILE``, else
+    ``OUTPUT.partial`` next to ``-o OUTPUT``. The command removes the journal itself, once the
+    output is written."""
     from adambench.errors import UsageError
 
     if scheduler is None:
-        for flag, value in (("--workers", workers), ("--chunk-runs", chunk_runs),
-                            ("--resume", resume)):  # fmt: skip
-            if value is not None:
-                raise UsageError(f"{flag} applies to runs on a Dask cluster; give --scheduler too")
-        return None
+        if workers is not None:
+            raise UsageError("--workers applies to runs on a Dask cluster; give --scheduler too")
+        if output is None and resume is None:
+            if chunk_runs is not None:
+                raise UsageError("--chunk-runs applies to chunked runs: give -o or --scheduler")
+            return None
     from rich.markup import escape
 
-    from adambench.backends.dask import Cluster
+    from adambench.backends.options import IN_PROCESS, Cluster
 
     journal = resume if resume is not None else (partial_path(output) if output else None)
 
@@ -95,7 +98,7 @@ def cluster_from_options(
             err.print(f"[dim]{escape(message)}[/dim]", highlight=False)
 
     return Cluster(
-        scheduler=scheduler,
+        scheduler=scheduler if scheduler is not None else IN_PROCESS,
         workers=workers,
         chunk_runs=chunk_runs,
         threads=threads,

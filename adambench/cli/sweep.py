@@ -120,8 +120,9 @@ def sweep(
       adambench sweep --config sample_configs/sweep_beale.yaml -o sweep.json --plot sweep.png
       adambench sweep beale -O adam -g lr=1e-4:1:log50 --seeds 200 --scheduler local -o big.json
 
-    On a Dask cluster (--scheduler), -o FILE keeps finished chunks in FILE.partial until FILE
-    is written; after Ctrl-C, the same command with --resume FILE.partial continues it.
+    With -o FILE, finished chunks of runs are kept in FILE.partial until FILE is written (here
+    or on a Dask cluster, --scheduler); after Ctrl-C, the same command with --resume
+    FILE.partial continues it, and the result is the uninterrupted one, bit for bit.
     """
     with boundary():
         from adambench.sweeps.config import load_sweep_file

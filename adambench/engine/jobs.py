@@ -130,8 +130,6 @@ def prepare(
     every, want_x, notes = _traces(prob.dim, len(configs) * n_seeds, n_steps, every, record_x)
     check_memory(prob, configs, n_seeds, n_steps // every + 1, want_x, average)
     starts, start_kind = start_points(prob, start, seed_list)
-    repeated = repeated_seeds_note(prob, start_kind, n_seeds)
-    notes += [repeated] if repeated else []
     settings = Settings(
         steps=n_steps,
         seeds=seed_list,
@@ -297,9 +295,17 @@ def collect(job: Job, threads: int = 1) -> Result:
         runs=collect_runs(job.problem, job.configs, job.settings, job.starts, job.batches),
         timings=dict(job.timings),
         threads=threads,
-        notes=job.notes + pop_notes(),
+        notes=job.notes + _repeat_notes(job) + pop_notes(),
         date=datetime.now(timezone.utc).isoformat(timespec="seconds"),
     )
+
+
+def _repeat_notes(job: Job) -> list[str]:
+    """The note on seeds that repeat one run, made when the whole job is collected (a chunk of
+    its runs on a worker sees only some of the seeds)."""
+    st = job.settings
+    note = repeated_seeds_note(job.problem, st.start, len(st.seeds))
+    return [note] if note else []
 
 
 def _configs(
