@@ -45,7 +45,7 @@ def test_sweep_prints_a_ranked_table_a_heatmap_and_the_best():
     ranked = [line for line in out if re.match(r"^1 ", line)]
     lr, beta1 = ranked[0].split()[1:3]
     assert best.startswith(f"best: adam(lr={lr}, beta1={beta1}), median final loss")
-    assert any(line.startswith("ranked by the median final loss over 2 seeds") for line in out)
+    assert any(line.startswith("ranked by fewest failed runs (diverged or invalid") for line in out)
 
 
 def test_diverged_cells_say_so():
@@ -100,6 +100,10 @@ def test_outputs_validate_and_reload_without_rerunning(tmp_path):
     data = json.loads(j.read_text())
     jsonschema.validate(data, SCHEMA)
     assert data["sweep"]["metric"] == "final_loss" and len(data["runs"]) == 8
+    assert data["sweep"]["ranking"] == (
+        "fewest failed runs; then lowest median final loss; then lowest upper quartile; "
+        "then grid order"
+    )
     assert invoke(*args, "--steps", "200", "-o", c).exit_code == 0
     rows = list(csv.DictReader(io.StringIO(c.read_text())))
     assert len(rows) == 8 and {r["hp_lr"] for r in rows} == {"0.01", "0.1"}

@@ -205,7 +205,39 @@ def test_failed_runs_count_as_the_worst_value():
     assert (a.value, a.q1, a.q3) == (2.5, 1.75, 3.25)
     assert (b.value, b.q1, b.q3) == (2.5, 1.75, math.inf) and b.state == "ok"
     assert c.value == math.inf and c.state == "diverged" and c.failed == 2
-    assert [s.rank for s in (a, b, c, d)] == [1, 2, 4, 3]  # ties: fewer failed runs first
+    # fewer failed runs first, whatever the median: d (none failed) above b (one failed)
+    assert [s.rank for s in (a, b, c, d)] == [1, 3, 4, 2]
+    assert [s.fragile for s in (a, b, c, d)] == [False, True, False, False]
+
+
+def test_a_fragile_configuration_cannot_win_by_its_median():
+    # The case: 7 of 20 seeds diverged, a tiny median; another diverged on 1 of 20.
+    fragile = [1e-29] * 13 + [np.nan] * 7
+    sturdier = [0.5] * 19 + [np.nan]
+    sturdy = [9.0] * 20
+    o = outcomes(
+        [fragile, sturdier, sturdy],
+        failed=[[v != v for v in row] for row in (fragile, sturdier, sturdy)],
+    )
+    for metric in ("final_loss", "best_loss"):
+        stats = aggregate(o, metric)
+        assert [s.rank for s in stats] == [3, 2, 1]
+        assert [s.misses for s in stats] == [7, 1, 0]
+
+
+def test_ties_in_failures_and_median_go_to_the_upper_quartile_then_grid_order():
+    o = outcomes([[1, 2, 3, 9], [1, 2, 3, 4], [1, 2, 3, 4]])
+    assert [s.rank for s in aggregate(o, "final_loss")] == [3, 1, 2]
+
+
+def test_steps_to_target_ranks_fewer_misses_first():
+    o = outcomes(
+        [[1e-9] * 4, [1e-9] * 4],
+        reached=[[1, 1, 1, 0], [1, 1, 1, 1]],
+        stt=[[10, 10, 10, np.nan], [500, 500, 500, 500]],
+    )
+    s = aggregate(o, "steps_to_target")
+    assert s[0].value == 10 and [x.rank for x in s] == [2, 1] and s[0].fragile
 
 
 def test_steps_to_target_and_success_rate_ranking():
@@ -337,20 +369,21 @@ def test_tuned_comparison_picks_each_optimizers_best_on_held_out_seeds():
         assert sorted(r.seed for r in mine) == sorted([2, 3, 4] * 4)
         assert {r.steps for r in mine} == {80}
     assert set(t.sweep.seeds).isdisjoint(tuned.result.settings.seeds)
-    # The choice is the lr with the lowest median final loss, recomputed here from the runs.
+    # The choice is the lr with the fewest failed runs, then the lowest median final loss
+    # (the sweep's ranking), recomputed here from the runs.
     for choice in t.choices:
         opt = t.sweep.bases[choice.base].optimizer
-        medians = {
-            lr: np.median(
-                [
-                    r.final_loss if r.status != "diverged" else np.inf
-                    for r in runs
-                    if r.optimizer == opt and r.hyperparameters["lr"] == lr
-                ]
-            )
+        losses = {
+            lr: [
+                r.final_loss if r.status not in ("diverged", "invalid_start") else np.inf
+                for r in runs
+                if r.optimizer == opt and r.hyperparameters["lr"] == lr
+            ]
             for lr in t.values
         }
-        assert choice.value == min(medians, key=medians.get)
+        medians = {lr: np.median(v) for lr, v in losses.items()}
+        key = {lr: (int(np.isinf(v).sum()), medians[lr]) for lr, v in losses.items()}
+        assert choice.value == min(key, key=key.get)
         assert choice.stat.value == medians[choice.value]
     # The comparison is a plain run at the chosen values: nothing else changed.
     for cfg, choice in zip(tuned.result.configs, t.choices, strict=True):
@@ -367,6 +400,8 @@ def test_tuned_comparison_picks_each_optimizers_best_on_held_out_seeds():
     assert (
         "held out" in data["tuning"]["rule"] and data["optimizers"][0]["sources"]["lr"] == "tuned"
     )
+    assert "chosen: the fewest failed runs, then the lowest median" in data["tuning"]["rule"]
+    assert data["tuning"]["ranking"].startswith("fewest failed runs; then lowest median")
     csv_rows = tuned.to_csv().splitlines()
     assert csv_rows[0].endswith(",phase") and len(csv_rows) == 1 + 24 + 4
 

@@ -165,12 +165,14 @@ def sweep(
             scheduler=cluster,
         )
         optimizers = optimizers or (list(spec.optimizers) if spec and spec.optimizers else ["adam"])
+        if not json_out:
+            arguments["on_plan"] = _say_heading
         sw = _run_sweep(prob, optimizers, grid_axes, arguments, feedback, n_steps)
         _save_sweep(sw, output, cluster)
         if json_out:
             sys.stdout.write(sw.to_json())
         else:
-            _print_sweep(sw, None, top, quiet)
+            _print_sweep(sw, None, top, quiet, heading=False)
         _plot_sweep(sw, plot, None, quiet)
         say_wrote(output, quiet)
 
@@ -181,6 +183,18 @@ def _pick(spec: Any, key: str, value: Any, default: Any = None) -> Any:
         return value
     from_file = getattr(spec, key) if spec is not None else None
     return default if from_file is None else from_file
+
+
+def _say_heading(plan: Any, steps: int) -> None:
+    """The sweep's size, first on stdout, before any run starts (a long sweep says what it is
+    doing while it does it; the tables follow when it is done)."""
+    from rich.markup import escape
+
+    from adambench.report.sweep_tables import heading_text
+
+    labels = [b.label for b in plan.bases]
+    line = heading_text(plan.problem.name, labels, len(plan.points), plan.seeds, steps)
+    out.print(escape(line), highlight=False)
 
 
 def _run_sweep(
@@ -229,13 +243,14 @@ def _check_plot_path(plot: Path | None) -> None:
         check_output_path(plot, PLOT_FORMATS)
 
 
-def _print_sweep(sw: Any, metric: str | None, top: int, quiet: bool) -> None:
+def _print_sweep(sw: Any, metric: str | None, top: int, quiet: bool, heading: bool = True) -> None:
     from rich.markup import escape
 
     from adambench.report import sweep_tables as R
     from adambench.sweeps.grid import MAX_HEATMAPS
 
-    out.print(escape(R.heading(sw)), highlight=False)
+    if heading:
+        out.print(escape(R.heading(sw)), highlight=False)
     if top != 0:
         out.print(R.ranked_table(sw, metric, top=top))
     maps = sw.heatmaps(metric)
@@ -246,6 +261,8 @@ def _print_sweep(sw: Any, metric: str | None, top: int, quiet: bool) -> None:
         out.print(escape(line), highlight=False)
     rule, *notes = R.footnotes(sw, metric)
     out.print(f"[dim]{escape(rule)}[/dim]", highlight=False)
+    for key in R.keys(sw, metric):
+        out.print(f"[dim]{escape(key)}[/dim]", highlight=False)
     if len(maps) > MAX_HEATMAPS:
         notes.append(f"{len(maps)} heatmaps; the first {MAX_HEATMAPS} are shown")
     if not quiet:

@@ -36,6 +36,7 @@ if TYPE_CHECKING:
 
     from adambench.engine.results import Result
     from adambench.problems import Problem
+    from adambench.report.sweep_tables import ColourScale
     from adambench.sweeps.aggregate import Heatmap, PointStat
     from adambench.sweeps.result import SweepResult
 
@@ -1146,63 +1147,75 @@ def sweep_line_figure(sw: SweepResult, metric: str) -> Figure:
 
 
 def sweep_heatmap_figure(sw: SweepResult, metric: str) -> Figure:
-    """One panel per heatmap: viridis, bright = best; failed cells grey and written out."""
+    """One panel per heatmap: viridis, bright = best; failed cells grey and written out.
+
+    The panels share the colour scale of the terminal heatmap
+    (:func:`adambench.report.sweep_tables.colour_scale`: log10 of losses, capped at
+    ``COLOUR_DECADES`` below the worst, stated on the colour bar); they show the gap to the
+    minimum where the tables do. Cell labels are sized to their cells, in black or white
+    against the cell's colour."""
     import matplotlib
     from matplotlib.figure import Figure
 
+    from adambench.report.sweep_tables import gap_offset
     from adambench.sweeps.grid import MAX_HEATMAPS
 
     stats = sw.stats(metric)
     maps = sw.heatmaps(metric)[:MAX_HEATMAPS]
-    scale = _heatmap_scale(maps, stats, metric)
+    offset = gap_offset(sw, metric)
+    scale = _heatmap_scale(maps, stats, metric, offset)
     ncols = min(len(maps), 2)
     nrows = math.ceil(len(maps) / ncols)
     w = max(len(hm.col_labels) for hm in maps)
     h = max(len(hm.row_labels) for hm in maps)
-    fig = Figure(figsize=(ncols * (1.6 + 0.75 * w), nrows * (1.2 + 0.45 * h)), layout="constrained")
+    size = (ncols * (1.8 + _CELL_INCHES[0] * w), nrows * (1.4 + _CELL_INCHES[1] * h))
+    fig = Figure(figsize=size, layout="constrained")
     axes = fig.subplots(nrows, ncols, squeeze=False)
     cmap = matplotlib.colormaps["viridis" if metric == "success_rate" else "viridis_r"]
     cmap = cmap.with_extremes(bad="0.85")
     image = None
     for k, hm in enumerate(maps):
         ax = axes[k // ncols][k % ncols]
-        image = _heatmap_panel(ax, hm, stats, metric, cmap, scale, sw.problem)
+        image = _heatmap_panel(ax, hm, stats, metric, cmap, scale, sw.problem, offset)
     for k in range(len(maps), nrows * ncols):
         axes[k // ncols][k % ncols].set_visible(False)
     if image is not None:
-        label = sweep_metric_label(sw, metric, scale.log)
-        fig.colorbar(image, ax=axes, shrink=0.8, label=label)
+        label = _colour_bar_label(sw, metric, scale)
+        fig.colorbar(
+            image, ax=axes, shrink=0.8, label=label, extend="min" if scale.capped else "neither"
+        )
     fig.suptitle(f"{sw.problem}: {sw.steps} steps (red box: best; grey: failed)", fontsize=10)
     return fig
 
 
-@dataclass(frozen=True)
-class _ColourScale:
-    """The colour range shared by a sweep's heatmap panels (log10 of positive losses)."""
+#: The nominal size of a heatmap picture's cell (width, height), in inches.
+_CELL_INCHES = (1.0, 0.5)
 
-    lo: float
-    hi: float
-    log: bool
 
-    def of(self, v: float) -> float:
-        """Where a finite value sits on the scale (its log10 when ``log``)."""
-        return math.log10(v) if self.log else v
+def _colour_bar_label(sw: SweepResult, metric: str, scale: ColourScale) -> str:
+    """The colour bar's label: what is shown, and the cap of a log scale."""
+    from adambench.report.sweep_tables import COLOUR_DECADES, gap_offset, shown_name
+    from adambench.sweeps.grid import METRIC_NAMES
+
+    label = sweep_metric_label(sw, metric, scale.log)
+    if gap_offset(sw, metric):
+        label = label.replace(METRIC_NAMES[metric], shown_name(sw, metric))
+    if scale.capped:
+        label += f"\n(capped at {COLOUR_DECADES} decades below the worst)"
+    return label
 
 
 def _heatmap_scale(
-    maps: Sequence[Heatmap], stats: Sequence[PointStat], metric: str
-) -> _ColourScale:
-    finite = [
-        stats[p].value
-        for hm in maps
-        for row in hm.cells
-        for p in row
-        if p is not None and math.isfinite(stats[p].value)
+    maps: Sequence[Heatmap], stats: Sequence[PointStat], metric: str, offset: float
+) -> ColourScale:
+    """The colour scale shared by a sweep's heatmap panels (the terminal's: see
+    :func:`adambench.report.sweep_tables.colour_scale`)."""
+    from adambench.report.sweep_tables import colour_scale
+
+    shown = [
+        stats[p].value - offset for hm in maps for row in hm.cells for p in row if p is not None
     ]
-    log = metric in ("final_loss", "best_loss") and bool(finite) and min(finite) > 0
-    vals = [math.log10(v) for v in finite] if log else finite
-    lo, hi = (min(vals), max(vals)) if vals else (0.0, 1.0)
-    return _ColourScale(lo, hi, log)
+    return colour_scale(shown, metric)
 
 
 #: How a metric's value is written in a heatmap picture's cell, when not in the "cell" style.
@@ -1215,8 +1228,9 @@ def _heatmap_panel(
     stats: Sequence[PointStat],
     metric: str,
     cmap: Any,
-    scale: _ColourScale,
+    scale: ColourScale,
     problem: str,
+    offset: float = 0.0,
 ) -> Any:
     """Draw one heatmap on ``ax``: the coloured grid, its cells' values (when there are at most
     150) or failures, the best cell boxed in red. Returns the image, for the colour bar."""
@@ -1226,27 +1240,45 @@ def _heatmap_panel(
     for r, row in enumerate(hm.cells):
         for c, p in enumerate(row):
             if p is not None and math.isfinite(stats[p].value):
-                grid[r, c] = scale.of(stats[p].value)
-    lo, hi = scale.lo, scale.hi
+                grid[r, c] = scale.position(stats[p].value - offset)
+    lo, hi = sorted((scale.position(scale.worst), scale.position(scale.best)))
     image = ax.imshow(grid, cmap=cmap, vmin=lo, vmax=hi, aspect="auto", origin="upper")
     ax.set_xticks(range(len(hm.col_labels)), hm.col_labels, rotation=45, ha="right")
     ax.set_yticks(range(len(hm.row_labels)), hm.row_labels)
     ax.set_xlabel(hm.col_name)
     ax.set_ylabel(hm.row_name)
     ax.set_title(hm.title or problem, fontsize=9)
-    small = grid.size <= 150
+    if grid.size <= 150:
+        _cell_labels(ax, hm, stats, metric, lambda r, c: cmap(image.norm(grid[r, c])), offset)
+    for r, c in hm.marked:
+        ax.add_patch(Rectangle((c - 0.5, r - 0.5), 1, 1, fill=False, ec="red", lw=2.5))
+    return image
+
+
+def _cell_labels(
+    ax: Axes,
+    hm: Heatmap,
+    stats: Sequence[PointStat],
+    metric: str,
+    colour_at: Callable[[int, int], Any],
+    offset: float,
+) -> None:
+    """Write each cell's value (or its failure) in a font sized to the cell, black on the
+    bright end of the map and white on the dark end."""
+    texts = {}
     for r, row in enumerate(hm.cells):
         for c, p in enumerate(row):
             st = None if p is None else stats[p]
             if st is not None and st.state != "ok":
-                text = "div." if st.state == "diverged" else "–"
-                ax.text(c, r, text, ha="center", va="center", fontsize=7, color="crimson")
-            elif st is not None and small:
-                text = format_number(st.value, _CELL_STYLE.get(metric, "cell"))
-                # Dark text on the bright (good) end of the map, white on the dark end.
-                red, green, blue, _ = cmap((grid[r, c] - lo) / (hi - lo) if hi > lo else 0.5)
+                texts[r, c] = ("div." if st.state == "diverged" else "–", "crimson")
+            elif st is not None:
+                text = format_number(st.value - offset, _CELL_STYLE.get(metric, "cell"))
+                red, green, blue, _ = colour_at(r, c)
                 ink = "black" if 0.299 * red + 0.587 * green + 0.114 * blue > 0.5 else "white"
-                ax.text(c, r, text, ha="center", va="center", fontsize=6, color=ink)
-    for r, c in hm.marked:
-        ax.add_patch(Rectangle((c - 0.5, r - 0.5), 1, 1, fill=False, ec="red", lw=2.5))
-    return image
+                texts[r, c] = (text, ink)
+    longest = max((len(t) for t, _ in texts.values()), default=1)
+    width_pt, height_pt = 72 * _CELL_INCHES[0], 72 * _CELL_INCHES[1]
+    # A digit is about 0.6 em wide: fill about 80% of the cell's width, at most half its height.
+    size = max(7.0, min(12.0, 0.8 * width_pt / (0.6 * longest), 0.5 * height_pt))
+    for (r, c), (text, ink) in texts.items():
+        ax.text(c, r, text, ha="center", va="center", fontsize=size, color=ink)

@@ -10,12 +10,17 @@ shown as a number or a colour; the best cell is marked ★ so it stands out with
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from adambench.numbers import format_number
+from adambench.numbers import distinct_number, format_number
 
 if TYPE_CHECKING:
+    from rich.console import Console, ConsoleOptions, RenderableType, RenderResult
+    from rich.padding import Padding
     from rich.table import Table
+    from rich.text import JustifyMethod, Text
 
     from adambench.sweeps.aggregate import Heatmap, PointStat
     from adambench.sweeps.result import SweepResult
@@ -23,12 +28,20 @@ if TYPE_CHECKING:
 
 __all__ = [
     "BEST_MARK",
+    "COLOUR_DECADES",
+    "FRAGILE_MARK",
     "VIRIDIS",
+    "ColourScale",
     "best_line",
+    "colour_scale",
     "footnotes",
+    "gap_offset",
     "heading",
+    "heading_text",
     "heatmap_table",
+    "keys",
     "ranked_table",
+    "shown_name",
     "tuning_table",
 ]
 
@@ -44,6 +57,10 @@ VIRIDIS = (
     "#fde725",
 )
 BEST_MARK = "★"
+#: Marks a fragile configuration: a finite median although some of its seeds failed.
+FRAGILE_MARK = "!"
+#: A log colour scale spans at most this many decades below the worst value shown.
+COLOUR_DECADES = 4
 
 
 def _value(v: float, metric: str) -> str:
@@ -54,24 +71,52 @@ def _value(v: float, metric: str) -> str:
 _VALUE_STYLE = {"success_rate": "percent", "steps_to_target": "steps"}
 
 
-def _spread(st: PointStat, metric: str) -> str:
+def gap_offset(sw: SweepResult, metric: str) -> float:
+    """What the tables subtract from a loss to show it: the problem's minimum value when it is
+    known and not zero (the tables then show the gap to it, so that runs near a non-zero
+    minimum can be told apart), else 0 (the loss itself)."""
+    if metric in ("final_loss", "best_loss") and sw.minimum is not None and sw.minimum != 0:
+        return sw.minimum
+    return 0.0
+
+
+def shown_name(sw: SweepResult, metric: str) -> str:
+    """The name of what the tables show for ``metric``: ``final gap`` when they show the gap
+    to the minimum (:func:`gap_offset`), else the metric's name."""
+    from adambench.sweeps.grid import METRIC_NAMES
+
+    if gap_offset(sw, metric):
+        return METRIC_NAMES[metric].replace(" loss", " gap")
+    return METRIC_NAMES[metric]
+
+
+def _spread(st: PointStat, metric: str, offset: float) -> str:
     """The quartiles; ``∞`` where a quartile falls on failed runs."""
     if metric == "success_rate" or st.runs == 1 or not math.isfinite(st.q1) or st.q1 == st.q3:
         return ""
+    q1, q3 = st.q1 - offset, st.q3 - offset
     style = "steps" if metric == "steps_to_target" else "sweep_spread"
-    if math.isfinite(st.q3) and format_number(st.q1, style) == format_number(st.q3, style):
+    if math.isfinite(q3) and format_number(q1, style) == format_number(q3, style):
         style = "table"  # two digits would hide the spread: show four
-    hi = format_number(st.q3, style) if math.isfinite(st.q3) else "∞"
-    return f"{format_number(st.q1, style)}…{hi}"
+    hi = format_number(q3, style) if math.isfinite(q3) else "∞"
+    return f"{format_number(q1, style)}…{hi}"
 
 
 def _failed_cell(st: PointStat) -> str:
     return "[bold red]diverged[/]" if st.state == "diverged" else "[dim]not reached[/]"
 
 
+def _rank_cell(st: PointStat, metric: str) -> str:
+    """The rank, marked :data:`FRAGILE_MARK` when some of the configuration's runs missed."""
+    if st.fragile and metric != "success_rate":
+        return f"{st.rank}[bold yellow]{FRAGILE_MARK}[/]"
+    return str(st.rank)
+
+
 def ranked_table(sw: SweepResult, metric: str | None = None, top: int = 10) -> Table:
     """The configurations, best first: swept values, median and quartiles over the seeds,
-    and how many runs diverged or reached the target.
+    and how many runs diverged or reached the target; a rank marked ``!`` is a fragile
+    configuration (some seeds failed: :func:`footnotes` says so).
 
     ``top`` limits the rows (negative: all); the caption says how many were left out.
     """
@@ -79,42 +124,39 @@ def ranked_table(sw: SweepResult, metric: str | None = None, top: int = 10) -> T
     from rich.markup import escape
     from rich.table import Table
 
-    from adambench.sweeps.grid import METRIC_NAMES, show_value
+    from adambench.sweeps.grid import show_value
 
     m = metric or sw.metric
     ranked = sw.ranked(m)
     names = sw.swept_names()
     many_bases = len(sw.bases) > 1
-    n_seeds = len(sw.seeds)
-    t = Table(
-        header_style="bold",
-        box=box.SIMPLE_HEAD,
-        collapse_padding=True,
-    )
+    spread = len(sw.seeds) > 1 and m != "success_rate"
+    reached = sw.target is not None and m != "success_rate"
+    offset = gap_offset(sw, m)
+    t = Table(header_style="bold", box=box.SIMPLE_HEAD, collapse_padding=True)
     t.add_column("#", justify="right")
     if many_bases:
         t.add_column("optimizer", no_wrap=True)
     for n in names:
         t.add_column(n, justify="right")
-    what = METRIC_NAMES[m]
-    t.add_column(what, justify="right")
-    if n_seeds > 1 and m != "success_rate":
+    t.add_column(shown_name(sw, m), justify="right")
+    if spread:
         t.add_column("q1…q3", justify="right", style="dim")
     t.add_column("diverged", justify="right")
-    if sw.target is not None and m != "success_rate":
+    if reached:
         t.add_column("reached", justify="right")
     shown = ranked if top < 0 else ranked[:top]
     for st in shown:
         pt = sw.points[st.point]
-        row = [str(st.rank)]
+        row = [_rank_cell(st, m)]
         if many_bases:
             row.append(escape(sw.bases[pt.base].label))
         row += [show_value(pt.values[n]) if n in pt.values else "–" for n in names]
-        row.append(_value(st.value, m) if st.state == "ok" else _failed_cell(st))
-        if n_seeds > 1 and m != "success_rate":
-            row.append(_spread(st, m))
+        row.append(_value(st.value - offset, m) if st.state == "ok" else _failed_cell(st))
+        if spread:
+            row.append(_spread(st, m, offset))
         row.append(f"[red]{st.diverged}/{st.runs}[/]" if st.diverged else f"0/{st.runs}")
-        if sw.target is not None and m != "success_rate":
+        if reached:
             row.append(f"{st.reached}/{st.runs}")
         t.add_row(*row)
     if len(shown) < len(ranked):
@@ -126,51 +168,98 @@ def ranked_table(sw: SweepResult, metric: str | None = None, top: int = 10) -> T
 
 def heading(sw: SweepResult) -> str:
     """The line above the ranked table: problem, optimizers, size of the sweep."""
-    n_seeds = len(sw.seeds)
-    opts = ", ".join(b.label for b in sw.bases)
-    seeds = f"{n_seeds} seeds" if n_seeds > 1 else "1 seed"
-    return (
-        f"{sw.problem}: {opts}, {len(sw.points)} configurations x {seeds} = {sw.runs} runs "
-        f"of {sw.steps} steps"
+    return heading_text(
+        sw.problem, [b.label for b in sw.bases], len(sw.points), len(sw.seeds), sw.steps
     )
 
 
-def _scale(stats: list[PointStat], metric: str) -> tuple[float, float, bool]:
-    vals = [s.value for s in stats if math.isfinite(s.value)]
+def heading_text(problem: str, labels: Sequence[str], points: int, seeds: int, steps: int) -> str:
+    """``problem: opts, N configurations x K seeds = R runs of S steps``: what a sweep is about
+    to run (shown before it starts) or ran."""
+    many = f"{seeds} seeds" if seeds > 1 else "1 seed"
+    return (
+        f"{problem}: {', '.join(labels)}, {points} configurations x {many} = "
+        f"{points * seeds} runs of {steps} steps"
+    )
+
+
+@dataclass(frozen=True)
+class ColourScale:
+    """How a heatmap's values map to colours: ``worst`` (dark) to ``best`` (bright), both in
+    the values' units; log-scaled for non-negative losses, where ``best`` is at most
+    :data:`COLOUR_DECADES` decades below ``worst`` (``capped``: lower values, zero included,
+    take the brightest colour), so that the range that tells configurations apart gets the
+    colours rather than a few extreme ones."""
+
+    worst: float
+    best: float
+    log: bool
+    capped: bool
+
+    def position(self, v: float) -> float:
+        """Where ``v`` sits on the scale's axis (log10 for a log scale), clamped to the scale."""
+        lo, hi = sorted((self.worst, self.best))
+        v = min(max(v, lo), hi)
+        return math.log10(v) if self.log else v
+
+    def goodness(self, v: float) -> float:
+        """0 at the worst value, 1 at the best (and beyond it)."""
+        worst, best = self.position(self.worst), self.position(self.best)
+        return 0.5 if worst == best else (self.position(v) - worst) / (best - worst)
+
+
+def colour_scale(values: Sequence[float], metric: str) -> ColourScale:
+    """The colour scale of a heatmap's finite ``values`` (shown values: gaps where the tables
+    show gaps). Higher is better only for success_rate."""
+    vals = [v for v in values if math.isfinite(v)]
     if not vals:
-        return 0.0, 1.0, False
-    log = metric in ("final_loss", "best_loss") and min(vals) > 0
-    if log:
-        vals = [math.log10(v) for v in vals]
-    return min(vals), max(vals), log
+        return ColourScale(0.0, 1.0, False, False)
+    lo, hi = min(vals), max(vals)
+    if metric == "success_rate":
+        return ColourScale(lo, hi, False, False)
+    if metric in ("final_loss", "best_loss") and lo >= 0 and hi > 0:
+        floor = hi / 10.0**COLOUR_DECADES
+        best = max(lo, floor) if lo > 0 else max(min(v for v in vals if v > 0), floor)
+        return ColourScale(hi, best, True, lo < floor or lo == 0)
+    return ColourScale(hi, lo, False, False)
 
 
-def _colour(st: PointStat, lo: float, hi: float, log: bool, metric: str) -> str:
-    v = math.log10(st.value) if log else st.value
-    frac = 0.5 if hi == lo else (v - lo) / (hi - lo)
-    goodness = frac if metric == "success_rate" else 1.0 - frac
+def _colour(goodness: float) -> str:
+    """The cell style of a value at ``goodness`` (0 worst .. 1 best): a viridis background."""
     k = min(len(VIRIDIS) - 1, max(0, round(goodness * (len(VIRIDIS) - 1))))
     text = "white" if k < 4 else "black"
     return f"{text} on {VIRIDIS[k]}"
 
 
-def heatmap_table(sw: SweepResult, hm: Heatmap, metric: str | None = None) -> Table:
-    """One heatmap as a table: a row per value of the first axis, a column per the second."""
+def heatmap_table(sw: SweepResult, hm: Heatmap, metric: str | None = None) -> RenderableType:
+    """One heatmap as a table (a row per value of the first axis, a column per the second),
+    with its colour legend under it."""
     m = metric or sw.metric
-    return _heatmap(hm, sw.stats(m), m, _heatmap_title(sw, hm, m))
+    return _heatmap(hm, sw.stats(m), m, _heatmap_title(sw, hm, m), gap_offset(sw, m))
 
 
 def _heatmap_title(sw: SweepResult, hm: Heatmap, metric: str) -> str:
-    from adambench.sweeps.grid import METRIC_NAMES
-
-    what = METRIC_NAMES[metric]
+    what = shown_name(sw, metric)
     stat = what if metric == "success_rate" or len(sw.seeds) == 1 else f"median {what}"
     head = f"{hm.title}: " if hm.title else ""
     return f"{head}{stat} ({hm.row_name} x {hm.col_name})"
 
 
-def _heatmap(hm: Heatmap, stats: list[PointStat], metric: str, title: str) -> Table:
+def _padded(text: str, style: str = "", justify: JustifyMethod = "right") -> Padding:
+    """A cell's text with one space either side, the whole cell (to the column's full width)
+    in ``style``: a coloured cell is a block, not coloured digits in a ragged grid."""
+    from rich.padding import Padding
+    from rich.text import Text
+
+    pad = (0, 1) if justify == "right" else (0, 1, 0, 0)
+    return Padding(Text.from_markup(text, justify=justify), pad, style=style)
+
+
+def _heatmap(
+    hm: Heatmap, stats: list[PointStat], metric: str, title: str, offset: float = 0.0
+) -> RenderableType:
     from rich import box
+    from rich.console import Group
     from rich.markup import escape as esc
     from rich.table import Table
 
@@ -180,38 +269,83 @@ def _heatmap(hm: Heatmap, stats: list[PointStat], metric: str, title: str) -> Ta
         header_style="bold",
         box=box.SIMPLE_HEAD,
         pad_edge=False,
+        padding=0,
         min_width=len(title),  # a narrow grid stretches rather than wrap its title
     )
-    t.add_column(esc(f"{hm.row_name} \\ {hm.col_name}"), no_wrap=True)
+    t.add_column(_padded(esc(f"{hm.row_name} \\ {hm.col_name}"), justify="left"), no_wrap=True)
     for label in hm.col_labels:
-        t.add_column(label, justify="right", no_wrap=True)
-    cell_stats = [stats[p] for row in hm.cells for p in row if p is not None]
-    lo, hi, log = _scale(cell_stats, metric)
-    marked = set(hm.marked)
+        t.add_column(_padded(esc(label)), justify="right", no_wrap=True)
+    shown = [stats[p].value - offset for row in hm.cells for p in row if p is not None]
+    scale = colour_scale(shown, metric)
     for r, row in enumerate(hm.cells):
-        out = [esc(hm.row_labels[r])]
-        for c, p in enumerate(row):
-            if p is None:
-                out.append("")
-                continue
-            st = stats[p]
-            if st.state == "diverged":
-                out.append("[bold red]diverged[/]")
-            elif st.state == "not_reached":
-                out.append("[dim]–[/]")
-            else:
-                text = _value(st.value, metric)
-                if (r, c) in marked:
-                    text = f"{BEST_MARK} {text}"
-                    out.append(f"[bold {_colour(st, lo, hi, log, metric)}] {text} [/]")
-                else:
-                    out.append(f"[{_colour(st, lo, hi, log, metric)}] {text} [/]")
-        t.add_row(*out)
-    return t
+        cells = [_padded(esc(hm.row_labels[r]), justify="left")]
+        cells += [_heatmap_cell(hm, stats, (r, c), p, metric, scale, offset) for c, p in
+                  enumerate(row)]  # fmt: skip
+        t.add_row(*cells)
+    return Group(t, _Legend(scale, metric))
+
+
+def _heatmap_cell(
+    hm: Heatmap,
+    stats: list[PointStat],
+    at: tuple[int, int],
+    p: int | None,
+    metric: str,
+    scale: ColourScale,
+    offset: float,
+) -> Padding:
+    """One cell: the value on its colour (★ best, ! fragile), or its failure written out."""
+    if p is None:
+        return _padded("")
+    st = stats[p]
+    if st.state == "diverged":
+        return _padded("[bold red]diverged[/]")
+    if st.state == "not_reached":
+        return _padded("[dim]–[/]")
+    v = st.value - offset
+    text = _value(v, metric)
+    if st.fragile and metric != "success_rate":
+        text = f"{FRAGILE_MARK} {text}"
+    style = _colour(scale.goodness(v))
+    if at in hm.marked:
+        text, style = f"{BEST_MARK} {text}", f"bold {style}"
+    return _padded(text, style)
+
+
+class _Legend:
+    """What a heatmap's colours mean, under it: the colours from worst to best with their
+    values, and the cap of the scale. Printed only where colours are (not with NO_COLOR, not
+    into a pipe), since without them there is nothing to explain."""
+
+    def __init__(self, scale: ColourScale, metric: str) -> None:
+        self.scale, self.metric = scale, metric
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        if console.no_color or console.color_system is None:
+            return
+        yield self.text()
+
+    def text(self) -> Text:
+        """The legend line, e.g. ``worst 9.988 ████████ best 9.99e-04 and below (log scale,
+        4 decades)``: the colours from the worst value to the best."""
+        from rich.text import Text
+
+        sc, m = self.scale, self.metric
+        line = Text()
+        line.append(f"worst {_value(sc.worst, m)} ", style="dim")
+        for colour in VIRIDIS:
+            line.append("█", style=colour)
+        line.append(f" best {_value(sc.best, m)}", style="dim")
+        if sc.capped:
+            line.append(f" and below (log scale, {COLOUR_DECADES} decades)", style="dim")
+        elif sc.log:
+            line.append(" (log scale)", style="dim")
+        return line
 
 
 def best_line(sw: SweepResult, metric: str | None = None) -> str:
-    """One line under the tables: the best configuration and its value."""
+    """One line under the tables: the best configuration and its value (and its gap to the
+    minimum where the tables show gaps)."""
     from adambench.sweeps.grid import METRIC_NAMES
 
     m = metric or sw.metric
@@ -228,6 +362,11 @@ def best_line(sw: SweepResult, metric: str | None = None) -> str:
     if m == "success_rate":
         return f"best: {label}, reached the target in {best.reached} of {best.runs} runs"
     median = "median " if best.runs > 1 else ""
+    offset = gap_offset(sw, m)
+    if offset:
+        gap = _value(best.value - offset, m)
+        loss = distinct_number(best.value, offset)  # the digits that tell it from the minimum
+        return f"best: {label}, {median}{shown_name(sw, m)} {gap} ({what} {loss})"
     return f"best: {label}, {median}{what} {_value(best.value, m)}"
 
 
@@ -242,11 +381,32 @@ def footnotes(sw: SweepResult, metric: str | None = None) -> list[str]:
     return lines + list(sw.notes)
 
 
-def tuning_table(tuning: Tuning) -> Table:
-    """The tuning grid of a tuned comparison: a column per optimizer, its choice marked ★."""
+def keys(sw: SweepResult, metric: str | None = None) -> list[str]:
+    """What the tables' marks and columns mean, where they need saying (under the rule): the
+    fragile mark when a configuration has it, the gap when the tables show gaps."""
     from adambench.sweeps.grid import METRIC_NAMES
 
-    what = METRIC_NAMES[tuning.metric]
-    stat = what if tuning.metric == "success_rate" else f"median {what}"
+    m = metric or sw.metric
+    lines = []
+    if m != "success_rate" and any(st.fragile for st in sw.stats(m)):
+        missed = "failed or never reached the target" if m == "steps_to_target" else "failed"
+        lines.append(
+            f"{FRAGILE_MARK} fragile: some seeds {missed}; ranked below every configuration with "
+            "fewer such runs, whatever its median"
+        )
+    offset = gap_offset(sw, m)
+    if offset:
+        lines.append(
+            f"{shown_name(sw, m)} = {METRIC_NAMES[m]} - the minimum of {sw.problem} "
+            f"({format_number(offset, 'detail')}); the ranking is the same"
+        )
+    return lines
+
+
+def tuning_table(tuning: Tuning) -> RenderableType:
+    """The tuning grid of a tuned comparison: a column per optimizer, its choice marked ★."""
+    sw, m = tuning.sweep, tuning.metric
+    what = shown_name(sw, m)
+    stat = what if m == "success_rate" else f"median {what}"
     title = f"tuning {tuning.param}: {stat} at each value ({BEST_MARK} chosen)"
-    return _heatmap(tuning.heatmap(), tuning.sweep.stats(), tuning.metric, title)
+    return _heatmap(tuning.heatmap(), sw.stats(), m, title, gap_offset(sw, m))

@@ -14,7 +14,15 @@ from adambench.errors import UsageError, did_you_mean
 from adambench.sweeps.grid import METRICS, Axis, Value, show_value
 from adambench.sweeps.plan import Base, Point
 
-__all__ = ["Heatmap", "Outcomes", "PointStat", "aggregate", "heatmaps", "per_run_values"]
+__all__ = [
+    "RANKING",
+    "Heatmap",
+    "Outcomes",
+    "PointStat",
+    "aggregate",
+    "heatmaps",
+    "per_run_values",
+]
 
 
 @dataclass
@@ -53,6 +61,8 @@ class PointStat:
 
     ``value`` is the median (or, for success_rate, the fraction reached); ``q1``/``q3`` are the
     quartiles (failed runs count as +inf, so a median of inf means at least half failed).
+    ``misses`` counts the runs that count as the worst value for this metric (failed, and for
+    steps_to_target and success_rate also not reached); the ranking puts fewer misses first.
     """
 
     point: int
@@ -64,6 +74,13 @@ class PointStat:
     diverged: int
     reached: int
     rank: int
+    misses: int = 0
+
+    @property
+    def fragile(self) -> bool:
+        """A finite median over runs of which some missed (failed, or for steps_to_target never
+        reached the target): the median alone would hide them, so the ranking does not."""
+        return self.misses > 0 and self.state == "ok"
 
     @property
     def state(self) -> str:
@@ -106,7 +123,13 @@ def per_run_values(o: Outcomes, metric: str) -> np.ndarray:
 
 
 def aggregate(o: Outcomes, metric: str) -> list[PointStat]:
-    """Per-configuration statistics (in grid order), each with its rank (1 = best)."""
+    """Per-configuration statistics (in grid order), each with its rank (1 = best).
+
+    The ranking (:data:`RANKING`) puts fewer misses first, so a configuration that fails on
+    some seeds never wins by its median alone; ties go to the metric's median, then (final
+    and best loss) the upper quartile, (steps to target, success rate) the tie-breaks of
+    :data:`RANKING`, then grid order.
+    """
     n_points, k = o.failed.shape
     if n_points == 0:
         return []
@@ -115,20 +138,12 @@ def aggregate(o: Outcomes, metric: str) -> list[PointStat]:
     if metric == "success_rate":
         value = vals.mean(axis=1)
         q1 = q3 = value
+        misses = k - o.reached.sum(axis=1)
     else:
         value, q1, q3 = (_sorted_quantile(srt, q) for q in (0.5, 0.25, 0.75))
+        misses = np.isinf(vals).sum(axis=1)
+    rank = _ranks(o, metric, misses, value, q3)
     failed = o.failed.sum(axis=1)
-    final_med = _sorted_quantile(np.sort(per_run_values(o, "final_loss"), axis=1), 0.5)
-    idx = np.arange(n_points)
-    if metric == "success_rate":
-        stt_med = _sorted_quantile(np.sort(per_run_values(o, "steps_to_target"), axis=1), 0.5)
-        order = np.lexsort((idx, final_med, stt_med, -value))
-    elif metric == "steps_to_target":
-        order = np.lexsort((idx, failed, final_med, value))
-    else:
-        order = np.lexsort((idx, failed, value))
-    rank = np.empty(n_points, int)
-    rank[order] = np.arange(1, n_points + 1)
     diverged, reached = o.diverged.sum(axis=1), o.reached.sum(axis=1)
     return [
         PointStat(
@@ -141,9 +156,47 @@ def aggregate(o: Outcomes, metric: str) -> list[PointStat]:
             diverged=int(diverged[p]),
             reached=int(reached[p]),
             rank=int(rank[p]),
+            misses=int(misses[p]),
         )
         for p in range(n_points)
     ]
+
+
+#: The order of a sweep's configurations, per metric: keys compared in turn, lower first
+#: (stated under the table and in the JSON as ``ranking``).
+RANKING = {
+    "final_loss": ("fewest failed runs", "lowest median final loss", "lowest upper quartile"),
+    "best_loss": ("fewest failed runs", "lowest median best loss", "lowest upper quartile"),
+    "steps_to_target": (
+        "fewest runs that failed or never reached the target",
+        "lowest median steps to target",
+        "lowest median final loss",
+    ),
+    "success_rate": (
+        "highest fraction of runs that reached the target",
+        "lowest median steps to target",
+        "lowest median final loss",
+    ),
+}
+
+
+def _ranks(
+    o: Outcomes, metric: str, misses: np.ndarray, value: np.ndarray, q3: np.ndarray
+) -> np.ndarray:
+    """Each configuration's rank (1 = best) by the keys of :data:`RANKING`, then grid order."""
+    n_points = len(value)
+    idx = np.arange(n_points)
+    final_med = _sorted_quantile(np.sort(per_run_values(o, "final_loss"), axis=1), 0.5)
+    if metric == "success_rate":
+        stt_med = _sorted_quantile(np.sort(per_run_values(o, "steps_to_target"), axis=1), 0.5)
+        order = np.lexsort((idx, final_med, stt_med, misses))
+    elif metric == "steps_to_target":
+        order = np.lexsort((idx, final_med, value, misses))
+    else:
+        order = np.lexsort((idx, q3, value, misses))
+    rank = np.empty(n_points, int)
+    rank[order] = np.arange(1, n_points + 1)
+    return rank
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -36,6 +36,7 @@ def sweep(
     chunk_steps: int | None = None,
     where: str | None = None,
     scheduler: Any = None,
+    on_plan: Callable[[Plan, int], None] | None = None,
 ) -> SweepResult:
     """Run every configuration of a grid from ``seeds`` seeds on ``problem``, in one pass.
 
@@ -51,6 +52,9 @@ def sweep(
     :class:`~adambench.backends.dask.Cluster` with more options (chunk size, partial output to
     resume). The result is the same, bit for bit; ``threads`` is then the engine threads per
     chunk. Without it nothing about Dask is imported.
+
+    ``on_plan(plan, steps)`` is called once the sweep is validated and before any run starts
+    (the command line prints the sweep's size then).
     """
     from adambench.backends import run_jobs
     from adambench.engine import jobs as engine
@@ -72,6 +76,8 @@ def sweep(
         record_x=False,
         allocate=False,
     )
+    if on_plan is not None:
+        on_plan(p, job.settings.steps)
     done = run_jobs(
         [job],
         scheduler,
@@ -101,4 +107,5 @@ def _from_result(p: Plan, result: Result, metric: str) -> SweepResult:
         metric=metric,
         notes=list(result.notes),
         result=result,
+        minimum=p.problem.min_value,
     )

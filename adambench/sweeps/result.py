@@ -13,7 +13,14 @@ from adambench.errors import ConfigError, UsageError, did_you_mean
 
 if TYPE_CHECKING:
     from adambench.engine.results import Result
-from adambench.sweeps.aggregate import Heatmap, Outcomes, PointStat, aggregate, heatmaps
+from adambench.sweeps.aggregate import (
+    RANKING,
+    Heatmap,
+    Outcomes,
+    PointStat,
+    aggregate,
+    heatmaps,
+)
 from adambench.sweeps.grid import METRIC_NAMES, METRICS, Axis
 from adambench.sweeps.plan import Base, Point
 
@@ -23,6 +30,7 @@ __all__ = [
     "load_sweep_result",
     "outcomes_of",
     "points_dicts",
+    "ranking_text",
     "rule_text",
 ]
 
@@ -32,7 +40,8 @@ class SweepResult:
     """A finished (or reloaded) sweep: its grid, every run's outcome, and views of them.
 
     ``result`` is the full :class:`~adambench.engine.results.Result` (every run, as ``run`` returns)
-    for a sweep that ran in this process, and None for one reloaded from a JSON file.
+    for a sweep that ran in this process, and None for one reloaded from a JSON file;
+    ``minimum`` is the problem's minimum value, when known.
     """
 
     problem: str
@@ -46,6 +55,7 @@ class SweepResult:
     metric: str = "final_loss"
     notes: list[str] = field(default_factory=list)
     result: Result | None = None
+    minimum: float | None = None  # the problem's minimum value, when known
 
     def __post_init__(self) -> None:
         check_metric(self.metric, self.target, self.problem)
@@ -89,6 +99,7 @@ class SweepResult:
         return {
             "metric": m,
             "rule": self.rule(m),
+            "ranking": ranking_text(m),
             "seeds": list(self.seeds),
             "steps": self.steps,
             "optimizers": [b.to_dict() for b in self.bases],
@@ -132,16 +143,28 @@ def check_metric(metric: str, target: float | None, problem: str) -> None:
 
 
 def rule_text(metric: str, seeds: Sequence[int]) -> str:
+    """The ranking and aggregation rule in one sentence, for under the tables and the JSON."""
     n = len(seeds)
     over = f"seed {seeds[0]}" if n == 1 else f"{n} seeds ({seeds[0]}..{seeds[-1]})"
+    tie = RANKING[metric][2].removeprefix("lowest ")
     if metric == "success_rate":
         return (
             f"ranked by the fraction of runs that reached the target over {over}; ties by "
-            "median steps to target, then median final loss"
+            "median steps to target, then median final loss, then grid order"
         )
-    what = METRIC_NAMES[metric]
-    fail = "never reached the target or diverged" if metric == "steps_to_target" else "diverged"
-    return f"ranked by the median {what} over {over}; runs that {fail} count as the worst value"
+    if metric == "steps_to_target":
+        failed = "runs that failed or never reached the target"
+    else:
+        failed = "failed runs (diverged or invalid start)"
+    return (
+        f"ranked by fewest {failed}, then median {METRIC_NAMES[metric]} over {over}, then "
+        f"{tie}, then grid order; those runs count as the worst value"
+    )
+
+
+def ranking_text(metric: str) -> str:
+    """The keys of the ranking, in order (the ``ranking`` field of the JSON)."""
+    return "; then ".join((*RANKING[metric], "grid order"))
 
 
 def points_dicts(points: Sequence[Point], stats: Sequence[PointStat]) -> list[dict[str, Any]]:
@@ -223,11 +246,19 @@ def _from_dict(data: Mapping[str, Any], where: str) -> SweepResult:
             outcomes=o,
             metric=str(block["metric"]),
             notes=[],
+            minimum=_minimum_value(prob),
         )
     except (KeyError, TypeError, ValueError, IndexError) as exc:
         raise ConfigError(
             f"malformed sweep result ({type(exc).__name__}: {exc})", where=where
         ) from None
+
+
+def _minimum_value(problem: Mapping[str, Any]) -> float | None:
+    """The minimum value in a result's ``problem`` block (None when unknown or absent)."""
+    block = problem.get("minimum")
+    value = block.get("value") if isinstance(block, Mapping) else None
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
 
 
 def load_sweep_result(path: str | Path) -> SweepResult:

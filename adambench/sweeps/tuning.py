@@ -16,11 +16,11 @@ if TYPE_CHECKING:
     from adambench.engine.results import Result
     from adambench.optimizers.spec import OptimizerConfig
     from adambench.problems import Problem
-from adambench.sweeps.aggregate import Heatmap, PointStat, heatmaps
+from adambench.sweeps.aggregate import RANKING, Heatmap, PointStat, heatmaps
 from adambench.sweeps.execution import sweep
 from adambench.sweeps.grid import METRIC_NAMES, Axis, Value, make_axis
 from adambench.sweeps.plan import base_label
-from adambench.sweeps.result import SweepResult, check_metric, points_dicts
+from adambench.sweeps.result import SweepResult, check_metric, points_dicts, ranking_text
 
 __all__ = ["Choice", "TunedResult", "Tuning", "run_tuned", "tune"]
 
@@ -80,12 +80,11 @@ class Tuning:
         if self.metric == "success_rate":
             chosen = "the highest success rate"
         else:
-            chosen = f"the lowest median {METRIC_NAMES[self.metric]}"
+            chosen = "the {}, then the {}".format(*RANKING[self.metric][:2])
         return (
             f"{self.param} tuned per optimizer over {self.count} log-spaced values in "
-            f"[{self.low:g}, {self.high:g}], {s.steps} steps from {over}; chosen: {chosen}, "
-            "failed runs counting as worst; the same budget for every optimizer, "
-            "no gradient clipping"
+            f"[{self.low:g}, {self.high:g}], {s.steps} steps from {over}; chosen: {chosen}; "
+            "the same budget for every optimizer, no gradient clipping"
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -102,6 +101,7 @@ class Tuning:
             "values": list(self.values),
             "metric": self.metric,
             "rule": self.rule(),
+            "ranking": ranking_text(self.metric),
             "seeds": list(s.seeds),
             "steps": s.steps,
             "chosen": [
