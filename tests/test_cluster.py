@@ -230,7 +230,7 @@ def test_cli_sweep_on_a_local_cluster_writes_the_local_result(tmp_path):
     ("args", "message"),
     [
         (["--workers", "2"], "--workers applies to runs on a Dask cluster; give --scheduler"),
-        (["--chunk-runs", "5"], "--chunk-runs applies to chunked runs: give -o or --scheduler"),
+        (["--chunk-runs", "5"], "--chunk-runs needs an output file or --scheduler"),
         (["--resume", "x.partial"], "no such partial file"),
         (["--scheduler", "local", "--chunk-runs", "0"], "chunk runs must be between 1 and"),
         (["--scheduler", "tcp://h:1", "--workers", "2"], "workers applies to the local cluster"),

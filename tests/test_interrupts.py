@@ -128,3 +128,39 @@ def test_a_local_resume_of_another_sweep_is_refused(tmp_path):
     r = CliRunner().invoke(app, [*args, "-o", str(tmp_path / "s.json"), "--resume", str(partial)])
     assert r.exit_code == 2 and "partial output of other runs" in r.stderr
     assert "Traceback" not in r.output and not (tmp_path / "s.json").exists()
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
+def test_ctrl_c_in_a_local_check_keeps_finished_runs_and_resume_completes_it(tmp_path):
+    import json
+
+    suite = tmp_path / "suite.yaml"
+    suite.write_text(
+        "name: long\ncases:\n  - problem: beale\n    optimizer: adam(lr=0.01)\n"
+        "    seeds: 2000\n    start: random\n    steps: 20000\n"
+        "    expect: {success_rate_at_least: 0.0}\n"
+    )
+    base, partial = tmp_path / "base.json", tmp_path / "base.json.partial"
+    command = [sys.executable, "-m", "adambench", "check", str(suite)]
+    env = {**os.environ, "NO_COLOR": "1"}
+    proc = subprocess.Popen([*command, "--save-baseline", str(base)], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        if partial.exists() and partial.read_text().count("\n") >= 2:
+            break
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGINT)
+    _, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 130, stderr
+    assert not base.exists() and f"--resume {partial}" in stderr
+    resumed = subprocess.run([*command, "--save-baseline", str(base), "--resume", str(partial)],
+                             env=env, capture_output=True, text=True)  # fmt: skip
+    assert resumed.returncode == 0, resumed.stderr
+    assert "resuming:" in resumed.stderr and not partial.exists()
+    whole = tmp_path / "whole.json"
+    done = subprocess.run([*command, "--save-baseline", str(whole)], env=env, capture_output=True)
+    assert done.returncode == 0
+    a, b = json.loads(base.read_text()), json.loads(whole.read_text())
+    assert _without_volatile(a["cases"]) == _without_volatile(b["cases"])

@@ -11,7 +11,14 @@ from typing import Annotated, Any
 import typer
 
 from adambench.cli.boundary import boundary
-from adambench.cli.cluster import ChunkRunsOpt, SchedulerOpt, WorkersOpt, cluster_from_options
+from adambench.cli.cluster import (
+    ChunkRunsOpt,
+    ResumeOpt,
+    SchedulerOpt,
+    WorkersOpt,
+    cluster_from_options,
+    say_what_is_saved,
+)
 from adambench.cli.consoles import err, out
 from adambench.cli.feedback import Feedback
 from adambench.cli.options import CheckThreadsOpt
@@ -73,6 +80,7 @@ def check(
     scheduler: SchedulerOpt = None,
     workers: WorkersOpt = None,
     chunk_runs: ChunkRunsOpt = None,
+    resume: ResumeOpt = None,
 ) -> None:
     """Run a check suite: fail (exit 1) when a case misses an expectation or its baseline.
 
@@ -88,6 +96,9 @@ def check(
       adambench check sample_configs/ci.yaml --baseline ci-baseline.json --junit report.xml
       adambench check sample_configs/ci.yaml --scheduler tcp://scheduler:8786
 
+    With --save-baseline FILE, finished chunks of runs are kept in FILE.partial until FILE is
+    written; after Ctrl-C, the same command with --resume FILE.partial continues it.
+
     Exit codes: 0 every check passed, 1 a check failed (a regression), 2 a bad suite,
     baseline or argument, 3 internal error.
     """
@@ -102,7 +113,13 @@ def check(
         )
         feedback = Feedback(quiet or json_out)
         cluster = cluster_from_options(
-            scheduler, workers, chunk_runs, threads, quiet=quiet or json_out
+            scheduler,
+            workers,
+            chunk_runs,
+            threads,
+            quiet=quiet or json_out,
+            resume=resume,
+            output=save_baseline,
         )
         try:
             result = run_check(
@@ -113,10 +130,16 @@ def check(
                 on_compile=feedback.compiling,
                 scheduler=cluster,
             )
+        except BaseException:
+            feedback.close()
+            say_what_is_saved(cluster)
+            raise
         finally:
             feedback.close()
         if save_baseline is not None:
             write_atomic(save_baseline, result.baseline_json())
+        if cluster is not None and cluster.journal is not None:
+            Path(cluster.journal).unlink(missing_ok=True)  # the baseline is complete
         _show_verdict(result, junit, markdown, json_out=json_out, quiet=quiet, verbose=verbose)
         if save_baseline is not None and not quiet:
             err.print(

@@ -56,8 +56,9 @@ ChunkRunsOpt = Annotated[
 ResumeOpt = Annotated[
     Path | None,
     typer.Option(
-        help="Continue an interrupted sweep from its partial output (-o FILE keeps finished "
-        "chunks of runs in FILE.partial, here or on a cluster): its runs are not run again.",
+        help="Continue an interrupted sweep or check from its partial output (sweep -o FILE and "
+        "check --save-baseline FILE keep finished chunks of runs in FILE.partial, here or on a "
+        "cluster): its runs are not run again.",
         show_default=False,
     ),
 ]
@@ -85,7 +86,7 @@ def cluster_from_options(
             raise UsageError("--workers applies to runs on a Dask cluster; give --scheduler too")
         if output is None and resume is None:
             if chunk_runs is not None:
-                raise UsageError("--chunk-runs applies to chunked runs: give -o or --scheduler")
+                raise UsageError("--chunk-runs needs an output file or --scheduler")
             return None
     from rich.markup import escape
 
