@@ -18,7 +18,7 @@ from adambench.cli.cluster import (
     cluster_from_options,
     say_what_is_saved,
 )
-from adambench.cli.consoles import err, out
+from adambench.cli.consoles import err, out, print_table
 from adambench.cli.feedback import SweepFeedback, chunk_feedback, problem_and_steps
 from adambench.cli.options import (
     DimOpt,
@@ -164,7 +164,7 @@ def sweep(
         if json_out:
             sys.stdout.write(sw.to_json())
         else:
-            _print_sweep(sw, None, top, quiet)
+            _print_sweep(sw, None, top, quiet, hint="--json")
         _plot_sweep(sw, plot, None, quiet)
         say_wrote(output, quiet)
 
@@ -223,23 +223,28 @@ def _check_plot_path(plot: Path | None) -> None:
         check_output_path(plot, PLOT_FORMATS)
 
 
-def _print_sweep(sw: Any, metric: str | None, top: int, quiet: bool) -> None:
+def _print_sweep(sw: Any, metric: str | None, top: int, quiet: bool, hint: str = "") -> None:
+    """The heading, the ranked table and heatmaps (fitted to the terminal), the best line and
+    the rule on stdout; notes, a narrow terminal's among them, on stderr unless ``quiet``.
+    ``hint`` is the option that shows every number (--json), for the narrow-terminal note."""
     from rich.markup import escape
 
     from adambench.report import sweep_tables as R
     from adambench.sweeps.grid import MAX_HEATMAPS
 
     out.print(escape(R.heading(sw)), highlight=False)
+    narrow = []
     if top != 0:
-        out.print(R.ranked_table(sw, metric, top=top))
+        narrow.append(print_table(R.ranked_table(sw, metric, top=top), R.RANKED_DROP_ORDER, hint))
     maps = sw.heatmaps(metric)
     for hm in maps[:MAX_HEATMAPS]:
-        out.print(R.heatmap_table(sw, hm, metric))
+        narrow.append(print_table(R.heatmap_table(sw, hm, metric), hint=hint))
     line = R.best_line(sw, metric)
     if line:
         out.print(escape(line), highlight=False)
     rule, *notes = R.footnotes(sw, metric)
     out.print(f"[dim]{escape(rule)}[/dim]", highlight=False)
+    notes = list(dict.fromkeys(n for n in narrow if n)) + notes
     if len(maps) > MAX_HEATMAPS:
         notes.append(f"{len(maps)} heatmaps; the first {MAX_HEATMAPS} are shown")
     if not quiet:

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "BASELINE_FORMATS",
+    "DROP_ORDER",
     "JUNIT_FORMATS",
     "MARKDOWN_FORMATS",
     "Row",
@@ -37,6 +38,12 @@ __all__ = [
 JUNIT_FORMATS = {".xml": "junit"}
 MARKDOWN_FORMATS = {".md": "markdown", ".markdown": "markdown"}
 BASELINE_FORMATS = {".json": "json"}
+
+#: The check and compare table's columns a narrow terminal leaves out, least important first
+#: (:func:`adambench.report.fitting.fit`): the change, then the bound (both are in the FAILED
+#: lines); the mark, case, check and measured value always stay. Long case ids and check
+#: names (names, not numbers) fold before a column is left out.
+DROP_ORDER = ("Δ", "expected")
 
 
 def measured_text(item: CheckItem) -> str:
@@ -181,7 +188,7 @@ def table(result: CheckResult, failures_only: bool = False, verbose: bool = Fals
     )
     t.add_column("", no_wrap=True)
     t.add_column("case", overflow="fold")
-    t.add_column("check", no_wrap=True)
+    t.add_column("check", overflow="fold")  # a name: may fold (fitting.FOLD_WIDTH), numbers never
     t.add_column("measured", justify="right", no_wrap=True)
     t.add_column("expected", justify="right", no_wrap=True)
     t.add_column("Δ", justify="right", no_wrap=True)

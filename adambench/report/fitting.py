@@ -8,9 +8,11 @@ rule for every table the command line prints:
 2. Otherwise each column gets at least its minimum: its longest word, so headers wrap at spaces
    (never mid-word), and whole cells for ``no_wrap`` columns; the columns with the least to gain
    get the spare width first, so as few headers as possible wrap.
-3. If the minimum is still too wide, whole columns are dropped in the table's stated order (least
-   important first), one at a time, only as many as needed.
-4. If even that is too wide (a very narrow terminal), the table is rendered at its minimum width,
+3. If the minimum is too wide, columns that may fold (``overflow="fold"``: names, such as a
+   check's case id, never numbers) fold down to :data:`FOLD_WIDTH` characters a line.
+4. If that is still too wide, whole columns are dropped in the table's stated order (least
+   important first), one at a time, only as many as needed (names unfold as far as they can).
+5. If even that is too wide (a very narrow terminal), the table is rendered at its minimum width,
    wider than the terminal, and :meth:`FittedTable.note` says so: lines run past the edge, but
    nothing is cut.
 
@@ -32,10 +34,13 @@ if TYPE_CHECKING:
     from rich.measure import Measurement
     from rich.table import Column, Table
 
-__all__ = ["NARROWEST", "FittedTable", "fit"]
+__all__ = ["FOLD_WIDTH", "NARROWEST", "FittedTable", "fit"]
 
 #: Tables are fitted down to this many columns; a narrower terminal gets a note.
 NARROWEST = 60
+
+#: A column that may fold (a name) keeps at least this many characters a line.
+FOLD_WIDTH = 10
 
 #: Wider than any terminal: the width at which a table is measured unconstrained.
 _UNCONSTRAINED = 10_000
@@ -115,8 +120,10 @@ def fit(
         minimum, maximum, ranges = _layout(console, candidate)
         if maximum <= available:
             return FittedTable(candidate, tuple(order[:k]), maximum, available, full, tuple(quiet))
+        lows, highs = [lo for lo, _ in ranges], [hi for _, hi in ranges]
+        if minimum > available:  # names may fold before a column of numbers goes
+            minimum -= _fold(candidate, lows, minimum - available)
         if minimum <= available or k == len(order):
-            lows, highs = [lo for lo, _ in ranges], [hi for _, hi in ranges]
             widths = _spread(lows, highs, available - minimum)
             sized = _with_widths(candidate, widths)
             used = max(minimum, min(available, maximum))
@@ -201,6 +208,19 @@ def _edges(console: Console, table: Table) -> int:
     options = console.options.update_width(_UNCONSTRAINED)
     # The minimum, not the maximum: rich's maximum leaves out the box's edges.
     return Measurement.get(console, options, probe).minimum - len(table.columns)
+
+
+def _fold(table: Table, lows: list[int], excess: int) -> int:
+    """Narrow the columns that may fold (``overflow="fold"``: names such as a check's case id,
+    never numbers) by up to ``excess`` in all, none below :data:`FOLD_WIDTH`; ``lows`` is
+    changed in place. Returns how much narrower the table got."""
+    saved = 0
+    for k, column in enumerate(table.columns):
+        if column.overflow == "fold" and excess > saved:
+            cut = min(excess - saved, max(0, lows[k] - FOLD_WIDTH))
+            lows[k] -= cut
+            saved += cut
+    return saved
 
 
 def _spread(lows: list[int], highs: list[int], spare: int) -> list[int]:

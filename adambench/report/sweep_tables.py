@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "BEST_MARK",
+    "RANKED_DROP_ORDER",
     "VIRIDIS",
     "best_line",
     "footnotes",
@@ -44,6 +45,13 @@ VIRIDIS = (
     "#fde725",
 )
 BEST_MARK = "★"
+
+#: The ranked table's columns a narrow terminal leaves out, least important first
+#: (:func:`adambench.report.fitting.fit`); the rank, the swept values, the metric and the
+#: diverged count always stay. Heatmaps and the tuning table are grids (every column a value of
+#: an axis): they leave nothing out, and are shown whole, with a note, when wider than the
+#: terminal.
+RANKED_DROP_ORDER = ("reached", "q1…q3")
 
 
 def _value(v: float, metric: str) -> str:
