@@ -6,8 +6,8 @@ rule for every table the command line prints:
 
 1. A table whose cells all fit at their natural width prints as rich lays it out.
 2. Otherwise each column gets at least its minimum: its longest word, so headers wrap at spaces
-   (never mid-word), and whole cells for ``no_wrap`` columns; the columns with the least to gain
-   get the spare width first, so as few headers as possible wrap.
+   (never mid-word), and whole cells for ``no_wrap`` columns; the spare width goes first to
+   making the tallest header as short as it can be, then to the columns with the least to gain.
 3. If the minimum is too wide, columns that may fold (``overflow="fold"``: names, such as a
    check's case id, never numbers) fold down to :data:`FOLD_WIDTH` characters a line.
 4. If that is still too wide, whole columns are dropped in the table's stated order (least
@@ -124,7 +124,9 @@ def fit(
         if minimum > available:  # names may fold before a column of numbers goes
             minimum -= _fold(candidate, lows, minimum - available)
         if minimum <= available or k == len(order):
-            widths = _spread(lows, highs, available - minimum)
+            spare = max(0, available - minimum)
+            raised = _fewest_header_lines(console, candidate, lows, spare)
+            widths = _spread(raised, highs, spare - (sum(raised) - sum(lows)))
             sized = _with_widths(candidate, widths)
             used = max(minimum, min(available, maximum))
             return FittedTable(sized, tuple(order[:k]), used, available, full, tuple(quiet))
@@ -223,9 +225,47 @@ def _fold(table: Table, lows: list[int], excess: int) -> int:
     return saved
 
 
+def _fewest_header_lines(console: Console, table: Table, lows: list[int], spare: int) -> list[int]:
+    """Column minimums raised, within ``spare``, so that the headers take as few lines as can be:
+    the tallest header is what makes a table's head tall."""
+    if not table.show_header or spare <= 0:
+        return lows
+    words = [console.render_str(_name(c)).plain.split() for c in table.columns]
+    tallest = max((len(w) for w in words), default=1)
+    for lines in range(1, tallest + 1):
+        wanted = [max(lo, _width_for_lines(w, lines)) for lo, w in zip(lows, words, strict=True)]
+        if sum(wanted) - sum(lows) <= spare:
+            return wanted
+    return lows
+
+
+def _width_for_lines(words: list[str], lines: int) -> int:
+    """The narrowest width at which ``words`` wrap (greedily, at spaces) into ``lines`` lines."""
+    from rich.cells import cell_len
+
+    if not words:
+        return 0
+    width = max(cell_len(w) for w in words)
+    while _wrapped_lines(words, width) > lines:
+        width += 1
+    return width
+
+
+def _wrapped_lines(words: list[str], width: int) -> int:
+    from rich.cells import cell_len
+
+    count, used = 1, -1
+    for w in words:
+        if used + 1 + cell_len(w) > width:
+            count, used = count + 1, cell_len(w)
+        else:
+            used += 1 + cell_len(w)
+    return count
+
+
 def _spread(lows: list[int], highs: list[int], spare: int) -> list[int]:
     """Column widths from their minimums, the spare width given first to the columns with the
-    least to gain (each then shows whole), so that few headers wrap."""
+    least to gain (each then shows whole)."""
     widths = list(lows)
     for k in sorted(range(len(lows)), key=lambda k: highs[k] - lows[k]):
         give = min(max(spare, 0), highs[k] - lows[k])
