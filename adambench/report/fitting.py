@@ -7,7 +7,7 @@ rule for every table the command line prints:
 1. A table whose cells all fit at their natural width prints as rich lays it out.
 2. Otherwise each column gets at least its minimum: its longest word, so headers wrap at spaces
    (never mid-word), and whole cells for ``no_wrap`` columns; the spare width goes first to
-   making the tallest header as short as it can be, then to the columns with the least to gain.
+   making the tallest header as short as it can be, then the widest columns give way first.
 3. If the minimum is too wide, columns that may fold (``overflow="fold"``: names, such as a
    check's case id, never numbers) fold down to :data:`FOLD_WIDTH` characters a line.
 4. If that is still too wide, whole columns are dropped in the table's stated order (least
@@ -264,11 +264,15 @@ def _wrapped_lines(words: list[str], width: int) -> int:
 
 
 def _spread(lows: list[int], highs: list[int], spare: int) -> list[int]:
-    """Column widths from their minimums, the spare width given first to the columns with the
-    least to gain (each then shows whole)."""
-    widths = list(lows)
-    for k in sorted(range(len(lows)), key=lambda k: highs[k] - lows[k]):
-        give = min(max(spare, 0), highs[k] - lows[k])
-        widths[k] += give
-        spare -= give
+    """Column widths between their minimums and natural widths, summing to the minimums plus
+    ``spare``: the widest columns give way first, one character at a time (rich's own way of
+    narrowing a table, but never below a column's minimum)."""
+    widths = [max(lo, hi) for lo, hi in zip(lows, highs, strict=True)]
+    excess = sum(widths) - sum(lows) - max(spare, 0)
+    while excess > 0:
+        widest = max(w for w, lo in zip(widths, lows, strict=True) if w > lo)
+        for k, w in enumerate(widths):
+            if w == widest and w > lows[k] and excess > 0:
+                widths[k] -= 1
+                excess -= 1
     return widths
