@@ -305,3 +305,26 @@ def test_headers_wrap_between_words_never_inside_one():
     words = {w for line in lines for w in line.split()}
     assert {"steps", "target", "long", "header"} <= words
     assert all(len(line) <= 46 for line in lines)
+
+
+@pytest.mark.parametrize("width", (40, 60, 80))
+def test_progress_bars_keep_their_counts_whole(monkeypatch, width):
+    """The bar gives way first, then the rate and the time left: a count is never cut."""
+    from rich.progress import TextColumn
+
+    from adambench.cli import feedback
+
+    monkeypatch.setenv("COLUMNS", str(width))
+    runs = feedback.fitted_progress(
+        TextColumn("{task.description}"),
+        TextColumn("{task.completed:,.0f}/{task.total:,.0f} runs"),
+    )
+    runs.add_task("sweep: 12 chunks on 2 workers", total=1_234_567, completed=654_321)
+    console = Console(width=width, record=True, no_color=True)
+    for renderable in runs.get_renderables():
+        console.print(renderable, crop=False)
+    text = console.export_text()
+    assert "654,321/1,234,567 runs" in text
+    assert "…" not in text
+    if width >= 60:  # below, the line is whole and wider than the terminal
+        assert all(len(line.rstrip()) <= width for line in text.splitlines())

@@ -267,8 +267,10 @@ def _spread(lows: list[int], highs: list[int], spare: int) -> list[int]:
     """Column widths between their minimums and natural widths, summing to the minimums plus
     ``spare``: the widest columns give way first, one character at a time (rich's own way of
     narrowing a table, but never below a column's minimum)."""
-    widths = [max(lo, hi) for lo, hi in zip(lows, highs, strict=True)]
-    excess = sum(widths) - sum(lows) - max(spare, 0)
+    spare = max(spare, 0)
+    # No column can take more than all the spare (a progress bar's natural width is unbounded).
+    widths = [max(lo, min(hi, lo + spare)) for lo, hi in zip(lows, highs, strict=True)]
+    excess = sum(widths) - sum(lows) - spare
     while excess > 0:
         widest = max(w for w, lo in zip(widths, lows, strict=True) if w > lo)
         for k, w in enumerate(widths):
