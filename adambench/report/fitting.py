@@ -12,7 +12,8 @@ rule for every table the command line prints:
    check's case id, never numbers) fold down to :data:`FOLD_WIDTH` characters a line.
 4. If that is still too wide, whole columns are dropped in the table's stated order (least
    important first), one at a time, only as many as needed (names unfold as far as they can).
-5. If even that is too wide (a very narrow terminal), the table is rendered at its minimum width,
+5. If even that is too wide (a very narrow terminal: the drop orders aim at keeping the
+   tables within 60 columns), the table is rendered at its minimum width,
    wider than the terminal, and :meth:`FittedTable.note` says so: lines run past the edge, but
    nothing is cut.
 
@@ -34,10 +35,7 @@ if TYPE_CHECKING:
     from rich.measure import Measurement
     from rich.table import Column, Table
 
-__all__ = ["FOLD_WIDTH", "NARROWEST", "FittedTable", "fit"]
-
-#: Tables are fitted down to this many columns; a narrower terminal gets a note.
-NARROWEST = 60
+__all__ = ["FOLD_WIDTH", "FittedTable", "fit"]
 
 #: A column that may fold (a name) keeps at least this many characters a line.
 FOLD_WIDTH = 10
