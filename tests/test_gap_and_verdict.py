@@ -88,7 +88,7 @@ def test_check_shows_the_gap_of_a_loss_near_a_nonzero_minimum(write_yaml):
     gap = case["metrics"]["final_gap"]
     assert gap == case["metrics"]["final_loss"] + 0.25
     table = invoke("check", suite)
-    assert f"(gap {format_number(gap, 'table')})" in table.stdout
+    assert f"(gap {format_number(gap, 'table')})" in table.stdout  # under the loss
 
 
 # ---- the verdict ----

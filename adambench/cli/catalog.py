@@ -9,11 +9,17 @@ from typing import Annotated, Any
 import typer
 
 from adambench.cli.boundary import boundary
-from adambench.cli.consoles import err, out
+from adambench.cli.consoles import err, out, print_table
 from adambench.cli.options import DimOpt, ProblemArg
 from adambench.numbers import format_number
 
-__all__ = ["list_", "show"]
+__all__ = ["OPTIMIZERS_DROP_ORDER", "PROBLEMS_DROP_ORDER", "list_", "show"]
+
+#: The columns of `list`'s tables a narrow terminal leaves out, least important first
+#: (:func:`adambench.report.fitting.fit`; descriptions and conventions wrap at spaces first).
+#: The table of other optimizer sources leaves out nothing.
+PROBLEMS_DROP_ORDER = ("kind", "dim", "steps")
+OPTIMIZERS_DROP_ORDER = ("source", "convention")
 
 
 def list_(
@@ -35,10 +41,12 @@ def list_(
 
             sys.stdout.write(json.dumps(data, indent=2) + "\n")
             return
-        out.print(_problems_table(data["problems"]))
-        out.print(_optimizers_table(data["optimizers"]))
-        out.print(_sources_table(data["optimizer_sources"]))
-        for note in data["notes"]:
+        narrow = [
+            print_table(_problems_table(data["problems"]), PROBLEMS_DROP_ORDER),
+            print_table(_optimizers_table(data["optimizers"]), OPTIMIZERS_DROP_ORDER),
+            print_table(_sources_table(data["optimizer_sources"])),
+        ]
+        for note in list(dict.fromkeys(n for n in narrow if n)) + data["notes"]:
             err.print(f"note: {note}", highlight=False, markup=False)
 
 
@@ -103,6 +111,5 @@ def show(problem: ProblemArg, dim: DimOpt = None) -> None:
         from adambench.report.catalog import describe
 
         for key, value in describe(problem, dim=dim):
-            out.print(
-                f"[bold]{escape(key)}:[/bold] {escape(value)}", highlight=False, soft_wrap=True
-            )
+            # Wrapped at spaces by rich (not by the terminal), so no number is split.
+            out.print(f"[bold]{escape(key)}:[/bold] {escape(value)}", highlight=False)

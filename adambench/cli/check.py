@@ -19,7 +19,7 @@ from adambench.cli.cluster import (
     cluster_from_options,
     say_what_is_saved,
 )
-from adambench.cli.consoles import err, out
+from adambench.cli.consoles import err, out, print_table
 from adambench.cli.feedback import Feedback
 from adambench.cli.options import CheckThreadsOpt
 
@@ -251,13 +251,15 @@ def _show_verdict(
 def _print_verdict(result: Any, quiet: bool, verbose: bool) -> None:
     from rich.markup import escape
 
-    from adambench.report.check_tables import failures, summary_line, table
+    from adambench.report.check_tables import DROP_ORDER, failures, summary_line, table
 
+    narrow = ""
     if not (quiet and result.passed):
-        out.print(table(result, failures_only=quiet, verbose=verbose))
+        narrow = print_table(table(result, failures_only=quiet, verbose=verbose), DROP_ORDER)
     for line in failures(result):
-        out.print(f"[red]{escape(line)}[/red]", highlight=False, soft_wrap=True)
+        # Wrapped at spaces (rich), not by the terminal: a number is never split across lines.
+        out.print(f"[red]{escape(line)}[/red]", highlight=False)
     out.print(summary_line(result, markup=True), highlight=False)
     if not quiet:
-        for note in result.notes:
+        for note in [narrow] * bool(narrow) + list(result.notes):
             err.print(f"[dim]{escape(note)}[/dim]", highlight=False)

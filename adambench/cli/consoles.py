@@ -4,11 +4,12 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from typing import Any
 
 from rich.console import Console
 
-__all__ = ["console", "err", "out"]
+__all__ = ["console", "err", "out", "print_table"]
 
 
 def console(stderr: bool = False) -> Console:
@@ -33,3 +34,30 @@ class _Lazy:
 
 out: Any = _Lazy(stderr=False)
 err: Any = _Lazy(stderr=True)
+
+
+def print_table(table: Any, drop: Sequence[str] = (), hint: str = "--json") -> str:
+    """Print a rich table on stdout fitted to the terminal (no number cut, columns of ``drop``
+    left out as needed: :func:`adambench.report.fitting.fit`); return the note a narrow terminal
+    gets ("" if none), for the caller to print with its other notes.
+
+    ``hint`` names another way to see every number, for the note ("" if the command has none).
+    """
+    from rich.console import Group
+    from rich.table import Table
+
+    from adambench.report.fitting import FittedTable, fit
+
+    c = console()
+    if isinstance(table, Group):  # a table with lines under it (a heatmap and its legend)
+        notes = []
+        for part in table.renderables:
+            if isinstance(part, Table):
+                notes.append(print_table(part, drop, hint))
+            else:
+                c.print(part, crop=False)
+        return next((n for n in notes if n), "")
+    fitted = table if isinstance(table, FittedTable) else fit(table, c, drop)
+    # crop=False: below the narrowest width the table is wider than the terminal, and whole.
+    c.print(fitted, crop=False)
+    return fitted.note(hint)

@@ -9,7 +9,7 @@ from typing import Any
 
 from adambench.cli.consoles import console, err
 
-__all__ = ["Feedback", "SweepFeedback", "chunk_feedback", "problem_and_steps"]
+__all__ = ["Feedback", "SweepFeedback", "chunk_feedback", "fitted_progress", "problem_and_steps"]
 
 
 class Feedback:
@@ -36,15 +36,12 @@ class Feedback:
         if self.bar is None:
             if time.perf_counter() - self.started < 0.5 or done >= total:
                 return
-            from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+            from rich.progress import TextColumn
 
-            self.bar = Progress(
+            self.bar = fitted_progress(
                 TextColumn("steps"),
-                BarColumn(),
-                TextColumn("{task.completed}/{task.total}"),
-                TimeRemainingColumn(),
-                console=console(stderr=True),
-                transient=True,
+                _count_column("{task.completed}/{task.total}"),
+                _time_left_column(),
             )
             self.bar.start()
             self.task = self.bar.add_task("run", total=total)
@@ -92,7 +89,8 @@ class SweepFeedback(Feedback):
 
 def _runs_bar() -> Any:
     """A transient progress bar on stderr counting runs, with their rate and the time left."""
-    from rich.progress import BarColumn, Progress, ProgressColumn, TextColumn, TimeRemainingColumn
+    from rich.progress import ProgressColumn, TextColumn
+    from rich.table import Column
     from rich.text import Text
 
     class Rate(ProgressColumn):
@@ -100,15 +98,45 @@ def _runs_bar() -> Any:
             speed = task.finished_speed or task.speed
             return Text(f"{speed:,.0f} runs/s" if speed else "", style="dim")
 
-    return Progress(
+    return fitted_progress(
         TextColumn("{task.description}"),
-        BarColumn(),
-        TextColumn("{task.completed:,.0f}/{task.total:,.0f} runs"),
-        Rate(),
-        TimeRemainingColumn(),
-        console=console(stderr=True),
-        transient=True,
+        _count_column("{task.completed:,.0f}/{task.total:,.0f} runs"),
+        Rate(table_column=Column("rate", no_wrap=True)),
+        _time_left_column(),
     )
+
+
+def fitted_progress(label: Any, *columns: Any) -> Any:
+    """A transient progress bar on stderr: ``label``, a bar, then ``columns``. The bar gives way
+    first; on a narrow terminal the rate, then the time left, are left out
+    (:func:`adambench.report.fitting.fit`), so a count is never cut."""
+    from rich.progress import BarColumn, Progress
+    from rich.table import Column
+
+    from adambench.report.fitting import fit
+
+    class Fitted(Progress):
+        def get_renderables(self) -> Any:
+            table = self.make_tasks_table(self.tasks)
+            live = getattr(self, "live", None)  # None while Progress.__init__ runs
+            yield table if live is None else fit(table, live.console, ("rate", "time left"))
+
+    bar = BarColumn(bar_width=None, table_column=Column("bar", min_width=4))
+    return Fitted(label, bar, *columns, console=console(stderr=True), transient=True)
+
+
+def _count_column(template: str) -> Any:
+    from rich.progress import TextColumn
+    from rich.table import Column
+
+    return TextColumn(template, table_column=Column("count", no_wrap=True))
+
+
+def _time_left_column() -> Any:
+    from rich.progress import TimeRemainingColumn
+    from rich.table import Column
+
+    return TimeRemainingColumn(table_column=Column("time left", no_wrap=True))
 
 
 def chunk_feedback(feedback: SweepFeedback) -> Any:

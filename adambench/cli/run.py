@@ -10,7 +10,7 @@ from typing import Annotated, Any
 import typer
 
 from adambench.cli.boundary import boundary
-from adambench.cli.consoles import console, err, out
+from adambench.cli.consoles import console, err, out, print_table
 from adambench.cli.feedback import Feedback, SweepFeedback, problem_and_steps
 from adambench.cli.options import (
     RUN_PICTURES,
@@ -220,12 +220,12 @@ def print_result(result: Any, quiet: bool) -> None:
     from adambench.report.tables import fitted_table, footnotes
     from adambench.report.verdict import verdict
 
-    out.print(fitted_table(result, console()))
+    narrow = print_table(fitted_table(result, console()))
     line = verdict(result)
     if line:
         out.print(escape(line), highlight=False)
     if not quiet:
-        for note in footnotes(result):
+        for note in [narrow] * bool(narrow) + footnotes(result):
             err.print(f"[dim]{escape(note)}[/dim]", highlight=False)
 
 
@@ -315,8 +315,10 @@ def _show_tuned(
         sys.stdout.write(tuned.to_json(trace))
         return
     print_result(tuned.result, quiet)
-    out.print(tuning_table(tuned.tuning))
+    narrow = print_table(tuning_table(tuned.tuning))  # a grid: no column to leave out
     out.print(f"[dim]{escape(tuned.tuning.rule())}[/dim]", highlight=False)
+    if narrow and not quiet:
+        err.print(f"[dim]{escape(narrow)}[/dim]", highlight=False)
     say_wrote(output, quiet)
 
 

@@ -18,7 +18,7 @@ from adambench.cli.cluster import (
     cluster_from_options,
     say_what_is_saved,
 )
-from adambench.cli.consoles import err, out
+from adambench.cli.consoles import err, out, print_table
 from adambench.cli.feedback import SweepFeedback, chunk_feedback, problem_and_steps
 from adambench.cli.options import (
     SWEEP_PICTURES,
@@ -172,7 +172,7 @@ def sweep(
         if json_out:
             sys.stdout.write(sw.to_json())
         else:
-            _print_sweep(sw, None, top, quiet, heading=False)
+            _print_sweep(sw, None, top, quiet, heading=False, hint="--json")
         _plot_sweep(sw, plot, None, quiet)
         say_wrote(output, quiet)
 
@@ -243,7 +243,13 @@ def _check_plot_path(plot: Path | None) -> None:
         check_output_path(plot, PLOT_FORMATS)
 
 
-def _print_sweep(sw: Any, metric: str | None, top: int, quiet: bool, heading: bool = True) -> None:
+def _print_sweep(
+    sw: Any, metric: str | None, top: int, quiet: bool, heading: bool = True, hint: str = ""
+) -> None:
+    """The heading (unless already shown), the ranked table and heatmaps (fitted to the
+    terminal), the best line, the rule and the keys on stdout; notes, a narrow terminal's among
+    them, on stderr unless ``quiet``. ``hint`` is the option that shows every number (--json),
+    for the narrow-terminal note."""
     from rich.markup import escape
 
     from adambench.report import sweep_tables as R
@@ -251,11 +257,12 @@ def _print_sweep(sw: Any, metric: str | None, top: int, quiet: bool, heading: bo
 
     if heading:
         out.print(escape(R.heading(sw)), highlight=False)
+    narrow = []
     if top != 0:
-        out.print(R.ranked_table(sw, metric, top=top))
+        narrow.append(print_table(R.ranked_table(sw, metric, top=top), R.RANKED_DROP_ORDER, hint))
     maps = sw.heatmaps(metric)
     for hm in maps[:MAX_HEATMAPS]:
-        out.print(R.heatmap_table(sw, hm, metric))
+        narrow.append(print_table(R.heatmap_table(sw, hm, metric), hint=hint))
     line = R.best_line(sw, metric)
     if line:
         out.print(escape(line), highlight=False)
@@ -263,6 +270,7 @@ def _print_sweep(sw: Any, metric: str | None, top: int, quiet: bool, heading: bo
     out.print(f"[dim]{escape(rule)}[/dim]", highlight=False)
     for key in R.keys(sw, metric):
         out.print(f"[dim]{escape(key)}[/dim]", highlight=False)
+    notes = list(dict.fromkeys(n for n in narrow if n)) + notes
     if len(maps) > MAX_HEATMAPS:
         notes.append(f"{len(maps)} heatmaps; the first {MAX_HEATMAPS} are shown")
     if not quiet:

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "BASELINE_FORMATS",
+    "DROP_ORDER",
     "JUNIT_FORMATS",
     "MARKDOWN_FORMATS",
     "Row",
@@ -39,6 +40,12 @@ JUNIT_FORMATS = {".xml": "junit"}
 MARKDOWN_FORMATS = {".md": "markdown", ".markdown": "markdown"}
 BASELINE_FORMATS = {".json": "json"}
 
+#: The check and compare table's columns a narrow terminal leaves out, least important first
+#: (:func:`adambench.report.fitting.fit`): the change, then the bound (both are in the FAILED
+#: lines); the mark, case, check and measured value always stay. Long case ids and check
+#: names (names, not numbers) fold before a column is left out.
+DROP_ORDER = ("Δ", "expected")
+
 
 def measured_text(item: CheckItem, case: CaseResult | None = None) -> str:
     """The measured value as shown: a number, a status count, or why there is no number; a
@@ -52,8 +59,9 @@ def _gap_of(item: CheckItem, case: CaseResult | None) -> float | None:
     """The gap to the minimum to show beside a measured loss: when the minimum is not zero."""
     if case is None or item.metric not in ("final_loss", "best_loss"):
         return None
-    problem = case.settings.get("problem") or {}
-    if not problem.get("minimum_value"):  # unknown, or 0: the loss is the gap
+    problem = case.settings.get("problem")
+    # compare's settings name the problem (a string) and its cases hold no gaps.
+    if not isinstance(problem, dict) or not problem.get("minimum_value"):  # unknown, 0, or none
         return None
     return case.metrics.get(item.metric.replace("loss", "gap"))
 
@@ -202,7 +210,7 @@ def table(result: CheckResult, failures_only: bool = False, verbose: bool = Fals
     )
     t.add_column("", no_wrap=True)
     t.add_column("case", overflow="fold")
-    t.add_column("check", no_wrap=True)
+    t.add_column("check", no_wrap=True)  # a fixed vocabulary: kept whole; case ids may fold
     t.add_column("measured", justify="right", no_wrap=True)
     t.add_column("expected", justify="right", no_wrap=True)
     t.add_column("Δ", justify="right", no_wrap=True)
@@ -222,7 +230,8 @@ def table(result: CheckResult, failures_only: bool = False, verbose: bool = Fals
             mark = "[dim]–[/]"
         else:
             mark = "[green]pass[/]" if row.passed else "[bold red]FAIL[/]"
-        measured = escape(row.measured)
+        # The gap to the minimum goes under the loss: the column stays as narrow as a number.
+        measured = escape(row.measured).replace(" (gap ", "\n(gap ")
         t.add_row(
             mark,
             case_cell,

@@ -30,6 +30,7 @@ __all__ = [
     "BEST_MARK",
     "COLOUR_DECADES",
     "FRAGILE_MARK",
+    "RANKED_DROP_ORDER",
     "VIRIDIS",
     "ColourScale",
     "best_line",
@@ -61,6 +62,13 @@ BEST_MARK = "★"
 FRAGILE_MARK = "!"
 #: A log colour scale spans at most this many decades below the worst value shown.
 COLOUR_DECADES = 4
+
+#: The ranked table's columns a narrow terminal leaves out, least important first
+#: (:func:`adambench.report.fitting.fit`); the rank, the swept values, the metric and the
+#: diverged count always stay. Heatmaps and the tuning table are grids (every column a value of
+#: an axis): they leave nothing out, and are shown whole, with a note, when wider than the
+#: terminal.
+RANKED_DROP_ORDER = ("reached", "q1…q3")
 
 
 def _value(v: float, metric: str) -> str:

@@ -23,8 +23,10 @@ if TYPE_CHECKING:
     from adambench.engine.results import Result
     from adambench.optimizers.spec import OptimizerConfig
     from adambench.problems import Problem
+    from adambench.report.fitting import FittedTable
 
 __all__ = [
+    "DROP_ORDER",
     "NOT_COMPILED_MARK",
     "SPARK_BARS",
     "SPARK_DECADES",
@@ -310,12 +312,30 @@ def spark_cells(result: Result, width: int = SPARK_WIDTH) -> list[str]:
     return [sparkline(r, lo, hi) for r in rows]
 
 
-def fitted_table(result: Result, console: Console) -> Table:
-    """:func:`table` with the sparkline column when it fits ``console`` without cutting any
-    cell (headers may wrap); a narrow terminal keeps every number whole instead."""
-    from rich.measure import Measurement
+#: The run table's columns, least important first: the order a narrow terminal leaves them out
+#: in (:func:`adambench.report.fitting.fit`). The sparkline goes first and silently; success
+#: goes last (the status column counts the runs that reached the target); optimizer, status,
+#: final loss and steps to target always stay (the final loss drops after the best loss when
+#: the final gap to a non-zero minimum is shown beside it).
+DROP_ORDER = (
+    "loss curve",
+    "|grad|",
+    "dist. to min",
+    "avg. loss",
+    "best loss",
+    "accuracy",
+    "success",
+)
 
-    with_curve = table(result, spark=SPARK_WIDTH)
-    # The table's minimum: every column at its longest word, i.e. wrapped headers, whole cells.
-    need = Measurement.get(console, console.options.update_width(10_000), with_curve).minimum
-    return with_curve if need <= console.width else table(result)
+
+def fitted_table(result: Result, console: Console, width: int | None = None) -> FittedTable:
+    """:func:`table` laid out for ``console`` (or ``width``) by
+    :func:`adambench.report.fitting.fit`: with the sparkline column when it fits, and without
+    the columns of :data:`DROP_ORDER` a narrow terminal has no room for; no number is cut."""
+    from adambench.report.fitting import fit
+
+    drop = DROP_ORDER
+    if shows_gap(result.problem):  # the final gap carries what the final loss would show
+        k = DROP_ORDER.index("best loss") + 1
+        drop = (*DROP_ORDER[:k], "final loss", *DROP_ORDER[k:])
+    return fit(table(result, spark=SPARK_WIDTH), console, drop, width=width, quiet=("loss curve",))
