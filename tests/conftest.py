@@ -10,6 +10,11 @@ import tempfile
 if not os.environ.get("ADAMBENCH_CACHE_DIR"):
     os.environ["ADAMBENCH_CACHE_DIR"] = tempfile.mkdtemp(prefix="adambench-test-cache-")
 
+# pytest-xdist's workers inherit COLUMNS=80; a serial run has none. Tests that need a width pass
+# it; the rest see piped output's default width (120) however the suite is run.
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    os.environ.pop("COLUMNS", None)
+
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, settings
