@@ -103,7 +103,8 @@ def test_readme_setup_commands_are_the_ones_ci_runs():
     test_cmd = re.search(r"```bash\n(.*?)\n```", marker, flags=re.S).group(1)
     assert test_cmd == 'pip install -e ".[test]" && python -m pytest -n 2 --dist loadfile'
     # `-n` is pytest-xdist's option: the `test` extra that the command installs must bring it.
-    test_extra = re.search(r"^test = \[(.*?)^\]", (ROOT / "pyproject.toml").read_text(), re.M | re.S)
+    pyproject = (ROOT / "pyproject.toml").read_text()
+    test_extra = re.search(r"^test = \[(.*?)^\]", pyproject, re.M | re.S)
     assert '"pytest-xdist' in test_extra.group(1)
     assert "test-command" in (ROOT / ".ci" / "run").read_text()
 
