@@ -26,6 +26,7 @@ __all__ = [
     "Row",
     "expected_text",
     "failures",
+    "gap_note",
     "junit_xml",
     "markdown",
     "measured_text",
@@ -47,26 +48,21 @@ BASELINE_FORMATS = {".json": "json"}
 DROP_ORDER = ("Δ", "expected")
 
 
-def measured_text(item: CheckItem, case: CaseResult | None = None) -> str:
-    """The measured value as shown: a number, a status count, or why there is no number; a
-    loss near a known non-zero minimum of ``case``'s problem with its gap to it."""
-    text = _measured_value(item)
-    gap = _gap_of(item, case)
-    return text if gap is None else f"{text} (gap {format_number(gap, 'table')})"
-
-
-def _gap_of(item: CheckItem, case: CaseResult | None) -> float | None:
-    """The gap to the minimum to show beside a measured loss: when the minimum is not zero."""
-    if case is None or item.metric not in ("final_loss", "best_loss"):
-        return None
+def gap_note(item: CheckItem, case: CaseResult) -> str:
+    """``(gap 1.07e-06)``: the gap to the minimum shown with a measured loss when ``case``'s
+    problem has a known non-zero minimum (at 0 the loss is the gap); "" otherwise."""
+    if item.metric not in ("final_loss", "best_loss"):
+        return ""
     problem = case.settings.get("problem")
     # compare's settings name the problem (a string) and its cases hold no gaps.
     if not isinstance(problem, dict) or not problem.get("minimum_value"):  # unknown, 0, or none
-        return None
-    return case.metrics.get(item.metric.replace("loss", "gap"))
+        return ""
+    gap = case.metrics.get(item.metric.replace("loss", "gap"))
+    return "" if gap is None else f"(gap {format_number(gap, 'table')})"
 
 
-def _measured_value(item: CheckItem) -> str:
+def measured_text(item: CheckItem) -> str:
+    """The measured value as shown: a number, a status count, or why there is no number."""
     v = item.measured
     if isinstance(v, str):
         return v
@@ -153,6 +149,7 @@ class Row:
     measured: str
     expected: str
     delta: str
+    gap: str = ""  # the gap note of a measured loss (:func:`gap_note`), shown with it
 
 
 def rows(result: CheckResult, failures_only: bool = False, verbose: bool = False) -> list[Row]:
@@ -185,9 +182,10 @@ def rows(result: CheckResult, failures_only: bool = False, verbose: bool = False
                     case,
                     item.passed,
                     item.name,
-                    measured_text(item, case),
+                    measured_text(item),
                     expected_text(item),
                     item.delta,
+                    gap_note(item, case),
                 )
             )
         if not items:
@@ -231,7 +229,7 @@ def table(result: CheckResult, failures_only: bool = False, verbose: bool = Fals
         else:
             mark = "[green]pass[/]" if row.passed else "[bold red]FAIL[/]"
         # The gap to the minimum goes under the loss: the column stays as narrow as a number.
-        measured = escape(row.measured).replace(" (gap ", "\n(gap ")
+        measured = escape(row.measured) + (f"\n{escape(row.gap)}" if row.gap else "")
         t.add_row(
             mark,
             case_cell,
@@ -345,7 +343,8 @@ def markdown(result: CheckResult, verbose: bool = False) -> str:
     for row in rows(result, verbose=verbose):
         seeds = f" ({row.case.seeds} seeds)" if row.case.seeds > 1 else ""
         mark = {None: "–", True: "✅ pass", False: "❌ **FAIL**"}[row.passed]
-        cells = [mark, row.case.id + seeds, row.check, row.measured, row.expected, row.delta]
+        measured = f"{row.measured} {row.gap}" if row.gap else row.measured
+        cells = [mark, row.case.id + seeds, row.check, measured, row.expected, row.delta]
         lines.append("| " + " | ".join(_md(c) for c in cells) + " |")
     lines += _failures_html(failures(result))
     if result.notes:
