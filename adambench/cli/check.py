@@ -17,6 +17,7 @@ from adambench.cli.cluster import (
     SchedulerOpt,
     WorkersOpt,
     cluster_from_options,
+    drop_journal,
     say_what_is_saved,
 )
 from adambench.cli.consoles import err, out, print_table
@@ -138,8 +139,7 @@ def check(
             feedback.close()
         if save_baseline is not None:
             write_atomic(save_baseline, result.baseline_json())
-        if cluster is not None and cluster.journal is not None:
-            Path(cluster.journal).unlink(missing_ok=True)  # the baseline is complete
+        drop_journal(cluster)  # the baseline is complete
         _show_verdict(result, junit, markdown, json_out=json_out, quiet=quiet, verbose=verbose)
         if save_baseline is not None and not quiet:
             err.print(

@@ -19,6 +19,7 @@ __all__ = [
     "SchedulerOpt",
     "WorkersOpt",
     "cluster_from_options",
+    "drop_journal",
     "partial_path",
     "say_what_is_saved",
 ]
@@ -108,6 +109,12 @@ def cluster_from_options(
         remove_journal=False,
         log=log,
     )
+
+
+def drop_journal(cluster: Any) -> None:
+    """Remove the journal of finished chunks, once the output it stood in for is written."""
+    if cluster is not None and cluster.journal is not None:
+        Path(cluster.journal).unlink(missing_ok=True)
 
 
 def partial_path(output: Path) -> Path:

@@ -16,6 +16,7 @@ from adambench.cli.cluster import (
     SchedulerOpt,
     WorkersOpt,
     cluster_from_options,
+    drop_journal,
     say_what_is_saved,
 )
 from adambench.cli.consoles import err, out, print_table
@@ -232,8 +233,7 @@ def _save_sweep(sw: Any, output: Path | None, cluster: Any) -> None:
 
         kind = check_output(output)
         write_atomic(output, sw.to_json() if kind == "json" else sw.to_csv())
-    if cluster is not None and cluster.journal is not None:
-        Path(cluster.journal).unlink(missing_ok=True)  # the output is complete
+    drop_journal(cluster)  # the output is complete
 
 
 def _check_plot_path(plot: Path | None) -> None:
