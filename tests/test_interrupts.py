@@ -70,6 +70,22 @@ def _sweep_command(*extra: str) -> list[str]:
     ]  # fmt: skip
 
 
+def _interrupt_once_journalled(command: list[str], env: dict, partial, wait: float) -> str:
+    """Start ``command``, send SIGINT once ``partial`` holds its header and a finished chunk (or
+    after ``wait`` seconds), and return its stderr; it must exit 130."""
+    proc = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)  # fmt: skip
+    deadline = time.monotonic() + wait
+    while time.monotonic() < deadline:
+        if partial.exists() and partial.read_text().count("\n") >= 2:
+            break
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGINT)
+    _, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 130, stderr
+    return stderr
+
+
 def _without_volatile(data):
     if isinstance(data, dict):
         return {k: _without_volatile(v) for k, v in data.items() if k != "volatile"}
@@ -88,16 +104,7 @@ def test_ctrl_c_in_a_local_sweep_keeps_finished_runs_and_resume_completes_it(tmp
     subprocess.run(
         _sweep_command("--steps", "2", "--seeds", "1"), env=env, check=True, capture_output=True
     )  # fmt: skip  (compile first)
-    proc = subprocess.Popen(_sweep_command("-o", str(out)), env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)  # fmt: skip
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:  # the header and at least one finished chunk
-        if partial.exists() and partial.read_text().count("\n") >= 2:
-            break
-        time.sleep(0.05)
-    proc.send_signal(signal.SIGINT)
-    _, stderr = proc.communicate(timeout=60)
-    assert proc.returncode == 130, stderr
+    stderr = _interrupt_once_journalled(_sweep_command("-o", str(out)), env, partial, wait=60)
     assert "Traceback" not in stderr and not out.exists()
     kept = partial.read_text().count("\n") - 1
     assert kept >= 1 and f"--resume {partial}" in stderr
@@ -144,16 +151,9 @@ def test_ctrl_c_in_a_local_check_keeps_finished_runs_and_resume_completes_it(tmp
     base, partial = tmp_path / "base.json", tmp_path / "base.json.partial"
     command = [sys.executable, "-m", "adambench", "check", str(suite)]
     env = {**os.environ, "NO_COLOR": "1"}
-    proc = subprocess.Popen([*command, "--save-baseline", str(base)], env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
-    deadline = time.monotonic() + 90
-    while time.monotonic() < deadline:
-        if partial.exists() and partial.read_text().count("\n") >= 2:
-            break
-        time.sleep(0.05)
-    proc.send_signal(signal.SIGINT)
-    _, stderr = proc.communicate(timeout=60)
-    assert proc.returncode == 130, stderr
+    stderr = _interrupt_once_journalled(
+        [*command, "--save-baseline", str(base)], env, partial, wait=90
+    )
     assert not base.exists() and f"--resume {partial}" in stderr
     resumed = subprocess.run([*command, "--save-baseline", str(base), "--resume", str(partial)],
                              env=env, capture_output=True, text=True)  # fmt: skip
