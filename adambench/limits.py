@@ -25,6 +25,7 @@ __all__ = [
     "MAX_THREADS",
     "MAX_TRACE_PARAMS",
     "MAX_TUNE_COUNT",
+    "MAX_TUNE_POINTS",
     "MAX_WORKERS",
     "MIN_TUNE_COUNT",
     "check_int",
@@ -57,6 +58,8 @@ MAX_CASES = 10_000
 #: Values a tuning search tries (``--tune-count``).
 MIN_TUNE_COUNT = 2
 MAX_TUNE_COUNT = 1000
+#: Points of a tuning grid per optimizer (the product of its axes; ``--tune-budget``).
+MAX_TUNE_POINTS = 100_000
 
 
 def check_int(name: str, value: Any, low: int, high: int) -> int:

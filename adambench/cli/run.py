@@ -78,15 +78,19 @@ def run(
     tune: Annotated[
         str | None,
         typer.Option(
-            help="Tune lr per optimizer first (a log-spaced sweep, the same budget for each) "
-            "and compare every optimizer at its best lr.",
+            metavar="NAMES",
+            help="Tune these hyperparameters per optimizer first (lr, or several: lr,beta1), "
+            "every optimizer over the same grid, and compare each at its best point.",
             rich_help_panel=TUNED_PANEL,
         ),
     ] = None,
     tune_range: Annotated[
         str | None,
         typer.Option(
-            help="LOW:HIGH of the tuning grid (default: 1e-4:1).",
+            metavar="RANGES",
+            help="LOW:HIGH of one tuned hyperparameter, or NAME=LOW:HIGH,... of several "
+            "(lr=1e-4:1,beta1=0.5:0.999; flags and categories list values: amsgrad=true|false). "
+            "Default: lr 1e-4:1, betas 0.5:0.999, flags every value (docs/sweeps.md).",
             rich_help_panel=TUNED_PANEL,
         ),
     ] = None,
@@ -94,7 +98,17 @@ def run(
         int | None,
         typer.Option(
             parser=whole_number,
-            help="Values in the tuning grid (default: 9).",
+            help="Values per tuned numeric axis (default: 9); the grid is their product.",
+            rich_help_panel=TUNED_PANEL,
+        ),
+    ] = None,
+    tune_budget: Annotated[
+        int | None,
+        typer.Option(
+            parser=whole_number,
+            help="At most N tuning points per optimizer: every numeric axis gets as many values "
+            "as fit, as evenly as possible (flags and categories whole); still one exhaustive "
+            "compiled grid, not successive halving.",
             rich_help_panel=TUNED_PANEL,
         ),
     ] = None,
@@ -124,6 +138,8 @@ def run(
       adambench run rosenbrock -O 'adam(lr=0.05),adam(lr=0.01)' -O rmsprop --seeds 5
       adambench run ./my_problem.yaml --steps 5000 --start random --seeds 10 -o result.json
       adambench run beale -O sgd,momentum,adam,rmsprop --tune lr --seeds 3
+      adambench run beale -O adam,rmsprop --tune lr,beta1 --tune-range lr=1e-3:1,beta1=0.5:0.999
+      adambench run beale -O adam --tune lr,amsgrad --tune-budget 20
       adambench run beale -O "./my_adam.yaml(lr=0.01)" -O "torch:torch.optim.Adam(lr=0.01)" -O adam
       adambench run beale -O 'adam(lr=0.1),rmsprop(lr=0.01)' --plot beale.png --animate beale.gif
     """
@@ -143,6 +159,7 @@ def run(
         tuning = {
             "range": tune_range,
             "count": tune_count,
+            "budget": tune_budget,
             "metric": tune_metric,
             "seeds": tune_seeds,
         }
@@ -230,7 +247,7 @@ def print_result(result: Any, quiet: bool) -> None:
 
 
 # ---------------------------------------------------------------------------------------------
-# The tuned comparison (run --tune lr): a tuning sweep, then the runs at each best value.
+# The tuned comparison (run --tune lr,beta1): a tuning sweep, then the runs at each best point.
 
 
 def _refuse_pictures_when_tuning(plot: Path | None, animate: Path | None) -> None:
@@ -249,22 +266,7 @@ def _refuse_tuning_options(tuning: dict[str, Any]) -> None:
         if value is not None:
             from adambench.errors import UsageError
 
-            raise UsageError(f"--tune-{name} needs --tune lr")
-
-
-def _parse_tune_range(text: str) -> tuple[float, float]:
-    from adambench.errors import UsageError
-
-    parts = text.split(":")
-    try:
-        if len(parts) != 2:
-            raise ValueError
-        low, high = float(parts[0]), float(parts[1])
-    except ValueError:
-        raise UsageError(
-            f"expected LOW:HIGH, e.g. 1e-4:1, got '{text}'", where="--tune-range"
-        ) from None
-    return low, high
+            raise UsageError(f"--tune-{name} needs --tune NAMES (e.g. --tune lr)")
 
 
 def _run_tuned(
@@ -287,8 +289,9 @@ def _run_tuned(
             prob,
             optimizers,
             param=param,
-            tune_range=_parse_tune_range(tuning["range"] or "1e-4:1"),
-            tune_count=tuning["count"] if tuning["count"] is not None else 9,
+            tune_range=tuning["range"],
+            tune_count=tuning["count"],
+            tune_budget=tuning["budget"],
             tune_metric=tuning["metric"] or "final_loss",
             tune_seeds=tuning["seeds"],
             **settings,
@@ -307,7 +310,7 @@ def _show_tuned(
     from rich.markup import escape
 
     from adambench.files import write_atomic
-    from adambench.report.sweep_tables import tuning_table
+    from adambench.report.tuning_tables import tuning_tables
 
     if output is not None:
         write_atomic(output, tuned.to_json(trace) if kind == "json" else tuned.to_csv())
@@ -315,10 +318,11 @@ def _show_tuned(
         sys.stdout.write(tuned.to_json(trace))
         return
     print_result(tuned.result, quiet)
-    narrow = print_table(tuning_table(tuned.tuning))  # a grid: no column to leave out
+    narrow = [print_table(table) for table in tuning_tables(tuned.tuning)]
     out.print(f"[dim]{escape(tuned.tuning.rule())}[/dim]", highlight=False)
-    if narrow and not quiet:
-        err.print(f"[dim]{escape(narrow)}[/dim]", highlight=False)
+    note = next((n for n in narrow if n), "")
+    if note and not quiet:
+        err.print(f"[dim]{escape(note)}[/dim]", highlight=False)
     say_wrote(output, quiet)
 
 
