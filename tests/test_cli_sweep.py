@@ -212,8 +212,8 @@ def test_tuned_run_shows_the_chosen_lr_and_the_rule(tmp_path):
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--tune-range", "1e-3:1"], r"--tune-range needs --tune lr"),
-        (["--tune", "beta1"], r"--tune supports lr only"),
+        (["--tune-range", "1e-3:1"], r"--tune-range needs --tune NAMES"),
+        (["--tune", "beta2"], r"--tune: rmsprop has no hyperparameter 'beta2'"),
         (["--tune", "lr", "--lr", "0.1"], r"--lr and --tune lr both set the step size"),
         (["--tune", "lr", "-O", "adam(lr=0.1)"], r"sets lr, which --tune lr chooses"),
         (["--tune", "lr", "--tune-range", "1e-3"], r"--tune-range: expected LOW:HIGH"),
@@ -223,7 +223,7 @@ def test_tuned_run_shows_the_chosen_lr_and_the_rule(tmp_path):
     ],
 )
 def test_bad_tuning_options_exit_2(args, message):
-    r = invoke("run", "beale", "--steps", "10", *args)
+    r = invoke("run", "beale", "-O", "adam,rmsprop", "--steps", "10", *args)
     assert r.exit_code == 2, r.output
     assert re.search(message, r.stderr), r.stderr
 

@@ -396,7 +396,8 @@ def _default_span(name: str, scale: str, kind: Any, bounds: Any) -> tuple[float,
     low, high, low_open, high_open = bounds
     defaults = [float(hp.default) for _, hp in kind]
     if scale == "log1m":
-        gap = min([_BETA_GAP, *(0.1 * (1 - d) for d in defaults if 0 < 1 - d <= _BETA_GAP)])
+        gaps = [float(f"{1 - d:.{GRID_DIGITS}g}") for d in defaults]  # 1 - 0.999 is not 1e-3
+        gap = min([_BETA_GAP, *(0.1 * g for g in gaps if 0 < g <= _BETA_GAP)])
         return max(_BETA_LOW, low), float(f"{1 - gap:.{GRID_DIGITS}g}")
     if scale == "log":
         positive = [d for d in defaults if d > 0]
