@@ -193,7 +193,8 @@ def test_two_axes_choose_the_best_point_and_run_it(tmp_path):
     assert "optimizer # lr beta1 median final loss failed" in text
     assert "adam: median final loss (lr x beta1)" in text
     assert "adamax: median final loss (lr x beta1)" in text
-    rule = " ".join(text[text.index(next(t for t in text if t.startswith("lr x beta1 tuned"))):])
+    start = next(i for i, t in enumerate(text) if t.startswith("lr x beta1 tuned"))
+    rule = " ".join(text[start:])
     assert rule.startswith(
         "lr x beta1 tuned per optimizer over 3 x 3 = 9 points (lr: 3 log-spaced values in "
         "[0.001, 1]; beta1: 3 values in [0.5, 0.99], log-spaced in 1 - beta1), 150 steps from "
