@@ -73,6 +73,7 @@ from adambench.sweeps.result import (
     points_dicts,
     rule_text,
 )
+from adambench.sweeps.tune_grid import TuneAxis
 from adambench.sweeps.tuning import Choice, TunedResult, Tuning, run_tuned, tune
 
 __all__ = [
@@ -94,6 +95,7 @@ __all__ = [
     "PointStat",
     "SweepResult",
     "SweepSpec",
+    "TuneAxis",
     "TunedResult",
     "Tuning",
     "Value",
