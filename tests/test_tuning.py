@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import math
 import re
+from dataclasses import dataclass, replace
 from importlib.resources import files
 
 import jsonschema
@@ -18,6 +19,7 @@ from typer.testing import CliRunner
 from adambench.cli import app
 from adambench.errors import UsageError
 from adambench.optimizers.registry import get
+from adambench.optimizers.spec import HyperParam
 from adambench.sweeps.tune_grid import (
     axis_values,
     fit_budget,
@@ -119,6 +121,37 @@ def test_default_ranges_and_scales():
     assert (eps.scale, eps.low, eps.high) == ("log", 1e-10, 1e-6)  # the default x/÷ 100
     (dampening,) = axes_for(["sgd"], ["dampening"])  # declared [0, 1]: evenly spaced over it
     assert (dampening.scale, dampening.values[0], dampening.values[-1]) == ("linear", 0.0, 1.0)
+
+
+@dataclass(frozen=True)
+class ChoiceParam(HyperParam):
+    """A category (kind "choice", its value an index into ``choices``), as schedules declare."""
+
+    choices: tuple[str, ...] = ()
+
+
+def with_params(name, *params):
+    spec = get(name)
+    return (name, replace(spec, hyperparams=(*spec.hyperparams, *params)))
+
+
+def test_integer_and_category_hyperparameters():
+    steps = HyperParam("t_max", 100.0, "", kind="int", low=1.0)
+    warm = HyperParam("warmup", 0.0, "", kind="int", low=0.0, high=5.0)
+    kind = ChoiceParam("schedule", 0.0, "", kind="choice", choices=("constant", "cosine", "step"))
+    specs = [with_params("adam", steps, warm, kind)]
+    t_max, warmup, schedule = tuning_axes(specs, ["t_max", "warmup", "schedule"], {})
+    assert (t_max.scale, t_max.low, t_max.high) == ("int", 10.0, 1000.0)  # default / 10 .. x 10
+    assert t_max.values == axis_values("int", 10, 1000, 9) and len(t_max.values) == 9
+    assert warmup.values == (0.0, 1.0, 2.0, 3.0, 4.0, 5.0)  # every integer of [0, 5]
+    assert (schedule.scale, schedule.values) == ("enum", ("constant", "cosine", "step"))
+    ranges = parse_tune_ranges("t_max=1:4,schedule=cosine|constant", ["t_max", "schedule"])
+    t_max, schedule = tuning_axes(specs, ["t_max", "schedule"], ranges)
+    assert t_max.values == (1.0, 2.0, 3.0, 4.0) and schedule.values == ("cosine", "constant")
+    with pytest.raises(UsageError, match="'linear' is not one of constant, cosine, step"):
+        tuning_axes(specs, ["schedule"], parse_tune_ranges("linear|step", ["schedule"]))
+    with pytest.raises(UsageError, match="t_max must be an integer"):
+        tuning_axes(specs, ["t_max"], parse_tune_ranges("0.5:4", ["t_max"]))
 
 
 def test_budget_sizes_numeric_axes_and_keeps_enumerated_ones_whole():

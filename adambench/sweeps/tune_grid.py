@@ -34,6 +34,7 @@ __all__ = [
     "BETA_NAMES",
     "DEFAULT_LR_RANGE",
     "DEFAULT_TUNE_COUNT",
+    "Range",
     "TuneAxis",
     "axis_values",
     "fit_budget",
@@ -54,6 +55,7 @@ _BETA_LOW, _BETA_GAP = 0.5, 1e-3
 
 _NAME = re.compile(r"^[A-Za-z_]\w*$")
 
+#: A range as --tune-range gives it: (low, high), or the listed values of a flag or category.
 Range = tuple[float, float] | tuple[str, ...]
 
 
