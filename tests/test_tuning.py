@@ -291,3 +291,13 @@ def test_bad_tuning_options_exit_2(args, message):
     assert r.exit_code == 2, r.output
     assert re.search(message, r.stderr), r.stderr
     assert "Traceback" not in r.output
+
+
+def test_the_tuning_examples_of_run_help_run():
+    text = invoke("run", "--help").stdout
+    examples = [line.split()[1:] for line in text.splitlines() if "adambench run" in line]
+    tuned = [args for args in examples if "--tune" in args]
+    assert len(tuned) >= 3
+    for args in tuned:
+        r = invoke(*(a.strip("'\"") for a in args), "--steps", "20", "-q")
+        assert r.exit_code == 0, (args, r.output)

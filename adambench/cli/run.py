@@ -106,6 +106,7 @@ def run(
         int | None,
         typer.Option(
             parser=whole_number,
+            metavar="N",
             help="At most N tuning points per optimizer: every numeric axis gets as many values "
             "as fit, as evenly as possible (flags and categories whole); still one exhaustive "
             "compiled grid, not successive halving.",
@@ -138,7 +139,7 @@ def run(
       adambench run rosenbrock -O 'adam(lr=0.05),adam(lr=0.01)' -O rmsprop --seeds 5
       adambench run ./my_problem.yaml --steps 5000 --start random --seeds 10 -o result.json
       adambench run beale -O sgd,momentum,adam,rmsprop --tune lr --seeds 3
-      adambench run beale -O adam,rmsprop --tune lr,beta1 --tune-range lr=1e-3:1,beta1=0.5:0.999
+      adambench run beale -O adam,adamax --tune lr,beta1 --tune-range lr=1e-3:1,beta1=0.5:0.999
       adambench run beale -O adam --tune lr,amsgrad --tune-budget 20
       adambench run beale -O "./my_adam.yaml(lr=0.01)" -O "torch:torch.optim.Adam(lr=0.01)" -O adam
       adambench run beale -O 'adam(lr=0.1),rmsprop(lr=0.01)' --plot beale.png --animate beale.gif
