@@ -284,6 +284,7 @@ def test_one_axis_keeps_its_json_form(tmp_path):
         (["--tune", "beta1", "--lr", "0.1"], r"--lr would set the step size of the comparison"),
         (["--tune", "lr,beta1", "-O", "adam(beta1=0.8)"], r"sets beta1, which --tune beta1"),
         (["--tune-budget", "10"], r"--tune-budget needs --tune NAMES"),
+        (["-O", "sgd", "--tune", "nesterov"], r"--tune: grid point nesterov=true: sgd: nesterov"),
     ],
 )
 def test_bad_tuning_options_exit_2(args, message):

@@ -242,6 +242,7 @@ def tune(
         threads=threads,
         progress=progress,
         on_compile=on_compile,
+        where="--tune",  # a point no optimizer accepts is named as the tuning's
     )
     return Tuning(axes, count, budget, metric, s, _choices(s, axes), tuple(eval_seeds))
 
