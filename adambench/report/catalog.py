@@ -38,15 +38,18 @@ def _problem_headline(name: str, raw: Any) -> dict[str, Any]:
 
 
 def catalog() -> dict[str, Any]:
-    """Problems and optimizers with their defaults and conventions, where each optimizer comes
-    from (``built-in``, ``entry point PACKAGE``), and the other ways to name one."""
+    """Problems and optimizers with their defaults and conventions (a library optimizer's is its
+    paper), where each optimizer comes from (``built-in``, ``library``, ``entry point
+    PACKAGE``), and the other ways to name one."""
     from adambench.optimizers.builtins import BUILTINS
     from adambench.optimizers.plugins import entry_point_specs
+    from adambench.optimizers.rules import library_files, library_spec
     from adambench.problem_files import builtin_files
 
     problems = [_problem_headline(n, safeyaml.load_file(p)) for n, p in builtin_files().items()]
     problems_notes: list[str] = []
-    specs = list(BUILTINS.values()) + list(entry_point_specs(problems_notes).values())
+    library = [library_spec(name) for name in library_files()]  # convention: the paper
+    specs = [*BUILTINS.values(), *library, *entry_point_specs(problems_notes).values()]
     optimizers = [
         {
             "name": spec.name,
