@@ -605,6 +605,7 @@ def _init_lines(rule: UpdateRule, layout: _StateLayout, unpack: list[str]) -> li
     init = ["@jit", "def opt_init(p, hp, state):", "    n = p.shape[0]", *unpack]
     init += [f"    {layout.slot(s)} = {pr(tree)}" for s, tree in rule.state if s in layout.uni]
     per_init = [(s, tree) for s, tree in rule.state if s not in layout.uni]
+    per_init += [(s, ("num", "0")) for s in layout.scratch]  # every slot defined from the start
     if per_init:
         init.append("    for i in range(n):")
         if any("p" in expr.symbols_in(tree) for _, tree in per_init):
