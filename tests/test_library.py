@@ -21,7 +21,7 @@ from adambench.cli import app
 from adambench.errors import AdambenchError
 from adambench.optimizers.builtins import BUILTINS
 from adambench.optimizers.registry import get, resolve
-from adambench.optimizers.rules import library_files, load_optimizer_yaml
+from adambench.optimizers.rules import library_files, library_rule, load_optimizer_yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 LIBRARY = ["adabelief", "adabound", "adamod", "adan", "amsgrad", "lamb", "lion", "qhadam"]
@@ -303,3 +303,24 @@ def test_trajectory_matches_pytorch_optimizer(problem, spec, cls, kwargs, source
     ours = adambench.run(problem, [spec], steps=200).runs[0]
     assert ours.steps == 200, ours.status
     assert np.max(np.abs(ours.x_trace - theirs)) <= 1e-10
+
+
+def test_show_prints_a_library_optimizer_with_its_paper_and_rule():
+    result = CliRunner().invoke(app, ["show", "lamb"], env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    assert "paper: You et al. 2020" in result.stdout
+    for k, a in enumerate(library_rule("lamb").update, 1):
+        assert f"update #{k}: {a.text}" in result.stdout
+    assert "hyperparameter eps: 1e-06 in [0, inf)" in result.stdout
+
+
+def test_the_library_files_are_package_data():
+    import fnmatch
+
+    import tomllib
+
+    data = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    globs = data["tool"]["setuptools"]["package-data"]["adambench.optimizers"]
+    for path in library_files().values():
+        rel = path.relative_to(ROOT / "adambench" / "optimizers").as_posix()
+        assert any(fnmatch.fnmatch(rel, g) for g in globs), rel

@@ -75,6 +75,7 @@ __all__ = [
     "UpdateRule",
     "generate_source",
     "library_files",
+    "library_rule",
     "library_spec",
     "load_optimizer_yaml",
     "rule_from_dict",
@@ -163,11 +164,16 @@ def library_files() -> dict[str, Path]:
 
 
 @cache
+def library_rule(name: str) -> UpdateRule:
+    """The validated rule of the library optimizer ``name`` (a key of :func:`library_files`)."""
+    path = library_files()[name]
+    return rule_from_dict(safeyaml.load_file(str(path)), where=_shown(path))
+
+
+@cache
 def library_spec(name: str) -> OptimizerSpec:
     """The library optimizer ``name`` (a key of :func:`library_files`), source ``library``."""
-    path = library_files()[name]
-    spec = spec_from_rule(rule_from_dict(safeyaml.load_file(str(path)), where=_shown(path)))
-    return replace(spec, source="library")
+    return replace(spec_from_rule(library_rule(name)), source="library")
 
 
 def _shown(path: Path) -> str:
