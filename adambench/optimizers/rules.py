@@ -17,8 +17,10 @@ The update may use the gradient ``g``, the step count ``t`` (1, 2, ... as a floa
 ``p``, the state, the hyperparameters, and names assigned earlier in the same update (locals).
 Each right-hand side goes through :func:`adambench.expr.parse` with the update grammar
 (:data:`adambench.expr.UPDATE_FUNCTIONS`: the problem functions plus ``max``, ``min``, ``sign``,
-``where(cmp, a, b)``); nothing is ever evaluated as Python. The final value of ``p`` is the new
-parameter; state is kept between steps; ``g`` may be reassigned (e.g. weight decay) as a local.
+``float32``, ``where(cmp, a, b)``; and the reductions over every coordinate ``sum_i(x)`` and
+``norm(x)``, :data:`adambench.expr.REDUCTIONS`); nothing is ever evaluated as Python. The final
+value of ``p`` is the new parameter; state is kept between steps; ``g`` may be reassigned (e.g.
+weight decay) as a local.
 
 Code generation prints the expression trees directly as numba source (no differentiation, so no
 sympy): ``opt_init(p, hp, state)`` and ``opt_step(p, g, state, t, hp)``, the contract of every
@@ -34,6 +36,12 @@ Two things make it as fast as a hand-written kernel:
   so results are bit for bit those of the rule as written.
 - user names are renamed (``m`` -> ``v_m``; a reassigned uniform value gets ``v1_m``, ``v2_m``,
   ...), so no user name can shadow a generated variable (``n``, ``i``, ``state``, ...).
+
+A reduction cuts the step into passes over the coordinates (:func:`_stages`): the loop before
+the line that holds it accumulates the sum, the lines from there on run in the next loop, and a
+per-coordinate local read across the cut is kept in a scratch slot of the state vector. Such a
+rule has no elementwise form (it runs in the array loop only); a rule without reductions is one
+pass and compiles as it always did.
 
 Every value is a float64; literals are printed as floats (integer exponents stay integers, so
 ``g**2`` is one multiplication), ``where`` becomes a conditional expression, ``sign`` is
