@@ -323,3 +323,11 @@ def test_the_library_files_are_package_data():
     globs = data["tool"]["setuptools"]["package-data"]["adambench.optimizers.library"]
     for path in library_files().values():
         assert any(fnmatch.fnmatch(path.name, g) for g in globs), path.name
+
+
+def test_run_notes_no_source_for_shipped_optimizers(write_yaml):
+    own = write_yaml("name: mine\nupdate:\n  - p = p - 0.01*g\n", "mine.yaml")
+    result = CliRunner().invoke(app, ["run", "beale", "-O", f"signum,{own}", "--steps", "20"])
+    assert result.exit_code == 0, result.output
+    assert f"mine: {own}" in result.output  # a user's file is named
+    assert "signum: library" not in result.output  # a shipped one needs no note
