@@ -145,6 +145,27 @@ update:
     np.testing.assert_allclose(got, [-0.06, -0.08], rtol=1e-15)
 
 
+def test_reductions_across_passes_by_hand(write_yaml):
+    # g reassigned before the cut is read after it (a scratch slot); a uniform state sums norms.
+    text = """
+name: passes
+state:
+  total: 0
+update:
+  - g = g + 1
+  - s = sum_i(g)
+  - total = total + norm(g)
+  - p = p - g/s - 0.1*g/total
+"""
+    spec = load_optimizer_yaml(write_yaml(text, "passes.yaml"))
+    assert spec.state_extra == 1  # total is stored once, not per coordinate
+    # step 1, g = (2, 3) -> (3, 4): s = 7, total = 5; step 2, the same g: total = 10
+    got = steps_with(spec, [0.0, 0.0], [[2, 3], [2, 3]])
+    first = [-3 / 7 - 0.3 / 5, -4 / 7 - 0.4 / 5]
+    second = [first[0] - 3 / 7 - 0.3 / 10, first[1] - 4 / 7 - 0.4 / 10]
+    np.testing.assert_allclose(np.array(got), [first, second], rtol=1e-15)
+
+
 def test_a_rule_with_a_reduction_runs_in_the_engine_like_its_kernel(write_yaml):
     text = "name: trust\nhyperparameters:\n  lr: 0.01\nupdate:\n  - p = p - lr*g/norm(g)\n"
     path = write_yaml(text, "trust.yaml")
