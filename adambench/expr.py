@@ -21,6 +21,7 @@ The tree is a nest of tuples, hashable and printable (its ``repr`` is the cache 
 ``("call", f, a, ...)``     a whitelisted function
 ``("cmp", op, a, b)``       a comparison, only as the first argument of ``where``
 ``("sum", (a, b), (c, d), term)``  sum for i from a*dim+b to c*dim+d of term
+``("reduce", "sum"|"norm", a)``  ``sum_i(a)`` / ``norm(a)`` over every coordinate (updates)
 ==========================  ==================================================
 
 sympy is imported only by :func:`to_sympy`, when code has to be generated.
@@ -30,6 +31,7 @@ from __future__ import annotations
 
 import ast
 import math
+import struct
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -42,6 +44,7 @@ __all__ = [
     "MAX_DEPTH",
     "MAX_INT",
     "MAX_NODES",
+    "REDUCTIONS",
     "UPDATE_FUNCTIONS",
     "Grammar",
     "Node",
@@ -72,8 +75,20 @@ BASE_FUNCTIONS: dict[str, int] = {
     "tanh": 1,
     "abs": 1,
 }
-#: Extra functions for optimizer update rules.
-UPDATE_FUNCTIONS: dict[str, int] = {**BASE_FUNCTIONS, "max": 2, "min": 2, "sign": 1, "where": 3}
+#: Extra functions for optimizer update rules (``float32(a)``: a rounded to the nearest float32,
+#: for references that keep a value in single precision).
+UPDATE_FUNCTIONS: dict[str, int] = {
+    **BASE_FUNCTIONS,
+    "max": 2,
+    "min": 2,
+    "sign": 1,
+    "where": 3,
+    "float32": 1,
+}
+#: Reductions over every coordinate of the parameter vector, for update rules only
+#: (:attr:`Grammar.reductions`): ``sum_i(a)`` is the sum of a over the coordinates, ``norm(a)`` the
+#: Euclidean norm sqrt(sum_i(a**2)). The name -> the operation in the ``reduce`` node.
+REDUCTIONS: dict[str, str] = {"sum_i": "sum", "norm": "norm"}
 
 _BINOPS = {ast.Add: "add", ast.Sub: "sub", ast.Mult: "mul", ast.Div: "div", ast.Pow: "pow"}
 _CMPOPS = {ast.Gt: ">", ast.GtE: ">=", ast.Lt: "<", ast.LtE: "<=", ast.Eq: "==", ast.NotEq: "!="}
@@ -88,12 +103,14 @@ class Grammar:
 
     ``names`` maps each name a user may write to the key it becomes in the tree. ``vector`` is the
     name of the vector variable usable as ``x[i + k]`` inside ``sum(i, lo, hi, term)``, whose
-    bounds are integers in ``dim``; ``None`` disables ``sum`` and subscripts.
+    bounds are integers in ``dim``; ``None`` disables ``sum`` and subscripts. ``reductions``
+    allows :data:`REDUCTIONS` (an update rule's ``sum_i(a)`` and ``norm(a)``, not nested).
     """
 
     names: Mapping[str, str]
     functions: Mapping[str, int] = field(default_factory=lambda: dict(BASE_FUNCTIONS))
     vector: str | None = None
+    reductions: bool = False
 
 
 def _describe(node: ast.AST) -> str:
@@ -109,6 +126,7 @@ class _Parser:
         self.grammar = grammar
         self.where = where
         self.count = 0
+        self.in_reduction: str | None = None  # the reduction being parsed (they do not nest)
 
     def fail(self, message: str) -> ExpressionError:
         return ExpressionError(message, where=self.where)
@@ -214,6 +232,8 @@ class _Parser:
             raise self.refuse(node, "a starred argument")
         if fname == "sum" and self.grammar.vector is not None:
             return self.stencil_sum(node, depth, index)
+        if fname in REDUCTIONS:
+            return self.reduction(node, fname, depth, index)
         arity = self.grammar.functions.get(fname)
         if arity is None:
             from adambench.errors import did_you_mean
@@ -230,6 +250,25 @@ class _Parser:
             else:
                 args.append(self.walk(arg, depth, index))
         return ("call", fname, *args)
+
+    def reduction(self, node: ast.Call, fname: str, depth: int, index: str | None) -> Node:
+        """``sum_i(a)`` / ``norm(a)``: a per-coordinate expression reduced over the coordinates."""
+        if not self.grammar.reductions:
+            raise self.fail(
+                f"{fname}() is allowed only in an optimizer's update (a reduction over the "
+                "coordinates of the parameter vector)"
+            )
+        if self.in_reduction is not None:
+            raise self.fail(
+                f"{fname}() inside {self.in_reduction}() is not allowed: assign the inner "
+                "reduction to a name on a line of its own"
+            )
+        if len(node.args) != 1:
+            raise self.fail(f"{fname}() takes 1 argument(s), got {len(node.args)}")
+        self.in_reduction = fname
+        arg = self.walk(node.args[0], depth, index)
+        self.in_reduction = None
+        return ("reduce", REDUCTIONS[fname], arg)
 
     def comparison(self, node: ast.Compare, depth: int, index: str | None) -> Node:
         if len(node.ops) != 1:
@@ -344,6 +383,7 @@ _FOLD_FUNCS = {
     "sign": lambda a: math.copysign(1.0, a) if a else 0.0,
     "max": max,
     "min": min,
+    "float32": lambda a: struct.unpack("f", struct.pack("f", a))[0],
 }
 
 
@@ -362,6 +402,9 @@ def _fold(node: Node, where: str | None) -> float | None:
         return None
     if kind == "sum":
         _fold(node[3], where)
+        return None
+    if kind == "reduce":
+        _fold(node[2], where)
         return None
     args = [_fold(a, where) for a in (node[2:] if kind == "call" else node[1:])]
     text = render(node)
@@ -406,7 +449,7 @@ def is_constant(node: Node) -> bool:
     kind = node[0]
     if kind in ("num", "const"):
         return True
-    if kind in ("sym", "idx", "ivar", "cmp", "sum"):
+    if kind in ("sym", "idx", "ivar", "cmp", "sum", "reduce"):
         return False
     children = node[2:] if kind == "call" else node[1:]
     return all(is_constant(c) for c in children)
@@ -466,6 +509,9 @@ def render(node: Node, names: Mapping[str, str] | None = None) -> str:
             return head if c == 0 else f"{head}{c:+d}"
 
         return f"sum(i, {b(node[1])}, {b(node[2])}, {render(node[3], names)})"
+    if kind == "reduce":
+        fname = next(k for k, v in REDUCTIONS.items() if v == node[1])
+        return f"{fname}({render(node[2], names)})"
     raise ValueError(f"unknown node {kind}")  # pragma: no cover
 
 

@@ -14,11 +14,13 @@ from adambench.optimizers.registry import (
     resolve,
     split_specs,
 )
+from adambench.optimizers.rules import library_files
 
 
 def test_registry_holds_the_seven_builtins_with_torch_defaults():
     reg = registry()
-    assert tuple(reg) == BUILTIN_OPTIMIZERS
+    # the built-ins first, then the library (optimizers/library/*.yaml)
+    assert tuple(reg) == BUILTIN_OPTIMIZERS + tuple(library_files())
     assert reg["adam"].defaults == {
         "lr": 1e-3,
         "beta1": 0.9,

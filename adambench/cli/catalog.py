@@ -98,18 +98,34 @@ def _sources_table(sources: list[dict[str, Any]]) -> Any:
 
 
 def show(problem: ProblemArg, dim: DimOpt = None) -> None:
-    """Show a problem: formula, derived gradient, start, minimum, target, domain.
+    """Show a problem: formula, derived gradient, start, minimum, target, domain; or an
+    optimizer of the registry: its paper, hyperparameters and (library) update rule.
 
     Example:
 
     \b
       adambench show beale
+      adambench show lion
     """
     with boundary():
         from rich.markup import escape
 
-        from adambench.report.catalog import describe
+        from adambench.report.catalog import describe, describe_optimizer
 
-        for key, value in describe(problem, dim=dim):
+        lines = (
+            describe_optimizer(problem)
+            if _names_an_optimizer(problem)
+            else describe(problem, dim=dim)
+        )
+        for key, value in lines:
             # Wrapped at spaces by rich (not by the terminal), so no number is split.
             out.print(f"[bold]{escape(key)}:[/bold] {escape(value)}", highlight=False)
+
+
+def _names_an_optimizer(name: str) -> bool:
+    """A built-in or library optimizer's name that no problem has (problems come first)."""
+    from adambench.optimizers.builtins import BUILTINS
+    from adambench.optimizers.rules import library_files
+    from adambench.problem_files import builtin_files
+
+    return name not in builtin_files() and (name in BUILTINS or name in library_files())

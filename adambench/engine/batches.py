@@ -196,9 +196,10 @@ def _recompile(
 
 
 def _raise_compile_failure(spec: OptimizerSpec, exc: Exception) -> None:
-    """Re-raise a compile error: for a built-in it is a bug (exit 3); a user's compiled optimizer
-    (plugin, YAML file) that numba refuses is one line naming its file (exit code 2)."""
-    if spec.source == "built-in":
+    """Re-raise a compile error: for a built-in or library optimizer it is a bug (exit 3); a
+    user's compiled optimizer (plugin, YAML file) that numba refuses is one line naming its file
+    (exit code 2)."""
+    if spec.source in ("built-in", "library"):
         raise exc
     from adambench.optimizers.plugins import compile_failure
 

@@ -38,11 +38,13 @@ __all__ = [
 
 
 def registry() -> dict[str, OptimizerSpec]:
-    """All optimizers known by name: the built-ins, then those of installed packages (entry
-    point group ``adambench.optimizers``; a name that is built in is not overridden)."""
+    """All optimizers known by name: the built-ins, the library (YAML rules shipped in
+    ``optimizers/library/``), then those of installed packages (entry point group
+    ``adambench.optimizers``; a name that is built in or in the library is not overridden)."""
     from adambench.optimizers.plugins import entry_point_specs
+    from adambench.optimizers.rules import library_files, library_spec
 
-    reg = dict(BUILTINS)
+    reg = dict(BUILTINS) | {name: library_spec(name) for name in library_files()}
     for name, spec in entry_point_specs().items():
         reg.setdefault(name, spec)
     return reg
@@ -54,16 +56,26 @@ def is_optimizer_path(name: str) -> bool:
         "/" in name
         or os.sep in name
         or name.endswith((".yaml", ".yml", ".py"))
-        or (name not in BUILTINS and Path(name).is_file())
+        or (name not in BUILTINS and name not in _library_names() and Path(name).is_file())
     )
 
 
+def _library_names() -> dict[str, Path]:
+    from adambench.optimizers.rules import library_files
+
+    return library_files()
+
+
 def get(name: str) -> OptimizerSpec:
-    """The optimizer ``name``: a built-in, an optimizer file's path (``.yaml``/``.yml`` update
-    rule, ``.py`` plugin), ``torch:CLASS``, or an entry point's name; else an error with a
-    "did you mean"."""
+    """The optimizer ``name``: a built-in, a library optimizer, an optimizer file's path
+    (``.yaml``/``.yml`` update rule, ``.py`` plugin), ``torch:CLASS``, or an entry point's name;
+    else an error with a "did you mean"."""
     if name in BUILTINS:
         return BUILTINS[name]
+    if name in _library_names():
+        from adambench.optimizers.rules import library_spec
+
+        return library_spec(name)
     if name.startswith(TORCH_PREFIX):
         from adambench.optimizers.torch_adapter import torch_spec
 
@@ -74,7 +86,7 @@ def get(name: str) -> OptimizerSpec:
 
     if name in entry_point_names():
         return entry_point_spec(name)
-    known = [*BUILTINS, *entry_point_names()]
+    known = [*BUILTINS, *_library_names(), *entry_point_names()]
     raise OptimizerError(
         f"unknown optimizer '{name}'{_unknown_hint(name, known)}; known: {', '.join(known)} "
         "(or the path of a .yaml/.py optimizer file, or torch:CLASS)"

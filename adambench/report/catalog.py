@@ -11,7 +11,7 @@ from typing import Any
 from adambench import safeyaml
 from adambench.numbers import format_number
 
-__all__ = ["catalog", "describe", "gradient_lines", "optimizer_sources"]
+__all__ = ["catalog", "describe", "describe_optimizer", "gradient_lines", "optimizer_sources"]
 
 
 def _problem_headline(name: str, raw: Any) -> dict[str, Any]:
@@ -38,15 +38,18 @@ def _problem_headline(name: str, raw: Any) -> dict[str, Any]:
 
 
 def catalog() -> dict[str, Any]:
-    """Problems and optimizers with their defaults and conventions, where each optimizer comes
-    from (``built-in``, ``entry point PACKAGE``), and the other ways to name one."""
+    """Problems and optimizers with their defaults and conventions (a library optimizer's is its
+    paper), where each optimizer comes from (``built-in``, ``library``, ``entry point
+    PACKAGE``), and the other ways to name one."""
     from adambench.optimizers.builtins import BUILTINS
     from adambench.optimizers.plugins import entry_point_specs
+    from adambench.optimizers.rules import library_files, library_spec
     from adambench.problem_files import builtin_files
 
     problems = [_problem_headline(n, safeyaml.load_file(p)) for n, p in builtin_files().items()]
     problems_notes: list[str] = []
-    specs = list(BUILTINS.values()) + list(entry_point_specs(problems_notes).values())
+    library = [library_spec(name) for name in library_files()]  # convention: the paper
+    specs = [*BUILTINS.values(), *library, *entry_point_specs(problems_notes).values()]
     optimizers = [
         {
             "name": spec.name,
@@ -99,6 +102,29 @@ def optimizer_sources() -> list[dict[str, str]]:
             "what": f"a torch.optim.Optimizer subclass, stepped from Python ({torch_state})",
         },
     ]
+
+
+def describe_optimizer(name: str) -> list[tuple[str, str]]:
+    """(key, value) lines describing a built-in or library optimizer: its paper, hyperparameters
+    with their defaults and ranges, and a library optimizer's update rule line by line."""
+    from adambench.optimizers.registry import get
+    from adambench.optimizers.rules import library_files, library_rule
+
+    spec = get(name)
+    lines = [("name", spec.name), ("description", spec.summary), ("source", spec.source)]
+    if name in library_files():
+        rule = library_rule(name)
+        lines.append(("paper", rule.paper))
+        lines.append(("file", f"adambench/optimizers/library/{name}.yaml"))
+    else:
+        lines.append(("convention", spec.convention))
+    for hp in spec.hyperparams:
+        default = ("true" if hp.default else "false") if hp.kind == "bool" else _value(hp.default)
+        doc = f" ({hp.doc})" if hp.doc else ""
+        lines.append((f"hyperparameter {hp.name}", f"{default} in {hp.range_text()}{doc}"))
+    if name in library_files():
+        lines += [(f"update #{k}", a.text) for k, a in enumerate(library_rule(name).update, 1)]
+    return lines
 
 
 def _vec(a: Any, limit: int = 8) -> str:

@@ -225,7 +225,8 @@ def _compiled_mark(config: OptimizerConfig) -> str:
 
 
 def _own_optimizer_notes(result: Result) -> list[str]:
-    """Where optimizers that are not built in come from, and which ones are not compiled."""
+    """Where optimizers that are not shipped (built in or in the library) come from, and which
+    ones are not compiled."""
     lines = []
     if any(not c.spec.compiled for c in result.configs):
         lines.append(
@@ -235,7 +236,7 @@ def _own_optimizer_notes(result: Result) -> list[str]:
     seen = set()
     for c in result.configs:
         src = c.spec.source
-        if src not in ("built-in", "torch") and (c.name, src) not in seen:
+        if src not in ("built-in", "library", "torch") and (c.name, src) not in seen:
             seen.add((c.name, src))
             lines.append(f"{c.name}: {src}")
     return lines
