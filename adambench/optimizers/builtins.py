@@ -31,6 +31,22 @@ def _eps(default: float) -> HyperParam:
 _WD = HyperParam("weight_decay", 0.0, "L2 penalty added to the gradient (wd * p)", low=0.0)
 
 
+_DECOUPLED = HyperParam(
+    "decoupled_weight_decay", 0.0, "p *= 1 - lr wd before the step, as AdamW", kind="bool"
+)
+
+
+_DECOUPLED_WD = HyperParam(
+    "weight_decay", 1e-2, "decoupled: p *= 1 - lr wd before the step", low=0.0
+)
+
+
+def _step_size_bounds_check(values: dict[str, float]) -> str | None:
+    if values["step_size_min"] > values["step_size_max"]:
+        return "step_size_min must not exceed step_size_max"
+    return None
+
+
 def _builtin(init: str, name: str, slots: int, extra: int, consts: int) -> KernelRef:
     """A built-in's kernels in kernels.py: ``init``, ``{name}_step`` and the elementwise
     ``{name}_prepare`` / ``{name}_update`` (state slots, run-level scalars, constants)."""
@@ -152,6 +168,87 @@ BUILTINS: dict[str, OptimizerSpec] = {
             3,
             _builtin("zeros_init", "rmsprop", 3, 0, 6),
             "torch.optim.RMSprop: eps outside the sqrt, alpha 0.99 (optax: inside, 0.9)",
+        ),
+        OptimizerSpec(
+            "adamw",
+            "AdamW, Adam with decoupled weight decay (Loshchilov & Hutter 2019)",
+            (
+                _lr(1e-3),
+                _beta("beta1", 0.9, "decay of the first moment"),
+                _beta("beta2", 0.999, "decay of the second moment"),
+                _eps(1e-8),
+                _DECOUPLED_WD,
+                HyperParam("amsgrad", 0.0, "use max of the second moments (AMSGrad)", "bool"),
+            ),
+            3,
+            _builtin("adam_init", "adamw", 3, 2, 7),
+            "torch.optim.AdamW: p *= 1 - lr wd, then Adam's step (optax.adamw: wd 1e-4)",
+            state_extra=2,
+        ),
+        OptimizerSpec(
+            "nadam",
+            "NAdam, Adam with Nesterov momentum (Dozat 2016)",
+            (
+                _lr(2e-3),
+                _beta("beta1", 0.9, "decay of the first moment"),
+                _beta("beta2", 0.999, "decay of the second moment"),
+                _eps(1e-8),
+                _WD,
+                HyperParam("momentum_decay", 4e-3, "psi in mu_t = beta1 (1 - 0.96^(t psi) / 2)",
+                           low=0.0),
+                _DECOUPLED,
+            ),
+            2,
+            _builtin("nadam_init", "nadam", 2, 3, 8),
+            "torch.optim.NAdam: mu_t schedule, mu_product in the state (optax: constant beta1)",
+            state_extra=3,
+        ),
+        OptimizerSpec(
+            "radam",
+            "RAdam, Adam with the variance rectified (Liu et al. 2020)",
+            (
+                _lr(1e-3),
+                _beta("beta1", 0.9, "decay of the first moment"),
+                _beta("beta2", 0.999, "decay of the second moment"),
+                _eps(1e-8),
+                _WD,
+                _DECOUPLED,
+            ),
+            2,
+            _builtin("radam_init", "radam", 2, 2, 10),
+            "torch.optim.RAdam: rectified once rho_t > 5, else SGD with momentum",
+            state_extra=2,
+        ),
+        OptimizerSpec(
+            "adadelta",
+            "Adadelta (Zeiler 2012)",
+            (
+                _lr(1.0),
+                HyperParam("rho", 0.9, "decay of both running averages", low=0.0, high=1.0),
+                _eps(1e-6),
+                _WD,
+            ),
+            2,
+            _builtin("zeros_init", "adadelta", 2, 0, 4),
+            "torch.optim.Adadelta: lr 1.0, eps 1e-6 (optax.adadelta: eps 1e-6, lr required)",
+        ),
+        OptimizerSpec(
+            "rprop",
+            "Rprop, sign-based steps with per-coordinate sizes (Riedmiller & Braun 1993)",
+            (
+                _lr(1e-2),
+                HyperParam("eta_minus", 0.5, "step size factor on a sign change",
+                           low=0.0, high=1.0, low_open=True, high_open=True),
+                HyperParam("eta_plus", 1.2, "step size factor on the same sign",
+                           low=1.0, low_open=True),
+                HyperParam("step_size_min", 1e-6, "smallest step size", low=0.0),
+                HyperParam("step_size_max", 50.0, "largest step size", low=0.0, low_open=True),
+            ),
+            2,
+            _builtin("rprop_init", "rprop", 2, 0, 4),
+            "torch.optim.Rprop: every step size starts at lr, lr is read only then",
+            check=_step_size_bounds_check,
+            schedulable=False,
         ),
     )
 }
