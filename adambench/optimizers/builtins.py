@@ -194,8 +194,9 @@ BUILTINS: dict[str, OptimizerSpec] = {
                 _beta("beta2", 0.999, "decay of the second moment"),
                 _eps(1e-8),
                 _WD,
-                HyperParam("momentum_decay", 4e-3, "psi in mu_t = beta1 (1 - 0.96^(t psi) / 2)",
-                           low=0.0),
+                HyperParam(
+                    "momentum_decay", 4e-3, "psi in mu_t = beta1 (1 - 0.96^(t psi) / 2)", low=0.0
+                ),
                 _DECOUPLED,
             ),
             2,
@@ -237,10 +238,18 @@ BUILTINS: dict[str, OptimizerSpec] = {
             "Rprop, sign-based steps with per-coordinate sizes (Riedmiller & Braun 1993)",
             (
                 _lr(1e-2),
-                HyperParam("eta_minus", 0.5, "step size factor on a sign change",
-                           low=0.0, high=1.0, low_open=True, high_open=True),
-                HyperParam("eta_plus", 1.2, "step size factor on the same sign",
-                           low=1.0, low_open=True),
+                HyperParam(
+                    "eta_minus",
+                    0.5,
+                    "step size factor on a sign change",
+                    low=0.0,
+                    high=1.0,
+                    low_open=True,
+                    high_open=True,
+                ),
+                HyperParam(
+                    "eta_plus", 1.2, "step size factor on the same sign", low=1.0, low_open=True
+                ),
                 HyperParam("step_size_min", 1e-6, "smallest step size", low=0.0),
                 HyperParam("step_size_max", 50.0, "largest step size", low=0.0, low_open=True),
             ),
