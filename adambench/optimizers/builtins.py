@@ -99,6 +99,59 @@ BUILTINS: dict[str, OptimizerSpec] = {
             state_extra=2,
         ),
         OptimizerSpec(
+            "adamw",
+            "AdamW, Adam with decoupled weight decay (Loshchilov & Hutter 2019)",
+            (
+                _lr(1e-3),
+                _beta("beta1", 0.9, "decay of the first moment"),
+                _beta("beta2", 0.999, "decay of the second moment"),
+                _eps(1e-8),
+                _DECOUPLED_WD,
+                HyperParam("amsgrad", 0.0, "use max of the second moments (AMSGrad)", "bool"),
+            ),
+            3,
+            _builtin("adam_init", "adamw", 3, 2, 7),
+            "torch.optim.AdamW: p *= 1 - lr wd, then Adam's step (optax.adamw: wd default 1e-4)",
+            state_extra=2,
+        ),
+        OptimizerSpec(
+            "nadam",
+            "NAdam, Adam with Nesterov momentum (Dozat 2016)",
+            (
+                _lr(2e-3),
+                _beta("beta1", 0.9, "decay of the first moment"),
+                _beta("beta2", 0.999, "decay of the second moment"),
+                _eps(1e-8),
+                _WD,
+                HyperParam(
+                    "momentum_decay", 4e-3, "psi in mu_t = beta1 (1 - 0.96^(t psi) / 2)", low=0.0
+                ),
+                _DECOUPLED,
+            ),
+            2,
+            _builtin("nadam_init", "nadam", 2, 3, 8),
+            "torch.optim.NAdam: momentum schedule mu_t, product of mu in the state (optax.nadam: "
+            "constant beta1)",
+            state_extra=3,
+        ),
+        OptimizerSpec(
+            "radam",
+            "RAdam, Adam with the variance rectified (Liu et al. 2020)",
+            (
+                _lr(1e-3),
+                _beta("beta1", 0.9, "decay of the first moment"),
+                _beta("beta2", 0.999, "decay of the second moment"),
+                _eps(1e-8),
+                _WD,
+                _DECOUPLED,
+            ),
+            2,
+            _builtin("radam_init", "radam", 2, 2, 10),
+            "torch.optim.RAdam: rectified while rho_t > 5, else momentum only (optax.radam: "
+            "rho_t >= 5, no weight decay)",
+            state_extra=2,
+        ),
+        OptimizerSpec(
             "adamax",
             "AdaMax, Adam with the infinity norm (paper Section 7.1)",
             (
@@ -155,6 +208,19 @@ BUILTINS: dict[str, OptimizerSpec] = {
             "torch.optim.Adagrad: eps outside the sqrt",
         ),
         OptimizerSpec(
+            "adadelta",
+            "Adadelta (Zeiler 2012)",
+            (
+                _lr(1.0),
+                HyperParam("rho", 0.9, "decay of both running averages", low=0.0, high=1.0),
+                _eps(1e-6),
+                _WD,
+            ),
+            2,
+            _builtin("zeros_init", "adadelta", 2, 0, 4),
+            "torch.optim.Adadelta: eps inside both sqrt (optax.adadelta: the same, lr=None is 1)",
+        ),
+        OptimizerSpec(
             "rmsprop",
             "RMSProp (Tieleman & Hinton 2012)",
             (
@@ -168,70 +234,6 @@ BUILTINS: dict[str, OptimizerSpec] = {
             3,
             _builtin("zeros_init", "rmsprop", 3, 0, 6),
             "torch.optim.RMSprop: eps outside the sqrt, alpha 0.99 (optax: inside, 0.9)",
-        ),
-        OptimizerSpec(
-            "adamw",
-            "AdamW, Adam with decoupled weight decay (Loshchilov & Hutter 2019)",
-            (
-                _lr(1e-3),
-                _beta("beta1", 0.9, "decay of the first moment"),
-                _beta("beta2", 0.999, "decay of the second moment"),
-                _eps(1e-8),
-                _DECOUPLED_WD,
-                HyperParam("amsgrad", 0.0, "use max of the second moments (AMSGrad)", "bool"),
-            ),
-            3,
-            _builtin("adam_init", "adamw", 3, 2, 7),
-            "torch.optim.AdamW: p *= 1 - lr wd, then Adam's step (optax.adamw: wd 1e-4)",
-            state_extra=2,
-        ),
-        OptimizerSpec(
-            "nadam",
-            "NAdam, Adam with Nesterov momentum (Dozat 2016)",
-            (
-                _lr(2e-3),
-                _beta("beta1", 0.9, "decay of the first moment"),
-                _beta("beta2", 0.999, "decay of the second moment"),
-                _eps(1e-8),
-                _WD,
-                HyperParam(
-                    "momentum_decay", 4e-3, "psi in mu_t = beta1 (1 - 0.96^(t psi) / 2)", low=0.0
-                ),
-                _DECOUPLED,
-            ),
-            2,
-            _builtin("nadam_init", "nadam", 2, 3, 8),
-            "torch.optim.NAdam: mu_t schedule, mu_product in the state (optax: constant beta1)",
-            state_extra=3,
-        ),
-        OptimizerSpec(
-            "radam",
-            "RAdam, Adam with the variance rectified (Liu et al. 2020)",
-            (
-                _lr(1e-3),
-                _beta("beta1", 0.9, "decay of the first moment"),
-                _beta("beta2", 0.999, "decay of the second moment"),
-                _eps(1e-8),
-                _WD,
-                _DECOUPLED,
-            ),
-            2,
-            _builtin("radam_init", "radam", 2, 2, 10),
-            "torch.optim.RAdam: rectified once rho_t > 5, else SGD with momentum",
-            state_extra=2,
-        ),
-        OptimizerSpec(
-            "adadelta",
-            "Adadelta (Zeiler 2012)",
-            (
-                _lr(1.0),
-                HyperParam("rho", 0.9, "decay of both running averages", low=0.0, high=1.0),
-                _eps(1e-6),
-                _WD,
-            ),
-            2,
-            _builtin("zeros_init", "adadelta", 2, 0, 4),
-            "torch.optim.Adadelta: lr 1.0, eps 1e-6 (optax.adadelta: eps 1e-6, lr required)",
         ),
         OptimizerSpec(
             "rprop",
@@ -255,7 +257,8 @@ BUILTINS: dict[str, OptimizerSpec] = {
             ),
             2,
             _builtin("rprop_init", "rprop", 2, 0, 4),
-            "torch.optim.Rprop: every step size starts at lr, lr is read only then",
+            "torch.optim.Rprop: step sizes start at lr, read only then (optax.rprop: no clamp "
+            "while g prev = 0)",
             check=_step_size_bounds_check,
             schedulable=False,
         ),
