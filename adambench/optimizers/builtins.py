@@ -110,9 +110,8 @@ BUILTINS: dict[str, OptimizerSpec] = {
                 HyperParam("amsgrad", 0.0, "use max of the second moments (AMSGrad)", "bool"),
             ),
             3,
-            _builtin("adam_init", "adamw", 3, 2, 7),
+            _builtin("zeros_init", "adamw", 3, 0, 7),
             "torch.optim.AdamW: p *= 1 - lr wd, then Adam's step (optax.adamw: wd default 1e-4)",
-            state_extra=2,
         ),
         OptimizerSpec(
             "nadam",
@@ -129,10 +128,10 @@ BUILTINS: dict[str, OptimizerSpec] = {
                 _DECOUPLED,
             ),
             2,
-            _builtin("nadam_init", "nadam", 2, 3, 8),
+            _builtin("nadam_init", "nadam", 2, 1, 8),
             "torch.optim.NAdam: momentum schedule mu_t, product of mu in the state (optax.nadam: "
             "constant beta1)",
-            state_extra=3,
+            state_extra=1,
         ),
         OptimizerSpec(
             "radam",
@@ -146,10 +145,9 @@ BUILTINS: dict[str, OptimizerSpec] = {
                 _DECOUPLED,
             ),
             2,
-            _builtin("radam_init", "radam", 2, 2, 10),
+            _builtin("zeros_init", "radam", 2, 0, 10),
             "torch.optim.RAdam: rectified while rho_t > 5, else momentum only (optax.radam: "
             "rho_t >= 5, no weight decay)",
-            state_extra=2,
         ),
         OptimizerSpec(
             "adamax",
