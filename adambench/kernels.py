@@ -686,7 +686,9 @@ def radam_update(p, g, m, v, beta1, beta2, eps, l2, decay, lr, bc1, bc2_sqrt, re
     m = _lerp(m, gi, 1.0 - beta1)
     v = _second_moment(v, gi, beta2)
     if rectify != 0.0:
-        return p - m / bc1 * lr * (bc2_sqrt / (math.sqrt(v) + eps)) * rect, m, v
+        # torch's ``sqrt(bc2) / tensor`` is the tensor's reciprocal times sqrt(bc2)
+        adaptive = 1.0 / (math.sqrt(v) + eps) * bc2_sqrt
+        return p - m / bc1 * lr * adaptive * rect, m, v
     return p - m / bc1 * lr, m, v
 
 

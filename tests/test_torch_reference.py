@@ -8,8 +8,13 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import reference
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
 
 import adambench
+from adambench import kernels as K
+from adambench.optimizers.registry import get, resolve
 
 torch = pytest.importorskip("torch")
 pytestmark = pytest.mark.torch
@@ -244,3 +249,83 @@ def test_nadam_under_torchs_float32_default_drifts_by_the_rounding_of_mu_product
     assert torch.get_default_dtype() == torch.float32
     theirs = torch_trajectory(f, start, "NAdam", {"foreach": False}, 500)
     assert 1e-12 < np.max(np.abs(ours.x_trace - theirs)) < 1e-8
+
+
+# Random hyperparameters in range: the kernels, stepped in a Python loop on beale's gradient,
+# against torch.optim fed the same gradient. The arithmetic is torch's, operation for operation,
+# so even a trajectory that amplifies the last bit stays within rounding.
+lrs = st.floats(1e-4, 0.3)
+betas1 = st.floats(0.0, 0.99)
+betas2 = st.floats(0.5, 0.9999)
+epss = st.floats(1e-10, 1e-3)
+decays = st.floats(0.0, 0.5)
+HYPERPARAMETERS = {
+    "adamw": st.fixed_dictionaries(
+        {"lr": lrs, "beta1": betas1, "beta2": betas2, "eps": epss, "weight_decay": decays,
+         "amsgrad": st.booleans()}
+    ),
+    "nadam": st.fixed_dictionaries(
+        {"lr": lrs, "beta1": betas1, "beta2": betas2, "eps": epss, "weight_decay": decays,
+         "momentum_decay": st.floats(0.0, 0.1), "decoupled_weight_decay": st.booleans()}
+    ),
+    "radam": st.fixed_dictionaries(
+        {"lr": lrs, "beta1": betas1, "beta2": betas2, "eps": epss, "weight_decay": decays,
+         "decoupled_weight_decay": st.booleans()}
+    ),
+    "adadelta": st.fixed_dictionaries(
+        {"lr": st.floats(1e-3, 2.0), "rho": st.floats(0.0, 1.0), "eps": epss,
+         "weight_decay": decays}
+    ),
+    "rprop": st.fixed_dictionaries(
+        {"lr": lrs, "eta_minus": st.floats(0.05, 0.95), "eta_plus": st.floats(1.01, 3.0),
+         "step_size_min": st.floats(0.0, 1e-3), "step_size_max": st.floats(1e-3, 50.0)}
+    ),
+}  # fmt: skip
+
+
+FAR = 1e3  # a run this far out has diverged: both loops stop before the gradient overflows
+
+
+def kernel_steps(name, values, start, grad, steps):
+    spec = get(name)
+    hp = np.array(resolve(spec, values).hp_vector())
+    p = np.array(start, float)
+    state = np.zeros(spec.state_size(p.size))
+    getattr(K, spec.kernel.init)(p, hp, state)
+    step = getattr(K, spec.kernel.step)
+    out = [p.copy()]
+    for t in range(1, steps + 1):
+        if np.abs(p).max() > FAR:
+            break
+        step(p, np.array(grad(list(p))), state, t, hp)
+        out.append(p.copy())
+    return np.array(out)
+
+
+def torch_steps(name, values, start, grad, steps):
+    p = torch.tensor(start, dtype=torch.float64)
+    kwargs = {**torch_kwargs(name, values), "foreach": False}
+    opt = getattr(torch.optim, TORCH_CLASSES[name])([p], **kwargs)
+    out = [p.clone().numpy()]
+    for _ in range(steps):
+        if p.abs().max() > FAR:
+            break
+        p.grad = torch.tensor(grad(p.tolist()), dtype=torch.float64)
+        opt.step()
+        out.append(p.clone().numpy())
+    return np.array(out)
+
+
+@pytest.mark.usefixtures("torch_float64_default")
+@pytest.mark.parametrize("name", list(HYPERPARAMETERS))
+def test_random_hyperparameters_in_range_match_torch(name):
+    @settings(max_examples=25, deadline=None)
+    @given(values=HYPERPARAMETERS[name])
+    def check(values):
+        assume(values.get("step_size_min", 0.0) <= values.get("step_size_max", 1.0))
+        ours = kernel_steps(name, values, [1.0, 1.5], reference.beale_grad, 200)
+        theirs = torch_steps(name, values, [1.0, 1.5], reference.beale_grad, 200)
+        assert ours.shape == theirs.shape
+        np.testing.assert_allclose(ours, theirs, rtol=1e-10, atol=1e-10)
+
+    check()
