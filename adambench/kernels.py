@@ -37,6 +37,7 @@ from typing import Any
 
 import numba
 import numpy as np
+from numba.extending import intrinsic
 
 __all__ = [
     "DIVERGED",
@@ -60,6 +61,10 @@ __all__ = [
     "STREAM_BATCH",
     "STREAM_NOISE",
     "STREAM_START",
+    "adadelta_prepare",
+    "adadelta_step",
+    "adadelta_step_par",
+    "adadelta_update",
     "adagrad_init",
     "adagrad_prepare",
     "adagrad_step",
@@ -75,18 +80,36 @@ __all__ = [
     "adamax_step",
     "adamax_step_par",
     "adamax_update",
+    "adamw_prepare",
+    "adamw_step",
+    "adamw_step_par",
+    "adamw_update",
     "hash4",
     "jit",
     "jit_parallel",
     "logreg_grad",
     "logreg_loss",
+    "nadam_init",
+    "nadam_prepare",
+    "nadam_step",
+    "nadam_step_par",
+    "nadam_update",
     "normal",
     "permutation",
     "prange",
+    "radam_prepare",
+    "radam_step",
+    "radam_step_par",
+    "radam_update",
     "rmsprop_prepare",
     "rmsprop_step",
     "rmsprop_step_par",
     "rmsprop_update",
+    "rprop_init",
+    "rprop_prepare",
+    "rprop_step",
+    "rprop_step_par",
+    "rprop_update",
     "sgd_prepare",
     "sgd_step",
     "sgd_step_par",
@@ -466,6 +489,303 @@ adamax_step_par = _parallel_twin(adamax_step, "adamax_step_par")
 sgd_step_par = _parallel_twin(sgd_step, "sgd_step_par")
 adagrad_step_par = _parallel_twin(adagrad_step, "adagrad_step_par")
 rmsprop_step_par = _parallel_twin(rmsprop_step, "rmsprop_step_par")
+
+
+# ---------------------------------------------------------------------------------------------
+# Adam's family and two classics (AdamW, NAdam, RAdam, Adadelta, Rprop), operation for operation
+# as torch.optim 2.13's single-tensor path computes them on CPU: ``lerp_`` is a fused
+# multiply-add, fma(w, g - m, m); ``addcmul_`` is fma(value * a, b, self) and ``add_(x, alpha)``
+# fma(alpha, x, self) (checked against torch, element by element, when these were written);
+# ``addcdiv_`` is self + value * a / b, unfused; beta^t is ``pow``, as Python's ``beta ** step``.
+# So float64 trajectories stay within rounding of torch's even where a problem amplifies the
+# last bit. (Adam above keeps the paper's averages and running powers: within 1e-15 per step.)
+# docs/optimizers.md states each formula.
+
+
+@intrinsic
+def _fma(typingctx, a, b, c):
+    """a * b + c rounded once (LLVM's fma: fused on every machine, in software if need be, so a
+    result never depends on the CPU). Arguments of mixed float types are widened."""
+    if not all(isinstance(x, numba.types.Float) for x in (a, b, c)):
+        return None
+    wide = max((a, b, c), key=lambda x: x.bitwidth)
+
+    def codegen(context, builder, signature, args):
+        typed = zip(args, signature.args, strict=True)
+        return builder.fma(*[context.cast(builder, v, t, wide) for v, t in typed])
+
+    return wide(a, b, c), codegen
+
+
+@jit
+def _lerp(start, end, weight):
+    """torch's ``lerp``: start + weight (end - start), from the nearer end, with one rounding."""
+    if abs(weight) < 0.5:
+        return _fma(weight, end - start, start)
+    return _fma(weight - 1.0, end - start, end)
+
+
+@jit
+def _weight_decays(lr, wd, decoupled):
+    """(L2 coefficient added to the gradient, factor the parameter is multiplied by first).
+
+    torch's ``decoupled_weight_decay`` multiplies p by 1 - lr wd before the step and leaves the
+    gradient alone; otherwise wd p is added to the gradient. Multiplying by 1.0 is exact.
+    """
+    if decoupled != 0.0 and wd != 0.0:
+        return 0.0, 1.0 - lr * wd
+    return (0.0 if decoupled != 0.0 else wd), 1.0
+
+
+@jit
+def _with_l2(g, p, l2):
+    """The gradient with the L2 term, as torch's ``grad.add(param, alpha=weight_decay)``."""
+    return _fma(l2, p, g) if l2 != 0.0 else g
+
+
+@jit
+def _second_moment(v, g, beta2):
+    """beta2 v + (1 - beta2) g^2, as torch's ``v.mul_(beta2).addcmul_(g, g, value=1 - beta2)``."""
+    return _fma((1.0 - beta2) * g, g, v * beta2)
+
+
+# AdamW: hp = [lr, beta1, beta2, eps, weight_decay, amsgrad]; state = [m (n), v (n), vmax (n)].
+@jit
+def adamw_prepare(t, hp):
+    """The decay 1 - lr wd, the step size lr / bc1 and sqrt(bc2) of step t."""
+    lr, beta1, beta2, wd = hp[0], hp[1], hp[2], hp[4]
+    decay = 1.0 - lr * wd if wd != 0.0 else 1.0
+    bc1 = 1.0 - beta1 ** float(t)
+    bc2 = 1.0 - beta2 ** float(t)
+    return beta1, beta2, hp[3], hp[5], decay, lr / bc1, math.sqrt(bc2)
+
+
+@jit
+def adamw_update(p, g, m, v, vmax, beta1, beta2, eps, amsgrad, decay, step_size, bc2_sqrt):
+    """AdamW (Loshchilov & Hutter 2019) as torch.optim.AdamW, one coordinate.
+
+    p *= 1 - lr wd (decoupled: the decay never enters m or v);  m = lerp(m, g, 1 - beta1);
+    v = beta2 v + (1 - beta2) g^2;  p -= (lr / bc1) m / (sqrt(v) / sqrt(bc2) + eps),
+    amsgrad with vmax = max(vmax, v) in place of v.
+    """
+    p = p * decay
+    m = _lerp(m, g, 1.0 - beta1)
+    v = _second_moment(v, g, beta2)
+    if amsgrad != 0.0:
+        vmax = max(vmax, v)
+        d = vmax
+    else:
+        d = v
+    return p - step_size * m / (math.sqrt(d) / bc2_sqrt + eps), m, v, vmax
+
+
+@jit
+def adamw_step(p, g, state, t, hp):
+    """AdamW on arrays: :func:`adamw_prepare` then :func:`adamw_update` per coordinate (the vmax
+    slots only with amsgrad)."""
+    n = p.shape[0]
+    b1, b2, eps, ams, decay, step_size, bc2s = adamw_prepare(t, hp)
+    m, v, vmax = state[:n], state[n : 2 * n], state[2 * n : 3 * n]  # views, so loops vectorise
+    if ams != 0.0:
+        for i in prange(n):
+            p[i], m[i], v[i], vmax[i] = adamw_update(
+                p[i], g[i], m[i], v[i], vmax[i], b1, b2, eps, ams, decay, step_size, bc2s
+            )
+    else:
+        for i in prange(n):
+            p[i], m[i], v[i], _ = adamw_update(
+                p[i], g[i], m[i], v[i], 0.0, b1, b2, eps, ams, decay, step_size, bc2s
+            )
+
+
+# NAdam: hp = [lr, beta1, beta2, eps, weight_decay, momentum_decay, decoupled_weight_decay];
+# state = [m (n), v (n), mu_product].
+@jit
+def nadam_init(p, hp, state):
+    """Moments start at zero, the product of the momentum coefficients mu at one."""
+    n = p.shape[0]
+    for k in range(2 * n):
+        state[k] = 0.0
+    state[2 * n] = 1.0
+
+
+@jit
+def nadam_prepare(t, hp, mu_product):
+    """torch's momentum schedule mu_t = beta1 (1 - 0.5 * 0.96^(t psi)), the new product of the
+    mu, then the constants of :func:`nadam_update`: the step sizes of g and of m."""
+    lr, beta1, beta2, psi = hp[0], hp[1], hp[2], hp[5]
+    l2, decay = _weight_decays(lr, hp[4], hp[6])
+    step = float(t)
+    mu = beta1 * (1.0 - 0.5 * 0.96 ** (step * psi))
+    mu_next = beta1 * (1.0 - 0.5 * 0.96 ** ((step + 1.0) * psi))
+    mu_product *= mu
+    grad_size = lr * (1.0 - mu) / (1.0 - mu_product)
+    momentum_size = lr * mu_next / (1.0 - mu_product * mu_next)
+    bc2 = 1.0 - beta2**step
+    return mu_product, beta1, beta2, hp[3], l2, decay, bc2, grad_size, momentum_size
+
+
+@jit
+def nadam_update(p, g, m, v, beta1, beta2, eps, l2, decay, bc2, grad_size, momentum_size):
+    """NAdam (Dozat 2016) as torch.optim.NAdam, one coordinate.
+
+    m = lerp(m, g, 1 - beta1);  v = beta2 v + (1 - beta2) g^2;  d = sqrt(v / bc2) + eps
+    p -= lr (1 - mu_t) / (1 - prod mu_1..t) g / d;  p -= lr mu_{t+1} / (1 - prod mu_1..t+1) m / d
+    """
+    gi = _with_l2(g, p, l2)
+    p = p * decay
+    m = _lerp(m, gi, 1.0 - beta1)
+    v = _second_moment(v, gi, beta2)
+    denom = math.sqrt(v / bc2) + eps
+    p = p - grad_size * gi / denom
+    return p - momentum_size * m / denom, m, v
+
+
+@jit
+def nadam_step(p, g, state, t, hp):
+    """NAdam on arrays: :func:`nadam_prepare` then :func:`nadam_update` per coordinate."""
+    n = p.shape[0]
+    mu_product, b1, b2, eps, l2, decay, bc2, gs, ms = nadam_prepare(t, hp, state[2 * n])
+    state[2 * n] = mu_product
+    m, v = state[:n], state[n : 2 * n]  # views per slot, so that the loop vectorises
+    for i in prange(n):
+        p[i], m[i], v[i] = nadam_update(p[i], g[i], m[i], v[i], b1, b2, eps, l2, decay, bc2, gs, ms)
+
+
+# RAdam: hp = [lr, beta1, beta2, eps, weight_decay, decoupled_weight_decay];
+# state = [m (n), v (n)].
+@jit
+def radam_prepare(t, hp):
+    """The length rho_t of the approximated SMA and, past torch's threshold rho_t > 5, the
+    rectification r_t; ``rectify`` is 0.0 for an un-adapted (momentum only) step."""
+    lr, beta1, beta2 = hp[0], hp[1], hp[2]
+    l2, decay = _weight_decays(lr, hp[4], hp[5])
+    step = float(t)
+    bc1 = 1.0 - beta1**step
+    bc2 = 1.0 - beta2**step
+    rho_inf = 2.0 / (1.0 - beta2) - 1.0
+    rho_t = rho_inf - 2.0 * step * beta2**step / bc2
+    rect = 1.0
+    rectify = 1.0 if rho_t > 5.0 else 0.0
+    if rectify != 0.0:
+        rect = math.sqrt(
+            (rho_t - 4.0) * (rho_t - 2.0) * rho_inf / ((rho_inf - 4.0) * (rho_inf - 2.0) * rho_t)
+        )
+    return beta1, beta2, hp[3], l2, decay, lr, bc1, math.sqrt(bc2), rect, rectify
+
+
+@jit
+def radam_update(p, g, m, v, beta1, beta2, eps, l2, decay, lr, bc1, bc2_sqrt, rect, rectify):
+    """RAdam (Liu et al. 2020) as torch.optim.RAdam, one coordinate.
+
+    m = lerp(m, g, 1 - beta1);  v = beta2 v + (1 - beta2) g^2;  mhat = m / bc1
+    rho_t > 5: p -= mhat lr (sqrt(bc2) / (sqrt(v) + eps)) r_t;  else p -= mhat lr
+    """
+    gi = _with_l2(g, p, l2)
+    p = p * decay
+    m = _lerp(m, gi, 1.0 - beta1)
+    v = _second_moment(v, gi, beta2)
+    if rectify != 0.0:
+        # torch's ``sqrt(bc2) / tensor`` is the tensor's reciprocal times sqrt(bc2)
+        adaptive = 1.0 / (math.sqrt(v) + eps) * bc2_sqrt
+        return p - m / bc1 * lr * adaptive * rect, m, v
+    return p - m / bc1 * lr, m, v
+
+
+@jit
+def radam_step(p, g, state, t, hp):
+    """RAdam on arrays: :func:`radam_prepare` then :func:`radam_update` per coordinate."""
+    n = p.shape[0]
+    b1, b2, eps, l2, decay, lr, bc1, bc2s, rect, rectify = radam_prepare(t, hp)
+    m, v = state[:n], state[n : 2 * n]  # views per slot, so that the loop vectorises
+    for i in prange(n):
+        p[i], m[i], v[i] = radam_update(
+            p[i], g[i], m[i], v[i], b1, b2, eps, l2, decay, lr, bc1, bc2s, rect, rectify
+        )
+
+
+# Adadelta: hp = [lr, rho, eps, weight_decay]; state = [square_avg (n), acc_delta (n)].
+@jit
+def adadelta_prepare(t, hp):
+    """lr, rho, eps and weight decay (Adadelta has no per-step values)."""
+    return hp[0], hp[1], hp[2], hp[3]
+
+
+@jit
+def adadelta_update(p, g, sq, acc, lr, rho, eps, wd):
+    """Adadelta (Zeiler 2012) as torch.optim.Adadelta, one coordinate.
+
+    sq = rho sq + (1 - rho) g^2;  delta = sqrt(acc + eps) / sqrt(sq + eps) g
+    acc = rho acc + (1 - rho) delta^2;  p -= lr delta
+    """
+    gi = _with_l2(g, p, wd)
+    sq = _second_moment(sq, gi, rho)
+    delta = math.sqrt(acc + eps) / math.sqrt(sq + eps) * gi
+    acc = _second_moment(acc, delta, rho)
+    return _fma(-lr, delta, p), sq, acc
+
+
+@jit
+def adadelta_step(p, g, state, t, hp):
+    """Adadelta on arrays: :func:`adadelta_prepare` then :func:`adadelta_update`."""
+    n = p.shape[0]
+    lr, rho, eps, wd = adadelta_prepare(t, hp)
+    sq, acc = state[:n], state[n : 2 * n]  # views per slot, so that the loop vectorises
+    for i in prange(n):
+        p[i], sq[i], acc[i] = adadelta_update(p[i], g[i], sq[i], acc[i], lr, rho, eps, wd)
+
+
+# Rprop: hp = [lr, eta_minus, eta_plus, step_size_min, step_size_max];
+# state = [prev (n), step size (n)].
+@jit
+def rprop_init(p, hp, state):
+    """The previous gradient starts at zero, every step size at lr: torch's Rprop reads lr
+    here only, at its first step (a later change of lr is never seen)."""
+    n = p.shape[0]
+    for k in range(n):
+        state[k] = 0.0
+        state[n + k] = hp[0]
+
+
+@jit
+def rprop_prepare(t, hp):
+    """eta_minus, eta_plus and the step size bounds (Rprop has no per-step values)."""
+    return hp[1], hp[2], hp[3], hp[4]
+
+
+@jit
+def rprop_update(p, g, prev, size, eta_minus, eta_plus, size_min, size_max):
+    """Rprop (Riedmiller & Braun 1993) as torch.optim.Rprop (no backtracking), one coordinate.
+
+    g prev > 0: size *= eta_plus; g prev < 0: size *= eta_minus and g = 0; clamp size to
+    [step_size_min, step_size_max];  p -= sign(g) size;  prev = g
+    """
+    s = g * prev  # finite: the run loop never steps on a non-finite gradient
+    factor = eta_plus if s > 0.0 else eta_minus if s < 0.0 else 1.0
+    size = min(max(size * factor, size_min), size_max)
+    if s < 0.0:
+        g = 0.0  # the sign changed: no move now, and no change of the step size next time
+    sign = 1.0 if g > 0.0 else -1.0 if g < 0.0 else 0.0
+    return p - sign * size, g, size
+
+
+@jit
+def rprop_step(p, g, state, t, hp):
+    """Rprop on arrays: :func:`rprop_prepare` then :func:`rprop_update` per coordinate."""
+    n = p.shape[0]
+    eta_minus, eta_plus, size_min, size_max = rprop_prepare(t, hp)
+    prev, size = state[:n], state[n : 2 * n]  # views per slot, so that the loop vectorises
+    for i in prange(n):
+        p[i], prev[i], size[i] = rprop_update(
+            p[i], g[i], prev[i], size[i], eta_minus, eta_plus, size_min, size_max
+        )
+
+
+adamw_step_par = _parallel_twin(adamw_step, "adamw_step_par")
+nadam_step_par = _parallel_twin(nadam_step, "nadam_step_par")
+radam_step_par = _parallel_twin(radam_step, "radam_step_par")
+adadelta_step_par = _parallel_twin(adadelta_step, "adadelta_step_par")
+rprop_step_par = _parallel_twin(rprop_step, "rprop_step_par")
 
 
 # ---------------------------------------------------------------------------------------------

@@ -29,7 +29,20 @@ settings.register_profile(
 settings.register_profile("dev", deadline=None, max_examples=200)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
-BUILTIN_OPTIMIZERS = ("adam", "adamax", "sgd", "momentum", "nesterov", "adagrad", "rmsprop")
+BUILTIN_OPTIMIZERS = (
+    "adam",
+    "adamw",
+    "nadam",
+    "radam",
+    "adamax",
+    "sgd",
+    "momentum",
+    "nesterov",
+    "adagrad",
+    "adadelta",
+    "rmsprop",
+    "rprop",
+)
 BUILTIN_PROBLEMS = (
     "beale",
     "rosenbrock",

@@ -161,6 +161,132 @@ def rmsprop(
     return out
 
 
+def adamw(p, grad: Grad, steps, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=1e-2,
+          amsgrad=False):  # fmt: skip
+    """Loshchilov & Hutter 2019 in torch's form: theta *= 1 - lr wd, then Adam on g alone."""
+    p = list(p)
+    n = len(p)
+    m, v, vmax = [0.0] * n, [0.0] * n, [0.0] * n
+    out = [list(p)]
+    for t in range(1, steps + 1):
+        g = grad(p)
+        for i in range(n):
+            p[i] = p[i] * (1 - lr * weight_decay)
+            m[i] = beta1 * m[i] + (1 - beta1) * g[i]
+            v[i] = beta2 * v[i] + (1 - beta2) * g[i] ** 2
+            vmax[i] = max(vmax[i], v[i])
+            vhat = (vmax[i] if amsgrad else v[i]) / (1 - beta2**t)
+            p[i] = p[i] - lr * (m[i] / (1 - beta1**t)) / (math.sqrt(vhat) + eps)
+        out.append(list(p))
+    return out
+
+
+def nadam(p, grad: Grad, steps, lr=2e-3, beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=0.0,
+          momentum_decay=4e-3, decoupled_weight_decay=False):  # fmt: skip
+    """Dozat 2016 with torch's schedule mu_t = beta1 (1 - 0.96^(t psi) / 2):
+    p -= lr ((1 - mu_t) g / (1 - prod_{i<=t} mu_i) + mu_{t+1} m / (1 - prod_{i<=t+1} mu_i))
+    / (sqrt(v / (1 - beta2^t)) + eps)."""
+    p = list(p)
+    n = len(p)
+    m, v = [0.0] * n, [0.0] * n
+    out = [list(p)]
+
+    def mu(t):
+        return beta1 * (1 - 0.5 * 0.96 ** (t * momentum_decay))
+
+    for t in range(1, steps + 1):
+        g = grad(p)
+        prod_t = math.prod(mu(i) for i in range(1, t + 1))
+        prod_next = prod_t * mu(t + 1)
+        for i in range(n):
+            if decoupled_weight_decay:
+                p[i] = p[i] * (1 - lr * weight_decay)
+                gi = g[i]
+            else:
+                gi = g[i] + weight_decay * p[i]
+            m[i] = beta1 * m[i] + (1 - beta1) * gi
+            v[i] = beta2 * v[i] + (1 - beta2) * gi**2
+            d = math.sqrt(v[i] / (1 - beta2**t)) + eps
+            nesterov_m = (1 - mu(t)) * gi / (1 - prod_t) + mu(t + 1) * m[i] / (1 - prod_next)
+            p[i] = p[i] - lr * nesterov_m / d
+        out.append(list(p))
+    return out
+
+
+def radam(p, grad: Grad, steps, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=0.0,
+          decoupled_weight_decay=False):  # fmt: skip
+    """Liu et al. 2020, Algorithm 2, with torch's eps and threshold rho_t > 5."""
+    p = list(p)
+    n = len(p)
+    m, v = [0.0] * n, [0.0] * n
+    rho_inf = 2 / (1 - beta2) - 1
+    out = [list(p)]
+    for t in range(1, steps + 1):
+        g = grad(p)
+        rho_t = rho_inf - 2 * t * beta2**t / (1 - beta2**t)
+        for i in range(n):
+            if decoupled_weight_decay:
+                p[i] = p[i] * (1 - lr * weight_decay)
+                gi = g[i]
+            else:
+                gi = g[i] + weight_decay * p[i]
+            m[i] = beta1 * m[i] + (1 - beta1) * gi
+            v[i] = beta2 * v[i] + (1 - beta2) * gi**2
+            mhat = m[i] / (1 - beta1**t)
+            if rho_t > 5:
+                r = math.sqrt(
+                    (rho_t - 4) * (rho_t - 2) * rho_inf / ((rho_inf - 4) * (rho_inf - 2) * rho_t)
+                )
+                adaptive = math.sqrt(1 - beta2**t) / (math.sqrt(v[i]) + eps)
+                p[i] = p[i] - lr * mhat * r * adaptive
+            else:
+                p[i] = p[i] - lr * mhat
+        out.append(list(p))
+    return out
+
+
+def adadelta(p, grad: Grad, steps, lr=1.0, rho=0.9, eps=1e-6, weight_decay=0.0):
+    """Zeiler 2012, Algorithm 1, scaled by lr as torch does."""
+    p = list(p)
+    n = len(p)
+    eg, ex = [0.0] * n, [0.0] * n
+    out = [list(p)]
+    for _t in range(1, steps + 1):
+        g = grad(p)
+        for i in range(n):
+            gi = g[i] + weight_decay * p[i]
+            eg[i] = rho * eg[i] + (1 - rho) * gi**2
+            dx = -math.sqrt(ex[i] + eps) / math.sqrt(eg[i] + eps) * gi
+            ex[i] = rho * ex[i] + (1 - rho) * dx**2
+            p[i] = p[i] + lr * dx
+        out.append(list(p))
+    return out
+
+
+def rprop(p, grad: Grad, steps, lr=1e-2, eta_minus=0.5, eta_plus=1.2, step_size_min=1e-6,
+          step_size_max=50.0):  # fmt: skip
+    """Riedmiller & Braun 1993 without backtracking (torch's Rprop, Igel's Rprop-)."""
+    p = list(p)
+    n = len(p)
+    size, prev = [lr] * n, [0.0] * n
+    out = [list(p)]
+    for _t in range(1, steps + 1):
+        g = grad(p)
+        for i in range(n):
+            gi = g[i]
+            if gi * prev[i] > 0:
+                size[i] = min(size[i] * eta_plus, step_size_max)
+            elif gi * prev[i] < 0:
+                size[i] = max(size[i] * eta_minus, step_size_min)
+                gi = 0.0
+            else:
+                size[i] = min(max(size[i], step_size_min), step_size_max)
+            p[i] = p[i] - math.copysign(size[i], gi) * (gi != 0)
+            prev[i] = gi
+        out.append(list(p))
+    return out
+
+
 REFERENCES = {
     "adam": adam,
     "adamax": adamax,
@@ -169,6 +295,11 @@ REFERENCES = {
     "nesterov": lambda p, g, s, **k: sgd(p, g, s, **{"momentum": 0.9, "nesterov": True, **k}),
     "adagrad": adagrad,
     "rmsprop": rmsprop,
+    "adamw": adamw,
+    "nadam": nadam,
+    "radam": radam,
+    "adadelta": adadelta,
+    "rprop": rprop,
 }
 
 

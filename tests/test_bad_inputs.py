@@ -159,8 +159,8 @@ def catalogue() -> list[Row]:
         ),
         (
             "suggested-unknown-optimizer",
-            problem(extra="suggested:\n  adamw: {lr: 0.1}\n"),
-            r"p\.yaml: suggested: unknown optimizer 'adamw' \(did you mean 'adam'\?\)",
+            problem(extra="suggested:\n  rmsporp: {lr: 0.1}\n"),
+            r"p\.yaml: suggested: unknown optimizer 'rmsporp' \(did you mean 'rmsprop'\?\)",
         ),
         (
             "suggested-foreign-name",

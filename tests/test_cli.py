@@ -94,6 +94,15 @@ def test_output_files_by_extension(tmp_path):
     assert rows[0]["hp_lr"] == "0.001" and rows[1]["hp_momentum"] == "0.0"
 
 
+def test_adams_family_answers_by_name():
+    # Before issue 15, -O adamw answered "unknown optimizer 'adamw' (did you mean 'adam'?)".
+    r = invoke("run", "beale", "-O", "adamw,nadam,radam,adadelta,rprop", "--steps", "20")
+    assert r.exit_code == 0, r.output
+    for name in ("adamw", "nadam", "radam", "adadelta", "rprop"):
+        assert f"  {name} " in r.output
+    assert "did you mean" not in r.output
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [

@@ -223,6 +223,12 @@ LAYOUT_SPECS = [
     "nesterov(lr=0.002)",
     "adagrad(lr=0.3,lr_decay=0.01,initial_accumulator_value=0.1)",
     "rmsprop(lr=0.003,momentum=0.5,centered=true)",
+    "adamw(lr=0.01,amsgrad=true,weight_decay=0.1)",
+    "nadam(lr=0.01,weight_decay=0.1)",
+    "nadam(lr=0.01,weight_decay=0.1,decoupled_weight_decay=true)",
+    "radam(lr=0.05,weight_decay=0.01)",
+    "adadelta(lr=0.5,weight_decay=0.01)",
+    "rprop(lr=0.05)",
 ]
 
 
@@ -276,6 +282,11 @@ def test_the_wide_runner_gives_the_same_bytes_on_any_thread_count():
         "adagrad(lr=0.1)",
         "rmsprop(lr=1e-3,centered=true,momentum=0.5)",
         "sgd(lr=1e-4)",
+        "adamw(lr=0.01,amsgrad=true)",
+        "nadam(lr=0.01,weight_decay=0.1,decoupled_weight_decay=true)",
+        "radam(lr=0.01,weight_decay=0.01)",
+        "adadelta(weight_decay=0.01)",
+        "rprop(lr=1e-3)",
     ]
     kw = dict(dim=300, steps=60, seeds=2, stop_at_target=True)
     generic = stable(adambench.run("rosenbrock_nd", specs, layout="generic", **kw))
@@ -291,7 +302,8 @@ def test_parallel_twins_have_their_own_cache_entries():
     # silently load the serial machine code.
     from adambench import kernels as K
 
-    for name in ("adam", "adamax", "sgd", "adagrad", "rmsprop"):
+    names = ("adam", "adamax", "sgd", "adagrad", "rmsprop")
+    for name in (*names, "adamw", "nadam", "radam", "adadelta", "rprop"):
         serial, twin = getattr(K, f"{name}_step"), getattr(K, f"{name}_step_par")
         assert twin.py_func.__qualname__ == f"{name}_step_par" != serial.py_func.__qualname__
         assert twin.targetoptions.get("parallel") is True

@@ -45,6 +45,18 @@ CASES = [
     ("rmsprop", {"lr": 1e-3}),
     ("rmsprop", {"lr": 1e-3, "momentum": 0.9, "centered": True}),
     ("rmsprop", {"lr": 1e-3, "weight_decay": 0.01}),
+    ("adamw", {}),
+    ("adamw", {"lr": 0.01, "weight_decay": 0.1, "amsgrad": True}),
+    ("nadam", {}),
+    ("nadam", {"lr": 0.01, "weight_decay": 0.1, "decoupled_weight_decay": True}),
+    ("nadam", {"lr": 0.01, "weight_decay": 0.01, "momentum_decay": 0.02}),
+    ("radam", {"lr": 0.01}),
+    ("radam", {"lr": 0.01, "weight_decay": 0.1, "decoupled_weight_decay": True}),
+    ("radam", {"lr": 0.01, "weight_decay": 0.01, "beta2": 0.99}),
+    ("adadelta", {}),
+    ("adadelta", {"lr": 0.5, "rho": 0.95, "weight_decay": 0.01}),
+    ("rprop", {}),
+    ("rprop", {"lr": 0.1, "eta_minus": 0.3, "eta_plus": 1.5, "step_size_max": 0.5}),
 ]
 
 
@@ -109,6 +121,68 @@ def test_adamax_first_step_by_hand():
     # m1 = 0.1 g, u1 = |g| + eps, step = (lr / 0.1) m1 / u1 = lr g / (|g| + eps)
     traj = kernel_trajectory("adamax", [0.0], lambda p: [4.0], 1, lr=0.002, eps=0.0)
     assert traj[1][0] == pytest.approx(-0.002, rel=1e-14)
+
+
+def test_adamw_first_step_decays_then_moves_lr():
+    # p1 = p0 (1 - lr wd) - lr g / |g| (Adam's first step, eps = 0): 2 * 0.95 - 0.1 = 1.8
+    traj = kernel_trajectory("adamw", [2.0], lambda p: [3.0], 1, lr=0.1, weight_decay=0.5, eps=0)
+    assert traj[1][0] == pytest.approx(1.8, rel=1e-15)
+
+
+def test_nadam_first_step_by_hand():
+    # m1 = (1 - b1) g, d = sqrt(v1 / (1 - b2)) = |g|, so
+    # p1 = p0 - lr sign(g) (1 + mu2 (1 - b1) / (1 - mu1 mu2)), mu_t = b1 (1 - 0.96^(t psi) / 2)
+    b1, psi, lr = 0.9, 4e-3, 0.01
+    mu1, mu2 = (b1 * (1 - 0.5 * 0.96 ** (t * psi)) for t in (1, 2))
+    traj = kernel_trajectory("nadam", [0.0], lambda p: [-5.0], 1, lr=lr, eps=0.0)
+    assert traj[1][0] == pytest.approx(lr * (1 + mu2 * (1 - b1) / (1 - mu1 * mu2)), rel=1e-14)
+
+
+def test_radam_moves_as_momentum_until_rho_t_passes_5_then_rectifies():
+    # rho_1 = rho_inf - 2 b2 / (1 - b2) = 1. With a constant gradient mhat_t = g: each step is
+    # lr g while rho_t <= 5; the first rectified step is lr r_t sign(g) (v_t = (1 - b2^t) g^2).
+    lr, b2, g = 0.01, 0.999, 2.0
+    rho_inf = 2 / (1 - b2) - 1
+    rho = [rho_inf - 2 * t * b2**t / (1 - b2**t) for t in range(1, 12)]
+    assert rho[0] == pytest.approx(1.0)
+    k = next(t for t, r in enumerate(rho, 1) if r > 5)  # first rectified step
+    rk = rho[k - 1]
+    r = math.sqrt((rk - 4) * (rk - 2) * rho_inf / ((rho_inf - 4) * (rho_inf - 2) * rk))
+    traj = kernel_trajectory("radam", [0.0], lambda p: [g], k, lr=lr, eps=0.0)
+    steps = np.diff(traj[:, 0])
+    np.testing.assert_allclose(steps[: k - 1], -lr * g, rtol=1e-12)
+    assert steps[k - 1] == pytest.approx(-lr * r, rel=1e-12)
+    assert k == 6 and 0 < r < 0.1  # the rectification starts small
+
+
+def test_adadelta_first_step_by_hand():
+    # sq1 = (1 - rho) g^2, delta = sqrt(0 + eps) / sqrt(sq1 + eps) g, p1 = p0 - lr delta
+    rho, eps, g = 0.9, 1e-6, 1.0
+    traj = kernel_trajectory("adadelta", [0.0], lambda p: [g], 1)
+    assert traj[1][0] == pytest.approx(-math.sqrt(eps) / math.sqrt((1 - rho) * g * g + eps))
+
+
+def test_rprop_steps_by_hand():
+    # Gradient signs + + - - +: sizes lr, 1.2 lr (same sign), 0.6 lr (sign change: no move, the
+    # gradient is forgotten), 0.6 lr (no change after a forgotten one), 0.3 lr (change, no move)
+    lr = 0.1
+    signs = iter([1.0, 1.0, -1.0, -1.0, 1.0])
+    traj = kernel_trajectory("rprop", [0.0], lambda p: [next(signs)], 5, lr=lr)
+    np.testing.assert_allclose(
+        np.diff(traj[:, 0]), [-lr, -1.2 * lr, 0.0, 0.6 * lr, 0.0], rtol=1e-15, atol=0
+    )
+
+
+def test_rprop_reads_lr_only_at_its_first_step():
+    spec = get("rprop")
+    hp = np.array(resolve(spec, {"lr": 0.1}).hp_vector())
+    p, g = np.zeros(2), np.array([1.0, -2.0])
+    state = np.zeros(spec.state_size(2))
+    K.rprop_init(p, hp, state)
+    hp[0] = 1e3  # a later lr is never read
+    for t in range(1, 4):
+        K.rprop_step(p, g, state, t, hp)
+    np.testing.assert_allclose(p, [-0.1 * (1 + 1.2 + 1.44), 0.1 * (1 + 1.2 + 1.44)], rtol=1e-15)
 
 
 def test_uniform_python_twin_matches_kernel():

@@ -17,7 +17,7 @@ from adambench.optimizers.registry import (
 from adambench.optimizers.rules import library_files
 
 
-def test_registry_holds_the_seven_builtins_with_torch_defaults():
+def test_registry_holds_the_twelve_builtins_with_torch_defaults():
     reg = registry()
     # the built-ins first, then the library (optimizers/library/*.yaml)
     assert tuple(reg) == BUILTIN_OPTIMIZERS + tuple(library_files())
@@ -37,6 +37,44 @@ def test_registry_holds_the_seven_builtins_with_torch_defaults():
     assert reg["rmsprop"].defaults["alpha"] == 0.99
 
 
+# adambench's name of each torch.optim constructor argument (tuples split as the adapter does).
+TORCH_ARGUMENTS = {
+    "betas": ("beta1", "beta2"),
+    "etas": ("eta_minus", "eta_plus"),
+    "step_sizes": ("step_size_min", "step_size_max"),
+}
+
+
+@pytest.mark.parametrize(
+    ("name", "cls"),
+    [
+        ("adamw", "AdamW"),
+        ("nadam", "NAdam"),
+        ("radam", "RAdam"),
+        ("adadelta", "Adadelta"),
+        ("rprop", "Rprop"),
+    ],
+)
+def test_new_builtins_take_torchs_arguments_with_torchs_defaults(name, cls):
+    torch = pytest.importorskip("torch")
+    import inspect
+
+    ignored = {"self", "params", "foreach", "maximize", "capturable", "differentiable", "fused"}
+    theirs = {}
+    for arg in inspect.signature(getattr(torch.optim, cls).__init__).parameters.values():
+        if arg.name in ignored:
+            continue
+        names = TORCH_ARGUMENTS.get(arg.name, (arg.name,))
+        values = arg.default if isinstance(arg.default, tuple) else (arg.default,)
+        theirs |= {n: float(v) for n, v in zip(names, values, strict=True)}
+    assert get(name).defaults == theirs
+
+
+def test_only_rprop_refuses_a_schedule():
+    # torch's Rprop sets every step size to lr at its first step and never reads lr again.
+    assert [n for n, spec in registry().items() if not spec.schedulable] == ["rprop"]
+
+
 BAD = [
     ("adam", {"lr": 0}, r"adam: lr must be in \(0, inf\), got 0"),
     ("adam", {"lr": -1e-3}, r"lr must be in \(0, inf\), got -0.001"),
@@ -52,6 +90,12 @@ BAD = [
     ("nesterov", {"dampening": 0.5}, r"nesterov requires momentum > 0 and dampening = 0"),
     ("rmsprop", {"alpha": 1}, r"alpha must be in \[0, 1\)"),
     ("adagrad", {"lr_decay": -1}, r"lr_decay must be in \[0, inf\)"),
+    ("rprop", {"eta_minus": 1.0}, r"rprop: eta_minus must be in \(0, 1\), got 1"),
+    ("rprop", {"eta_plus": 1.0}, r"rprop: eta_plus must be in \(1, inf\), got 1"),
+    ("rprop", {"step_size_min": 1, "step_size_max": 0.5}, r"step_size_min must not exceed"),
+    ("nadam", {"momentum_decay": -1}, r"momentum_decay must be in \[0, inf\)"),
+    ("adadelta", {"rho": 1.5}, r"rho must be in \[0, 1\], got 1.5"),
+    ("adamw", {"decoupled_weight_decay": True}, r"adamw has no hyperparameter"),
     ("adam", {"betta1": 0.5}, r"adam has no hyperparameter 'betta1' \(did you mean 'beta1'\?\)"),
 ]
 

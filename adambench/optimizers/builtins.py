@@ -31,6 +31,22 @@ def _eps(default: float) -> HyperParam:
 _WD = HyperParam("weight_decay", 0.0, "L2 penalty added to the gradient (wd * p)", low=0.0)
 
 
+_DECOUPLED = HyperParam(
+    "decoupled_weight_decay", 0.0, "p *= 1 - lr wd before the step, as AdamW", kind="bool"
+)
+
+
+_DECOUPLED_WD = HyperParam(
+    "weight_decay", 1e-2, "decoupled: p *= 1 - lr wd before the step", low=0.0
+)
+
+
+def _step_size_bounds_check(values: dict[str, float]) -> str | None:
+    if values["step_size_min"] > values["step_size_max"]:
+        return "step_size_min must not exceed step_size_max"
+    return None
+
+
 def _builtin(init: str, name: str, slots: int, extra: int, consts: int) -> KernelRef:
     """A built-in's kernels in kernels.py: ``init``, ``{name}_step`` and the elementwise
     ``{name}_prepare`` / ``{name}_update`` (state slots, run-level scalars, constants)."""
@@ -81,6 +97,57 @@ BUILTINS: dict[str, OptimizerSpec] = {
             _builtin("adam_init", "adam", 3, 2, 7),
             "torch.optim.Adam: p -= (lr/bc1) m / (sqrt(v)/sqrt(bc2) + eps)",
             state_extra=2,
+        ),
+        OptimizerSpec(
+            "adamw",
+            "AdamW, Adam with decoupled weight decay (Loshchilov & Hutter 2019)",
+            (
+                _lr(1e-3),
+                _beta("beta1", 0.9, "decay of the first moment"),
+                _beta("beta2", 0.999, "decay of the second moment"),
+                _eps(1e-8),
+                _DECOUPLED_WD,
+                HyperParam("amsgrad", 0.0, "use max of the second moments (AMSGrad)", "bool"),
+            ),
+            3,
+            _builtin("zeros_init", "adamw", 3, 0, 7),
+            "torch.optim.AdamW: p *= 1 - lr wd, then Adam's step (optax.adamw: wd default 1e-4)",
+        ),
+        OptimizerSpec(
+            "nadam",
+            "NAdam, Adam with Nesterov momentum (Dozat 2016)",
+            (
+                _lr(2e-3),
+                _beta("beta1", 0.9, "decay of the first moment"),
+                _beta("beta2", 0.999, "decay of the second moment"),
+                _eps(1e-8),
+                _WD,
+                HyperParam(
+                    "momentum_decay", 4e-3, "psi in mu_t = beta1 (1 - 0.96^(t psi) / 2)", low=0.0
+                ),
+                _DECOUPLED,
+            ),
+            2,
+            _builtin("nadam_init", "nadam", 2, 1, 8),
+            "torch.optim.NAdam: momentum schedule mu_t, product of mu in the state (optax.nadam: "
+            "constant beta1)",
+            state_extra=1,
+        ),
+        OptimizerSpec(
+            "radam",
+            "RAdam, Adam with the variance rectified (Liu et al. 2020)",
+            (
+                _lr(1e-3),
+                _beta("beta1", 0.9, "decay of the first moment"),
+                _beta("beta2", 0.999, "decay of the second moment"),
+                _eps(1e-8),
+                _WD,
+                _DECOUPLED,
+            ),
+            2,
+            _builtin("zeros_init", "radam", 2, 0, 10),
+            "torch.optim.RAdam: rectified while rho_t > 5, else momentum only (optax.radam: "
+            "rho_t >= 5, no weight decay)",
         ),
         OptimizerSpec(
             "adamax",
@@ -139,6 +206,19 @@ BUILTINS: dict[str, OptimizerSpec] = {
             "torch.optim.Adagrad: eps outside the sqrt",
         ),
         OptimizerSpec(
+            "adadelta",
+            "Adadelta (Zeiler 2012)",
+            (
+                _lr(1.0),
+                HyperParam("rho", 0.9, "decay of both running averages", low=0.0, high=1.0),
+                _eps(1e-6),
+                _WD,
+            ),
+            2,
+            _builtin("zeros_init", "adadelta", 2, 0, 4),
+            "torch.optim.Adadelta: eps inside both sqrt (optax.adadelta: the same, lr=None is 1)",
+        ),
+        OptimizerSpec(
             "rmsprop",
             "RMSProp (Tieleman & Hinton 2012)",
             (
@@ -152,6 +232,33 @@ BUILTINS: dict[str, OptimizerSpec] = {
             3,
             _builtin("zeros_init", "rmsprop", 3, 0, 6),
             "torch.optim.RMSprop: eps outside the sqrt, alpha 0.99 (optax: inside, 0.9)",
+        ),
+        OptimizerSpec(
+            "rprop",
+            "Rprop, sign-based steps with per-coordinate sizes (Riedmiller & Braun 1993)",
+            (
+                _lr(1e-2),
+                HyperParam(
+                    "eta_minus",
+                    0.5,
+                    "step size factor on a sign change",
+                    low=0.0,
+                    high=1.0,
+                    low_open=True,
+                    high_open=True,
+                ),
+                HyperParam(
+                    "eta_plus", 1.2, "step size factor on the same sign", low=1.0, low_open=True
+                ),
+                HyperParam("step_size_min", 1e-6, "smallest step size", low=0.0),
+                HyperParam("step_size_max", 50.0, "largest step size", low=0.0, low_open=True),
+            ),
+            2,
+            _builtin("rprop_init", "rprop", 2, 0, 4),
+            "torch.optim.Rprop: step sizes start at lr, read only then (optax.rprop: no clamp "
+            "while g prev = 0)",
+            check=_step_size_bounds_check,
+            schedulable=False,
         ),
     )
 }

@@ -185,6 +185,8 @@ class OptimizerSpec:
     #: For optimizers that are not compiled (``compiled=False``, torch.optim): what a Python
     #: runner needs to step them (:class:`adambench.optimizers.torch_adapter.TorchOptimizer`).
     stepped_from_python: Any = field(default=None, compare=False)
+    #: False for optimizers that read lr only at the start (torch's Rprop): a schedule is refused.
+    schedulable: bool = True
 
     def param(self, name: str) -> HyperParam:
         for hp in self.hyperparams:
