@@ -17,6 +17,7 @@ from adambench.errors import ConfigError, OutputError, UsageError
 from adambench.report import curves, plots
 
 TAB_BLUE, TAB_ORANGE = (31, 119, 180), (255, 127, 14)
+TAB10 = [TAB_BLUE, TAB_ORANGE, (44, 160, 44), (214, 39, 40)]  # the first four path colours
 
 
 @pytest.fixture(scope="module")
@@ -444,3 +445,34 @@ def test_the_legend_target_is_told_apart_from_the_minimum():
     assert plots.target_text(-0.24999, -0.25) == "-0.24999"
     assert plots.target_text(0.3127, 0.3117) == "0.3127"
     assert plots.target_text(1e-6, 0.0) == "1e-06"
+
+
+def test_every_path_of_the_rosenbrock_example_shows_its_colour():
+    # The issue's example: adam (lr 1e-3) creeps from the start along the valley under momentum's
+    # and Nesterov's paths, and rmsprop's runs the same way; each must show its colour in a fair
+    # number of pixels of the contour panel, not a hairline along the others' edges.
+    names = ["adam", "rmsprop", "momentum", "nesterov"]
+    d = plots.draw(plots.from_result(adambench.run("rosenbrock", names)))
+    px = axes_pixels(d.fig, d.paths[0][1].axes)
+    for name, rgb in zip(names, TAB10[:4], strict=True):
+        assert count_color(px, rgb) >= 150, f"{name}: {count_color(px, rgb)} pixels"
+
+
+def test_the_colour_bar_label_sits_above_the_bar_not_beside_the_next_panel(logreg):
+    # Beside the bar, "loss - minimum" read as the data panel's second y label (and "loss" as
+    # the loss panel's, next to its own "loss").
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.text import Text
+
+    for result in (logreg, adambench.run("rosenbrock", ["adam"], steps=50)):
+        pd = plots.from_result(result)
+        d = plots.draw(pd)
+        renderer = FigureCanvasAgg(d.fig).get_renderer()
+        d.fig.draw(renderer)
+        (bar,) = [ax for ax in d.fig.axes if ax.get_label() == "<colorbar>"]
+        label = plots.surface(pd, pd.problem.domain).label
+        own = {ax.yaxis.label for ax in d.fig.axes if ax is not bar}  # other panels' y labels
+        texts = [t for t in d.fig.findobj(Text) if t.get_text() == label and t not in own]
+        assert texts, f"no colour bar label {label!r}"
+        top = bar.get_window_extent(renderer).y1
+        assert all(t.get_window_extent(renderer).y0 >= top for t in texts if t.get_visible())

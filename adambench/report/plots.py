@@ -19,7 +19,7 @@ import contextlib
 import math
 import shutil
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -52,6 +52,8 @@ __all__ = [
     "MAX_FRAMES",
     "MAX_POINTS",
     "MISSING_MATPLOTLIB",
+    "PATH_MARKERS",
+    "PATH_MARKS",
     "SCALE_BANDS",
     "Drawing",
     "Frames",
@@ -69,6 +71,8 @@ __all__ = [
     "from_dict",
     "from_result",
     "have_matplotlib",
+    "mark_indices",
+    "path_marker",
     "path_widths",
     "plan",
     "render_frames",
@@ -520,7 +524,8 @@ def _draw_surface(ax: Axes, fig: Figure, s: Surface) -> None:
     if s.lines.size:
         ax.contour(s.xs, s.ys, s.z, levels=s.lines, colors="k", linewidths=0.5, alpha=0.45)
     cb = fig.colorbar(cs, ax=ax, shrink=0.9, pad=0.02)
-    cb.set_label(s.label)
+    # Above the bar, not beside it: there it read as the next panel's axis label ("loss loss").
+    cb.ax.set_title(s.label, fontsize=9, loc="left")
     every = max(1, math.ceil(s.levels.size / 8))
     ticks = s.levels[::every]
     cb.set_ticks(ticks, labels=[format_number(float(v), "colorbar") for v in ticks])
@@ -711,6 +716,8 @@ class Drawing:
     boundaries: list[tuple[Trace, Any, np.ndarray]]
     markers: list[Any]  # start and minimum, drawn over the paths
     title: Any
+    # (trace, its interval markers, their record indices): an animation shows those passed
+    path_marks: list[tuple[Trace, Any, np.ndarray]] = field(default_factory=list)
 
 
 def draw(pd: PlotData, contour: bool | None = None, animation: bool = False) -> Drawing:
@@ -739,9 +746,11 @@ def draw(pd: PlotData, contour: bool | None = None, animation: bool = False) -> 
         extra.append(Line2D([], [], color="k", ls=":", lw=1, label=label))
     if p.ecdf:
         _draw_ecdf(axes.pop(0), pd, colors)
+    # With paths drawn, each configuration's entry shows its path's marker shape too.
+    shapes = [path_marker(k) if p.surface else "" for k in range(len(pd.labels))]
     handles = [
-        Line2D([], [], color=c, lw=2, label=label)
-        for c, label in zip(colors, pd.labels, strict=True)
+        Line2D([], [], color=c, lw=2, marker=m, ms=6.5, mec="white", mew=0.8, label=label)
+        for c, m, label in zip(colors, shapes, pd.labels, strict=True)
     ]
     handles += extra
     ncols = min(len(handles), 5 if n_panels > 1 else 3)
@@ -764,9 +773,13 @@ def _draw_paths(
     _draw_surface(ax, d.fig, surface(pd, box))
     left = 0
     widths = path_widths(len(pd.labels))
+    marked: set[int] = set()
     for t, xy in zip(pd.traces, drawn, strict=True):
         c, lw = colors[t.config], widths[t.config]
         (line,) = ax.plot(xy[:, 0], xy[:, 1], color=c, lw=lw, alpha=alpha, zorder=4)
+        if t.config not in marked:  # one set of markers per configuration: its first seed's
+            marked.add(t.config)
+            _mark_path(ax, d, t, box, c, len(pd.labels))
         inside = np.all((xy >= box[:, 0]) & (xy <= box[:, 1]), axis=1)
         left += int(not inside.all())
         if t.status == "diverged":
@@ -785,6 +798,47 @@ def _draw_paths(
     batch = " (full batch)" if pd.kind == "logreg" else ""
     ax.set_title(f"paths on the loss surface{batch}", fontsize=10)
     return handles
+
+
+#: Markers along each configuration's path (one shape per configuration, as in the legend),
+#: spaced evenly by distance along the path and staggered between configurations, drawn over
+#: every path line: where paths share a valley, each still shows its colour and shape.
+PATH_MARKERS = ("s", "^", "D", "v", "P", "X", "p", "h", "<", ">")
+PATH_MARKS = 8
+
+
+def path_marker(config: int) -> str:
+    """The marker shape of configuration ``config``'s path and legend entry."""
+    return PATH_MARKERS[config % len(PATH_MARKERS)]
+
+
+def mark_indices(xy: np.ndarray, box: np.ndarray, config: int, n_configs: int) -> np.ndarray:
+    """Indices of the points of path ``xy`` to mark: :data:`PATH_MARKS` points evenly spaced by
+    distance along the path (measured in fractions of ``box``, up to its first non-finite point),
+    shifted by ``config / n_configs`` of a spacing so that configurations whose paths coincide
+    mark different places. A path shorter than 2% of the box gets none (its markers would pile
+    up on the start)."""
+    finite = np.all(np.isfinite(xy), axis=1)
+    end = int(np.argmin(finite)) if not finite.all() else xy.shape[0]
+    steps = np.diff(xy[:end] / (box[:, 1] - box[:, 0]), axis=0)
+    along = np.concatenate([[0.0], np.cumsum(np.hypot(steps[:, 0], steps[:, 1]))])
+    if end < 2 or along[-1] < 0.02:
+        return np.zeros(0, dtype=int)
+    spacing = along[-1] / PATH_MARKS
+    at = (np.arange(PATH_MARKS) + (config + 0.5) / max(n_configs, 1)) * spacing
+    return np.unique(np.minimum(np.searchsorted(along, at), end - 1))
+
+
+def _mark_path(ax: Axes, d: Drawing, t: Trace, box: np.ndarray, color: Any, n: int) -> None:
+    assert t.x is not None
+    records = curves.subsample(t.x.shape[0], MAX_POINTS)  # the points the path line draws
+    xy = t.x[records]
+    idx = mark_indices(xy, box, t.config, n)
+    (marks,) = ax.plot(
+        xy[idx, 0], xy[idx, 1], ls="", marker=path_marker(t.config), ms=6.5, color=color,
+        mec="white", mew=0.8, zorder=5,
+    )  # fmt: skip
+    d.path_marks.append((t, marks, records[idx]))
 
 
 #: The narrowest path line (the last configuration's), and the most the widest may add.
@@ -938,6 +992,7 @@ class _Animator:
         moving: list[Any] = [d.title, *d.loss_lines]
         moving += [a for _, line, head in d.paths for a in (line, head)]
         moving += [line for _, line, _ in d.boundaries]
+        moving += [marks for _, marks, _ in d.path_marks]
         moving += d.markers  # after the paths, so a path never hides the start or the minimum
         for a in moving:
             a.set_animated(True)
@@ -956,6 +1011,10 @@ class _Animator:
             line.set_data(t.x[idx, 0], t.x[idx, 1])
             if upto:
                 head.set_data([t.x[upto - 1, 0]], [t.x[upto - 1, 1]])
+        for t, marks, records in d.path_marks:
+            assert t.x is not None
+            passed = records[records <= i]
+            marks.set_data(t.x[passed, 0], t.x[passed, 1])
         for line, y in zip(d.loss_lines, self.shown, strict=True):
             upto = min(i + 1, y.shape[0])
             idx = curves.subsample(upto, MAX_POINTS)
