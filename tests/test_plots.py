@@ -476,3 +476,25 @@ def test_the_colour_bar_label_sits_above_the_bar_not_beside_the_next_panel(logre
         assert texts, f"no colour bar label {label!r}"
         top = bar.get_window_extent(renderer).y1
         assert all(t.get_window_extent(renderer).y0 >= top for t in texts if t.get_visible())
+
+
+def test_a_sweep_line_plot_near_a_non_zero_minimum_shows_the_gap_to_it():
+    # On noisy_logreg every good learning rate ends at a loss of 0.3117: drawn as the loss, the
+    # lines lie on one flat row; the gap to the minimum (as the tables show it) separates them.
+    sw = adambench.sweep("noisy_logreg", ["adam", "momentum"], ["lr=1e-3:1:log7"], seeds=2)
+    fig = plots.sweep_line_figure(sw, "final_loss")
+    ax = fig.axes[0]
+    stats = sw.stats("final_loss")
+    for b, base in enumerate(sw.bases):
+        (line,) = [ln for ln in ax.get_lines() if ln.get_label() == base.label]
+        values = [stats[i].value for i, p in enumerate(sw.points) if p.base == b]
+        np.testing.assert_array_equal(line.get_ydata(), np.array(values) - sw.minimum)
+    assert ax.get_yscale() == "log"
+    label = ax.get_ylabel()
+    assert label.startswith("median final gap over 2 seeds") and "0.3117" in label
+    # Where the minimum is 0, the loss is the gap: drawn as it is, named as it is.
+    sw = adambench.sweep("beale", ["adam"], ["lr=0.01,0.1"], steps=50)
+    ax = plots.sweep_line_figure(sw, "final_loss").axes[0]
+    assert ax.get_ylabel() == "median final loss"
+    (line,) = [ln for ln in ax.get_lines() if ln.get_label() == sw.bases[0].label]
+    np.testing.assert_array_equal(line.get_ydata(), [s.value for s in sw.stats("final_loss")])
