@@ -498,3 +498,18 @@ def test_a_sweep_line_plot_near_a_non_zero_minimum_shows_the_gap_to_it():
     assert ax.get_ylabel() == "median final loss"
     (line,) = [ln for ln in ax.get_lines() if ln.get_label() == sw.bases[0].label]
     np.testing.assert_array_equal(line.get_ydata(), [s.value for s in sw.stats("final_loss")])
+
+
+def test_path_markers_are_evenly_spaced_along_a_path_and_staggered_between_paths():
+    box = np.array([[0.0, 1.0], [0.0, 1.0]])
+    xy = np.column_stack([np.linspace(0, 1, 1001), np.zeros(1001)])  # one straight path
+    at = [plots.mark_indices(xy, box, k, 3) for k in range(3)]
+    assert all(len(a) == plots.PATH_MARKS // 3 for a in at)
+    assert all(np.ptp(np.diff(a)) <= 1 for a in at)  # even spacing (to one point)
+    assert len(set(np.concatenate(at))) == sum(len(a) for a in at)  # no place marked twice
+    assert np.all(np.diff(np.sort(np.concatenate(at))) > 30)
+    # Up to the first non-finite point only; none on a path that barely leaves its start.
+    gone = xy.copy()
+    gone[500:] = np.inf
+    assert plots.mark_indices(gone, box, 0, 1).max() < 500
+    assert plots.mark_indices(xy * 0.01, box, 0, 1).size == 0

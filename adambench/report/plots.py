@@ -54,6 +54,7 @@ __all__ = [
     "MISSING_MATPLOTLIB",
     "PATH_MARKERS",
     "PATH_MARKS",
+    "PATH_MARKS_EACH",
     "SCALE_BANDS",
     "Drawing",
     "Frames",
@@ -804,7 +805,10 @@ def _draw_paths(
 #: spaced evenly by distance along the path and staggered between configurations, drawn over
 #: every path line: where paths share a valley, each still shows its colour and shape.
 PATH_MARKERS = ("s", "^", "D", "v", "P", "X", "p", "h", "<", ">")
-PATH_MARKS = 8
+#: Markers on the paths of all configurations together (fewer per path when there are many
+#: paths, which then crowd), and the fewest and most on one path.
+PATH_MARKS = 24
+PATH_MARKS_EACH = (3, 8)
 
 
 def path_marker(config: int) -> str:
@@ -813,19 +817,21 @@ def path_marker(config: int) -> str:
 
 
 def mark_indices(xy: np.ndarray, box: np.ndarray, config: int, n_configs: int) -> np.ndarray:
-    """Indices of the points of path ``xy`` to mark: :data:`PATH_MARKS` points evenly spaced by
-    distance along the path (measured in fractions of ``box``, up to its first non-finite point),
-    shifted by ``config / n_configs`` of a spacing so that configurations whose paths coincide
-    mark different places. A path shorter than 2% of the box gets none (its markers would pile
-    up on the start)."""
+    """Indices of the points of path ``xy`` to mark: :data:`PATH_MARKS` / ``n_configs`` points
+    (within :data:`PATH_MARKS_EACH`) evenly spaced by distance along the path (measured in
+    fractions of ``box``, up to its first non-finite point), shifted by ``config / n_configs`` of
+    a spacing so that configurations whose paths coincide mark different places. A path shorter
+    than 2% of the box gets none (its markers would pile up on the start)."""
     finite = np.all(np.isfinite(xy), axis=1)
     end = int(np.argmin(finite)) if not finite.all() else xy.shape[0]
     steps = np.diff(xy[:end] / (box[:, 1] - box[:, 0]), axis=0)
     along = np.concatenate([[0.0], np.cumsum(np.hypot(steps[:, 0], steps[:, 1]))])
     if end < 2 or along[-1] < 0.02:
         return np.zeros(0, dtype=int)
-    spacing = along[-1] / PATH_MARKS
-    at = (np.arange(PATH_MARKS) + (config + 0.5) / max(n_configs, 1)) * spacing
+    n_configs = max(n_configs, 1)
+    fewest, most = PATH_MARKS_EACH
+    marks = min(most, max(fewest, PATH_MARKS // n_configs))
+    at = (np.arange(marks) + (config + 0.5) / n_configs) * (along[-1] / marks)
     return np.unique(np.minimum(np.searchsorted(along, at), end - 1))
 
 
