@@ -388,10 +388,21 @@ minimum: {x: [[3, 2]], value: 0}
 """
 
 
+# A quadratic bowl (the issue names Booth's or Matyas's; each new expression costs compiles).
+BOOTH = """name: booth
+variables: [x, y]
+expression: (x + 2*y - 7)**2 + (2*x + y - 5)**2
+start: [-8, 8]
+domain: [[-10, 10], [-10, 10]]
+minimum: {x: [[1, 3]], value: 0}
+"""
+
+
 def surface_problems(write_yaml):
-    """Results on every shipped 2-parameter problem and on Himmelblau (four basins)."""
+    """Results on every shipped 2-parameter problem, Himmelblau's (four basins) and Booth's."""
     names = ["beale", "rosenbrock", "saddle_point", "long_valley", "noisy_logreg"]
-    names.append(write_yaml(HIMMELBLAU, name="himmelblau.yaml"))
+    for text in (HIMMELBLAU, BOOTH):
+        names.append(write_yaml(text, name=f"{text.split()[1]}.yaml"))
     # Short, slow runs: the paths cover a few pixels, the surface the rest.
     return [adambench.run(n, ["adam(lr=0.0001)"], steps=5) for n in names]
 
