@@ -452,7 +452,10 @@ def test_the_legend_target_is_told_apart_from_the_minimum():
     r = adambench.run("saddle_point", ["adam"], steps=20)
     d = plots.draw(plots.from_result(r))
     texts = [t.get_text() for t in d.fig.legends[0].get_texts()]
-    assert "target (-0.2499)" in texts
+    # The loss panel shows the gap to the minimum, so its dotted line is at the target's gap.
+    assert "target (-0.2499, gap 0.0001)" in texts
+    assert plots.target_legend(0.3127, 0.3117, gap=True) == "0.3127, gap 0.001"
+    assert plots.target_legend(1e-6, None, gap=False) == "1e-06"
     assert plots.target_text(-0.24999, -0.25) == "-0.24999"
     assert plots.target_text(0.3127, 0.3117) == "0.3127"
     assert plots.target_text(1e-6, 0.0) == "1e-06"

@@ -84,6 +84,7 @@ __all__ = [
     "sweep_line_figure",
     "sweep_metric_label",
     "sweep_plot",
+    "target_legend",
     "target_text",
     "write_animation",
     "write_figure",
@@ -706,6 +707,16 @@ def target_text(target: float, min_value: float | None) -> str:
     return text
 
 
+def target_legend(target: float, min_value: float | None, gap: bool) -> str:
+    """The target as the legend names it: :func:`target_text`, and where the loss panel shows
+    the gap to the minimum (its dotted line at that gap, not at the target), the gap too:
+    ``-0.2499, gap 0.0001``."""
+    text = target_text(target, min_value)
+    if gap and min_value is not None:
+        text += f", gap {format_number(target - min_value, 'legend')}"
+    return text
+
+
 @dataclass
 class Drawing:
     """The figure and the artists an animation updates."""
@@ -741,9 +752,9 @@ def draw(pd: PlotData, contour: bool | None = None, animation: bool = False) -> 
         extra += _draw_paths(axes.pop(0), d, pd, colors, alpha)
     if p.data:
         extra += _draw_boundaries(axes.pop(0), d, pd, colors, alpha, animation)
-    _, d.loss_lines = _draw_loss(axes.pop(0), pd, colors)
+    scale, d.loss_lines = _draw_loss(axes.pop(0), pd, colors)
     if pd.target is not None:
-        label = f"target ({target_text(pd.target, pd.min_value)})"
+        label = f"target ({target_legend(pd.target, pd.min_value, scale == 'gap')})"
         extra.append(Line2D([], [], color="k", ls=":", lw=1, label=label))
     if p.ecdf:
         _draw_ecdf(axes.pop(0), pd, colors)
