@@ -13,6 +13,7 @@ import adambench
 from adambench.cli import app
 from adambench.engine.metrics import gap_to_minimum
 from adambench.numbers import format_number
+from adambench.report.verdict import verdict
 
 runner = CliRunner()
 
@@ -128,6 +129,30 @@ def test_verdict_steps_are_the_steps_the_table_shows():
     for m in medians:
         assert format_number(m, "steps") in verdict
     assert ".5" not in verdict
+
+
+def _set_runs(result, k, **values):
+    """Give every run of configuration ``k`` the outcome ``values`` (a list: one per seed)."""
+    for i, run in enumerate(result.runs_of(k)):
+        for name, v in values.items():
+            setattr(run, name, v[i] if isinstance(v, list) else v)
+
+
+def test_reaching_the_target_more_often_beats_reaching_it_faster():
+    # A real comparison, its outcomes then set by hand: the first configuration reached the
+    # target from both seeds, slowly; the second from one seed only, but fast.
+    result = adambench.run("beale", ["adam(lr=0.001)", "sgd(lr=0.0001)"], steps=20, seeds=2)
+    _set_runs(result, 0, status="reached_target", steps_to_target=900)
+    _set_runs(result, 1, status=["reached_target", "max_steps"], steps_to_target=[100, None])
+    line = verdict(result)
+    first, second = (c.label for c in result.configs)
+    assert line == (
+        f"{first} reached the target most often (100% of 2 seeds, median step 900), "
+        f"then {second} (50% of 2 seeds, median step 100)"
+    )
+    # As often: the faster one wins, by how many times.
+    _set_runs(result, 1, status="reached_target", steps_to_target=100)
+    assert verdict(result).startswith(f"{second} reached the target in 9.0x fewer steps")
 
 
 # ---- seeds that repeat one run ----
