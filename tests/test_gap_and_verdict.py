@@ -3,6 +3,8 @@ and seeds that repeat one run (issue 14)."""
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import re
 
@@ -50,6 +52,27 @@ def test_json_gap_is_null_without_a_known_minimum(write_yaml):
     assert r.exit_code == 0, r.stderr
     run = json.loads(r.stdout)["runs"][0]
     assert run["final_gap"] is None and run["best_gap"] is None
+
+
+def test_csv_rows_carry_the_gaps_of_the_json(tmp_path, write_yaml):
+    out = tmp_path / "r.csv"
+    r = invoke(
+        "run", "saddle_point", "-O", "adam,sgd", "--steps", "300", "--seeds", "2", "-o", str(out)
+    )
+    assert r.exit_code == 0, r.stderr
+    rows = list(csv.DictReader(io.StringIO(out.read_text())))
+    runs = json.loads(invoke("run", "saddle_point", "-O", "adam,sgd", "--steps", "300",
+                             "--seeds", "2", "--json").stdout)["runs"]  # fmt: skip
+    assert len(rows) == len(runs) == 4
+    for row, run in zip(rows, runs, strict=True):
+        assert float(row["final_gap"]) == run["final_gap"] == run["final_loss"] + 0.25
+        assert float(row["best_gap"]) == run["best_gap"]
+    # Without a known minimum the cells are empty, as the JSON's are null.
+    bowl = write_yaml("name: bowl\nvariables: [a]\nexpression: a**2 + 1\nstart: [1]\n")
+    r = invoke("run", bowl, "-O", "adam", "--steps", "20", "-o", str(out))
+    assert r.exit_code == 0, r.stderr
+    row = next(csv.DictReader(io.StringIO(out.read_text())))
+    assert row["final_gap"] == row["best_gap"] == "" and row["final_loss"] != ""
 
 
 def test_near_a_nonzero_minimum_the_table_tells_runs_apart_by_their_gap():
