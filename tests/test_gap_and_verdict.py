@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 import adambench
 from adambench.cli import app
 from adambench.engine.metrics import gap_to_minimum
-from adambench.numbers import format_number
+from adambench.numbers import delta_text, format_number
 from adambench.report.verdict import verdict
 
 runner = CliRunner()
@@ -211,3 +211,35 @@ def test_tuning_on_repeated_seeds_does_not_claim_held_out_seeds():
     )
     assert noisy.exit_code == 0, noisy.stderr
     assert "held out" in noisy.stdout
+
+
+GAP_SUITE = """\
+name: gaps
+cases:
+  - name: saddle
+    problem: saddle_point
+    optimizer: sgd(lr=0.01)
+    steps: {steps}
+    expect:
+      final_loss_below: -0.2499
+"""
+
+
+def test_the_delta_of_a_loss_check_near_a_nonzero_minimum_compares_gaps(write_yaml):
+    # -0.25 + 1e-4 allowed: the loss against -0.2499 differs by hundredths of a percent however
+    # near the minimum it is; its gap against the allowed gap (1e-4) tells how near.
+    suite = write_yaml(GAP_SUITE.format(steps=1000), name="suite.yaml")
+    case = adambench.check(suite).cases[0]
+    item = case.checks[0]
+    gap = case.metrics["final_gap"]
+    assert item.passed and gap < 1e-4
+    assert item.delta == delta_text(gap, -0.2499 + 0.25)
+    assert item.delta != delta_text(item.measured, -0.2499)
+
+
+def test_a_failed_loss_check_near_a_nonzero_minimum_quotes_its_gap(write_yaml):
+    suite = write_yaml(GAP_SUITE.format(steps=20), name="suite.yaml")
+    case = adambench.check(suite).cases[0]
+    item = case.checks[0]
+    assert not item.passed
+    assert f"(gap {format_number(case.metrics['final_gap'])} to the minimum)" in item.message
