@@ -117,6 +117,22 @@ def test_a_damaged_line_before_the_last_is_refused_not_guessed(tmp_path):
         adambench.sweep(*args, steps=50, seeds=2, scheduler=here(journal=journal, resume=True))
 
 
+def test_an_interrupt_before_the_first_chunk_leaves_no_partial_file(tmp_path, monkeypatch):
+    # A journal of no runs keeps nothing worth resuming; left behind, it would only make the
+    # next plain command refuse to start ("exists: the partial output of an interrupted run").
+    from adambench.backends import dask as chunks
+
+    def interrupted(*args, **kwargs):  # Ctrl-C while the first chunk runs (or compiles)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(chunks, "run_chunk", interrupted)
+    options = here(journal=tmp_path / "s.json.partial")
+    with pytest.raises(KeyboardInterrupt):
+        adambench.sweep("beale", ["adam"], ["lr=0.01,0.1"], steps=50, scheduler=options)
+    assert options.status is None  # no chunk finished
+    assert list(tmp_path.iterdir()) == []
+
+
 SAME = {"-O": "adam", "-g": "lr=0.01,0.1", "--steps": "50", "--seeds": "2"}
 
 
