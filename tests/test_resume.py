@@ -9,6 +9,7 @@ real signals are in tests/test_interrupts.py, the same journal on Dask in tests/
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -17,6 +18,7 @@ from typer.testing import CliRunner
 import adambench
 from adambench.backends.options import IN_PROCESS, Cluster
 from adambench.cli import app
+from adambench.cli.feedback import Feedback
 from adambench.errors import AdambenchError, ExitCode
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -177,3 +179,45 @@ def test_resuming_the_partial_file_of_another_suite_is_refused(tmp_path):
     (line,) = r.stderr.strip().splitlines()
     assert "the partial output of other runs" in line
     assert not base.exists()
+
+
+CHECK_SUITE = """\
+name: kept
+cases:
+  - {problem: beale, optimizer: ["adam(lr=0.05)", "rmsprop(lr=0.01)"], steps: 400, seeds: 4,
+     start: random, expect: {final_loss_below: 1.0}}
+"""
+
+
+@pytest.mark.parametrize("flag", ["--junit", "--markdown"])
+def test_a_check_writing_only_a_report_keeps_its_runs_and_resumes(tmp_path, monkeypatch, flag):
+    suite = tmp_path / "suite.yaml"
+    suite.write_text(CHECK_SUITE, encoding="utf-8")
+    report, partial = tmp_path / "report.out", tmp_path / "report.out.partial"
+    command = ["check", str(suite), flag, str(report), "--chunk-runs", "2"]
+
+    def interrupt(self, done: int, total: int) -> None:  # after the first chunk is journaled
+        raise KeyboardInterrupt
+
+    with monkeypatch.context() as m:
+        m.setattr(Feedback, "progress", interrupt)
+        r = runner.invoke(app, command)
+    assert r.exit_code == ExitCode.INTERRUPTED, r.output
+    assert f"--resume {partial}" in r.stderr and r.stderr.strip().endswith("interrupted")
+    assert sorted(p.name for p in tmp_path.iterdir()) == [partial.name, suite.name]
+    assert partial.read_text(encoding="utf-8").count("\n") == 2  # the header and one chunk
+
+    r = runner.invoke(app, [*command, "--resume", str(partial)])
+    assert r.exit_code in (0, 1), r.output  # the verdict, whatever it is
+    assert "resuming: 2 of 8 runs are in" in r.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == [report.name, suite.name]
+    resumed = report.read_text(encoding="utf-8")
+    whole = runner.invoke(app, ["check", str(suite), flag, str(report)])
+    assert whole.exit_code == r.exit_code, whole.output
+    assert without_times(resumed) == without_times(report.read_text(encoding="utf-8"))
+
+
+def without_times(report: str) -> str:
+    """A check report less the time it took (JUnit's time attributes, Markdown's summary)."""
+    report = re.sub(r' time="[^"]*"', "", report)
+    return re.sub(r" in \d+\.\d+s( \(\+ [^)]*\))?", "", report)
