@@ -131,15 +131,18 @@ def format_number(v: Any, style: str = "check") -> str:
     return STYLES[style](v)
 
 
-def distinct_number(v: float, other: float) -> str:
+def distinct_number(v: float, other: float, style: str = "check") -> str:
     """``v`` with enough digits to tell it from ``other`` (-0.249999999, not -0.25): the
-    ``"check"`` format when that suffices, else more significant digits."""
-    if v == other:
-        return format_number(v)
-    for digits in range(4, 16):
+    ``style`` format (:func:`format_number`) when that already shows the two apart, else as
+    many significant digits as it takes (at least 4). Two different values never come back as
+    the same text: ``"check"`` shows 1.234e-06 and 1.235e-06 both as 1.23e-06."""
+    shown = format_number(v, style)
+    if v == other or shown != format_number(other, style):
+        return shown
+    for digits in range(4, 18):
         text = f"{v:.{digits}g}"
         if text != f"{other:.{digits}g}":
-            return format_number(v) if digits == 4 else text
+            return text
     return repr(v)
 
 

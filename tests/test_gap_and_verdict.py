@@ -3,6 +3,8 @@ and seeds that repeat one run (issue 14)."""
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import re
 
@@ -12,7 +14,8 @@ from typer.testing import CliRunner
 import adambench
 from adambench.cli import app
 from adambench.engine.metrics import gap_to_minimum
-from adambench.numbers import format_number
+from adambench.numbers import delta_text, format_number
+from adambench.report.verdict import verdict
 
 runner = CliRunner()
 
@@ -49,6 +52,27 @@ def test_json_gap_is_null_without_a_known_minimum(write_yaml):
     assert r.exit_code == 0, r.stderr
     run = json.loads(r.stdout)["runs"][0]
     assert run["final_gap"] is None and run["best_gap"] is None
+
+
+def test_csv_rows_carry_the_gaps_of_the_json(tmp_path, write_yaml):
+    out = tmp_path / "r.csv"
+    r = invoke(
+        "run", "saddle_point", "-O", "adam,sgd", "--steps", "300", "--seeds", "2", "-o", str(out)
+    )
+    assert r.exit_code == 0, r.stderr
+    rows = list(csv.DictReader(io.StringIO(out.read_text())))
+    runs = json.loads(invoke("run", "saddle_point", "-O", "adam,sgd", "--steps", "300",
+                             "--seeds", "2", "--json").stdout)["runs"]  # fmt: skip
+    assert len(rows) == len(runs) == 4
+    for row, run in zip(rows, runs, strict=True):
+        assert float(row["final_gap"]) == run["final_gap"] == run["final_loss"] + 0.25
+        assert float(row["best_gap"]) == run["best_gap"]
+    # Without a known minimum the cells are empty, as the JSON's are null.
+    bowl = write_yaml("name: bowl\nvariables: [a]\nexpression: a**2 + 1\nstart: [1]\n")
+    r = invoke("run", bowl, "-O", "adam", "--steps", "20", "-o", str(out))
+    assert r.exit_code == 0, r.stderr
+    row = next(csv.DictReader(io.StringIO(out.read_text())))
+    assert row["final_gap"] == row["best_gap"] == "" and row["final_loss"] != ""
 
 
 def test_near_a_nonzero_minimum_the_table_tells_runs_apart_by_their_gap():
@@ -130,6 +154,30 @@ def test_verdict_steps_are_the_steps_the_table_shows():
     assert ".5" not in verdict
 
 
+def _set_runs(result, k, **values):
+    """Give every run of configuration ``k`` the outcome ``values`` (a list: one per seed)."""
+    for i, run in enumerate(result.runs_of(k)):
+        for name, v in values.items():
+            setattr(run, name, v[i] if isinstance(v, list) else v)
+
+
+def test_reaching_the_target_more_often_beats_reaching_it_faster():
+    # A real comparison, its outcomes then set by hand: the first configuration reached the
+    # target from both seeds, slowly; the second from one seed only, but fast.
+    result = adambench.run("beale", ["adam(lr=0.001)", "sgd(lr=0.0001)"], steps=20, seeds=2)
+    _set_runs(result, 0, status="reached_target", steps_to_target=900)
+    _set_runs(result, 1, status=["reached_target", "max_steps"], steps_to_target=[100, None])
+    line = verdict(result)
+    first, second = (c.label for c in result.configs)
+    assert line == (
+        f"{first} reached the target most often (100% of 2 seeds, median step 900), "
+        f"then {second} (50% of 2 seeds, median step 100)"
+    )
+    # As often: the faster one wins, by how many times.
+    _set_runs(result, 1, status="reached_target", steps_to_target=100)
+    assert verdict(result).startswith(f"{second} reached the target in 9.0x fewer steps")
+
+
 # ---- seeds that repeat one run ----
 
 
@@ -163,3 +211,35 @@ def test_tuning_on_repeated_seeds_does_not_claim_held_out_seeds():
     )
     assert noisy.exit_code == 0, noisy.stderr
     assert "held out" in noisy.stdout
+
+
+GAP_SUITE = """\
+name: gaps
+cases:
+  - name: saddle
+    problem: saddle_point
+    optimizer: sgd(lr=0.01)
+    steps: {steps}
+    expect:
+      final_loss_below: -0.2499
+"""
+
+
+def test_the_delta_of_a_loss_check_near_a_nonzero_minimum_compares_gaps(write_yaml):
+    # -0.25 + 1e-4 allowed: the loss against -0.2499 differs by hundredths of a percent however
+    # near the minimum it is; its gap against the allowed gap (1e-4) tells how near.
+    suite = write_yaml(GAP_SUITE.format(steps=1000), name="suite.yaml")
+    case = adambench.check(suite).cases[0]
+    item = case.checks[0]
+    gap = case.metrics["final_gap"]
+    assert item.passed and gap < 1e-4
+    assert item.delta == delta_text(gap, -0.2499 + 0.25)
+    assert item.delta != delta_text(item.measured, -0.2499)
+
+
+def test_a_failed_loss_check_near_a_nonzero_minimum_quotes_its_gap(write_yaml):
+    suite = write_yaml(GAP_SUITE.format(steps=20), name="suite.yaml")
+    case = adambench.check(suite).cases[0]
+    item = case.checks[0]
+    assert not item.passed
+    assert f"(gap {format_number(case.metrics['final_gap'])} to the minimum)" in item.message

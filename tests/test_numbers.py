@@ -63,3 +63,24 @@ def test_distinct_number_and_rate_delta():
     assert distinct_number(0.5, 0.7) == "0.5"
     assert distinct_number(2.0, 2.0) == "2"
     assert rate_delta_text(0.75, 0.5) == "+25%" and rate_delta_text(0.5, 0.5) == "0"
+
+
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [(1.231e-6, 1.232e-6), (1.2341e-6, 1.2342e-6), (0.00119837, 0.00119842), (-0.25, -0.2499)],
+)
+@pytest.mark.parametrize("style", ["check", "table"])
+def test_distinct_number_never_shows_two_values_alike(a, b, style):
+    # The check style shows 1.231e-06 and 1.232e-06 both as 1.23e-06: four digits of %g told
+    # them apart, so the old rule fell back to that style and printed the same text twice.
+    mine, theirs = distinct_number(a, b, style), distinct_number(b, a, style)
+    assert mine != theirs
+    assert abs(float(mine) - a) < abs(float(mine) - b)  # each reads as nearer to its own value
+    assert abs(float(theirs) - b) < abs(float(theirs) - a)
+
+
+def test_distinct_number_keeps_the_style_when_it_shows_the_difference():
+    assert distinct_number(0.5, 0.7, "table") == format_number(0.5, "table")
+    assert distinct_number(1.231e-6, 2.5e-6) == format_number(1.231e-6) == "1.23e-06"
+    assert distinct_number(0.00119837, 0.00119842, "table") == "0.00119837"
+    assert distinct_number(1.2341e-6, 1.2342e-6) == "1.2341e-06"

@@ -17,6 +17,7 @@ from adambench.errors import ConfigError, OutputError, UsageError
 from adambench.report import curves, plots
 
 TAB_BLUE, TAB_ORANGE = (31, 119, 180), (255, 127, 14)
+TAB10 = [TAB_BLUE, TAB_ORANGE, (44, 160, 44), (214, 39, 40)]  # the first four path colours
 
 
 @pytest.fixture(scope="module")
@@ -387,10 +388,21 @@ minimum: {x: [[3, 2]], value: 0}
 """
 
 
+# A quadratic bowl (the issue names Booth's or Matyas's; each new expression costs compiles).
+BOOTH = """name: booth
+variables: [x, y]
+expression: (x + 2*y - 7)**2 + (2*x + y - 5)**2
+start: [-8, 8]
+domain: [[-10, 10], [-10, 10]]
+minimum: {x: [[1, 3]], value: 0}
+"""
+
+
 def surface_problems(write_yaml):
-    """Results on every shipped 2-parameter problem and on Himmelblau (four basins)."""
+    """Results on every shipped 2-parameter problem, Himmelblau's (four basins) and Booth's."""
     names = ["beale", "rosenbrock", "saddle_point", "long_valley", "noisy_logreg"]
-    names.append(write_yaml(HIMMELBLAU, name="himmelblau.yaml"))
+    for text in (HIMMELBLAU, BOOTH):
+        names.append(write_yaml(text, name=f"{text.split()[1]}.yaml"))
     # Short, slow runs: the paths cover a few pixels, the surface the rest.
     return [adambench.run(n, ["adam(lr=0.0001)"], steps=5) for n in names]
 
@@ -440,7 +452,78 @@ def test_the_legend_target_is_told_apart_from_the_minimum():
     r = adambench.run("saddle_point", ["adam"], steps=20)
     d = plots.draw(plots.from_result(r))
     texts = [t.get_text() for t in d.fig.legends[0].get_texts()]
-    assert "target (-0.2499)" in texts
+    # The loss panel shows the gap to the minimum, so its dotted line is at the target's gap.
+    assert "target (-0.2499, gap 0.0001)" in texts
+    assert plots.target_legend(0.3127, 0.3117, gap=True) == "0.3127, gap 0.001"
+    assert plots.target_legend(1e-6, None, gap=False) == "1e-06"
     assert plots.target_text(-0.24999, -0.25) == "-0.24999"
     assert plots.target_text(0.3127, 0.3117) == "0.3127"
     assert plots.target_text(1e-6, 0.0) == "1e-06"
+
+
+def test_every_path_of_the_rosenbrock_example_shows_its_colour():
+    # The issue's example: adam (lr 1e-3) creeps from the start along the valley under momentum's
+    # and Nesterov's paths, and rmsprop's runs the same way; each must show its colour in a fair
+    # number of pixels of the contour panel, not a hairline along the others' edges.
+    names = ["adam", "rmsprop", "momentum", "nesterov"]
+    d = plots.draw(plots.from_result(adambench.run("rosenbrock", names)))
+    px = axes_pixels(d.fig, d.paths[0][1].axes)
+    for name, rgb in zip(names, TAB10[:4], strict=True):
+        assert count_color(px, rgb) >= 150, f"{name}: {count_color(px, rgb)} pixels"
+
+
+def test_the_colour_bar_label_sits_above_the_bar_not_beside_the_next_panel(logreg):
+    # Beside the bar, "loss - minimum" read as the data panel's second y label (and "loss" as
+    # the loss panel's, next to its own "loss").
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.text import Text
+
+    for result in (logreg, adambench.run("rosenbrock", ["adam"], steps=50)):
+        pd = plots.from_result(result)
+        d = plots.draw(pd)
+        renderer = FigureCanvasAgg(d.fig).get_renderer()
+        d.fig.draw(renderer)
+        (bar,) = [ax for ax in d.fig.axes if ax.get_label() == "<colorbar>"]
+        label = plots.surface(pd, pd.problem.domain).label
+        own = {ax.yaxis.label for ax in d.fig.axes if ax is not bar}  # other panels' y labels
+        texts = [t for t in d.fig.findobj(Text) if t.get_text() == label and t not in own]
+        assert texts, f"no colour bar label {label!r}"
+        top = bar.get_window_extent(renderer).y1
+        assert all(t.get_window_extent(renderer).y0 >= top for t in texts if t.get_visible())
+
+
+def test_a_sweep_line_plot_near_a_non_zero_minimum_shows_the_gap_to_it():
+    # On noisy_logreg every good learning rate ends at a loss of 0.3117: drawn as the loss, the
+    # lines lie on one flat row; the gap to the minimum (as the tables show it) separates them.
+    sw = adambench.sweep("noisy_logreg", ["adam", "momentum"], ["lr=1e-3:1:log7"], seeds=2)
+    fig = plots.sweep_line_figure(sw, "final_loss")
+    ax = fig.axes[0]
+    stats = sw.stats("final_loss")
+    for b, base in enumerate(sw.bases):
+        (line,) = [ln for ln in ax.get_lines() if ln.get_label() == base.label]
+        values = [stats[i].value for i, p in enumerate(sw.points) if p.base == b]
+        np.testing.assert_array_equal(line.get_ydata(), np.array(values) - sw.minimum)
+    assert ax.get_yscale() == "log"
+    label = ax.get_ylabel()
+    assert label.startswith("median final gap over 2 seeds") and "0.3117" in label
+    # Where the minimum is 0, the loss is the gap: drawn as it is, named as it is.
+    sw = adambench.sweep("beale", ["adam"], ["lr=0.01,0.1"], steps=50)
+    ax = plots.sweep_line_figure(sw, "final_loss").axes[0]
+    assert ax.get_ylabel() == "median final loss"
+    (line,) = [ln for ln in ax.get_lines() if ln.get_label() == sw.bases[0].label]
+    np.testing.assert_array_equal(line.get_ydata(), [s.value for s in sw.stats("final_loss")])
+
+
+def test_path_markers_are_evenly_spaced_along_a_path_and_staggered_between_paths():
+    box = np.array([[0.0, 1.0], [0.0, 1.0]])
+    xy = np.column_stack([np.linspace(0, 1, 1001), np.zeros(1001)])  # one straight path
+    at = [plots.mark_indices(xy, box, k, 3) for k in range(3)]
+    assert all(len(a) == plots.PATH_MARKS // 3 for a in at)
+    assert all(np.ptp(np.diff(a)) <= 1 for a in at)  # even spacing (to one point)
+    assert len(set(np.concatenate(at))) == sum(len(a) for a in at)  # no place marked twice
+    assert np.all(np.diff(np.sort(np.concatenate(at))) > 30)
+    # Up to the first non-finite point only; none on a path that barely leaves its start.
+    gone = xy.copy()
+    gone[500:] = np.inf
+    assert plots.mark_indices(gone, box, 0, 1).max() < 500
+    assert plots.mark_indices(xy * 0.01, box, 0, 1).size == 0

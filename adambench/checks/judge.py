@@ -64,16 +64,41 @@ def judge(exp: Expectation, metrics: Mapping[str, Any]) -> CheckItem:
     else:
         passed = {"<": v < exp.value, "<=": v <= exp.value, ">=": v >= exp.value}[exp.op]
         words = {"<": "below", "<=": "at most", ">=": "at least"}[exp.op]
+        gap = _gap(exp.metric, v, metrics)
         message = (
             ""
             if passed
-            else f"{what} is {_value_text(exp.metric, v)}, not {words} "
+            else f"{what} is {_value_text(exp.metric, v)}{_gap_text(gap)}, not {words} "
             f"{_value_text(exp.metric, exp.value)}"
         )
-        delta = rate_delta_text(v, exp.value) if rate else delta_text(v, exp.value)
+        delta = rate_delta_text(v, exp.value) if rate else _delta(v, exp.value, gap)
     return CheckItem(
         exp.key, "expect", exp.metric, passed, v, bound, exp.value, delta=delta, message=message
     )
+
+
+def _gap(metric: str, v: float, metrics: Mapping[str, Any]) -> float | None:
+    """The gap to the problem's known non-zero minimum of a measured loss ``v`` (its
+    ``final_gap`` or ``best_gap``); None for other metrics, an unknown minimum, or a minimum of
+    zero (where the gap is the loss itself)."""
+    if metric not in ("final_loss", "best_loss"):
+        return None
+    gap = metrics.get(metric.replace("loss", "gap"))
+    return None if gap is None or gap == v else gap
+
+
+def _delta(v: float, bound: float, gap: float | None) -> str:
+    """The Δ of a measured value against its bound; near a non-zero minimum, of its gap against
+    the bound's gap (-0.2499989 against < -0.2499 is ×0.011 of the allowed gap, not -0.04%)."""
+    if gap is None:
+        return delta_text(v, bound)
+    minimum = v - gap
+    return delta_text(gap, bound - minimum)
+
+
+def _gap_text(gap: float | None) -> str:
+    """`` (gap 4.27e-04 to the minimum)`` after a loss near a non-zero minimum, else nothing."""
+    return "" if gap is None else f" (gap {format_number(gap, 'check')} to the minimum)"
 
 
 def _status_text(statuses: Mapping[str, int], runs: int) -> str:

@@ -97,8 +97,9 @@ def check(
       adambench check sample_configs/ci.yaml --baseline ci-baseline.json --junit report.xml
       adambench check sample_configs/ci.yaml --scheduler tcp://scheduler:8786
 
-    With --save-baseline FILE, finished chunks of runs are kept in FILE.partial until FILE is
-    written; after Ctrl-C, the same command with --resume FILE.partial continues it.
+    With an output file (--save-baseline, --junit or --markdown FILE; the first given),
+    finished chunks of runs are kept in FILE.partial until every output is written; after
+    Ctrl-C, the same command with --resume FILE.partial continues it.
 
     Exit codes: 0 every check passed, 1 a check failed (a regression), 2 a bad suite,
     baseline or argument, 3 internal error.
@@ -120,7 +121,7 @@ def check(
             threads,
             quiet=quiet or json_out,
             resume=resume,
-            output=save_baseline,
+            output=next((p for p in (save_baseline, junit, markdown) if p is not None), None),
         )
         try:
             result = run_check(
@@ -139,8 +140,8 @@ def check(
             feedback.close()
         if save_baseline is not None:
             write_atomic(save_baseline, result.baseline_json())
-        drop_journal(cluster)  # the baseline is complete
         _show_verdict(result, junit, markdown, json_out=json_out, quiet=quiet, verbose=verbose)
+        drop_journal(cluster)  # every output is written
         if save_baseline is not None and not quiet:
             err.print(
                 f"wrote baseline {save_baseline} ({len(result.cases)} cases)",

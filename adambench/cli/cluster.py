@@ -58,8 +58,8 @@ ResumeOpt = Annotated[
     Path | None,
     typer.Option(
         help="Continue an interrupted sweep or check from its partial output (sweep -o FILE and "
-        "check --save-baseline FILE keep finished chunks of runs in FILE.partial, here or on a "
-        "cluster): its runs are not run again.",
+        "check --save-baseline, --junit or --markdown FILE keep finished chunks of runs in "
+        "FILE.partial, here or on a cluster): its runs are not run again.",
         show_default=False,
     ),
 ]

@@ -171,7 +171,10 @@ class Result:
         return json.dumps(self.to_dict(trace), indent=2, allow_nan=False) + "\n"
 
     def to_csv(self) -> str:
-        """One row per run; hyperparameters as hp_<name> columns (union over optimizers)."""
+        """One row per run, the columns of the JSON's runs (``final_gap`` and ``best_gap`` empty
+        without a known minimum); hyperparameters as hp_<name> columns (union over optimizers)."""
+        from adambench.engine.metrics import gap_to_minimum
+
         hp_names: list[str] = []
         for c in self.configs:
             for name in c.values:
@@ -186,6 +189,8 @@ class Result:
             "diverged_at",
             "final_loss",
             "best_loss",
+            "final_gap",
+            "best_gap",
             "best_step",
             "steps_to_target",
             "distance_to_minimum",
@@ -193,11 +198,16 @@ class Result:
             "accuracy",
             "average_loss",
         ]
+        m = self.problem.min_value
         buf = io.StringIO()
         w = csv.writer(buf, lineterminator="\n")
         w.writerow(cols + [f"hp_{n}" for n in hp_names])
         for r in self.runs:
-            row = [getattr(r, c) for c in cols]
+            gaps = {
+                "final_gap": gap_to_minimum(r.final_loss, m),
+                "best_gap": gap_to_minimum(r.best_loss, m),
+            }
+            row = [gaps[c] if c in gaps else getattr(r, c) for c in cols]
             row += [r.hyperparameters.get(n, "") for n in hp_names]
             w.writerow(["" if v is None else _csv(v) for v in row])
         return buf.getvalue()

@@ -19,7 +19,7 @@ import contextlib
 import math
 import shutil
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -52,6 +52,9 @@ __all__ = [
     "MAX_FRAMES",
     "MAX_POINTS",
     "MISSING_MATPLOTLIB",
+    "PATH_MARKERS",
+    "PATH_MARKS",
+    "PATH_MARKS_EACH",
     "SCALE_BANDS",
     "Drawing",
     "Frames",
@@ -69,6 +72,8 @@ __all__ = [
     "from_dict",
     "from_result",
     "have_matplotlib",
+    "mark_indices",
+    "path_marker",
     "path_widths",
     "plan",
     "render_frames",
@@ -79,6 +84,7 @@ __all__ = [
     "sweep_line_figure",
     "sweep_metric_label",
     "sweep_plot",
+    "target_legend",
     "target_text",
     "write_animation",
     "write_figure",
@@ -520,7 +526,8 @@ def _draw_surface(ax: Axes, fig: Figure, s: Surface) -> None:
     if s.lines.size:
         ax.contour(s.xs, s.ys, s.z, levels=s.lines, colors="k", linewidths=0.5, alpha=0.45)
     cb = fig.colorbar(cs, ax=ax, shrink=0.9, pad=0.02)
-    cb.set_label(s.label)
+    # Above the bar, not beside it: there it read as the next panel's axis label ("loss loss").
+    cb.ax.set_title(s.label, fontsize=9, loc="left")
     every = max(1, math.ceil(s.levels.size / 8))
     ticks = s.levels[::every]
     cb.set_ticks(ticks, labels=[format_number(float(v), "colorbar") for v in ticks])
@@ -700,6 +707,16 @@ def target_text(target: float, min_value: float | None) -> str:
     return text
 
 
+def target_legend(target: float, min_value: float | None, gap: bool) -> str:
+    """The target as the legend names it: :func:`target_text`, and where the loss panel shows
+    the gap to the minimum (its dotted line at that gap, not at the target), the gap too:
+    ``-0.2499, gap 0.0001``."""
+    text = target_text(target, min_value)
+    if gap and min_value is not None:
+        text += f", gap {format_number(target - min_value, 'legend')}"
+    return text
+
+
 @dataclass
 class Drawing:
     """The figure and the artists an animation updates."""
@@ -711,6 +728,8 @@ class Drawing:
     boundaries: list[tuple[Trace, Any, np.ndarray]]
     markers: list[Any]  # start and minimum, drawn over the paths
     title: Any
+    # (trace, its interval markers, their record indices): an animation shows those passed
+    path_marks: list[tuple[Trace, Any, np.ndarray]] = field(default_factory=list)
 
 
 def draw(pd: PlotData, contour: bool | None = None, animation: bool = False) -> Drawing:
@@ -733,15 +752,17 @@ def draw(pd: PlotData, contour: bool | None = None, animation: bool = False) -> 
         extra += _draw_paths(axes.pop(0), d, pd, colors, alpha)
     if p.data:
         extra += _draw_boundaries(axes.pop(0), d, pd, colors, alpha, animation)
-    _, d.loss_lines = _draw_loss(axes.pop(0), pd, colors)
+    scale, d.loss_lines = _draw_loss(axes.pop(0), pd, colors)
     if pd.target is not None:
-        label = f"target ({target_text(pd.target, pd.min_value)})"
+        label = f"target ({target_legend(pd.target, pd.min_value, scale == 'gap')})"
         extra.append(Line2D([], [], color="k", ls=":", lw=1, label=label))
     if p.ecdf:
         _draw_ecdf(axes.pop(0), pd, colors)
+    # With paths drawn, each configuration's entry shows its path's marker shape too.
+    shapes = [path_marker(k) if p.surface else "" for k in range(len(pd.labels))]
     handles = [
-        Line2D([], [], color=c, lw=2, label=label)
-        for c, label in zip(colors, pd.labels, strict=True)
+        Line2D([], [], color=c, lw=2, marker=m, ms=6.5, mec="white", mew=0.8, label=label)
+        for c, m, label in zip(colors, shapes, pd.labels, strict=True)
     ]
     handles += extra
     ncols = min(len(handles), 5 if n_panels > 1 else 3)
@@ -764,9 +785,13 @@ def _draw_paths(
     _draw_surface(ax, d.fig, surface(pd, box))
     left = 0
     widths = path_widths(len(pd.labels))
+    marked: set[int] = set()
     for t, xy in zip(pd.traces, drawn, strict=True):
         c, lw = colors[t.config], widths[t.config]
         (line,) = ax.plot(xy[:, 0], xy[:, 1], color=c, lw=lw, alpha=alpha, zorder=4)
+        if t.config not in marked:  # one set of markers per configuration: its first seed's
+            marked.add(t.config)
+            _mark_path(ax, d, t, box, c, len(pd.labels))
         inside = np.all((xy >= box[:, 0]) & (xy <= box[:, 1]), axis=1)
         left += int(not inside.all())
         if t.status == "diverged":
@@ -785,6 +810,52 @@ def _draw_paths(
     batch = " (full batch)" if pd.kind == "logreg" else ""
     ax.set_title(f"paths on the loss surface{batch}", fontsize=10)
     return handles
+
+
+#: Markers along each configuration's path (one shape per configuration, as in the legend),
+#: spaced evenly by distance along the path and staggered between configurations, drawn over
+#: every path line: where paths share a valley, each still shows its colour and shape.
+PATH_MARKERS = ("s", "^", "D", "v", "P", "X", "p", "h", "<", ">")
+#: Markers on the paths of all configurations together (fewer per path when there are many
+#: paths, which then crowd), and the fewest and most on one path.
+PATH_MARKS = 24
+PATH_MARKS_EACH = (3, 8)
+
+
+def path_marker(config: int) -> str:
+    """The marker shape of configuration ``config``'s path and legend entry."""
+    return PATH_MARKERS[config % len(PATH_MARKERS)]
+
+
+def mark_indices(xy: np.ndarray, box: np.ndarray, config: int, n_configs: int) -> np.ndarray:
+    """Indices of the points of path ``xy`` to mark: :data:`PATH_MARKS` / ``n_configs`` points
+    (within :data:`PATH_MARKS_EACH`) evenly spaced by distance along the path (measured in
+    fractions of ``box``, up to its first non-finite point), shifted by ``config / n_configs`` of
+    a spacing so that configurations whose paths coincide mark different places. A path shorter
+    than 2% of the box gets none (its markers would pile up on the start)."""
+    finite = np.all(np.isfinite(xy), axis=1)
+    end = int(np.argmin(finite)) if not finite.all() else xy.shape[0]
+    steps = np.diff(xy[:end] / (box[:, 1] - box[:, 0]), axis=0)
+    along = np.concatenate([[0.0], np.cumsum(np.hypot(steps[:, 0], steps[:, 1]))])
+    if end < 2 or along[-1] < 0.02:
+        return np.zeros(0, dtype=int)
+    n_configs = max(n_configs, 1)
+    fewest, most = PATH_MARKS_EACH
+    marks = min(most, max(fewest, PATH_MARKS // n_configs))
+    at = (np.arange(marks) + (config + 0.5) / n_configs) * (along[-1] / marks)
+    return np.unique(np.minimum(np.searchsorted(along, at), end - 1))
+
+
+def _mark_path(ax: Axes, d: Drawing, t: Trace, box: np.ndarray, color: Any, n: int) -> None:
+    assert t.x is not None
+    records = curves.subsample(t.x.shape[0], MAX_POINTS)  # the points the path line draws
+    xy = t.x[records]
+    idx = mark_indices(xy, box, t.config, n)
+    (marks,) = ax.plot(
+        xy[idx, 0], xy[idx, 1], ls="", marker=path_marker(t.config), ms=6.5, color=color,
+        mec="white", mew=0.8, zorder=5,
+    )  # fmt: skip
+    d.path_marks.append((t, marks, records[idx]))
 
 
 #: The narrowest path line (the last configuration's), and the most the widest may add.
@@ -938,6 +1009,7 @@ class _Animator:
         moving: list[Any] = [d.title, *d.loss_lines]
         moving += [a for _, line, head in d.paths for a in (line, head)]
         moving += [line for _, line, _ in d.boundaries]
+        moving += [marks for _, marks, _ in d.path_marks]
         moving += d.markers  # after the paths, so a path never hides the start or the minimum
         for a in moving:
             a.set_animated(True)
@@ -956,6 +1028,10 @@ class _Animator:
             line.set_data(t.x[idx, 0], t.x[idx, 1])
             if upto:
                 head.set_data([t.x[upto - 1, 0]], [t.x[upto - 1, 1]])
+        for t, marks, records in d.path_marks:
+            assert t.x is not None
+            passed = records[records <= i]
+            marks.set_data(t.x[passed, 0], t.x[passed, 1])
         for line, y in zip(d.loss_lines, self.shown, strict=True):
             upto = min(i + 1, y.shape[0])
             idx = curves.subsample(upto, MAX_POINTS)
@@ -1088,55 +1164,41 @@ def sweep_metric_label(sw: SweepResult, metric: str, log: bool) -> str:
 
 
 def sweep_line_figure(sw: SweepResult, metric: str) -> Figure:
-    """The metric against the one swept value, a line (and quartile band) per optimizer."""
-    import math
+    """The metric against the one swept value, a line (and quartile band) per optimizer.
 
-    import numpy as np
+    Losses are drawn as the tables show them: as the gap to a known non-zero minimum (on
+    ``noisy_logreg`` every good configuration ends at 0.3117, one flat row on a loss axis)."""
     from matplotlib.figure import Figure
 
+    from adambench.report.sweep_tables import gap_offset
+
     stats = sw.stats(metric)
+    offset = gap_offset(sw, metric)
     fig = Figure(figsize=(7, 4.5), layout="constrained")
     ax = fig.subplots()
-    name = ""
-    finite_all = [s.value for s in stats if math.isfinite(s.value)]
-    log_y = metric in ("final_loss", "best_loss") and finite_all and min(finite_all) > 0
+    finite_all = [s.value - offset for s in stats if math.isfinite(s.value)]
+    log_y = bool(metric in ("final_loss", "best_loss") and finite_all and min(finite_all) > 0)
     top = max(finite_all) if finite_all else 1.0
-    log_y = bool(log_y)
-    log_x = False
+    name, log_x = "", False
+    bands = len(sw.seeds) > 1 and metric != "success_rate"  # quartiles over seeds
     for b, base in enumerate(sw.bases):
-        pts = [(i, p) for i, p in enumerate(sw.points) if p.base == b]
+        pts = [i for i, p in enumerate(sw.points) if p.base == b]
         axis = next((sw.axes[i] for i in base.axes if len(sw.axes[i].values) > 1), None)
         if axis is None or not pts:
             continue
         name = axis.name
         log_x = log_x or axis.scale == "log"
-        x = np.array([float(p.values[axis.name]) for _, p in pts])
-        st = [stats[i] for i, _ in pts]
-        y = np.array([s.value for s in st])
-        ok = np.isfinite(y)
-        (line,) = ax.plot(x[ok], y[ok], "o-", label=base.label, ms=4)
-        if len(sw.seeds) > 1 and metric != "success_rate":
-            q1 = np.array([s.q1 for s in st])
-            q3 = np.array([s.q3 for s in st])
-            band = ok & np.isfinite(q3)
-            ax.fill_between(x[band], q1[band], q3[band], color=line.get_color(), alpha=0.2)
+        x = np.array([float(sw.points[i].values[axis.name]) for i in pts])
         # Failed configurations in a strip above the data, one row per optimizer, so they
-        # neither look like values nor hide each other: x diverged, o never reached the target.
+        # neither look like values nor hide each other.
         lift = (1.25 ** (b + 1)) * top if log_y else top + 0.05 * (b + 1) * max(abs(top), 1e-12)
-        for state, marker in (("diverged", "x"), ("not_reached", "o")):
-            sel = np.array([s.state == state for s in st])
-            if sel.any():
-                ax.plot(x[sel], np.full(sel.sum(), lift), marker, color=line.get_color(),
-                        ms=7, mew=2, mfc="none")  # fmt: skip
-        if ok.any():
-            j = min(np.flatnonzero(ok), key=lambda i: st[i].rank)
-            ax.plot([x[j]], [y[j]], "*", color=line.get_color(), ms=14, mec="black")
+        _sweep_line(ax, base.label, x, [stats[i] for i in pts], offset, lift, bands)
     if log_x:
         ax.set_xscale("log")
     if log_y:
         ax.set_yscale("log")
     ax.set_xlabel(name)
-    ax.set_ylabel(sweep_metric_label(sw, metric, False))
+    ax.set_ylabel(_sweep_line_label(sw, metric, offset))
     ax.set_title(
         f"{sw.problem}: {sw.steps} steps (★ best; above the data: x diverged, o not reached)",
         fontsize=10,
@@ -1144,6 +1206,48 @@ def sweep_line_figure(sw: SweepResult, metric: str) -> Figure:
     ax.grid(True, which="both", alpha=0.3)
     ax.legend(fontsize=8)
     return fig
+
+
+def _sweep_line(
+    ax: Axes,
+    label: str,
+    x: np.ndarray,
+    st: Sequence[PointStat],
+    offset: float,
+    lift: float,
+    band: bool,
+) -> None:
+    """One optimizer's line: its values less ``offset``, the quartile band (with ``band``), its
+    failures at height ``lift`` (x diverged, o never reached the target), its best as a star."""
+    y = np.array([s.value for s in st]) - offset
+    ok = np.isfinite(y)
+    (line,) = ax.plot(x[ok], y[ok], "o-", label=label, ms=4)
+    if band:
+        q1 = np.array([s.q1 for s in st]) - offset
+        q3 = np.array([s.q3 for s in st]) - offset
+        shown = ok & np.isfinite(q3)
+        ax.fill_between(x[shown], q1[shown], q3[shown], color=line.get_color(), alpha=0.2)
+    for state, marker in (("diverged", "x"), ("not_reached", "o")):
+        sel = np.array([s.state == state for s in st])
+        if sel.any():
+            ax.plot(x[sel], np.full(sel.sum(), lift), marker, color=line.get_color(),
+                    ms=7, mew=2, mfc="none")  # fmt: skip
+    if ok.any():
+        j = min(np.flatnonzero(ok), key=lambda i: st[i].rank)
+        ax.plot([x[j]], [y[j]], "*", color=line.get_color(), ms=14, mec="black")
+
+
+def _sweep_line_label(sw: SweepResult, metric: str, offset: float) -> str:
+    """The line plot's y label: what is drawn (``median final gap over 3 seeds``), and the
+    minimum subtracted when it is the gap."""
+    from adambench.report.sweep_tables import shown_name
+    from adambench.sweeps.grid import METRIC_NAMES
+
+    label = sweep_metric_label(sw, metric, False)
+    if not offset:
+        return label
+    label = label.replace(METRIC_NAMES[metric], shown_name(sw, metric))
+    return f"{label}\n(loss − minimum {format_number(offset, 'label')})"
 
 
 def sweep_heatmap_figure(sw: SweepResult, metric: str) -> Figure:

@@ -66,7 +66,7 @@ def _shown_pair(a: float, b: float) -> tuple[str, str]:
     table's precision would show them equal."""
     shown = format_number(a, "table"), format_number(b, "table")
     if shown[0] == shown[1] and a != b:
-        return distinct_number(a, b), distinct_number(b, a)
+        return distinct_number(a, b, "table"), distinct_number(b, a, "table")
     return shown
 
 
@@ -77,34 +77,57 @@ def _race(result: Result, summaries: Sequence[ConfigSummary]) -> str:
     pool = [s for s in reached if s.success_rate == best_rate]
     best = min(pool, key=lambda s: s.steps_to_target.median)  # type: ignore[union-attr]
     others = [s for s in reached if s is not best]
-    steps = best.steps_to_target.median  # type: ignore[union-attr]
     if not others:
         target = format_number(result.problem.target, "value")
+        steps = best.steps_to_target.median  # type: ignore[union-attr]
         at = f"{_med(result)}step {format_number(steps, 'steps')}"
         return f"only {best.label} reached the target ({target}), at {at}"
     runner = min(others, key=lambda s: (-s.success_rate, s.steps_to_target.median))  # type: ignore[union-attr]
+    missing = [s.label for s in summaries if s.steps_to_target is None]
+    tail = f"; {', '.join(missing)} did not" if missing else ""
+    if runner.success_rate < best.success_rate:
+        return _more_often(result, best, runner) + tail
+    return _faster(result, best, runner) + tail
+
+
+def _more_often(result: Result, best: ConfigSummary, runner: ConfigSummary) -> str:
+    """The winner reached the target from more seeds than the runner-up, however fast each
+    was: both rates and median steps, never "fewer steps" (the runner-up may have been faster)."""
+    n = len(result.settings.seeds)
+
+    def how(s: ConfigSummary) -> str:
+        rate = format_number(s.success_rate, "percent")
+        steps = format_number(s.steps_to_target.median, "steps")  # type: ignore[union-attr]
+        return f"{rate} of {n} seeds, median step {steps}"
+
+    return (
+        f"{best.label} reached the target most often ({how(best)}), "
+        f"then {runner.label} ({how(runner)})"
+    )
+
+
+def _faster(result: Result, best: ConfigSummary, runner: ConfigSummary) -> str:
+    """Both reached the target as often: the winner in fewer steps, and by how many times."""
+    steps = best.steps_to_target.median  # type: ignore[union-attr]
     other = runner.steps_to_target.median  # type: ignore[union-attr]
     n_seeds = len(result.settings.seeds)
     over = f"medians over {n_seeds} seeds: " if n_seeds > 1 else ""
     pair = format_number(steps, "steps"), format_number(other, "steps")
     if other == steps:
-        line = (
+        return (
             f"{best.label} and {runner.label} reached the target in the same number of "
             f"steps ({over}{pair[0]})"
         )
-    elif other < 1.05 * steps:
-        line = (
+    if other < 1.05 * steps:
+        return (
             f"{best.label} and {runner.label} reached the target in about as many "
             f"steps ({over}{pair[0]} and {pair[1]})"
         )
-    else:
-        ratio = format_number(other / steps if steps > 0 else math.inf, "ratio")
-        line = (
-            f"{best.label} reached the target in {ratio} fewer steps "
-            f"than {runner.label} ({over}{pair[0]} vs {pair[1]})"
-        )
-    missing = [s.label for s in summaries if s.steps_to_target is None]
-    return line + (f"; {', '.join(missing)} did not" if missing else "")
+    ratio = format_number(other / steps if steps > 0 else math.inf, "ratio")
+    return (
+        f"{best.label} reached the target in {ratio} fewer steps "
+        f"than {runner.label} ({over}{pair[0]} vs {pair[1]})"
+    )
 
 
 def _lowest_loss(result: Result, summaries: Sequence[ConfigSummary]) -> str:
