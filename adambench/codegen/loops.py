@@ -358,13 +358,12 @@ class _Scalars:
         """The loss and gradient at x (the gradient rounded as the array runner's row holds it:
         once computed, again once the noise is added)."""
         xs = ", ".join(self.xs)
-        noise = [
-            f"    {g} = {self.cast(f'{g} + sigma * K.normal({seed}, t + 1, {i})')}"
-            for i, g in enumerate(self.gs)
-        ]
+        draws = [f"sigma * K.normal({seed}, t + 1, {i})" for i in range(self.n)]
         if not self.rounds:
-            noise = [f"    {g} += sigma * K.normal({seed}, t + 1, {i})" for i, g in enumerate(self.gs)]
+            noise = [f"    {g} += {d}" for g, d in zip(self.gs, draws, strict=True)]
             return [f"f, {', '.join(self.gs)} = p_fgs({xs}, pd)", "if sigma > 0.0:", *noise]
+        pairs = zip(self.gs, draws, strict=True)
+        noise = [f"    {g} = {self.cast(f'{g} + {d}')}" for g, d in pairs]
         hs = [f"h{i}" for i in range(self.n)]
         rounded = [f"{g} = {self.cast(h)}" for g, h in zip(self.gs, hs, strict=True)]
         return [f"f, {', '.join(hs)} = p_fgs({xs}, pd)", *rounded, "if sigma > 0.0:", *noise]
