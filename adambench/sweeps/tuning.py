@@ -144,6 +144,7 @@ def tune(
     threads: int | None = None,
     progress: ProgressFn | None = None,
     on_compile: CompileFn | None = None,
+    dtype: str = "float64",
 ) -> Tuning:
     """Sweep ``param`` over ``count`` log-spaced values in [low, high] for every optimizer
     (the same grid, steps and seeds for each) and pick each one's best value by ``metric``."""
@@ -164,6 +165,7 @@ def tune(
         threads=threads,
         progress=progress,
         on_compile=on_compile,
+        dtype=dtype,
     )
     choices = _choices(s, axis)
     return Tuning(param, float(low), float(high), count, metric, s, choices, tuple(eval_seeds))
@@ -315,6 +317,7 @@ def run_tuned(
         threads=threads,
         progress=progress("tune") if progress else None,
         on_compile=on_compile,
+        dtype=run_options.get("dtype", "float64"),  # tuned in the dtype the comparison runs in
     )
     result = engine.run(
         prob,
