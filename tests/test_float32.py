@@ -252,3 +252,19 @@ def test_a_baseline_without_a_dtype_is_a_float64_one(tmp_path):
     assert r.exit_code == 0, r.output
     r = runner.invoke(app, ["check", str(suite), "--baseline", str(base), "--dtype", "float32"])
     assert r.exit_code == 2 and "dtype is 'float32' in the suite" in r.stderr
+
+
+@pytest.mark.parametrize("rule", ["adam", "lion", "adabelief"])
+def test_yaml_rules_run_in_float32_in_every_layout_bit_for_bit(rule):
+    path = f"sample_configs/optimizers/{rule}.yaml"
+    kw = dict(steps=200, seeds=4, start="random", dtype="float32")
+    outs = {}
+    for layout in ("generic", "fused", "lockstep"):
+        r = adambench.run("beale", [f"{path}(lr=0.01)"], layout=layout, **kw)
+        outs[layout] = np.array([run.x_trace for run in r.runs])
+        np.testing.assert_array_equal(outs[layout], outs[layout].astype(np.float32))
+    assert np.array_equal(outs["generic"], outs["fused"])
+    assert np.array_equal(outs["generic"], outs["lockstep"])
+    if rule == "adam":  # the rule does the built-in's arithmetic: its float32 numbers too
+        builtin = adambench.run("beale", ["adam(lr=0.01)"], layout="generic", **kw)
+        assert np.array_equal(outs["generic"], np.array([run.x_trace for run in builtin.runs]))
