@@ -268,3 +268,11 @@ def test_yaml_rules_run_in_float32_in_every_layout_bit_for_bit(rule):
     if rule == "adam":  # the rule does the built-in's arithmetic: its float32 numbers too
         builtin = adambench.run("beale", ["adam(lr=0.01)"], layout="generic", **kw)
         assert np.array_equal(outs["generic"], np.array([run.x_trace for run in builtin.runs]))
+
+
+def test_a_tuned_comparison_tunes_and_runs_in_the_dtype_it_is_given():
+    from adambench.sweeps.tuning import run_tuned
+
+    tuned = run_tuned("beale", ["adam"], tune_count=3, steps=100, dtype="float32")
+    assert tuned.result.settings.dtype == "float32"
+    assert tuned.tuning.sweep.result.settings.dtype == "float32"
