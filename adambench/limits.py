@@ -13,6 +13,7 @@ from typing import Any
 from adambench.errors import UsageError
 
 __all__ = [
+    "DTYPES",
     "MAX_AXIS_POINTS",
     "MAX_CASES",
     "MAX_CHUNK_RUNS",
@@ -28,6 +29,7 @@ __all__ = [
     "MAX_TUNE_POINTS",
     "MAX_WORKERS",
     "MIN_TUNE_COUNT",
+    "check_dtype",
     "check_int",
 ]
 
@@ -60,6 +62,9 @@ MIN_TUNE_COUNT = 2
 MAX_TUNE_COUNT = 1000
 #: Points of a tuning grid per optimizer (the product of its axes; ``--tune-budget``).
 MAX_TUNE_POINTS = 100_000
+#: The floating-point types of parameters, optimizer state and gradient (``--dtype``); the
+#: first is the default.
+DTYPES = ("float64", "float32")
 
 
 def check_int(name: str, value: Any, low: int, high: int) -> int:
@@ -71,3 +76,11 @@ def check_int(name: str, value: Any, low: int, high: int) -> int:
     if not low <= value <= high:
         raise UsageError(f"{name} must be between {low} and {high:g}, got {value}")
     return int(value)
+
+
+def check_dtype(value: Any) -> str:
+    """``value`` if it is one of :data:`DTYPES`, else a usage error naming the choices."""
+    if not isinstance(value, str) or value not in DTYPES:
+        shown = value if isinstance(value, str) else type(value).__name__
+        raise UsageError(f"dtype must be one of {', '.join(DTYPES)}, got {shown!r}")
+    return value

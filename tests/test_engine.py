@@ -232,17 +232,19 @@ LAYOUT_SPECS = [
 ]
 
 
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
 @pytest.mark.parametrize("problem", ["beale", "noisy"])
-def test_every_runner_layout_gives_the_same_bytes(problem, write_yaml):
+def test_every_runner_layout_gives_the_same_bytes(problem, dtype, write_yaml):
     """The generic array loop, the fused loop (values in registers) and the lockstep loop (runs
-    interleaved) run the same operations: identical results, divergence and stops included."""
+    interleaved) run the same operations: identical results, divergence and stops included; in
+    float32 the register loops round where the array loop stores into its float32 rows."""
     if problem == "noisy":
         problem = write_yaml(
             "name: noisyq\nvariables: [x, y]\nexpression: (x-1)**2 + "
             "3*(y+2)**2 + 0.1*x*y\nstart: [4, 4]\ngradient_noise: 0.3\n"
             "minimum: {value: -0.04}\n"
         )
-    kw = dict(steps=300, seeds=3, start="random", average=True, every=7, threads=2)
+    kw = dict(steps=300, seeds=3, start="random", average=True, every=7, threads=2, dtype=dtype)
     outs = {
         layout: stable(adambench.run(problem, LAYOUT_SPECS, layout=layout, **kw))
         for layout in ("generic", "fused", "lockstep", "auto")
@@ -272,7 +274,8 @@ def test_unknown_layout_is_refused():
         adambench.run("beale", ["adam"], steps=5, layout="diagonal")
 
 
-def test_the_wide_runner_gives_the_same_bytes_on_any_thread_count():
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_the_wide_runner_gives_the_same_bytes_on_any_thread_count(dtype):
     """Problems with many parameters step on numba's threads (advance_wide, the parallel twin of
     each array kernel): an update touches only its coordinate, so nothing may change."""
     specs = [
@@ -288,7 +291,7 @@ def test_the_wide_runner_gives_the_same_bytes_on_any_thread_count():
         "adadelta(weight_decay=0.01)",
         "rprop(lr=1e-3)",
     ]
-    kw = dict(dim=300, steps=60, seeds=2, stop_at_target=True)
+    kw = dict(dim=300, steps=60, seeds=2, stop_at_target=True, dtype=dtype)
     generic = stable(adambench.run("rosenbrock_nd", specs, layout="generic", **kw))
     for threads in (1, 2):
         assert (

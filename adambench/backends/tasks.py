@@ -106,6 +106,7 @@ class Part:
     stop_at_target: bool
     average_decay: float | None
     record_x: bool
+    dtype: str = "float64"
 
     @property
     def runs(self) -> int:
@@ -277,6 +278,7 @@ class JobPlan:
             "seeds": [st.seeds[0], len(st.seeds)],
             "settings": [
                 st.steps, st.every, self.start, st.stop_at_target, st.average_decay, st.record_x,
+                st.dtype,
             ],
         }  # fmt: skip
 
@@ -327,6 +329,7 @@ def part_of(plan: JobPlan, j: int, ks: list[int], s0: int, s1: int) -> Part:
         stop_at_target=st.stop_at_target,
         average_decay=st.average_decay,
         record_x=st.record_x,
+        dtype=st.dtype,
     )
 
 

@@ -52,6 +52,7 @@ def _prepare(part: Part) -> Job:
         average_decay=part.average_decay if part.average_decay is not None else 0.999,
         stop_at_target=part.stop_at_target,
         record_x=part.record_x,
+        dtype=part.dtype,
     )
     if job.settings.every != part.every:  # the trace budget differs with the runs: never here
         raise RuntimeError(f"chunk recorded every {job.settings.every}, not {part.every}")

@@ -94,7 +94,9 @@ def match_baseline(planned: Sequence[PlannedCase], baseline: Mapping[str, Any], 
     for cid, settings in ours.items():
         if cid not in theirs:
             continue
-        for path, mine, old in _differences(settings, theirs[cid]["settings"], ""):
+        # Baselines saved before float32 existed have no dtype: they are float64.
+        recorded = {"dtype": "float64", **theirs[cid]["settings"]}
+        for path, mine, old in _differences(settings, recorded, ""):
             problems.append(
                 f"case '{cid}': {path} is {short_text(mine)} in the suite, "
                 f"{short_text(old)} in the baseline"

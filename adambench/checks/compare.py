@@ -32,7 +32,8 @@ def compare(
     Tolerances: the defaults of :data:`METRICS`, or a suite's ``tolerances:`` block, with
     ``rtol``/``atol`` (when given) replacing both parts for every compared metric. ``metrics``
     picks the compared metrics (default: those with a tolerance). Runs present in only one
-    file, or results of different problems or step counts, raise ConfigError (exit 2).
+    file, or results of different problems or step counts, raise ConfigError (exit 2); results
+    in different dtypes (float64, float32) are compared, with a note saying so.
     """
     from adambench.engine.results import read_result_file
 
@@ -43,7 +44,7 @@ def compare(
     runs_a, runs_b = _runs_by_key(a, a_where), _runs_by_key(b, b_where)
     _same_runs(runs_a, a_where, runs_b, b_where)
     facts, f_star = _facts(pb, runs_b)
-    notes: list[str] = []
+    notes = _dtype_notes(a, a_where, b, b_where)
     cases = []
     steps = b.get("settings", {}).get("steps")
     for key, rb in runs_b.items():
@@ -134,6 +135,20 @@ def _same_experiment(
                 f"{a_where}, {short_text(sb.get(key))} in {b_where}; compare like with like"
             )
     return pb
+
+
+def _dtype_notes(
+    a: Mapping[str, Any], a_where: str, b: Mapping[str, Any], b_where: str
+) -> list[str]:
+    """The note that says the results were made in different dtypes (float64 and float32 runs
+    of one configuration may be compared: their difference is judged by the tolerances)."""
+    da, db = (d.get("settings", {}).get("dtype", "float64") for d in (a, b))
+    if da == db:
+        return []
+    return [
+        f"dtypes differ: {da} in {a_where}, {db} in {b_where}; "
+        "each metric is compared within its tolerance"
+    ]
 
 
 def _same_runs(

@@ -30,6 +30,7 @@ def check(
     progress: ProgressFn | None = None,
     on_compile: CompileFn | None = None,
     scheduler: Any = None,
+    dtype: str | None = None,
 ) -> CheckResult:
     """Run a check suite and judge every case against its expectations (and a baseline).
 
@@ -42,7 +43,8 @@ def check(
 
     ``scheduler`` runs the cases on Dask instead, in chunks of runs (as
     :func:`adambench.sweep` takes it: ``"local"``, an address, a ``distributed.Client`` or a
-    :class:`~adambench.backends.dask.Cluster`); the report is the same.
+    :class:`~adambench.backends.dask.Cluster`); the report is the same. ``dtype`` (float64
+    or float32) overrides the dtype of every case (the suite's ``dtype:`` keys otherwise).
     """
     from adambench.backends import run_jobs
 
@@ -50,7 +52,7 @@ def check(
     if threads is not None:
         check_int("threads", threads, 1, MAX_THREADS)  # before loading anything
     s = _suite(suite)
-    planned = plan(s, allocate=False)
+    planned = plan(s, allocate=False, dtype=dtype)
     base, base_where = _baseline(baseline, s, planned)
     t_plan = time.perf_counter()
     jobs = [p.job for p in planned]

@@ -33,7 +33,7 @@ def _case_error(case: CaseSpec, where: str, key: str, exc: AdambenchError) -> Ad
     return ConfigError(f"{case.title}: '{key}': {exc}", where=where)
 
 
-def plan(suite: Suite, allocate: bool = True) -> list[PlannedCase]:
+def plan(suite: Suite, allocate: bool = True, dtype: str | None = None) -> list[PlannedCase]:
     """Resolve every case (problem, optimizer configurations, settings) into an engine job
     (``allocate=False``: without arrays, for a run on a cluster)."""
     from adambench.engine.jobs import prepare
@@ -69,6 +69,7 @@ def plan(suite: Suite, allocate: bool = True) -> list[PlannedCase]:
                 stop_at_target=case.stop_at_target,
                 record_x=False,
                 allocate=allocate,
+                dtype=dtype or case.dtype,  # --dtype overrides every case's
             )
         except AdambenchError as exc:
             raise _case_error(case, suite.path, _field_of(str(exc)), exc) from None
@@ -155,4 +156,5 @@ def _settings(problem: Problem, cfg: OptimizerConfig, job: Job) -> dict[str, Any
         "seeds": list(st.seeds),
         "start": start,
         "stop_at_target": st.stop_at_target,
+        "dtype": st.dtype,
     }

@@ -12,7 +12,7 @@ from adambench.checks.expectations import EXPECTATIONS, MAX_CASES, METRICS, Expe
 from adambench.errors import ConfigError, did_you_mean
 from adambench.fields import Fields, Wording
 from adambench.fields import show as shown_value
-from adambench.limits import MAX_SEED, MAX_SEEDS
+from adambench.limits import DTYPES, MAX_SEED, MAX_SEEDS
 from adambench.numbers import format_number
 
 __all__ = [
@@ -34,6 +34,7 @@ _SUITE_KEYS = {
     "seed": "default first seed",
     "start": "default start: default, random or a point",
     "stop_at_target": "default: stop each run at the target",
+    "dtype": "default dtype of every case: float64 or float32",
     "tolerances": "baseline tolerances per metric",
     "cases": "the list of cases",
 }
@@ -50,6 +51,7 @@ _CASE_KEYS = {
     "seed": "first seed",
     "start": "default, random or a point",
     "stop_at_target": "stop each run at the target",
+    "dtype": "float64 (default) or float32: parameters, optimizer state and gradient",
     "expect": "expectations",
     "tolerances": "baseline tolerances for this case",
 }
@@ -72,6 +74,7 @@ class CaseSpec:
     stop_at_target: bool
     expect: tuple[Expectation, ...]
     tolerances: Mapping[str, Tolerance | None]
+    dtype: str = "float64"
 
     @property
     def title(self) -> str:
@@ -159,6 +162,11 @@ def _run_settings(
         out["seed"] = ctx.integer("seed", 0, MAX_SEED)
     if "stop_at_target" in ctx:
         out["stop_at_target"] = ctx.boolean("stop_at_target")
+    if "dtype" in ctx:
+        dtype = ctx.get("dtype")
+        if dtype not in DTYPES:
+            raise ctx.fail("dtype", f"must be one of {', '.join(DTYPES)}, got {shown_value(dtype)}")
+        out["dtype"] = dtype
     if "start" in ctx:
         start = ctx.get("start")
         if isinstance(start, str) and start in ("default", "random"):
@@ -229,6 +237,7 @@ def _case(
         stop_at_target=settings.get("stop_at_target", False),
         expect=expect,
         tolerances=tolerances,
+        dtype=settings.get("dtype", DTYPES[0]),
     )
 
 

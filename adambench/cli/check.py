@@ -22,7 +22,7 @@ from adambench.cli.cluster import (
 )
 from adambench.cli.consoles import err, out, print_table
 from adambench.cli.feedback import Feedback
-from adambench.cli.options import CheckThreadsOpt
+from adambench.cli.options import CheckThreadsOpt, DtypeOpt, checked_dtype
 
 __all__ = [
     "CheckJsonOpt",
@@ -76,6 +76,7 @@ def check(
     markdown: MarkdownOpt = None,
     json_out: CheckJsonOpt = False,
     threads: CheckThreadsOpt = None,
+    dtype: DtypeOpt = None,
     quiet: CheckQuietOpt = False,
     verbose: VerboseOpt = False,
     scheduler: SchedulerOpt = None,
@@ -108,6 +109,7 @@ def check(
         from adambench.checks.gate import check as run_check
         from adambench.files import write_atomic
 
+        dtype = checked_dtype(dtype)  # overrides every case's dtype when given
         _check_outputs(
             {"--save-baseline": save_baseline, "--junit": junit, "--markdown": markdown},
             inputs=(suite, baseline),
@@ -131,6 +133,7 @@ def check(
                 progress=feedback.progress,
                 on_compile=feedback.compiling,
                 scheduler=cluster,
+                dtype=dtype,
             )
         except BaseException:
             feedback.close()

@@ -20,6 +20,7 @@ __all__ = [
     "SWEEP_PICTURES",
     "CheckThreadsOpt",
     "DimOpt",
+    "DtypeOpt",
     "JsonOpt",
     "OptimizersOpt",
     "OutputOpt",
@@ -38,6 +39,7 @@ __all__ = [
     "SweepThreadsOpt",
     "TopOpt",
     "check_output",
+    "checked_dtype",
     "complete_optimizer",
     "complete_problem",
     "parse_start",
@@ -243,3 +245,23 @@ def say_wrote(path: Path | None, quiet: bool) -> None:
     """The note on stderr that ``path`` was written (none with --quiet or without a path)."""
     if path is not None and not quiet:
         err.print(f"wrote {path}", highlight=False, markup=False)
+
+
+# ---------------------------------------------------------------------------------------------
+# --dtype: float64 (the default) or float32, for run, run --tune, sweep and check.
+
+DtypeOpt = Annotated[
+    str | None,
+    typer.Option(
+        help="float64 (default) or float32: the type of the parameters, optimizer state and "
+        "gradient (float32 as torch's default; losses are computed in float64).",
+    ),
+]
+
+
+def checked_dtype(value: str | None) -> str | None:
+    """``--dtype`` as given (None when not), refused at once, naming the choices, when it is
+    not one of them (exit code 2)."""
+    from adambench.limits import check_dtype
+
+    return None if value is None else check_dtype(value)

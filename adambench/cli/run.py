@@ -14,6 +14,7 @@ from adambench.cli.consoles import console, err, out, print_table
 from adambench.cli.feedback import Feedback, SweepFeedback, problem_and_steps
 from adambench.cli.options import (
     RUN_PICTURES,
+    DtypeOpt,
     JsonOpt,
     OptimizersOpt,
     OutputOpt,
@@ -26,6 +27,7 @@ from adambench.cli.options import (
     StartOpt,
     StepsOpt,
     check_output,
+    checked_dtype,
     parse_start,
     say_wrote,
     whole_number,
@@ -64,6 +66,7 @@ def run(
     ] = False,
     dim: RunDimOpt = None,
     threads: RunThreadsOpt = None,
+    dtype: DtypeOpt = None,
     output: OutputOpt = None,
     json_out: JsonOpt = False,
     trace: Annotated[
@@ -143,6 +146,7 @@ def run(
       adambench run beale -O adam --tune lr,amsgrad --tune-budget 20
       adambench run beale -O "./my_adam.yaml(lr=0.01)" -O "torch:torch.optim.Adam(lr=0.01)" -O adam
       adambench run beale -O 'adam(lr=0.1),rmsprop(lr=0.01)' --plot beale.png --animate beale.gif
+      adambench run rosenbrock -O 'adam(lr=0.01)' --dtype float32
     """
     with boundary():
         # Everything a run takes besides the problem, the optimizers, --start and --dim.
@@ -156,6 +160,7 @@ def run(
             average_decay=average_decay,
             stop_at_target=stop_at_target,
             threads=threads,
+            dtype=checked_dtype(dtype) or "float64",
         )
         tuning = {
             "range": tune_range,

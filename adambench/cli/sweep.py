@@ -4,6 +4,7 @@ this machine or a Dask cluster), rank the configurations, and show a saved sweep
 from __future__ import annotations
 
 import sys
+from functools import partial
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -24,6 +25,7 @@ from adambench.cli.feedback import SweepFeedback, chunk_feedback, problem_and_st
 from adambench.cli.options import (
     SWEEP_PICTURES,
     DimOpt,
+    DtypeOpt,
     JsonOpt,
     QuietOpt,
     StartOpt,
@@ -35,6 +37,7 @@ from adambench.cli.options import (
     SweepThreadsOpt,
     TopOpt,
     check_output,
+    checked_dtype,
     parse_start,
     say_wrote,
     whole_number,
@@ -80,6 +83,7 @@ def sweep(
     top: TopOpt = 10,
     dim: DimOpt = None,
     threads: SweepThreadsOpt = None,
+    dtype: DtypeOpt = None,
     max_runs: Annotated[
         int | None,
         typer.Option(
@@ -129,6 +133,7 @@ def sweep(
         from adambench.sweeps.config import load_sweep_file
         from adambench.sweeps.grid import MAX_RUNS
 
+        dtype = checked_dtype(dtype)
         spec = load_sweep_file(config) if config is not None else None
         problem = _pick(spec, "problem", problem)
         if problem is None:
@@ -164,10 +169,11 @@ def sweep(
             threads=threads,
             where=str(config) if config is not None and not grid else None,
             scheduler=cluster,
+            dtype=_pick(spec, "dtype", dtype, "float64"),
         )
         optimizers = optimizers or (list(spec.optimizers) if spec and spec.optimizers else ["adam"])
         if not json_out:
-            arguments["on_plan"] = _say_heading
+            arguments["on_plan"] = partial(_say_heading, dtype=arguments["dtype"])
         sw = _run_sweep(prob, optimizers, grid_axes, arguments, feedback, n_steps)
         _save_sweep(sw, output, cluster)
         if json_out:
@@ -186,7 +192,7 @@ def _pick(spec: Any, key: str, value: Any, default: Any = None) -> Any:
     return default if from_file is None else from_file
 
 
-def _say_heading(plan: Any, steps: int) -> None:
+def _say_heading(plan: Any, steps: int, dtype: str = "float64") -> None:
     """The sweep's size, first on stdout, before any run starts (a long sweep says what it is
     doing while it does it; the tables follow when it is done)."""
     from rich.markup import escape
@@ -194,7 +200,7 @@ def _say_heading(plan: Any, steps: int) -> None:
     from adambench.report.sweep_tables import heading_text
 
     labels = [b.label for b in plan.bases]
-    line = heading_text(plan.problem.name, labels, len(plan.points), plan.seeds, steps)
+    line = heading_text(plan.problem.name, labels, len(plan.points), plan.seeds, steps, dtype)
     out.print(escape(line), highlight=False)
 
 

@@ -297,10 +297,36 @@ class _Scalars:
     """The lines of a run whose x, gradient and optimizer state are numbered local variables
     (``x0``, ``g0``, ``s{j}_{i}`` for state slot j of coordinate i, ``a{j}`` for run-level
     scalars): loaded from and stored to the run's rows, and stepped by the elementwise
-    ``opt_prepare`` / ``opt_update`` (the same scalar operations as ``opt_step``)."""
+    ``opt_prepare`` / ``opt_update`` (the same scalar operations as ``opt_step``).
+
+    With ``dtype="float32"`` the locals are float32, as the array runner's rows are: each value
+    the array runner would store into a float32 row (the gradient once computed and once the
+    noise is added, x and the state after each update, the run-level scalars after
+    ``opt_prepare``, the average) is rounded by ``np.float32`` at that point, through
+    temporaries (``h{i}``, ``y{j}``) so that a local never changes type. The kernels are then
+    called with the argument types of the array runner, so both give the same numbers bit for
+    bit. With float64 nothing is rounded and the text is that of a float64 runner."""
 
     n: int
     kernel: KernelRef
+    dtype: str = "float64"
+
+    @property
+    def rounds(self) -> bool:
+        return self.dtype != "float64"
+
+    def cast(self, value: str) -> str:
+        """``value`` as the run's dtype (rounded to float32, or as it is in float64)."""
+        return f"np.float32({value})" if self.rounds else value
+
+    def _assign(self, targets: list[str], call: str, single: bool) -> list[str]:
+        """``targets = call``, the call returning a tuple (or one value when ``single``); in
+        float32 through temporaries, each target then rounded."""
+        if not self.rounds:
+            return [f"{', '.join(targets)} = {call}"]
+        temps = [f"y{j}" for j in range(len(targets))]
+        head = f"{temps[0]} = {call}" if single else f"{', '.join(temps)} = {call}"
+        return [head, *(f"{v} = {self.cast(y)}" for v, y in zip(targets, temps, strict=True))]
 
     @property
     def xs(self) -> list[str]:
@@ -329,9 +355,18 @@ class _Scalars:
         return [f"S[r, {c}] = {v}" for v, c in self._state()]
 
     def evaluate(self, seed: str) -> list[str]:
-        noise = [f"    {g} += sigma * K.normal({seed}, t + 1, {i})" for i, g in enumerate(self.gs)]
-        call = f"f, {', '.join(self.gs)} = p_fgs({', '.join(self.xs)}, pd)"
-        return [call, "if sigma > 0.0:", *noise]
+        """The loss and gradient at x (the gradient rounded as the array runner's row holds it:
+        once computed, again once the noise is added)."""
+        xs = ", ".join(self.xs)
+        draws = [f"sigma * K.normal({seed}, t + 1, {i})" for i in range(self.n)]
+        if not self.rounds:
+            noise = [f"    {g} += {d}" for g, d in zip(self.gs, draws, strict=True)]
+            return [f"f, {', '.join(self.gs)} = p_fgs({xs}, pd)", "if sigma > 0.0:", *noise]
+        pairs = zip(self.gs, draws, strict=True)
+        noise = [f"    {g} = {self.cast(f'{g} + {d}')}" for g, d in pairs]
+        hs = [f"h{i}" for i in range(self.n)]
+        rounded = [f"{g} = {self.cast(h)}" for g, h in zip(self.gs, hs, strict=True)]
+        return [f"f, {', '.join(hs)} = p_fgs({xs}, pd)", *rounded, "if sigma > 0.0:", *noise]
 
     def checks(self) -> dict[str, list[str]]:
         finite = " and ".join(f"math.isfinite({g})" for g in self.gs)
@@ -346,28 +381,38 @@ class _Scalars:
         aux = [f"a{j}" for j in range(self.kernel.extra)]
         consts = [f"c{j}" for j in range(self.kernel.consts)]
         prepare = f"opt_prepare(t + 1, {', '.join([hp, *aux])})"
-        outs = ", ".join([*aux, *consts])
-        lines = [f"{outs} = {prepare}" if outs else prepare]
+        if not aux and not consts:
+            lines = [prepare]
+        elif self.rounds and aux:  # the run-level scalars are stored, the constants are not
+            temps = [f"y{j}" for j in range(len(aux))]
+            lines = [f"{', '.join([*temps, *consts])} = {prepare}"]
+            lines += [f"{a} = {self.cast(y)}" for a, y in zip(aux, temps, strict=True)]
+        else:
+            lines = [f"{', '.join([*aux, *consts])} = {prepare}"]
         for i, (x, g) in enumerate(zip(self.xs, self.gs, strict=True)):
             slots = [f"s{j}_{i}" for j in range(self.kernel.slots)]
             # An optimizer without state returns the parameter alone, not a 1-tuple.
             args = ", ".join([x, g, *slots, *consts])
-            lines.append(f"{', '.join([x, *slots])} = opt_update({args})")
+            lines += self._assign([x, *slots], f"opt_update({args})", single=not slots)
         return lines
 
+    def average(self, target: str, value: str) -> str:
+        """``target = decay * target + (1 - decay) * x``, as the run's dtype."""
+        return f"{target} = {self.cast(f'decay * {target} + (1.0 - decay) * {value}')}"
 
-def fused_runner_source(n: int, kernel: KernelRef) -> str:
+
+def fused_runner_source(n: int, kernel: KernelRef, dtype: str = "float64") -> str:
     """``advance_fused``: the run-major loop for n named variables, with x, the gradient and the
     optimizer state in local variables (registers) instead of arrays: it avoids the memory round
     trips between the gradient and the update (2-3x faster for small problems)."""
-    v = _Scalars(n, kernel)
+    v = _Scalars(n, kernel, dtype)
     avs = [f"av{i}" for i in range(n)]
     hooks = {
         "prologue": ["sigma = pd[0]"],
         "load": [
             *v.load_x(),
             *v.load_s(),
-            *[f"{a} = avg[{i}] if decay > 0.0 else 0.0" for i, a in enumerate(avs)],
+            *[f"{a} = avg[{i}] if decay > 0.0 else {v.cast('0.0')}" for i, a in enumerate(avs)],
         ],
         "evaluate": v.evaluate("seed"),
         **v.checks(),
@@ -375,9 +420,7 @@ def fused_runner_source(n: int, kernel: KernelRef) -> str:
         "record_x": [f"xt[kk, {i}] = {x}" for i, x in enumerate(v.xs)],
         "record_next": ["next_record += every", "kk += 1"],
         "step": v.step("hp"),
-        "average": [
-            f"{a} = decay * {a} + (1.0 - decay) * {x}" for a, x in zip(avs, v.xs, strict=True)
-        ],
+        "average": [v.average(a, x) for a, x in zip(avs, v.xs, strict=True)],
         "store": [
             *v.store_x(),
             *v.store_s(),
@@ -389,10 +432,10 @@ def fused_runner_source(n: int, kernel: KernelRef) -> str:
     return Layout(hooks, _IN_LOCALS).source(RUN_MAJOR, "advance_fused", doc)
 
 
-def lockstep_runner_source(n: int, kernel: KernelRef) -> str:
+def lockstep_runner_source(n: int, kernel: KernelRef, dtype: str = "float64") -> str:
     """``advance_lockstep``: the step-major loop for n named variables, values in registers
     within a step and in the run's rows between steps (for blocks of many runs)."""
-    v = _Scalars(n, kernel)
+    v = _Scalars(n, kernel, dtype)
     hooks = {
         "prologue": ["sigma = pd[0]"],
         "load": v.load_x(),
@@ -401,9 +444,7 @@ def lockstep_runner_source(n: int, kernel: KernelRef) -> str:
         "init": ["opt_init(X[r], HP[r], S[r])"],
         "record_x": [f"XT[r, kk, {i}] = {x}" for i, x in enumerate(v.xs)],
         "step": [*v.load_s(), *v.step("HP[r]"), *v.store_x(), *v.store_s()],
-        "average": [
-            f"AVG[r, {i}] = decay * AVG[r, {i}] + (1.0 - decay) * {x}" for i, x in enumerate(v.xs)
-        ],
+        "average": [v.average(f"AVG[r, {i}]", x) for i, x in enumerate(v.xs)],
     }
     doc = "``advance_fused`` with the loops swapped: steps outside, runs inside."
     return Layout(hooks, _IN_ROWS).source(STEP_MAJOR, "advance_lockstep", doc)

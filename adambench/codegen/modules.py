@@ -38,15 +38,18 @@ __all__ = [
 _MARKER = "# ---- generated code starts here ----"
 
 
-def module_source(problem_src: str, kernel: KernelRef, fused: int = 0, wide: bool = False) -> str:
+def module_source(
+    problem_src: str, kernel: KernelRef, fused: int = 0, wide: bool = False, dtype: str = "float64"
+) -> str:
     """The text of the generated module for a problem's kernels and an optimizer; with
-    ``fused = n``, also the fused runners for n named variables; with ``wide``, the runner whose
-    optimizer step runs on all threads."""
+    ``fused = n``, also the fused runners for n named variables (their locals of ``dtype``);
+    with ``wide``, the runner whose optimizer step runs on all threads. The array runners are
+    generic over the arrays' dtype (numba compiles them once per dtype)."""
     template = package_text("codegen/runner_template.py")
     loop = template.split(_MARKER, 1)[1] + "\n\n" + array_runner_source()
     if fused:
-        loop += "\n\n" + fused_runner_source(fused, kernel)
-        loop += "\n\n" + lockstep_runner_source(fused, kernel)
+        loop += "\n\n" + fused_runner_source(fused, kernel, dtype)
+        loop += "\n\n" + lockstep_runner_source(fused, kernel, dtype)
     if wide:
         loop += "\n\n" + wide_runner_source()
     header = (
@@ -60,13 +63,14 @@ def module_source(problem_src: str, kernel: KernelRef, fused: int = 0, wide: boo
     return header + kernel.binding() + "\n" + problem_src + "\n" + loop
 
 
-def module_key(text: str, kernel: KernelRef) -> str:
+def module_key(text: str, kernel: KernelRef, dtype: str = "float64") -> str:
     import platform
 
     import numba
 
     return sha256_of(
         "module",
+        dtype,
         text,
         kernel.identity(),
         package_text("kernels.py"),
@@ -79,14 +83,19 @@ def module_key(text: str, kernel: KernelRef) -> str:
 _LOADED: dict[str, ModuleType] = {}
 
 
-def load_module(problem: Problem, kernel: KernelRef) -> tuple[ModuleType, bool]:
-    """Import the generated module for (problem, optimizer kernels), creating it if needed.
+def load_module(
+    problem: Problem, kernel: KernelRef, dtype: str = "float64"
+) -> tuple[ModuleType, bool]:
+    """Import the generated module for (problem, optimizer kernels, dtype of the run arrays),
+    creating it if needed.
 
-    Returns the module and whether its compiled code is believed to be cached already.
+    Returns the module and whether its compiled code is believed to be cached already (for
+    that dtype: the key includes it, so each dtype has its own module and ``.ok`` mark).
     """
     wide = problem.kind == "vector" and kernel.step_par is not None
-    text = module_source(problem_source(problem), kernel, fused_dim(problem, kernel), wide)
-    key = module_key(text, kernel)[:32]
+    fused = fused_dim(problem, kernel)
+    text = module_source(problem_source(problem), kernel, fused, wide, dtype)
+    key = module_key(text, kernel, dtype)[:32]
     if key in _LOADED:
         return _LOADED[key], True
     folder = cache_dir() / "modules"

@@ -99,16 +99,20 @@ def _named_source(problem: Problem) -> str:
     grads = [sympy.diff(f, syms[f"v{k}"]) for k in range(n)]
     args = ", ".join(f"v{k}" for k in range(n))
     body, (f_code, *g_codes) = _cse_lines([f, *grads], "    ")
+    # float32 parameters are widened first: the loss and gradient are computed in float64
+    # whatever the run's dtype (the runner rounds the gradient where it holds it).
+    widen = [f"    v{k} = float(v{k})" for k in range(n)]
     fgs = [
         "@jit",
         f"def p_fgs({args}, pd):",
+        *widen,
         *body,
         f"    return {f_code}, {', '.join(g_codes)}",
     ]
     outs = ", ".join(f"g[{k}]" for k in range(n))
     xs = ", ".join(f"x[{k}]" for k in range(n))
     fg = ["@jit", "def p_fg(x, g, pd, data):", f"    f, {outs} = p_fgs({xs}, pd)", "    return f"]
-    unpack = [f"    v{k} = x[{k}]" for k in range(n)]
+    unpack = [f"    v{k} = float(x[{k}])" for k in range(n)]
     body_l, (f_only,) = _cse_lines([f], "    ")
     loss = ["@jit", "def p_loss(x, pd, data):", *unpack, *body_l, f"    return {f_only}"]
     return "\n".join([*fgs, "", "", *fg, "", "", *loss, "", ""]) + "\n"
@@ -138,7 +142,7 @@ def _vector_source(problem: Problem) -> str:
         head = [f"    for i in range({alo} * n + {blo}, {ahi} * n + {bhi} + 1):"]
         if expr.uses_index(term):
             head.append("        ii = float(i)")
-        head += [f"        s{j} = x[i + {k}]" for j, k in enumerate(offsets)]
+        head += [f"        s{j} = float(x[i + {k}])" for j, k in enumerate(offsets)]
         body, (t_code, *d_codes) = _cse_lines([t_expr, *derivs], "        ")
         c = repr(float(coef))
         fg += [*head, *body, f"        f += {c} * ({t_code})"]

@@ -31,11 +31,14 @@ __all__ = ["torch_runner"]
 _SOURCE_NAME = "<adambench: advance_python>"
 
 
-def torch_runner(problem: Problem, optimizer: TorchOptimizer) -> Callable[..., None]:
+def torch_runner(
+    problem: Problem, optimizer: TorchOptimizer, dtype: str = "float64"
+) -> Callable[..., None]:
     """A runner with the contract of the compiled ``advance`` (arguments
     :data:`~adambench.codegen.loops.RUNNER_ARGS`) that steps ``optimizer`` from Python on
-    ``problem``. A call with no runs compiles (or loads) the problem's kernels."""
-    bindings = _TorchBindings(problem, optimizer)
+    ``problem``, on run arrays of ``dtype`` (the tensors share their memory, so torch computes
+    in that dtype). A call with no runs compiles (or loads) the problem's kernels."""
+    bindings = _TorchBindings(problem, optimizer, dtype)
     namespace: dict[str, Any] = {name: getattr(K, name) for name in K.__all__ if name.isupper()}
     namespace |= {
         "math": math,
@@ -55,12 +58,13 @@ class _TorchBindings:
     """What the Python loop calls: the problem's compiled kernels and the torch optimizers of
     the runs, found by the address of the run's row of X (whose memory the tensor shares)."""
 
-    def __init__(self, problem: Problem, optimizer: TorchOptimizer) -> None:
+    def __init__(self, problem: Problem, optimizer: TorchOptimizer, dtype: str) -> None:
         import torch
 
         self.torch = torch
         self.optimizer = optimizer
-        module, _ = load_module(problem, BUILTINS["adam"].kernel)
+        self.dtype = np.dtype(dtype)
+        module, _ = load_module(problem, BUILTINS["adam"].kernel, dtype)
         self.train_grad = module.train_grad
         self.finish_run = module.finish_run
         self.dim = problem.dim
@@ -70,12 +74,12 @@ class _TorchBindings:
 
     def warm_up(self, pd: np.ndarray, data: np.ndarray) -> None:
         """Compile (or load) the problem's kernels, with the argument types of real calls."""
-        x, g = np.zeros(self.dim), np.zeros(self.dim)
+        x, g = np.zeros(self.dim, self.dtype), np.zeros(self.dim, self.dtype)
         ps = np.zeros(self.ps_width, np.int64)
         if self.ps_width:
             ps[-1] = -1
         self.train_grad(x, g, pd, data, ps, 1, np.int64(0))
-        lt, xt, avg = np.zeros(1), np.zeros((1, 0)), np.zeros(0)
+        lt, xt, avg = np.zeros(1), np.zeros((1, 0), self.dtype), np.zeros(0, self.dtype)
         m, im = np.zeros(K.N_FLOAT_METRICS), np.zeros(K.N_INT_METRICS, np.int64)
         im[K.I_STATUS] = K.FINISHED  # closes nothing: only the types matter
         self.finish_run(x, g, pd, data, 1, 1, lt, xt, False, 0.0, 1.0, 1, 0.0, avg, m, im)

@@ -75,8 +75,11 @@ def run_arrays(
     settings: Settings,
 ) -> dict[str, np.ndarray]:
     """The per-run arrays of a batch of ``runs`` ((configuration, seed) indices) of ``spec``,
-    each run at its start with its metrics not yet measured."""
+    each run at its start with its metrics not yet measured. What holds x, the optimizer state
+    or the gradient (X, S, G, XT, AVG) is of ``settings.dtype``; losses, metrics and
+    hyperparameters are float64 whatever the dtype."""
     n = prob.dim
+    dt = np.dtype(settings.dtype)
     n_rec = settings.steps // settings.every + 1
     R = len(runs)
     ps_width = prob.problem_state_width()
@@ -89,15 +92,15 @@ def run_arrays(
     IM = np.zeros((R, K.N_INT_METRICS), np.int64)
     IM[:, [K.I_TARGET_STEP, K.I_BEST_STEP, K.I_DIVERGED_AT]] = -1
     return {
-        "X": np.ascontiguousarray(starts[[s for _, s in runs]]),
-        "S": np.zeros((R, spec.state_size(n))),
+        "X": np.ascontiguousarray(starts[[s for _, s in runs]], dtype=dt),
+        "S": np.zeros((R, spec.state_size(n)), dt),
         "HP": np.array([configs[k].hp_vector() for k, _ in runs], float).reshape(R, -1),
         "seeds": np.array([seeds[s] for _, s in runs], np.int64),
         "PS": PS,
-        "G": np.zeros((R, n)),
+        "G": np.zeros((R, n), dt),
         "LT": np.full((R, n_rec), np.nan),
-        "XT": np.full((R, n_rec, n), np.nan) if settings.record_x else np.zeros((R, 0, 0)),
-        "AVG": np.zeros((R, n)) if settings.average_decay else np.zeros((R, 0)),
+        "XT": np.full((R, n_rec, n), np.nan, dt) if settings.record_x else np.zeros((R, 0, 0), dt),
+        "AVG": np.zeros((R, n), dt) if settings.average_decay else np.zeros((R, 0), dt),
         "M": M,
         "IM": IM,
     }
@@ -326,7 +329,7 @@ def _run_result(
     code = int(im[K.I_STATUS])
     final_loss = float(m[K.M_FINAL])
     status = metrics.status_of(code, int(im[K.I_TARGET_STEP]), float(m[K.M_STALL]), final_loss)
-    x = A["X"][r].copy()
+    x = A["X"][r].astype(np.float64)  # results hold float64 arrays, whatever the run's dtype
     diverged = status == "diverged"
     failed = diverged or status == "invalid_start"  # no iterate worth measuring
     n_rec = _recorded(code, im, settings.every)
@@ -342,7 +345,7 @@ def _run_result(
         label=cfg.label,
         hyperparameters=cfg.public_values(),
         seed=settings.seeds[s],
-        start=start.copy(),
+        start=start.astype(A["X"].dtype).astype(np.float64),  # the start the run took
         status=status,
         steps=int(im[K.I_STEPS]),
         diverged_at=int(im[K.I_DIVERGED_AT]) if diverged else None,
@@ -359,7 +362,7 @@ def _run_result(
         average_x=avg_x,
         average_loss=avg_loss,
         loss_trace=A["LT"][r, :n_rec].copy(),
-        x_trace=A["XT"][r, :n_rec].copy() if settings.record_x else None,
+        x_trace=A["XT"][r, :n_rec].astype(np.float64) if settings.record_x else None,
         trace_every=settings.every,
     )
 

@@ -37,11 +37,13 @@ from adambench.engine.results import Result, Settings
 from adambench.engine.starts import repeated_seeds_note, start_points
 from adambench.errors import UsageError
 from adambench.limits import (
+    DTYPES,
     MAX_SEED,
     MAX_SEEDS,
     MAX_STEPS,
     MAX_THREADS,
     MAX_TRACE_PARAMS,
+    check_dtype,
     check_int,
 )
 from adambench.optimizers.registry import configs_from_specs, validate_suggestions
@@ -105,6 +107,7 @@ def prepare(
     record_x: bool | None = None,
     layout: str = "auto",
     allocate: bool = True,
+    dtype: str = DTYPES[0],
 ) -> Job:
     """Validate the arguments of :func:`run`, resolve configurations, allocate the arrays and
     load (not yet compile) the generated modules.
@@ -120,6 +123,7 @@ def prepare(
     if isinstance(problem, Problem) and dim is not None and dim != problem.dim:
         raise UsageError("dim applies when the problem is given by name or path")
     configs = _configs(prob, optimizers, lr)
+    _check_dtype_support(configs, check_dtype(dtype))
     n_steps = check_int("steps", prob.steps if steps is None else steps, 1, MAX_STEPS)
     n_seeds = check_int("seeds", seeds, 1, MAX_SEEDS)
     first = check_int("seed", seed, 0, MAX_SEED)
@@ -138,6 +142,7 @@ def prepare(
         stop_at_target=stop_at_target,
         average_decay=average_decay if average else None,
         record_x=want_x,
+        dtype=dtype,
     )
     if layout not in LAYOUTS:
         raise UsageError(f"layout must be one of {', '.join(LAYOUTS)}, got {layout!r}")
@@ -146,6 +151,18 @@ def prepare(
     if allocate:
         _allocate(job, t_start)
     return job
+
+
+def _check_dtype_support(configs: list[OptimizerConfig], dtype: str) -> None:
+    """Refuse an optimizer whose kernels do not take arrays of ``dtype`` (a Python plugin that
+    does not declare float32), in one line saying how it could."""
+    for c in configs:
+        if dtype not in c.spec.dtypes:
+            raise UsageError(
+                f"optimizer '{c.spec.name}' ({c.spec.source}) takes {', '.join(c.spec.dtypes)} "
+                f"arrays only, not {dtype}: a plugin whose init and step accept {dtype} says so "
+                f"with DTYPES = {DTYPES!r}"
+            )
 
 
 def _traces(
@@ -199,6 +216,7 @@ def run(
     on_compile: CompileFn | None = None,
     chunk_steps: int | None = None,
     layout: str = "auto",
+    dtype: str = DTYPES[0],
 ) -> Result:
     """Run every optimizer configuration from ``seeds`` seeds on ``problem``.
 
@@ -212,7 +230,9 @@ def run(
     cached yet is compiled. ``chunk_steps`` fixes the chunk size (by default chunks adapt to
     about 0.1 s of work); results never depend on it, nor on ``threads``, nor on ``layout``
     (``"auto"`` runs problems with few named variables through the fused runner, values in
-    registers; ``"generic"`` forces the array runner: for tests and benchmarks).
+    registers; ``"generic"`` forces the array runner: for tests and benchmarks). ``dtype``
+    (``"float64"`` or ``"float32"``) is that of the parameters, optimizer state and gradient;
+    losses are computed in float64 from them.
     """
     job = prepare(
         problem,
@@ -229,6 +249,7 @@ def run(
         dim=dim,
         record_x=record_x,
         layout=layout,
+        dtype=dtype,
     )
     n_threads = execute(
         [job], threads=threads, progress=progress, on_compile=on_compile, chunk_steps=chunk_steps
@@ -382,13 +403,14 @@ def _make_batches(
     for kernel, members in groups.items():
         spec = configs[members[0]].spec
         if spec.compiled:
-            module, warm = load_module(prob, kernel)
+            module, warm = load_module(prob, kernel, settings.dtype)
             advance = _runner(module, layout, len(members) * len(seeds), prob.dim)
         else:  # e.g. torch.optim: a Python callable with the same array contract (issue 6)
             from adambench.codegen.torch_loop import torch_runner
 
             assert spec.stepped_from_python is not None
-            module, warm, advance = None, True, torch_runner(prob, spec.stepped_from_python)
+            stepped = spec.stepped_from_python
+            module, warm, advance = None, True, torch_runner(prob, stepped, settings.dtype)
         runs = [(k, s) for k in members for s in range(len(seeds))]
         arrays = run_arrays(prob, configs, spec, runs, starts, seeds, settings)
         name = f"{prob.name} x {spec.name}"

@@ -57,6 +57,8 @@ class Settings:
     stop_at_target: bool
     average_decay: float | None
     record_x: bool
+    #: Of the parameters, optimizer state and gradient (``limits.DTYPES``).
+    dtype: str = "float64"
 
 
 @dataclass
@@ -146,6 +148,7 @@ class Result:
                 "stop_at_target": self.settings.stop_at_target,
                 "average_decay": self.settings.average_decay,
                 "record_x": self.settings.record_x,
+                "dtype": self.settings.dtype,
                 "parameters_in_json": small,
             },
             "optimizers": [

@@ -28,7 +28,9 @@ The contract (the one the built-ins in :mod:`adambench.kernels` follow)::
 ``init`` and ``step`` are called from inside the compiled run loop, so they must be numba
 compatible; plain functions are compiled with numba (``error_model="numpy"``, as the built-ins),
 already jitted ones are used as they are. Arrays are float64 (``state`` one run's vector, ``hp``
-the hyperparameters, bools as 0.0/1.0); ``t`` is an integer.
+the hyperparameters, bools as 0.0/1.0); ``t`` is an integer. A plugin whose kernels also
+accept float32 ``p``, ``g`` and ``state`` (``--dtype float32``) says so with
+``DTYPES = ("float64", "float32")``; without it a float32 run refuses the plugin.
 
 A plugin file is imported under a module name derived from the hash of its text
 (``_adambench_plugin_<hash>``) and registered in ``sys.modules`` before the generated module that
@@ -56,6 +58,7 @@ from typing import Any
 
 from adambench import files
 from adambench.errors import ConfigError, OptimizerError
+from adambench.limits import DTYPES
 from adambench.optimizers.builtins import BUILTINS
 from adambench.optimizers.spec import HyperParam, KernelRef, OptimizerSpec, hyperparam_from_data
 
@@ -183,6 +186,7 @@ def spec_from_module(
 
     hyperparams = _hyperparams(getattr(module, "HYPERPARAMETERS", {}), where)
     per_param, extra, size_fn = _state_layout(module, where)
+    dtypes = _dtypes(module, where)
 
     # The kernels go into a small module of their own, importable by the generated module.
     digest = files.digest(
@@ -204,7 +208,21 @@ def spec_from_module(
         source=source,
         state_extra=extra,
         state_size_fn=size_fn,
+        dtypes=dtypes,
     )
+
+
+def _dtypes(module: ModuleType, where: str) -> tuple[str, ...]:
+    """The dtypes a plugin declares its kernels accept (``DTYPES``); float64 alone by default,
+    the contract's arrays."""
+    declared = getattr(module, "DTYPES", ("float64",))
+    ok = isinstance(declared, (tuple, list)) and all(d in DTYPES for d in declared)
+    if not ok or "float64" not in declared:
+        raise OptimizerError(
+            f"{where}: DTYPES must list float64 and optionally float32, e.g. "
+            f"DTYPES = ('float64', 'float32'); got {declared!r}"
+        )
+    return tuple(d for d in DTYPES if d in declared)
 
 
 def _check_signature(fn: Any, fname: str, params: tuple[str, ...], where: str) -> None:

@@ -179,6 +179,9 @@ class OptimizerSpec:
     source: str = "built-in"
     check: Callable[[dict[str, float]], str | None] | None = field(default=None, compare=False)
     compiled: bool = True
+    #: The dtypes of the run arrays its kernels accept (every one of ``limits.DTYPES``, but a
+    #: Python plugin's: float64 unless its module declares ``DTYPES``).
+    dtypes: tuple[str, ...] = ("float64", "float32")
     state_extra: int = 0  # scalars kept after the per-parameter state (e.g. running powers)
     #: A plugin's own ``state_size(n)``, used instead of ``state_per_param * n + state_extra``.
     state_size_fn: Callable[[int], int] | None = field(default=None, compare=False)

@@ -10,11 +10,12 @@ implementation switches (``foreach``, ``fused``, ``capturable``, ``differentiabl
 message reports a bad one.
 
 Such an optimizer is not compiled: the runner of :mod:`adambench.codegen.torch_loop` steps it
-from Python, one step at a time, with the parameters as float64 tensors that share memory with
-the run's row of the engine's arrays. Everything else is adambench's: the training gradient
-(noise, minibatches, from the same counter-based stream and seed as a compiled run) comes from
-the problem's compiled kernels, and the bookkeeping (statuses, metrics, traces, averaging) is
-the run loop of :mod:`adambench.codegen.loops`, so results are comparable number for number.
+from Python, one step at a time, with the parameters as tensors of the run's dtype (float64 or
+float32) that share memory with the run's row of the engine's arrays. Everything else is
+adambench's: the training gradient (noise, minibatches, from the same counter-based stream and
+seed as a compiled run) comes from the problem's compiled kernels, and the bookkeeping
+(statuses, metrics, traces, averaging) is the run loop of :mod:`adambench.codegen.loops`, so
+results are comparable number for number.
 This module holds only data about the class (:class:`TorchOptimizer`): it is a lower layer than
 the code generator.
 """

@@ -181,13 +181,21 @@ def heading(sw: SweepResult) -> str:
     )
 
 
-def heading_text(problem: str, labels: Sequence[str], points: int, seeds: int, steps: int) -> str:
+def heading_text(
+    problem: str,
+    labels: Sequence[str],
+    points: int,
+    seeds: int,
+    steps: int,
+    dtype: str = "float64",
+) -> str:
     """``problem: opts, N configurations x K seeds = R runs of S steps``: what a sweep is about
-    to run (shown before it starts) or ran."""
+    to run (shown before it starts) or ran; `` in float32`` follows when not in float64."""
     many = f"{seeds} seeds" if seeds > 1 else "1 seed"
+    in_dtype = f" in {dtype}" if dtype != "float64" else ""
     return (
         f"{problem}: {', '.join(labels)}, {points} configurations x {many} = "
-        f"{points * seeds} runs of {steps} steps"
+        f"{points * seeds} runs of {steps} steps{in_dtype}"
     )
 
 

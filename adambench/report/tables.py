@@ -124,6 +124,8 @@ def _title(result: Result) -> str:
 
     p, seeds = result.problem, result.settings.seeds
     title = f"{p.name}: {result.settings.steps} steps"
+    if result.settings.dtype != "float64":  # the default goes unsaid
+        title += f" in {result.settings.dtype}"
     if p.target is not None:
         title += f", target {format_number(p.target, 'table')}"
     if len(seeds) > 1:

@@ -10,6 +10,7 @@ from typing import Any
 
 from adambench.errors import ConfigError, UsageError
 from adambench.fields import Fields, Wording, number_like
+from adambench.limits import DTYPES
 from adambench.sweeps.grid import METRICS, make_axis
 
 __all__ = ["SWEEP_KEYS", "SWEEP_WORDING", "SweepSpec", "load_sweep_file"]
@@ -31,6 +32,7 @@ class SweepSpec:
     max_runs: int | None = None
     dim: int | None = None
     description: str | None = None
+    dtype: str | None = None
 
 
 SWEEP_KEYS = {
@@ -45,6 +47,7 @@ SWEEP_KEYS = {
     "start": "default, random or a point",
     "metric": "final_loss, best_loss, steps_to_target or success_rate",
     "max_runs": "refuse sweeps of more runs",
+    "dtype": "float64 (default) or float32: parameters, optimizer state and gradient",
 }
 
 
@@ -73,6 +76,9 @@ def load_sweep_file(path: str | Path) -> SweepSpec:
     if metric is not None and metric not in METRICS:
         raise f.fail("metric", f"must be one of {', '.join(METRICS)}, got {metric!r}")
     start = _start(f)
+    dtype = f.get("dtype")
+    if dtype is not None and dtype not in DTYPES:
+        raise f.fail("dtype", f"must be one of {', '.join(DTYPES)}, got {dtype!r}")
     description = f.get("description")
     if description is not None and not isinstance(description, str):
         raise f.fail("description", "must be text")
@@ -84,6 +90,7 @@ def load_sweep_file(path: str | Path) -> SweepSpec:
         start=start,
         metric=metric,
         description=description,
+        dtype=dtype,
         **_integers(f),
     )
 

@@ -37,6 +37,7 @@ def sweep(
     where: str | None = None,
     scheduler: Any = None,
     on_plan: Callable[[Plan, int], None] | None = None,
+    dtype: str = "float64",
 ) -> SweepResult:
     """Run every configuration of a grid from ``seeds`` seeds on ``problem``, in one pass.
 
@@ -44,7 +45,8 @@ def sweep(
     ``{name: "a:b:logn" | [values] | value}`` (as a sweep file holds it). Everything is
     validated before anything runs (see :func:`plan`). Only the start and the end of each run
     are recorded (no trajectories), so a sweep's memory is small whatever its length.
-    ``threads`` and ``chunk_steps`` never change a number.
+    ``threads`` and ``chunk_steps`` never change a number. ``dtype`` is that of every run's
+    parameters, optimizer state and gradient (``"float64"`` or ``"float32"``).
 
     ``scheduler`` runs the sweep on Dask in chunks of runs (:mod:`adambench.backends.dask`):
     ``"local"`` (a local cluster of worker processes), a scheduler's address
@@ -75,6 +77,7 @@ def sweep(
         every=n_steps if valid else 1,
         record_x=False,
         allocate=False,
+        dtype=dtype,
     )
     if on_plan is not None:
         on_plan(p, job.settings.steps)

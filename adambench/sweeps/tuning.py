@@ -212,6 +212,7 @@ def tune(
     threads: int | None = None,
     progress: ProgressFn | None = None,
     on_compile: CompileFn | None = None,
+    dtype: str = "float64",
 ) -> Tuning:
     """Sweep the hyperparameters ``param`` (``"lr"``, ``"lr,beta1"``) over the product of
     their axes for every optimizer (the same grid, steps and seeds for each) and pick each
@@ -243,6 +244,7 @@ def tune(
         progress=progress,
         on_compile=on_compile,
         where="--tune",  # a point no optimizer accepts is named as the tuning's
+        dtype=dtype,
     )
     return Tuning(axes, count, budget, metric, s, _choices(s, axes), tuple(eval_seeds))
 
@@ -393,6 +395,7 @@ def run_tuned(
         threads=threads,
         progress=progress("tune") if progress else None,
         on_compile=on_compile,
+        dtype=run_options.get("dtype", "float64"),  # tuned in the dtype the comparison runs in
     )
     result = engine.run(
         prob,
