@@ -24,7 +24,7 @@ __all__ = [
     "MAX_TABLE",
     "NORM_EPS",
     "N_CONTROLS",
-    "SCHEDULES",
+    "SCHEDULE_CODES",
     "chunk_controls",
     "clip_gradient",
     "lr_trace",
@@ -32,8 +32,11 @@ __all__ = [
     "scheduled_lr",
 ]
 
-#: The schedules, in the order of their index in a hyperparameter row.
-SCHEDULES = ("constant", "step", "exponential", "cosine", "inverse_sqrt", "linear")
+#: Each schedule's index in a hyperparameter row (the ``schedule`` choice of
+#: :mod:`adambench.optimizers.controls` lists the names in this order).
+SCHEDULE_CODES = {
+    "constant": 0, "step": 1, "exponential": 2, "cosine": 3, "inverse_sqrt": 4, "linear": 5,
+}  # fmt: skip
 _STEP, _EXPONENTIAL, _COSINE, _INVERSE_SQRT, _LINEAR = 1, 2, 3, 4, 5
 
 #: Each control's offset in the control block of a row.

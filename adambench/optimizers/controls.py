@@ -14,21 +14,24 @@ from collections.abc import Mapping
 
 from adambench.errors import OptimizerError
 from adambench.optimizers.spec import CONTROL_NAMES, SCHEDULE_PARAMS, HyperParam, OptimizerSpec
-from adambench.schedules import SCHEDULES
 
-__all__ = ["CONTROLS", "SCHEDULE_USES", "check_controls", "with_controls"]
+__all__ = ["CONTROLS", "SCHEDULES", "SCHEDULE_USES", "check_controls", "with_controls"]
+
+#: The schedules, in the order of their index (``adambench.schedules.SCHEDULE_CODES``, which
+#: this module does not import: `list` loads no numerical library).
+SCHEDULES = ("constant", "step", "exponential", "cosine", "inverse_sqrt", "linear")
 
 
 def _control(name: str, default: float, doc: str, kind: str = "float", **bounds: object) -> HyperParam:
     return HyperParam(name, default, doc, kind, control=True, **bounds)  # type: ignore[arg-type]
 
 
-#: The controls, in the order the run loop reads them (:data:`adambench.schedules.CONTROL_AT`).
+#: The controls, in the order the run loop reads them (``adambench.schedules.CONTROL_AT``).
 #: Defaults are those of torch.optim.lr_scheduler's classes.
 CONTROLS = (
     _control("schedule", 0.0, "learning-rate schedule", "choice", choices=SCHEDULES),
-    _control("step_size", 0.0, "step: steps between decays (required)", "int", low=0.0),
-    _control("gamma", 0.0, "step, exponential: decay factor (required)", low=0.0),
+    _control("step_size", 0.0, "step: steps between decays (required; 0: not given)", "int", low=0.0),
+    _control("gamma", 0.0, "step, exponential: decay factor (required; 0: not given)", low=0.0),
     _control("t_max", 0.0, "cosine: steps of the half period (0: the run's steps)", "int", low=0.0),
     _control("eta_min", 0.0, "cosine: the lowest lr", low=0.0),
     _control("start_factor", 1 / 3, "linear: lr factor at the first step", low=0.0, high=1.0,
