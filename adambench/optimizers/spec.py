@@ -250,9 +250,11 @@ class OptimizerSpec:
                 "and torch's optimizers step in Python (use a built-in or YAML optimizer)"
             )
         names = [h.name for h in self.hyperparams]
+        own = [h.name for h in self.own_hyperparams]
+        controls = " and the schedule and clipping controls (adambench list)"
         raise OptimizerError(
             f"{self.name} has no hyperparameter '{name}'{name_hint(name, names)}; "
-            f"it has: {', '.join(names)}"
+            f"it has: {', '.join(own)}{controls if self.has_controls else ''}"
         )
 
     @property
