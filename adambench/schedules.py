@@ -159,7 +159,7 @@ def scheduled_lr(hp, e, total):
 
 @jit
 def _same_schedule(HP, r, q, c):
-    for k in range(_N_SCHEDULE):
+    for k in range(_N_SCHEDULE):  # noqa: SIM110 (a loop: numba compiles no generator in all())
         if HP[r, c + k] != HP[q, c + k]:
             return False
     return True

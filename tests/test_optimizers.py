@@ -6,7 +6,6 @@ import pytest
 from conftest import BUILTIN_OPTIMIZERS
 
 from adambench.errors import OptimizerError
-from adambench.optimizers.spec import CONTROL_NAMES
 from adambench.optimizers.registry import (
     configs_from_specs,
     get,
@@ -15,6 +14,7 @@ from adambench.optimizers.registry import (
     resolve,
     split_specs,
 )
+from adambench.optimizers.spec import CONTROL_NAMES
 
 
 def test_registry_holds_the_seven_builtins_with_torch_defaults():

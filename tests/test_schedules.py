@@ -166,9 +166,7 @@ def test_clipping_clips_the_noisy_gradient(clip, torch_clip, write_yaml):
         return [2.0 * K.normal(seed, t, i) for i in range(2)]
 
     make = warmed(lambda o, n: sched.CosineAnnealingLR(o, T_max=n), 0.05, STEPS, 20, 0.0)
-    want = torch_trajectory(
-        bowl, [4.0, 4.0], "Adam", {"lr": 0.05}, STEPS, make, torch_clip, noise
-    )
+    want = torch_trajectory(bowl, [4.0, 4.0], "Adam", {"lr": 0.05}, STEPS, make, torch_clip, noise)
     assert np.max(np.abs(run.x_trace - want)) <= 1e-10
     unclipped = ours(path, "adam(lr=0.05, schedule=cosine, warmup=20)", seed=seed)
     assert np.max(np.abs(unclipped.x_trace - run.x_trace)) > 1e-3  # the clip did act

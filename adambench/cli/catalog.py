@@ -93,7 +93,10 @@ def _optimizers_table(optimizers: list[dict[str, Any]]) -> Any:
 
 
 def _controls_table(controls: list[dict[str, Any]]) -> Any:
-    t = _table("Schedules and clipping (every compiled optimizer takes them)", ("name", "default", "range", "what"))
+    t = _table(
+        "Schedules and clipping (every compiled optimizer takes them)",
+        ("name", "default", "range", "what"),
+    )
     for c in controls:
         default = c["default"]
         default = default if isinstance(default, str) else format_number(default, "value")

@@ -22,7 +22,9 @@ __all__ = ["CONTROLS", "SCHEDULES", "SCHEDULE_USES", "check_controls", "with_con
 SCHEDULES = ("constant", "step", "exponential", "cosine", "inverse_sqrt", "linear")
 
 
-def _control(name: str, default: float, doc: str, kind: str = "float", **bounds: object) -> HyperParam:
+def _control(
+    name: str, default: float, doc: str, kind: str = "float", **bounds: object
+) -> HyperParam:
     return HyperParam(name, default, doc, kind, control=True, **bounds)  # type: ignore[arg-type]
 
 
@@ -30,7 +32,7 @@ def _control(name: str, default: float, doc: str, kind: str = "float", **bounds:
 #: Defaults are those of torch.optim.lr_scheduler's classes.
 CONTROLS = (
     _control("schedule", 0.0, "learning-rate schedule", "choice", choices=SCHEDULES),
-    _control("step_size", 0.0, "step: steps between decays (required; 0: not given)", "int", low=0.0),
+    _control("step_size", 0.0, "step: steps per decay (required; 0: not given)", "int", low=0.0),
     _control("gamma", 0.0, "step, exponential: decay factor (required; 0: not given)", low=0.0),
     _control("t_max", 0.0, "cosine: steps of the half period (0: the run's steps)", "int", low=0.0),
     _control("eta_min", 0.0, "cosine: the lowest lr", low=0.0),

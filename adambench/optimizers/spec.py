@@ -379,7 +379,7 @@ class OptimizerConfig:
         position); with training controls, then the position of ``lr`` (-1 without one), which
         the run loop rewrites at each step of a schedule."""
         values = [self.values[hp.name] for hp in self.spec.hyperparams]
-        return values + [float(self.spec.lr_index)] if self.spec.has_controls else values
+        return [*values, float(self.spec.lr_index)] if self.spec.has_controls else values
 
     def public_values(self) -> dict[str, float | bool | str]:
         """Values with flags as booleans and choices by name, for JSON and tables."""
