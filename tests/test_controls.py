@@ -241,3 +241,16 @@ def test_list_shows_the_controls_once():
     data = json.loads(invoke("list", "--json").stdout)
     assert "schedule" not in data["optimizers"][0]["defaults"]
     assert [c["name"] for c in data["controls"]][:2] == ["schedule", "step_size"]
+
+
+def test_a_swept_schedule_is_drawn_and_read_back(tmp_path):
+    out, png = tmp_path / "s.json", tmp_path / "s.png"
+    r = invoke(
+        "sweep", "beale", "-O", "adam(lr=0.05)", "--grid", "schedule=constant,cosine,linear",
+        "--steps", "100", "-o", out, "--plot", png,
+    )  # fmt: skip
+    assert r.exit_code == 0, r.output
+    assert png.read_bytes().startswith(b"\x89PNG")
+    shown = invoke("sweep-show", out)
+    assert shown.exit_code == 0, shown.output
+    assert "cosine" in shown.stdout and "linear" in shown.stdout

@@ -1098,6 +1098,7 @@ def sweep_line_figure(sw: SweepResult, metric: str) -> Figure:
     fig = Figure(figsize=(7, 4.5), layout="constrained")
     ax = fig.subplots()
     name = ""
+    ticks: list[str] = []
     finite_all = [s.value for s in stats if math.isfinite(s.value)]
     log_y = metric in ("final_loss", "best_loss") and finite_all and min(finite_all) > 0
     top = max(finite_all) if finite_all else 1.0
@@ -1110,7 +1111,11 @@ def sweep_line_figure(sw: SweepResult, metric: str) -> Figure:
             continue
         name = axis.name
         log_x = log_x or axis.scale == "log"
-        x = np.array([float(p.values[axis.name]) for _, p in pts])
+        if any(isinstance(v, str) for v in axis.values):  # a choice (schedule): by position
+            ticks = [str(v) for v in axis.values]
+            x = np.array([float(ticks.index(str(p.values[axis.name]))) for _, p in pts])
+        else:
+            x = np.array([float(p.values[axis.name]) for _, p in pts])
         st = [stats[i] for i, _ in pts]
         y = np.array([s.value for s in st])
         ok = np.isfinite(y)
@@ -1133,6 +1138,8 @@ def sweep_line_figure(sw: SweepResult, metric: str) -> Figure:
             ax.plot([x[j]], [y[j]], "*", color=line.get_color(), ms=14, mec="black")
     if log_x:
         ax.set_xscale("log")
+    if ticks:
+        ax.set_xticks(range(len(ticks)), ticks)
     if log_y:
         ax.set_yscale("log")
     ax.set_xlabel(name)
