@@ -30,7 +30,15 @@ from adambench.cli.options import (
     say_wrote,
     whole_number,
 )
-from adambench.cli.pictures import AnimateOpt, ContourOpt, FpsOpt, FramesOpt, Pictures, PlotOpt
+from adambench.cli.pictures import (
+    AnimateOpt,
+    ContourOpt,
+    FpsOpt,
+    FramesOpt,
+    LrPlotOpt,
+    Pictures,
+    PlotOpt,
+)
 
 __all__ = ["plot", "print_result", "run"]
 
@@ -75,15 +83,7 @@ def run(
     frames: FramesOpt = None,
     fps: FpsOpt = None,
     contour: ContourOpt = None,
-    lr_plot: Annotated[
-        Path | None,
-        typer.Option(
-            "--lr-plot",
-            help="Draw the learning rate each optimizer used, against the step, to FILE "
-            "(.png, .svg or .pdf): schedules and warm-up made visible.",
-            rich_help_panel="Pictures",
-        ),
-    ] = None,
+    lr_plot: LrPlotOpt = None,
     tune: Annotated[
         str | None,
         typer.Option(
