@@ -1087,6 +1087,15 @@ def sweep_metric_label(sw: SweepResult, metric: str, log: bool) -> str:
     return f"log10 {what}" if log else what
 
 
+def _axis_positions(axis: Any, points: Sequence[Any]) -> tuple[np.ndarray, list[str]]:
+    """Where the points of a line figure sit on the swept axis: their values, or for a choice
+    such as ``schedule`` their positions, with the names as tick labels."""
+    if any(isinstance(v, str) for v in axis.values):
+        ticks = [str(v) for v in axis.values]
+        return np.array([float(ticks.index(str(p.values[axis.name]))) for p in points]), ticks
+    return np.array([float(p.values[axis.name]) for p in points]), []
+
+
 def sweep_line_figure(sw: SweepResult, metric: str) -> Figure:
     """The metric against the one swept value, a line (and quartile band) per optimizer."""
     import math
@@ -1111,11 +1120,7 @@ def sweep_line_figure(sw: SweepResult, metric: str) -> Figure:
             continue
         name = axis.name
         log_x = log_x or axis.scale == "log"
-        if any(isinstance(v, str) for v in axis.values):  # a choice (schedule): by position
-            ticks = [str(v) for v in axis.values]
-            x = np.array([float(ticks.index(str(p.values[axis.name]))) for _, p in pts])
-        else:
-            x = np.array([float(p.values[axis.name]) for _, p in pts])
+        x, ticks = _axis_positions(axis, [p for _, p in pts])
         st = [stats[i] for i, _ in pts]
         y = np.array([s.value for s in st])
         ok = np.isfinite(y)
