@@ -221,6 +221,13 @@ def catalogue() -> list[Row]:
             "  - p = p - lr*g\n",
             r"'max' must be a finite number, got inf",
         ),
+        (
+            "reserved-name",
+            "name: my_bound\nhyperparameters:\n  lr: 0.01\n  gamma: 0.001\nupdate:\n"
+            "  - p = p - lr*g/(1 + gamma)\n",
+            r"o\.yaml: hyperparameters\.gamma: 'gamma' is reserved for schedules and clipping "
+            r"\(every optimizer takes it\); name yours otherwise, e\.g\. gamma_bound",
+        ),
     ]
     opt_defects += [
         (
@@ -551,6 +558,58 @@ def catalogue() -> list[Row]:
             r"adambench takes one number each: use beta1=0\.9, beta2=0\.999",
         ),
         (
+            "schedule-typo",
+            ["run", "beale", "-O", "adam(lr=0.1, schedule=cosin)"],
+            r"adam: schedule must be one of constant, step, exponential, cosine, inverse_sqrt, "
+            r"linear; got 'cosin' \(did you mean 'cosine'\?\)",
+        ),
+        (
+            "schedule-parameter-alone",
+            ["run", "beale", "-O", "adam(gamma=0.5)"],
+            r"adam: gamma is a parameter of schedule=step or exponential, and no schedule is given",
+        ),
+        (
+            "schedule-parameter-of-another",
+            ["run", "beale", "-O", "momentum(schedule=cosine, step_size=10)"],
+            r"momentum: step_size is a parameter of schedule=step, not of cosine",
+        ),
+        (
+            "schedule-step-incomplete",
+            ["run", "beale", "-O", "adam(schedule=step, gamma=0.5)"],
+            r"adam: schedule=step needs step_size and gamma \(e\.g\. schedule=step, "
+            r"step_size=100, gamma=0\.5\)",
+        ),
+        (
+            "schedule-exponential-incomplete",
+            ["run", "beale", "-O", "sgd(schedule=exponential)"],
+            r"sgd: schedule=exponential needs gamma \(e\.g\. schedule=exponential, gamma=0\.99\)",
+        ),
+        (
+            "warmup-start-alone",
+            ["run", "beale", "-O", "adam(warmup_start=0.1)"],
+            r"adam: warmup_start is the start of a warm-up: give warmup \(its steps\) too",
+        ),
+        (
+            "clip-negative",
+            ["run", "beale", "-O", "adam(clip_norm=-1)"],
+            r"adam: clip_norm must be in \[0, inf\), got -1",
+        ),
+        (
+            "warmup-fraction",
+            ["run", "beale", "-O", "adam(warmup=2.5)"],
+            r"adam: warmup must be an integer, got 2\.5",
+        ),
+        (
+            "schedule-grid-typo",
+            ["sweep", "beale", "--grid", "schedule=constant,cosin"],
+            r"schedule must be one of constant, step, .*; got 'cosin' \(did you mean 'cosine'\?\)",
+        ),
+        (
+            "lr-plot-format",
+            ["run", "beale", "-O", "adam", "--lr-plot", "lr.txt"],
+            r"lr\.txt: unknown output format '\.txt'; use \.png, \.svg, \.pdf",
+        ),
+        (
             "learning-rate-grid",
             ["sweep", "beale", "--grid", "learning_rate=0.1,0.2"],
             r"has a hyperparameter 'learning_rate' \(adambench calls it lr\)",
@@ -570,7 +629,7 @@ def catalogue() -> list[Row]:
         (
             "range-dots",
             ["sweep", "beale", "--grid", "lr=1e-3..1"],
-            r"'1e-3\.\.1' is not a number \(or true/false\) \(a range is a:b:n or a:b:logn, "
+            r"'1e-3\.\.1' is not a number, true/false or a name \(a range is a:b:n or a:b:logn, "
             r"e\.g\. 1e-3:1:log7\)",
         ),
         (

@@ -65,7 +65,7 @@ def test_diverged_cells_say_so():
         (["--grid", "lr=-1:1:log5"], r"must have both ends > 0"),
         (["--grid", "beta11=0.9"], r"'beta11' \(did you mean 'beta1'\?\)"),
         (["--grid", "beta1=0.5,1.5"], r"adam: beta1 must be in \[0, 1\), got 1.5"),
-        (["--grid", "lr=fast"], r"'fast' is not a number"),
+        (["--grid", "lr=fast"], r"adam: lr must be a number, got 'fast'"),
         (["--grid", "lr=1e-4:1:log400", "--grid", "beta1=0:0.9:300"], r"pass --yes"),
         (["--grid", "lr=0.1,1", "--max-runs", "1"], r"2 runs .* more than the limit of 1"),
         (["--grid", "lr=0.1", "--metric", "loss"], r"unknown metric 'loss'"),

@@ -229,6 +229,12 @@ LAYOUT_SPECS = [
     "radam(lr=0.05,weight_decay=0.01)",
     "adadelta(lr=0.5,weight_decay=0.01)",
     "rprop(lr=0.05)",
+    # the training controls: schedules (shared tables and not), warm-up, both clippings
+    "adam(lr=0.05,schedule=cosine,t_max=120,eta_min=0.001,warmup=30,clip_norm=0.5)",
+    "momentum(lr=0.002,schedule=step,step_size=40,gamma=0.5,clip_value=1)",
+    "rmsprop(lr=0.01,schedule=linear,start_factor=0.2,total_iters=100,clip_norm=2,clip_value=1)",
+    "adagrad(lr=0.1,schedule=exponential,gamma=0.99,warmup=10,warmup_start=0.5)",
+    "sgd(lr=0.003,schedule=inverse_sqrt,clip_norm=1e-7)",
 ]
 
 
@@ -290,6 +296,7 @@ def test_the_wide_runner_gives_the_same_bytes_on_any_thread_count(dtype):
         "radam(lr=0.01,weight_decay=0.01)",
         "adadelta(weight_decay=0.01)",
         "rprop(lr=1e-3)",
+        "adam(lr=0.01,schedule=cosine,warmup=10,clip_norm=1,clip_value=0.5)",
     ]
     kw = dict(dim=300, steps=60, seeds=2, stop_at_target=True, dtype=dtype)
     generic = stable(adambench.run("rosenbrock_nd", specs, layout="generic", **kw))

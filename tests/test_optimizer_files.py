@@ -74,8 +74,9 @@ def builtin_trajectory(name, start, grad, steps, **overrides):
 def test_samples_load_with_their_declarations():
     adam = load_optimizer_yaml(ADAM)
     assert adam.name == "yaml_adam" and adam.source == ADAM
-    assert [h.name for h in adam.hyperparams] == ["lr", "beta1", "beta2", "eps"]
-    assert adam.defaults == {"lr": 1e-3, "beta1": 0.9, "beta2": 0.999, "eps": 1e-8}
+    assert [h.name for h in adam.own_hyperparams] == ["lr", "beta1", "beta2", "eps"]
+    own = {hp.name: hp.default for hp in adam.own_hyperparams}
+    assert own == {"lr": 1e-3, "beta1": 0.9, "beta2": 0.999, "eps": 1e-8}
     assert adam.param("lr").range_text() == "(0, inf)"
     assert adam.param("beta1").range_text() == "[0, 1)"
     # m, v per parameter; the running products beta1^t, beta2^t once per run

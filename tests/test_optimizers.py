@@ -15,13 +15,15 @@ from adambench.optimizers.registry import (
     split_specs,
 )
 from adambench.optimizers.rules import library_files
+from adambench.optimizers.spec import CONTROL_NAMES
 
 
 def test_registry_holds_the_twelve_builtins_with_torch_defaults():
     reg = registry()
     # the built-ins first, then the library (optimizers/library/*.yaml)
     assert tuple(reg) == BUILTIN_OPTIMIZERS + tuple(library_files())
-    assert reg["adam"].defaults == {
+    own = {hp.name: hp.default for hp in reg["adam"].own_hyperparams}
+    assert own == {
         "lr": 1e-3,
         "beta1": 0.9,
         "beta2": 0.999,
@@ -130,8 +132,11 @@ def test_parse_spec_values():
         parse_spec("adam(lr)")
     with pytest.raises(OptimizerError, match="given twice"):
         parse_spec("adam(lr=1,lr=2)")
-    with pytest.raises(OptimizerError, match="not a number"):
-        parse_spec("adam(lr=abc)")
+    with pytest.raises(OptimizerError, match="not a number, true/false or a name"):
+        parse_spec("adam(lr=1e-3..1)")
+    assert parse_spec("adam(schedule=cosine)") == ("adam", {"schedule": "cosine"})
+    with pytest.raises(OptimizerError, match=r"adam: lr must be a number, got 'abc'"):
+        configs_from_specs(["adam(lr=abc)"])
 
 
 def test_precedence_spec_then_cli_lr_then_problem_then_default():
@@ -156,5 +161,9 @@ def test_labels_mark_non_default_values():
 
 def test_hp_vector_follows_the_kernel_order():
     (cfg,) = configs_from_specs(["adam(amsgrad=true,lr=0.5)"])
-    assert cfg.hp_vector() == [0.5, 0.9, 0.999, 1e-8, 0.0, 1.0, 1.0]
+    own = [0.5, 0.9, 0.999, 1e-8, 0.0, 1.0, 1.0]
+    controls = [hp.default for hp in cfg.spec.hyperparams[len(own) :]]
+    assert [hp.name for hp in cfg.spec.hyperparams[len(own) :]] == list(CONTROL_NAMES)
+    # then the position of lr, which the run loop rewrites at each step of a schedule
+    assert cfg.hp_vector() == [*own, *controls, 0.0]
     assert cfg.public_values()["amsgrad"] is True

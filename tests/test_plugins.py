@@ -49,7 +49,7 @@ def test_a_plugin_by_path_runs_like_its_formula(tmp_path):
     spec = get(path)
     assert spec.name == "signsgd" and spec.source == path
     assert spec.summary.startswith("Sign momentum: buf = momentum buf + g")
-    assert [h.name for h in spec.hyperparams] == ["lr", "momentum"]
+    assert [h.name for h in spec.own_hyperparams] == ["lr", "momentum"]
     assert spec.param("momentum").range_text() == "[0, 1)"
     r = adambench.run("beale", [f"{path}(lr=0.002,momentum=0.5)", "adam"], steps=300)
     want = signsgd_reference([1.0, 1.5], 300, 0.002, 0.5)
@@ -67,7 +67,7 @@ from adambench.optimizers.builtins import BUILTINS
 NAME = "adam_plugin"
 HYPERPARAMETERS = {
     hp.name: {"default": bool(hp.default) if hp.kind == "bool" else hp.default}
-    for hp in BUILTINS["adam"].hyperparams
+    for hp in BUILTINS["adam"].own_hyperparams
 }
 
 
@@ -82,6 +82,10 @@ def test_the_builtins_follow_the_plugin_contract(tmp_path):
     spec = get(path)
     assert spec.state_size(4) == get("adam").state_size(4) == 14
     r = adambench.run("beale", [f"{path}(lr=0.05,amsgrad=true)", "adam(lr=0.05,amsgrad=true)"])
+    np.testing.assert_array_equal(r.runs[0].x_trace, r.runs[1].x_trace)
+    # A plugin takes the training controls too, through the same run loop.
+    controls = "lr=0.05,schedule=cosine,warmup=50,clip_norm=0.5"
+    r = adambench.run("beale", [f"{path}({controls})", f"adam({controls})"])
     np.testing.assert_array_equal(r.runs[0].x_trace, r.runs[1].x_trace)
 
 

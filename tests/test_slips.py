@@ -75,7 +75,7 @@ def test_optimizer_files_read_numbers_yaml_left_as_text(tmp_path):
         "update:\n  - p = p - lr*g\n",
         encoding="utf-8",
     )
-    (lr,) = load_optimizer_yaml(str(path)).hyperparams
+    (lr,) = load_optimizer_yaml(str(path)).own_hyperparams
     assert (lr.default, lr.low, lr.high) == (0.01, 0.0, 10.0)
 
 

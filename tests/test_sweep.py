@@ -67,7 +67,7 @@ def test_grid_specs(text, key, values, scale):
         ("lr=1e-3:1:log0", r"is empty: it needs at least 2 points"),
         ("lr=0:1:log5", r"log range '0:1:log5' must have both ends > 0"),
         ("lr=-1:1:log5", r"log range '-1:1:log5' must have both ends > 0"),
-        ("lr=abc", r"'abc' is not a number"),
+        ("lr=a-b", r"'a-b' is not a number, true/false or a name"),
         ("lr=1e-3:x:log5", r"'x' is not a number"),
         ("lr=nan", r"'nan' is not a finite number"),
         ("lr=1:2:3:4", r"must be a:b:n or a:b:logn"),
@@ -330,7 +330,7 @@ def test_sweep_files_load_and_bad_ones_name_file_and_key(write_yaml):
     for text, message in [
         ("problem: beale\ngrd: {lr: 0.1}\n", r"unknown key 'grd' \(did you mean 'grid'\?\)"),
         ("problem: beale\ngrid: {lr: '0:1:log3'}\n", r"grid.lr: log range '0:1:log3'"),
-        ("problem: beale\ngrid: {lr: [0.1, x]}\n", r"grid.lr: 'x' is not a number"),
+        ("problem: beale\ngrid: {lr: [0.1, x y]}\n", r"grid.lr: 'x y' is not a number"),
         ("problem: beale\ngrid: []\n", r"grid: must be a mapping"),
         ("problem: beale\ngrid: {lr: 0.1}\nseeds: 0\n", r"seeds: must be an integer >= 1"),
         ("problem: beale\ngrid: {lr: 0.1}\nmetric: loss\n", r"metric: must be one of"),
@@ -340,6 +340,12 @@ def test_sweep_files_load_and_bad_ones_name_file_and_key(write_yaml):
         with pytest.raises(ConfigError, match=message) as info:
             load_sweep_file(path)
         assert str(info.value).startswith(path)
+    # A name is a value of a choice (schedule: [constant, cosine]); for a number, it is refused
+    # where the grid meets the optimizer.
+    path = write_yaml("problem: beale\ngrid: {lr: [0.1, x]}\n", "sweep.yaml")
+    spec = load_sweep_file(path)
+    with pytest.raises(UsageError, match=r"adam: lr must be a number, got 'x'"):
+        plan(spec.problem, ["adam"], spec.grid, where=path)
     path = write_yaml("problem: beale\ngrid: {beta9: [0.9]}\n", "sweep.yaml")
     spec = load_sweep_file(path)
     with pytest.raises(UsageError, match=rf"{path}: grid.beta9: no optimizer"):

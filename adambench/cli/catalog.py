@@ -13,13 +13,14 @@ from adambench.cli.consoles import err, out, print_table
 from adambench.cli.options import DimOpt, ProblemArg
 from adambench.numbers import format_number
 
-__all__ = ["OPTIMIZERS_DROP_ORDER", "PROBLEMS_DROP_ORDER", "list_", "show"]
+__all__ = ["CONTROLS_DROP_ORDER", "OPTIMIZERS_DROP_ORDER", "PROBLEMS_DROP_ORDER", "list_", "show"]
 
 #: The columns of `list`'s tables a narrow terminal leaves out, least important first
 #: (:func:`adambench.report.fitting.fit`; descriptions and conventions wrap at spaces first).
 #: The table of other optimizer sources leaves out nothing.
 PROBLEMS_DROP_ORDER = ("kind", "dim", "steps")
 OPTIMIZERS_DROP_ORDER = ("source", "convention")
+CONTROLS_DROP_ORDER = ("range",)
 
 
 def list_(
@@ -44,6 +45,7 @@ def list_(
         narrow = [
             print_table(_problems_table(data["problems"]), PROBLEMS_DROP_ORDER),
             print_table(_optimizers_table(data["optimizers"]), OPTIMIZERS_DROP_ORDER),
+            print_table(_controls_table(data["controls"]), CONTROLS_DROP_ORDER),
             print_table(_sources_table(data["optimizer_sources"])),
         ]
         for note in list(dict.fromkeys(n for n in narrow if n)) + data["notes"]:
@@ -87,6 +89,18 @@ def _optimizers_table(optimizers: list[dict[str, Any]]) -> Any:
     for o in optimizers:
         defaults = ", ".join(f"{k}={format_number(v, 'value')}" for k, v in o["defaults"].items())
         _add_row(t, o["name"], o["source"], defaults, o["convention"])
+    return t
+
+
+def _controls_table(controls: list[dict[str, Any]]) -> Any:
+    t = _table(
+        "Schedules and clipping (every compiled optimizer takes them)",
+        ("name", "default", "range", "what"),
+    )
+    for c in controls:
+        default = c["default"]
+        default = default if isinstance(default, str) else format_number(default, "value")
+        _add_row(t, c["name"], default, c["range"], c["description"])
     return t
 
 

@@ -19,6 +19,7 @@ __all__ = [
     "ContourOpt",
     "FpsOpt",
     "FramesOpt",
+    "LrPlotOpt",
     "Pictures",
     "PlotOpt",
 ]
@@ -31,6 +32,15 @@ PlotOpt = Annotated[
         "--plot",
         help="Draw the runs to FILE (.png, .svg or .pdf): paths on the contour (2 parameters), "
         "loss curves, and an ECDF of target hits with several seeds.",
+        rich_help_panel=PICTURES_PANEL,
+    ),
+]
+LrPlotOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--lr-plot",
+        help="Draw the learning rate each optimizer used, against the step, to FILE "
+        "(.png, .svg or .pdf): schedules and warm-up made visible.",
         rich_help_panel=PICTURES_PANEL,
     ),
 ]

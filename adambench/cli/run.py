@@ -32,7 +32,15 @@ from adambench.cli.options import (
     say_wrote,
     whole_number,
 )
-from adambench.cli.pictures import AnimateOpt, ContourOpt, FpsOpt, FramesOpt, Pictures, PlotOpt
+from adambench.cli.pictures import (
+    AnimateOpt,
+    ContourOpt,
+    FpsOpt,
+    FramesOpt,
+    LrPlotOpt,
+    Pictures,
+    PlotOpt,
+)
 
 __all__ = ["plot", "print_result", "run"]
 
@@ -78,6 +86,7 @@ def run(
     frames: FramesOpt = None,
     fps: FpsOpt = None,
     contour: ContourOpt = None,
+    lr_plot: LrPlotOpt = None,
     tune: Annotated[
         str | None,
         typer.Option(
@@ -170,7 +179,7 @@ def run(
             "seeds": tune_seeds,
         }
         if tune is not None:
-            _refuse_pictures_when_tuning(plot, animate)
+            _refuse_pictures_when_tuning(plot, animate, lr_plot)
             kind = check_output(output, RUN_PICTURES)
             tuned = _run_tuned(
                 problem, optimizers, tune, tuning, settings, start, dim, quiet or json_out
@@ -180,12 +189,34 @@ def run(
         _refuse_tuning_options(tuning)
         check_output(output, RUN_PICTURES)
         pictures = Pictures.check(plot, animate, frames, fps, contour)
+        _check_lr_plot(lr_plot)
         result = _run_plain(problem, optimizers, settings, start, dim, pictures, quiet)
         _show_result(result, output, trace=trace, json_out=json_out, quiet=quiet)
         if pictures:
             from adambench.report.plots import from_result
 
             pictures.draw(from_result(result), quiet)
+        if lr_plot is not None:
+            _draw_lr_plot(result, lr_plot, quiet)
+
+
+def _check_lr_plot(path: Path | None) -> None:
+    """Refuse an unusable --lr-plot path (or a missing matplotlib) before anything runs."""
+    if path is not None:
+        from adambench.report.plots import check_figure_path, require_matplotlib
+
+        require_matplotlib()
+        check_figure_path(path)
+
+
+def _draw_lr_plot(result: Any, path: Path, quiet: bool) -> None:
+    from adambench.report.lr_plot import write_lr_plot
+
+    notes = write_lr_plot(result, path)
+    if not quiet:
+        for note in notes:
+            err.print(f"note: {note}", highlight=False, markup=False)
+    say_wrote(path, quiet)
 
 
 def _run_plain(
@@ -256,12 +287,14 @@ def print_result(result: Any, quiet: bool) -> None:
 # The tuned comparison (run --tune lr,beta1): a tuning sweep, then the runs at each best point.
 
 
-def _refuse_pictures_when_tuning(plot: Path | None, animate: Path | None) -> None:
-    if plot is not None or animate is not None:
+def _refuse_pictures_when_tuning(
+    plot: Path | None, animate: Path | None, lr_plot: Path | None = None
+) -> None:
+    if plot is not None or animate is not None or lr_plot is not None:
         from adambench.errors import UsageError
 
         raise UsageError(
-            "--plot/--animate do not combine with --tune; save the tuned result with "
+            "--plot/--animate/--lr-plot do not combine with --tune; save the tuned result with "
             "--trace -o FILE.json and draw it with `adambench plot FILE.json`"
         )
 

@@ -48,6 +48,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from adambench.problems import Problem
 from adambench.optimizers.spec import KernelRef
+from adambench.schedules import NORM_EPS
 
 __all__ = [
     "FUSED_MAX_DIM",
@@ -106,6 +107,12 @@ if f <= target and {hit} < 0:
     if stop:
         {status} = STOPPED_AT_TARGET
         {leave}
+if {clipping}:
+    <clip>
+if {sched} >= 0:
+    {lr_now} = HP[r, LI] * FT[{sched}, 0, t - t_begin] + FT[{sched}, 1, t - t_begin]
+elif {sched} == -2:
+    {lr_now} = scheduled_lr(HP[r], t, total)
 <step>
 if decay > 0.0:
     <average>
@@ -123,7 +130,7 @@ def {name}(
     \"\"\"{doc}\"\"\"
     <prologue>
     for r in range(X.shape[0]):
-        m, im, hp = M[r], IM[r], HP[r]
+        m, im, hp = M[r], IM[r], {hp_rows}[r]
         lt, xt, avg = LT[r], XT[r], AVG[r]
         seed = seeds[r]
         <run_views>
@@ -133,6 +140,7 @@ def {name}(
             best, best_step, hit = m[M_BEST], im[I_BEST_STEP], im[I_TARGET_STEP]
             at_stall, avg_pow = m[M_STALL], m[M_AVG_POW]
             <load>
+            <load_controls>
             next_record = -(-t // every) * every  # the first multiple of every >= t
             kk = next_record // every  # its index in the trace
             while t < t_end:
@@ -194,6 +202,10 @@ _IN_LOCALS = {
     "at_stall": "at_stall",
     "avg_pow": "avg_pow",
     "seed": "seed",
+    "hp_rows": "HPS",
+    "clipping": "clip_on",
+    "sched": "fi",
+    "lr_now": "hp[LI]",
 }
 
 #: Where a step-major loop keeps them: in the metric arrays, between one step and the next.
@@ -209,7 +221,15 @@ _IN_ROWS = {
     "at_stall": "M[r, M_STALL]",
     "avg_pow": "M[r, M_AVG_POW]",
     "seed": "seeds[r]",
+    "clipping": "CLIP[r, 3] > 0.0",
+    "sched": "FI[r]",
+    "lr_now": "HPS[r, LI]",
 }
+
+#: The training controls of a compiled runner (see :mod:`adambench.schedules`): per chunk,
+#: the schedule tables and clip thresholds; per run, its schedule and whether it clips.
+_CHUNK_CONTROLS = "HPS, FT, FI, CLIP, LI = chunk_controls(HP, t_begin, t_end, total)"
+_RUN_CONTROLS = "fi, clip_on = FI[r], CLIP[r, 3] > 0.0"
 
 _HOLE = re.compile(r"\{(\w+)\}")
 
@@ -259,8 +279,10 @@ def _for_each(line: str) -> list[str]:
 def _array_layout(step_call: str) -> Layout:
     """x, the gradient and the state as the run's rows of the arrays (any problem)."""
     hooks = {
-        "prologue": ["n = X.shape[1]"],
+        "prologue": ["n = X.shape[1]", _CHUNK_CONTROLS],
         "run_views": ["x, g, s, ps = X[r], G[r], S[r], PS[r]"],
+        "load_controls": [_RUN_CONTROLS],
+        "clip": ["clip_gradient(g, CLIP[r])"],
         "evaluate": ["f = p_train(x, g, pd, data, ps, t + 1, seed)"],
         "finite_gradient": _for_each("ok = ok and math.isfinite(g[i])"),
         "init": ["opt_init(x, hp, s)"],
@@ -376,6 +398,23 @@ class _Scalars:
             "in_bounds": [f"ok = ok and {bounds}"],
         }
 
+    def clip(self) -> list[str]:
+        """:func:`adambench.schedules.clip_gradient` on the gradient locals, operation for
+        operation (the squared norm summed in the same order)."""
+        gs = self.gs
+        return [
+            "if CLIP[r, 0] > 0.0:",
+            "    cv = CLIP[r, 0]",
+            *[f"    {g} = {self.cast(f'min(max({g}, -cv), cv)')}" for g in gs],
+            "if CLIP[r, 1] > 0.0:",
+            # 0.0 first: the sum is float64 as clip_gradient's accumulator, also in float32
+            f"    ss = 0.0 + {' + '.join(f'{g} * {g}' for g in gs)}",
+            "    if ss > CLIP[r, 2]:",
+            f"        coef = CLIP[r, 1] / (math.sqrt(ss) + {NORM_EPS!r})",
+            "        if coef < 1.0:",
+            *[f"            {g} = {self.cast(f'{g} * coef')}" for g in gs],
+        ]
+
     def step(self, hp: str) -> list[str]:
         """``opt_prepare`` once, then ``opt_update`` per coordinate."""
         aux = [f"a{j}" for j in range(self.kernel.extra)]
@@ -408,7 +447,9 @@ def fused_runner_source(n: int, kernel: KernelRef, dtype: str = "float64") -> st
     v = _Scalars(n, kernel, dtype)
     avs = [f"av{i}" for i in range(n)]
     hooks = {
-        "prologue": ["sigma = pd[0]"],
+        "prologue": ["sigma = pd[0]", _CHUNK_CONTROLS],
+        "load_controls": [_RUN_CONTROLS],
+        "clip": v.clip(),
         "load": [
             *v.load_x(),
             *v.load_s(),
@@ -437,13 +478,14 @@ def lockstep_runner_source(n: int, kernel: KernelRef, dtype: str = "float64") ->
     within a step and in the run's rows between steps (for blocks of many runs)."""
     v = _Scalars(n, kernel, dtype)
     hooks = {
-        "prologue": ["sigma = pd[0]"],
+        "prologue": ["sigma = pd[0]", _CHUNK_CONTROLS],
+        "clip": v.clip(),
         "load": v.load_x(),
         "evaluate": v.evaluate("seeds[r]"),
         **v.checks(),
         "init": ["opt_init(X[r], HP[r], S[r])"],
         "record_x": [f"XT[r, kk, {i}] = {x}" for i, x in enumerate(v.xs)],
-        "step": [*v.load_s(), *v.step("HP[r]"), *v.store_x(), *v.store_s()],
+        "step": [*v.load_s(), *v.step("HPS[r]"), *v.store_x(), *v.store_s()],
         "average": [v.average(f"AVG[r, {i}]", x) for i, x in enumerate(v.xs)],
     }
     doc = "``advance_fused`` with the loops swapped: steps outside, runs inside."
@@ -478,6 +520,9 @@ def python_runner_source() -> str:
         "step": ["opt_step(opt, f, x, g, pd, data, ps, t + 1, seed)"],
         "average": ["avg[:] = decay * avg + (1.0 - decay) * x"],
         "run_exit": ["if finish or status != RUNNING:", "    optimizers.pop(key, None)"],
+        "clip": ["pass"],
     }
+    # torch's optimizers take no training controls (they are refused when resolved).
+    names = {**_IN_LOCALS, "hp_rows": "HP", "clipping": "False", "sched": "-1"}
     doc = "``advance`` in Python, stepping an optimizer that is not compiled."
-    return Layout(hooks, _IN_LOCALS).source(RUN_MAJOR, "advance_python", doc, decorator="")
+    return Layout(hooks, names).source(RUN_MAJOR, "advance_python", doc, decorator="")

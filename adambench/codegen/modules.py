@@ -58,7 +58,8 @@ def module_source(
         "import numpy as np\n\n"
         "from adambench import kernels as K\n"
         "from adambench.kernels import *  # noqa: F403 (status codes, metric slots, jit)\n"
-        "from adambench.kernels import jit\n\n"
+        "from adambench.kernels import jit\n"
+        "from adambench.schedules import chunk_controls, clip_gradient, scheduled_lr\n\n"
     )
     return header + kernel.binding() + "\n" + problem_src + "\n" + loop
 
@@ -74,6 +75,7 @@ def module_key(text: str, kernel: KernelRef, dtype: str = "float64") -> str:
         text,
         kernel.identity(),
         package_text("kernels.py"),
+        package_text("schedules.py"),
         __version__,
         numba.__version__,
         platform.python_version(),
@@ -134,9 +136,9 @@ def forget_compiled(module: ModuleType) -> None:
     raise (pickle errors). Flushing the indexes makes the next call compile afresh and rewrite
     them; correct entries are only recompiled, never wrong.
     """
-    from adambench import kernels
+    from adambench import kernels, schedules
 
-    for mod in (module, kernels):
+    for mod in (module, kernels, schedules):
         for obj in list(vars(mod).values()):
             cache = getattr(obj, "_cache", None)
             if cache is not None and hasattr(cache, "flush"):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from adambench.files import PACKAGE_DIR
+from adambench.optimizers.controls import with_controls
 from adambench.optimizers.spec import KernelRef
 
 if TYPE_CHECKING:
@@ -78,8 +79,15 @@ def _with_defaults(params: tuple[HyperParam, ...], **defaults: float) -> tuple[H
     return tuple(replace(p, default=defaults.get(p.name, p.default)) for p in params)
 
 
+def _controlled(spec: OptimizerSpec) -> OptimizerSpec:
+    """The spec with the training controls after its own hyperparameters."""
+    from dataclasses import replace
+
+    return replace(spec, hyperparams=with_controls(spec.hyperparams))
+
+
 BUILTINS: dict[str, OptimizerSpec] = {
-    spec.name: spec
+    spec.name: _controlled(spec)
     for spec in (
         OptimizerSpec(
             "adam",

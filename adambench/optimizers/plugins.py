@@ -60,6 +60,7 @@ from adambench import files
 from adambench.errors import ConfigError, OptimizerError
 from adambench.limits import DTYPES
 from adambench.optimizers.builtins import BUILTINS
+from adambench.optimizers.controls import with_controls
 from adambench.optimizers.spec import HyperParam, KernelRef, OptimizerSpec, hyperparam_from_data
 
 __all__ = [
@@ -201,7 +202,7 @@ def spec_from_module(
     return OptimizerSpec(
         name,
         description.strip(),
-        hyperparams,
+        with_controls(hyperparams),
         per_param,
         KernelRef(shim_name, "init", "step", source_file),
         convention=f"Python plugin ({origin or Path(source_file).name})",

@@ -14,6 +14,7 @@ from adambench.errors import AdambenchError, ConfigError, ExitCode, OptimizerErr
 if TYPE_CHECKING:
     from adambench.problems import Problem
 from adambench.optimizers.builtins import BUILTINS
+from adambench.optimizers.controls import check_controls
 from adambench.optimizers.spec import (
     BOOL_WORDS,
     SOURCE_MARKS,
@@ -120,8 +121,7 @@ def _label(spec: OptimizerSpec, values: Mapping[str, float], sources: Mapping[st
     for hp in spec.hyperparams:
         if sources[hp.name] == "default":
             continue
-        v = values[hp.name]
-        text = ("true" if v else "false") if hp.kind == "bool" else f"{v:g}"
+        text = hp.show(values[hp.name])
         parts.append(f"{hp.name}={text}{SOURCE_MARKS.get(sources[hp.name], '')}")
     return f"{spec.name}({', '.join(parts)})" if parts else spec.name
 
@@ -155,6 +155,8 @@ def resolve(
         sources[hp.name] = src
     if spec.check is not None and (problem := spec.check(values)):
         raise OptimizerError(f"{spec.name}: {problem}")
+    if problem := check_controls(spec, values, sources):
+        raise OptimizerError(f"{spec.name}: {problem}")
     return OptimizerConfig(spec, values, sources, _label(spec, values, sources))
 
 
@@ -182,17 +184,26 @@ def split_specs(text: str) -> list[str]:
     return [p.strip() for p in parts]
 
 
-def parse_value(text: str) -> float | bool:
+_WORD = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def parse_value(text: str) -> float | bool | str:
+    """A value as written in a spec: a flag word, a number, or a name (``schedule=cosine``,
+    checked against the hyperparameter's kind when resolved)."""
     t = text.strip()
     if t.lower() in BOOL_WORDS:
         return BOOL_WORDS[t.lower()]
     try:
         return float(t)
     except ValueError:
-        raise OptimizerError(f"hyperparameter value '{t}' is not a number or true/false") from None
+        if _WORD.match(t):
+            return t
+        raise OptimizerError(
+            f"hyperparameter value '{t}' is not a number, true/false or a name"
+        ) from None
 
 
-def parse_spec(text: str) -> tuple[str, dict[str, float | bool]]:
+def parse_spec(text: str) -> tuple[str, dict[str, float | bool | str]]:
     """Parse one ``name(k=v, ...)`` spec."""
     m = _NAME.match(text)
     if not m or not text.strip():
@@ -200,7 +211,7 @@ def parse_spec(text: str) -> tuple[str, dict[str, float | bool]]:
             f"cannot read optimizer spec '{text}' (expected name or name(k=v,...))"
         )
     name, inner = m.group(1), m.group(2)
-    overrides: dict[str, float | bool] = {}
+    overrides: dict[str, float | bool | str] = {}
     if inner is not None and inner.strip():
         for item in split_specs(inner):
             key, eq, value = item.partition("=")
@@ -218,7 +229,7 @@ def parse_spec(text: str) -> tuple[str, dict[str, float | bool]]:
     return name, overrides
 
 
-def _one_value(spec: str, key: str, value: str) -> float | bool:
+def _one_value(spec: str, key: str, value: str) -> float | bool | str:
     """A hyperparameter's value; a tuple (torch's ``betas=(0.9, 0.999)``) is refused saying
     what to write instead."""
     inner = value.strip()
@@ -231,7 +242,7 @@ def _one_value(spec: str, key: str, value: str) -> float | bool:
     return parse_value(value)
 
 
-def parse_specs(items: Iterable[str]) -> list[tuple[str, dict[str, float | bool]]]:
+def parse_specs(items: Iterable[str]) -> list[tuple[str, dict[str, float | bool | str]]]:
     """Parse every -O value (each may hold several comma-separated specs)."""
     out = []
     for item in items:

@@ -62,6 +62,7 @@ from adambench import expr, safeyaml
 from adambench.errors import ConfigError, did_you_mean
 from adambench.fields import Fields
 from adambench.optimizers.builtins import BUILTINS
+from adambench.optimizers.controls import with_controls
 from adambench.optimizers.spec import (
     OPTIMIZER_WORDING,
     HyperParam,
@@ -368,7 +369,7 @@ def spec_from_rule(rule: UpdateRule) -> OptimizerSpec:
     return OptimizerSpec(
         rule.name,
         rule.description or f"update rule from {rule.source}",
-        rule.hyperparams,
+        with_controls(rule.hyperparams),
         gen.per_param,
         kernel,
         convention=rule.paper or "; ".join(a.text for a in rule.update),

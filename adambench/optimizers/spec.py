@@ -13,9 +13,11 @@ from adambench.fields import Fields, Wording, number_like
 
 __all__ = [
     "BOOL_WORDS",
+    "CONTROL_NAMES",
     "FOREIGN_NAMES",
     "HYPERPARAM_KEYS",
     "OPTIMIZER_WORDING",
+    "SCHEDULE_PARAMS",
     "SOURCE_MARKS",
     "TORCH_PREFIX",
     "HyperParam",
@@ -85,15 +87,23 @@ class HyperParam:
     name: str
     default: float
     doc: str
-    kind: str = "float"  # "float", "bool" or "int" (ints: torch.optim arguments such as max_iter)
+    #: "float", "bool", "int" (ints: torch.optim arguments such as max_iter, schedule steps) or
+    #: "choice" (one of ``choices``, held as its index: 0.0 is the first).
+    kind: str = "float"
     low: float | None = None
     high: float | None = None
     low_open: bool = False
     high_open: bool = False
+    choices: tuple[str, ...] = ()
+    #: True for the training controls (schedule, warm-up, clipping) every compiled optimizer
+    #: takes after its own hyperparameters (see :mod:`adambench.optimizers.controls`).
+    control: bool = False
 
     def range_text(self) -> str:
         if self.kind == "bool":
             return "true or false"
+        if self.kind == "choice":
+            return ", ".join(self.choices)
         lo = "-inf" if self.low is None else f"{self.low:g}"
         hi = "inf" if self.high is None else f"{self.high:g}"
         left = "(" if self.low_open or self.low is None else "["
@@ -104,8 +114,26 @@ class HyperParam:
     def python_type(self) -> type:
         return bool if self.kind == "bool" else int if self.kind == "int" else float
 
+    def show(self, value: float) -> str:
+        """A value as labels and tables print it: true/false, a choice's name, else ``:g``."""
+        if self.kind == "bool":
+            return "true" if value else "false"
+        if self.kind == "choice":
+            return self.choices[int(value)]
+        return f"{value:g}"
+
+    def public(self, value: float) -> float | bool | str:
+        """A value as JSON holds it: flags as booleans, choices by name, else the number."""
+        if self.kind == "bool":
+            return bool(value)
+        if self.kind == "choice":
+            return self.choices[int(value)]
+        return value
+
     def validate(self, value: Any, owner: str) -> float:
         """Return the value as a float, or raise naming the parameter, value and range."""
+        if self.kind == "choice":
+            return self._choice_index(value, owner)
         if self.kind == "bool":
             if isinstance(value, bool):
                 return 1.0 if value else 0.0
@@ -133,12 +161,27 @@ class HyperParam:
             )
         return x
 
+    def _choice_index(self, value: Any, owner: str) -> float:
+        """A choice by name, or by its index (as the hyperparameter vector holds it)."""
+        if isinstance(value, str) and value.strip() in self.choices:
+            return float(self.choices.index(value.strip()))
+        if (
+            not isinstance(value, (bool, str))
+            and isinstance(value, (int, float))
+            and float(value).is_integer()
+            and 0 <= value < len(self.choices)
+        ):
+            return float(value)
+        hint = did_you_mean(value, self.choices) if isinstance(value, str) else ""
+        raise OptimizerError(
+            f"{owner}: {self.name} must be one of {', '.join(self.choices)}; got {value!r}{hint}"
+        )
+
 
 #: Names other libraries (torch.optim, optax, Keras) give to hyperparameters adambench names
 #: otherwise: an unknown name found here is answered with ours.
 FOREIGN_NAMES = {
     "learning_rate": "lr",
-    "step_size": "lr",
     "b1": "beta1",
     "b2": "beta2",
     "beta_1": "beta1",
@@ -157,6 +200,15 @@ def name_hint(name: str, names: list[str]) -> str:
     if ours in names:
         return f" (adambench calls it {ours})"
     return did_you_mean(name, names)
+
+
+#: The parameters of the learning-rate schedules, and every training control's name: each
+#: compiled optimizer takes them after its own hyperparameters, so no optimizer may declare one.
+SCHEDULE_PARAMS = (
+    "step_size", "gamma", "t_max", "eta_min", "start_factor", "end_factor", "total_iters",
+    "warmup", "warmup_start",
+)  # fmt: skip
+CONTROL_NAMES = ("schedule", *SCHEDULE_PARAMS, "clip_norm", "clip_value")
 
 
 BOOL_WORDS = {"true": True, "false": False, "yes": True, "no": False, "on": True, "off": False}
@@ -195,11 +247,33 @@ class OptimizerSpec:
         for hp in self.hyperparams:
             if hp.name == name:
                 return hp
+        if name in CONTROL_NAMES:
+            raise OptimizerError(
+                f"{self.name} takes no {name}: schedules and clipping run in the compiled loop, "
+                "and torch's optimizers step in Python (use a built-in or YAML optimizer)"
+            )
         names = [h.name for h in self.hyperparams]
+        own = [h.name for h in self.own_hyperparams]
+        controls = " and the schedule and clipping controls (adambench list)"
         raise OptimizerError(
             f"{self.name} has no hyperparameter '{name}'{name_hint(name, names)}; "
-            f"it has: {', '.join(names)}"
+            f"it has: {', '.join(own)}{controls if self.has_controls else ''}"
         )
+
+    @property
+    def own_hyperparams(self) -> tuple[HyperParam, ...]:
+        """The optimizer's own hyperparameters, without the training controls after them."""
+        return tuple(hp for hp in self.hyperparams if not hp.control)
+
+    @property
+    def has_controls(self) -> bool:
+        return any(hp.control for hp in self.hyperparams)
+
+    @property
+    def lr_index(self) -> int:
+        """The position of ``lr`` (the rate a schedule scales) among the hyperparameters, or -1."""
+        names = [hp.name for hp in self.hyperparams]
+        return names.index("lr") if "lr" in names else -1
 
     @property
     def defaults(self) -> dict[str, float]:
@@ -248,6 +322,12 @@ def hyperparam_from_data(name: Any, raw: Any, where: str) -> HyperParam:
     if not isinstance(raw, Mapping):
         raw = {"default": raw}
     f = Fields(raw, f"{where}: hyperparameters.{name}", OPTIMIZER_WORDING)
+    if name in CONTROL_NAMES:
+        raise f.fail(
+            None,
+            f"'{name}' is reserved for schedules and clipping (every optimizer takes it); "
+            f"name yours otherwise, e.g. {name}_{'bound' if name == 'gamma' else 'own'}",
+        )
     f.unknown_keys(HYPERPARAM_KEYS)
     if "default" not in raw or raw["default"] is None:
         raise f.fail(None, "has no default (write default: VALUE)")
@@ -298,14 +378,15 @@ class OptimizerConfig:
         return self.spec.name
 
     def hp_vector(self) -> list[float]:
-        return [self.values[hp.name] for hp in self.spec.hyperparams]
+        """The values in the order of the spec's hyperparameters (a kernel reads them by
+        position); with training controls, then the position of ``lr`` (-1 without one), which
+        the run loop rewrites at each step of a schedule."""
+        values = [self.values[hp.name] for hp in self.spec.hyperparams]
+        return [*values, float(self.spec.lr_index)] if self.spec.has_controls else values
 
-    def public_values(self) -> dict[str, float | bool]:
-        """Values with flags as booleans, for JSON and tables."""
-        return {
-            hp.name: bool(self.values[hp.name]) if hp.kind == "bool" else self.values[hp.name]
-            for hp in self.spec.hyperparams
-        }
+    def public_values(self) -> dict[str, float | bool | str]:
+        """Values with flags as booleans and choices by name, for JSON and tables."""
+        return {hp.name: hp.public(self.values[hp.name]) for hp in self.spec.hyperparams}
 
 
 SOURCE_MARKS = {"cli": "*", "problem": "†"}

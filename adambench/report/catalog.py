@@ -11,7 +11,14 @@ from typing import Any
 from adambench import safeyaml
 from adambench.numbers import format_number
 
-__all__ = ["catalog", "describe", "describe_optimizer", "gradient_lines", "optimizer_sources"]
+__all__ = [
+    "catalog",
+    "controls",
+    "describe",
+    "describe_optimizer",
+    "gradient_lines",
+    "optimizer_sources",
+]
 
 
 def _problem_headline(name: str, raw: Any) -> dict[str, Any]:
@@ -55,21 +62,36 @@ def catalog() -> dict[str, Any]:
             "name": spec.name,
             "summary": spec.summary,
             "source": spec.source,
-            "defaults": {
-                hp.name: bool(hp.default) if hp.kind == "bool" else hp.default
-                for hp in spec.hyperparams
-            },
-            "ranges": {hp.name: hp.range_text() for hp in spec.hyperparams},
+            "defaults": {hp.name: hp.public(hp.default) for hp in spec.own_hyperparams},
+            "ranges": {hp.name: hp.range_text() for hp in spec.own_hyperparams},
             "convention": spec.convention,
+            "controls": spec.has_controls,
+            "schedulable": spec.schedulable and spec.lr_index >= 0,
         }
         for spec in specs
     ]
     return {
         "problems": problems,
         "optimizers": optimizers,
+        "controls": controls(),
         "optimizer_sources": optimizer_sources(),
         "notes": problems_notes,
     }
+
+
+def controls() -> list[dict[str, Any]]:
+    """The training controls every compiled optimizer takes after its own hyperparameters."""
+    from adambench.optimizers.controls import CONTROLS
+
+    return [
+        {
+            "name": hp.name,
+            "default": hp.public(hp.default),
+            "range": hp.range_text(),
+            "description": hp.doc,
+        }
+        for hp in CONTROLS
+    ]
 
 
 def optimizer_sources() -> list[dict[str, str]]:

@@ -1163,6 +1163,15 @@ def sweep_metric_label(sw: SweepResult, metric: str, log: bool) -> str:
     return f"log10 {what}" if log else what
 
 
+def _axis_positions(axis: Any, points: Sequence[Any]) -> tuple[np.ndarray, list[str]]:
+    """Where the points of a line figure sit on the swept axis: their values, or for a choice
+    such as ``schedule`` their positions, with the names as tick labels."""
+    if any(isinstance(v, str) for v in axis.values):
+        ticks = [str(v) for v in axis.values]
+        return np.array([float(ticks.index(str(p.values[axis.name]))) for p in points]), ticks
+    return np.array([float(p.values[axis.name]) for p in points]), []
+
+
 def sweep_line_figure(sw: SweepResult, metric: str) -> Figure:
     """The metric against the one swept value, a line (and quartile band) per optimizer.
 
@@ -1178,6 +1187,7 @@ def sweep_line_figure(sw: SweepResult, metric: str) -> Figure:
     ax = fig.subplots()
     finite_all = [s.value - offset for s in stats if math.isfinite(s.value)]
     log_y = bool(metric in ("final_loss", "best_loss") and finite_all and min(finite_all) > 0)
+    ticks: list[str] = []
     top = max(finite_all) if finite_all else 1.0
     name, log_x = "", False
     bands = len(sw.seeds) > 1 and metric != "success_rate"  # quartiles over seeds
@@ -1188,13 +1198,15 @@ def sweep_line_figure(sw: SweepResult, metric: str) -> Figure:
             continue
         name = axis.name
         log_x = log_x or axis.scale == "log"
-        x = np.array([float(sw.points[i].values[axis.name]) for i in pts])
+        x, ticks = _axis_positions(axis, [sw.points[i] for i in pts])
         # Failed configurations in a strip above the data, one row per optimizer, so they
         # neither look like values nor hide each other.
         lift = (1.25 ** (b + 1)) * top if log_y else top + 0.05 * (b + 1) * max(abs(top), 1e-12)
         _sweep_line(ax, base.label, x, [stats[i] for i in pts], offset, lift, bands)
     if log_x:
         ax.set_xscale("log")
+    if ticks:
+        ax.set_xticks(range(len(ticks)), ticks)
     if log_y:
         ax.set_yscale("log")
     ax.set_xlabel(name)

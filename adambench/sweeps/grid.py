@@ -57,7 +57,9 @@ GRID_DIGITS = 12
 LOG_DIGITS = 3
 
 
-Value = float | bool
+Value = float | bool | str
+
+_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
 @dataclass(frozen=True)
@@ -128,10 +130,14 @@ def _scalar(item: Any, where: str) -> Value:
         try:
             float(t)
         except ValueError:
+            if _NAME.match(t):  # a choice such as schedule=constant,cosine, checked when resolved
+                return t
             hint = " (a range is a:b:n or a:b:logn, e.g. 1e-3:1:log7)" if ".." in t else ""
-            raise UsageError(f"'{t}' is not a number (or true/false){hint}", where=where) from None
+            raise UsageError(
+                f"'{t}' is not a number, true/false or a name{hint}", where=where
+            ) from None
         return _number(t, where)
-    raise UsageError(f"{item!r} is not a number (or true/false)", where=where)
+    raise UsageError(f"{item!r} is not a number, true/false or a name", where=where)
 
 
 def parse_values(spec: Any, where: str = "grid") -> tuple[tuple[Value, ...], str]:

@@ -211,7 +211,7 @@ def _from_dict(data: Mapping[str, Any], where: str) -> SweepResult:
             Axis(
                 str(a["name"]),
                 a["optimizer"],
-                tuple(v if isinstance(v, bool) else float(v) for v in a["values"]),
+                tuple(v if isinstance(v, (bool, str)) else float(v) for v in a["values"]),
                 str(a["spec"]),
                 str(a["scale"]),
             )
