@@ -214,57 +214,6 @@ def test_progress_reports_run_steps_up_to_the_total():
     assert [d for d, _ in seen] == sorted(d for d, _ in seen)
 
 
-LAYOUT_SPECS = [
-    "adam(lr=0.01,amsgrad=true)",
-    "adam(lr=0.5,bias_correction=false,weight_decay=0.1)",
-    "adamax(lr=0.01)",
-    "sgd(lr=0.01)",
-    "momentum(lr=0.002)",
-    "nesterov(lr=0.002)",
-    "adagrad(lr=0.3,lr_decay=0.01,initial_accumulator_value=0.1)",
-    "rmsprop(lr=0.003,momentum=0.5,centered=true)",
-    "adamw(lr=0.01,amsgrad=true,weight_decay=0.1)",
-    "nadam(lr=0.01,weight_decay=0.1)",
-    "nadam(lr=0.01,weight_decay=0.1,decoupled_weight_decay=true)",
-    "radam(lr=0.05,weight_decay=0.01)",
-    "adadelta(lr=0.5,weight_decay=0.01)",
-    "rprop(lr=0.05)",
-    # the training controls: schedules (shared tables and not), warm-up, both clippings
-    "adam(lr=0.05,schedule=cosine,t_max=120,eta_min=0.001,warmup=30,clip_norm=0.5)",
-    "momentum(lr=0.002,schedule=step,step_size=40,gamma=0.5,clip_value=1)",
-    "rmsprop(lr=0.01,schedule=linear,start_factor=0.2,total_iters=100,clip_norm=2,clip_value=1)",
-    "adagrad(lr=0.1,schedule=exponential,gamma=0.99,warmup=10,warmup_start=0.5)",
-    "sgd(lr=0.003,schedule=inverse_sqrt,clip_norm=1e-7)",
-]
-
-
-@pytest.mark.parametrize("dtype", ["float64", "float32"])
-@pytest.mark.parametrize("problem", ["beale", "noisy"])
-def test_every_runner_layout_gives_the_same_bytes(problem, dtype, write_yaml):
-    """The generic array loop, the fused loop (values in registers) and the lockstep loop (runs
-    interleaved) run the same operations: identical results, divergence and stops included; in
-    float32 the register loops round where the array loop stores into its float32 rows."""
-    if problem == "noisy":
-        problem = write_yaml(
-            "name: noisyq\nvariables: [x, y]\nexpression: (x-1)**2 + "
-            "3*(y+2)**2 + 0.1*x*y\nstart: [4, 4]\ngradient_noise: 0.3\n"
-            "minimum: {value: -0.04}\n"
-        )
-    kw = dict(steps=300, seeds=3, start="random", average=True, every=7, threads=2, dtype=dtype)
-    outs = {
-        layout: stable(adambench.run(problem, LAYOUT_SPECS, layout=layout, **kw))
-        for layout in ("generic", "fused", "lockstep", "auto")
-    }
-    assert len(set(outs.values())) == 1
-    stops = {
-        layout: stable(
-            adambench.run(problem, LAYOUT_SPECS[:3], layout=layout, stop_at_target=True, **kw)
-        )
-        for layout in ("generic", "lockstep")
-    }
-    assert len(set(stops.values())) == 1
-
-
 def test_layouts_agree_on_an_invalid_start(write_yaml):
     path = write_yaml("name: cusp\nvariables: [x, y]\nexpression: sqrt(x) + y**2\nstart: [0, 1]\n")
     outs = {
@@ -278,33 +227,6 @@ def test_layouts_agree_on_an_invalid_start(write_yaml):
 def test_unknown_layout_is_refused():
     with pytest.raises(UsageError, match="layout must be one of"):
         adambench.run("beale", ["adam"], steps=5, layout="diagonal")
-
-
-@pytest.mark.parametrize("dtype", ["float64", "float32"])
-def test_the_wide_runner_gives_the_same_bytes_on_any_thread_count(dtype):
-    """Problems with many parameters step on numba's threads (advance_wide, the parallel twin of
-    each array kernel): an update touches only its coordinate, so nothing may change."""
-    specs = [
-        "adam(lr=0.01,amsgrad=true)",
-        "adamax",
-        "nesterov(lr=1e-4)",
-        "adagrad(lr=0.1)",
-        "rmsprop(lr=1e-3,centered=true,momentum=0.5)",
-        "sgd(lr=1e-4)",
-        "adamw(lr=0.01,amsgrad=true)",
-        "nadam(lr=0.01,weight_decay=0.1,decoupled_weight_decay=true)",
-        "radam(lr=0.01,weight_decay=0.01)",
-        "adadelta(weight_decay=0.01)",
-        "rprop(lr=1e-3)",
-        "adam(lr=0.01,schedule=cosine,warmup=10,clip_norm=1,clip_value=0.5)",
-    ]
-    kw = dict(dim=300, steps=60, seeds=2, stop_at_target=True, dtype=dtype)
-    generic = stable(adambench.run("rosenbrock_nd", specs, layout="generic", **kw))
-    for threads in (1, 2):
-        assert (
-            stable(adambench.run("rosenbrock_nd", specs, layout="wide", threads=threads, **kw))
-            == generic
-        )
 
 
 def test_parallel_twins_have_their_own_cache_entries():

@@ -131,8 +131,10 @@ class ChoiceParam(HyperParam):
 
 
 def with_params(name, *params):
-    spec = get(name)
-    return (name, replace(spec, hyperparams=(*spec.hyperparams, *params)))
+    spec = get(name)  # params replace the optimizer's own of the same name (its controls)
+    names = {p.name for p in params}
+    kept = tuple(hp for hp in spec.hyperparams if hp.name not in names)
+    return (name, replace(spec, hyperparams=(*kept, *params)))
 
 
 def test_integer_and_category_hyperparameters():

@@ -77,7 +77,6 @@ __all__ = [
     "MAX_STATE",
     "MAX_UPDATES",
     "RESERVED",
-    "SCHEDULE_NAMES",
     "TOP_KEYS",
     "Assignment",
     "Generated",
@@ -102,22 +101,6 @@ TOP_KEYS = {
 #: Names an update may read but never declare or assign (``g`` and ``p`` may be assigned).
 BUILTIN_NAMES = {"g": "the gradient", "t": "the step count", "p": "the parameter"}
 RESERVED = {"t", "pi", "e", "sum", "dim", *expr.UPDATE_FUNCTIONS, *expr.REDUCTIONS}
-#: Hyperparameter names every optimizer takes for its learning-rate schedule and gradient
-#: clipping (appended after its own): a rule may not declare them.
-SCHEDULE_NAMES = (
-    "schedule",
-    "step_size",
-    "gamma",
-    "t_max",
-    "eta_min",
-    "start_factor",
-    "end_factor",
-    "total_iters",
-    "warmup",
-    "warmup_start",
-    "clip_norm",
-    "clip_value",
-)
 #: The optimizers of the literature shipped with adambench, one YAML file each (package data).
 LIBRARY_DIR = Path(__file__).resolve().parent / "library"
 MAX_UPDATES = 200
@@ -201,12 +184,6 @@ def _check_name(name: Any, where: str, what: str, taken: Mapping[str, str]) -> s
         raise ConfigError(f"{what} name {name!r} is not an identifier", where=where)
     if name.startswith("__"):
         raise ConfigError(f"{what} name '{name}' is reserved (leading __)", where=where)
-    if what == "hyperparameter" and name in SCHEDULE_NAMES:
-        raise ConfigError(
-            f"{what} name '{name}' is reserved: every optimizer takes it for its learning-rate "
-            f"schedule or gradient clipping; name yours otherwise (e.g. 'my_{name}')",
-            where=where,
-        )
     if name in BUILTIN_NAMES or name in RESERVED:
         meaning = BUILTIN_NAMES.get(name, "a reserved name (constant or function)")
         raise ConfigError(f"{what} name '{name}' is reserved: {meaning}", where=where)

@@ -1,0 +1,100 @@
+"""Every loop kind gives the same numbers bit for bit: the array loop, the register loops (fused,
+lockstep) and the parallel wide loop, for every built-in optimizer, the training controls and
+both dtypes (the slowest tests of the suite: each case compiles every kernel in each layout)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+import adambench
+
+
+def stable(result, trace=True):
+    d = result.to_dict(trace=trace)
+    d.pop("volatile")
+    return json.dumps(d, sort_keys=True)
+
+
+LAYOUT_SPECS = [
+    "adam(lr=0.01,amsgrad=true)",
+    "adam(lr=0.5,bias_correction=false,weight_decay=0.1)",
+    "adamax(lr=0.01)",
+    "sgd(lr=0.01)",
+    "momentum(lr=0.002)",
+    "nesterov(lr=0.002)",
+    "adagrad(lr=0.3,lr_decay=0.01,initial_accumulator_value=0.1)",
+    "rmsprop(lr=0.003,momentum=0.5,centered=true)",
+    "adamw(lr=0.01,amsgrad=true,weight_decay=0.1)",
+    "nadam(lr=0.01,weight_decay=0.1)",
+    "nadam(lr=0.01,weight_decay=0.1,decoupled_weight_decay=true)",
+    "radam(lr=0.05,weight_decay=0.01)",
+    "adadelta(lr=0.5,weight_decay=0.01)",
+    "rprop(lr=0.05)",
+    # the training controls: schedules (shared tables and not), warm-up, both clippings
+    "adam(lr=0.05,schedule=cosine,t_max=120,eta_min=0.001,warmup=30,clip_norm=0.5)",
+    "momentum(lr=0.002,schedule=step,step_size=40,gamma=0.5,clip_value=1)",
+    "rmsprop(lr=0.01,schedule=linear,start_factor=0.2,total_iters=100,clip_norm=2,clip_value=1)",
+    "adagrad(lr=0.1,schedule=exponential,gamma=0.99,warmup=10,warmup_start=0.5)",
+    "sgd(lr=0.003,schedule=inverse_sqrt,clip_norm=1e-7)",
+]
+
+
+# float32 on the noisy problem only: its loop is the deterministic one plus the noise, so it
+# covers every rounding of the register loops (each case compiles every kernel in each layout).
+@pytest.mark.parametrize(
+    ("problem", "dtype"), [("beale", "float64"), ("noisy", "float64"), ("noisy", "float32")]
+)
+def test_every_runner_layout_gives_the_same_bytes(problem, dtype, write_yaml):
+    """The generic array loop, the fused loop (values in registers) and the lockstep loop (runs
+    interleaved) run the same operations: identical results, divergence and stops included; in
+    float32 the register loops round where the array loop stores into its float32 rows."""
+    if problem == "noisy":
+        problem = write_yaml(
+            "name: noisyq\nvariables: [x, y]\nexpression: (x-1)**2 + "
+            "3*(y+2)**2 + 0.1*x*y\nstart: [4, 4]\ngradient_noise: 0.3\n"
+            "minimum: {value: -0.04}\n"
+        )
+    kw = dict(steps=300, seeds=3, start="random", average=True, every=7, threads=2, dtype=dtype)
+    outs = {
+        layout: stable(adambench.run(problem, LAYOUT_SPECS, layout=layout, **kw))
+        for layout in ("generic", "fused", "lockstep", "auto")
+    }
+    assert len(set(outs.values())) == 1
+    stops = {
+        layout: stable(
+            adambench.run(problem, LAYOUT_SPECS[:3], layout=layout, stop_at_target=True, **kw)
+        )
+        for layout in ("generic", "lockstep")
+    }
+    assert len(set(stops.values())) == 1
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_the_wide_runner_gives_the_same_bytes_on_any_thread_count(dtype):
+    """Problems with many parameters step on numba's threads (advance_wide, the parallel twin of
+    each array kernel): an update touches only its coordinate, so nothing may change."""
+    specs = [
+        "adam(lr=0.01,amsgrad=true)",
+        "adamax",
+        "nesterov(lr=1e-4)",
+        "adagrad(lr=0.1)",
+        "rmsprop(lr=1e-3,centered=true,momentum=0.5)",
+        "sgd(lr=1e-4)",
+        "adamw(lr=0.01,amsgrad=true)",
+        "nadam(lr=0.01,weight_decay=0.1,decoupled_weight_decay=true)",
+        "radam(lr=0.01,weight_decay=0.01)",
+        "adadelta(weight_decay=0.01)",
+        "rprop(lr=1e-3)",
+        "adam(lr=0.01,schedule=cosine,warmup=10,clip_norm=1,clip_value=0.5)",
+    ]
+    if dtype == "float32":  # a kernel of each state shape, and the controls
+        specs = [specs[0], specs[4], specs[7], specs[10], specs[11]]
+    kw = dict(dim=300, steps=60, seeds=2, stop_at_target=True, dtype=dtype)
+    generic = stable(adambench.run("rosenbrock_nd", specs, layout="generic", **kw))
+    for threads in (1, 2):
+        assert (
+            stable(adambench.run("rosenbrock_nd", specs, layout="wide", threads=threads, **kw))
+            == generic
+        )
