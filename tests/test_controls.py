@@ -78,7 +78,7 @@ def test_an_optimizer_without_lr_refuses_a_schedule(tmp_path):
     path = tmp_path / "nolr.yaml"
     path.write_text("name: nolr\nhyperparameters:\n  rate: 0.01\nupdate:\n  - p = p - rate*g\n")
     (cfg,) = configs_from_specs([f"{path}(clip_value=1)"])  # clipping needs no lr
-    with pytest.raises(OptimizerError, match="nolr has no lr for a schedule or warmup to scale"):
+    with pytest.raises(OptimizerError, match="nolr: it has no lr for a schedule or warmup"):
         configs_from_specs([f"{path}(warmup=10)"])
     assert cfg.spec.lr_index == -1
 

@@ -85,11 +85,11 @@ def check_controls(
     scheduled = schedule != "constant" or values["warmup"] > 0
     if scheduled and not spec.schedulable:
         return (
-            f"{spec.name} reads lr only at its first step (as torch's does): "
-            "it takes no schedule or warmup"
+            "it reads lr only at its first step (as torch's does), so it takes no schedule or "
+            "warmup"
         )
     if scheduled and spec.lr_index < 0:
-        return f"{spec.name} has no lr for a schedule or warmup to scale"
+        return "it has no lr for a schedule or warmup to scale"
     for name in SCHEDULE_PARAMS:
         if sources.get(name, "default") == "default":
             continue
