@@ -262,7 +262,10 @@ class _Execution:
             if missing:  # never expected: every chunk delivers all of its runs
                 raise RuntimeError(f"{missing} runs did not come back from the cluster")
         except BaseException:
-            if self.journal is not None and self.runs_done == 0:
+            # The journal's own count, not runs_done: an interrupt may land between a chunk's
+            # record and the count of its runs.
+            j = self.journal
+            if j is not None and self.runs_resumed == 0 and j.chunks_recorded == 0:
                 # Nothing to resume: kept, it would only make the next plain command refuse.
                 self.journal.remove()
             elif self.journal is not None:

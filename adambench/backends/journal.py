@@ -86,6 +86,9 @@ class Journal:
     def __init__(self, path: Path) -> None:
         self.path = path
         self._fh: Any = None
+        #: Chunks this process began to record (counted before the write: an interrupt during
+        #: it leaves a torn last line, which resuming drops, never a chunk kept but not counted).
+        self.chunks_recorded = 0
 
     @staticmethod
     def open(
@@ -159,6 +162,7 @@ class Journal:
 
     def append(self, out: ChunkOutput) -> None:
         """Record a finished chunk (one line, flushed and fsynced)."""
+        self.chunks_recorded += 1
         self._write(_record(out))
 
     def close(self) -> None:
