@@ -10,17 +10,16 @@ import json
 import math
 from pathlib import Path
 
-import numba
 import numpy as np
 import pytest
+from rule_kernels import rule_steps
 from typer.testing import CliRunner
 
 import adambench
-from adambench import kernels as K
 from adambench.cli import app
 from adambench.errors import AdambenchError
 from adambench.optimizers.builtins import BUILTINS
-from adambench.optimizers.registry import get, resolve
+from adambench.optimizers.registry import get
 from adambench.optimizers.rules import library_files, library_rule, load_optimizer_yaml
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -30,26 +29,9 @@ LIBRARY += ["signum", "yogi"]
 NEW_BUILTINS = {"adamw", "nadam", "radam", "adadelta", "rprop"}
 
 
-def compile_rule(spec):
-    """A rule's opt_init / opt_step compiled on their own, as the generated module would."""
-    ns = {"math": math, "np": np, "K": K, "jit": numba.njit(error_model="numpy")}
-    exec(compile(spec.kernel.inline, f"<{spec.name}>", "exec"), ns)
-    return ns["opt_init"], ns["opt_step"]
-
-
 def steps_with(spec, start, gradients, **overrides):
     """The parameters after each step, each step given its gradient."""
-    init, step = compile_rule(spec)
-    hp = np.array(resolve(spec, overrides).hp_vector())
-    p = np.array(start, float)
-    state = np.full(spec.state_size(p.size), np.nan)  # init must fill every slot
-    init(p, hp, state)
-    assert not np.isnan(state).any()
-    out = []
-    for t, g in enumerate(gradients, 1):
-        step(p, np.array(g, float), state, t, hp)
-        out.append(p.copy())
-    return out
+    return rule_steps(spec, start, lambda t, p: gradients[t - 1], len(gradients), **overrides)
 
 
 # ---------------------------------------------------------------------------------------------

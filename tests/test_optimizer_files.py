@@ -12,10 +12,10 @@ import sys
 import textwrap
 from pathlib import Path
 
-import numba
 import numpy as np
 import pytest
 import reference
+from rule_kernels import rule_steps
 from typer.testing import CliRunner
 
 import adambench
@@ -32,26 +32,9 @@ ADAM = str(SAMPLES / "adam.yaml")
 PROBLEMS_2D = ["beale", "rosenbrock", "long_valley", "saddle_point", "noisy_logreg"]
 
 
-def compile_rule(spec):
-    """The rule's opt_init / opt_step, compiled on their own (no run loop, no problem): the
-    generated text executed as the generated module would, with jit without a disk cache."""
-    ns = {"math": math, "np": np, "K": K, "jit": numba.njit(error_model="numpy")}
-    exec(compile(spec.kernel.inline, f"<{spec.name}>", "exec"), ns)
-    return ns["opt_init"], ns["opt_step"]
-
-
 def rule_trajectory(spec, start, grad, steps, **overrides):
-    init, step = compile_rule(spec)
-    hp = np.array(resolve(spec, overrides).hp_vector())
-    p = np.array(start, float)
-    state = np.full(spec.state_size(p.size), np.nan)  # init must fill every slot
-    init(p, hp, state)
-    assert not np.isnan(state).any()
-    out = [p.copy()]
-    for t in range(1, steps + 1):
-        step(p, np.array(grad(list(p)), float), state, t, hp)
-        out.append(p.copy())
-    return np.array(out)
+    after = rule_steps(spec, start, lambda t, p: grad(list(p)), steps, **overrides)
+    return np.array([np.array(start, float), *after])
 
 
 def builtin_trajectory(name, start, grad, steps, **overrides):
