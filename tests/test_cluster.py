@@ -18,6 +18,7 @@ import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from user_problems import NOISY_BOWL
 
 import adambench
 from adambench.backends import dask as C
@@ -30,19 +31,6 @@ distributed = pytest.importorskip("distributed")
 
 ROOT = Path(__file__).resolve().parent.parent
 OPTIMIZERS = ROOT / "sample_configs" / "optimizers"
-
-NOISY_BOWL = """\
-name: noisy_bowl
-description: a quadratic bowl with noisy gradients (a stochastic user problem)
-variables: [x, y]
-expression: (x - 1)**2 + 3*(y + 0.5)**2
-start: [-2.0, 2.0]
-minimum: {x: [[1.0, -0.5]], value: 0.0}
-target: {gap: 1.0e-4}
-domain: [[-3, 3], [-3, 3]]
-steps: 500
-gradient_noise: 0.05
-"""
 
 
 def local_cluster(workers: int = 2) -> tuple[object, object]:

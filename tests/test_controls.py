@@ -17,7 +17,7 @@ import adambench
 from adambench.cli import app
 from adambench.errors import OptimizerError
 from adambench.optimizers.controls import CONTROLS, SCHEDULES
-from adambench.optimizers.registry import configs_from_specs, get
+from adambench.optimizers.registry import configs_from_specs, get, resolve
 from adambench.schedules import (
     ANCHOR,
     CONTROL_AT,
@@ -72,6 +72,19 @@ def test_every_compiled_optimizer_takes_the_controls_after_its_own():
 def test_bad_controls_are_refused_naming_them(spec, message):
     with pytest.raises(OptimizerError, match=message):
         configs_from_specs([spec])
+
+
+def test_a_schedule_is_named_not_numbered(tmp_path):
+    # The index is how the hyperparameter vector holds a choice; a user's 3 (a YAML sweep value,
+    # a Python override) is refused as any other value that is not a name.
+    for value in (3, 1.0, True):
+        with pytest.raises(OptimizerError, match="schedule must be one of constant, step"):
+            resolve(get("adam"), {"schedule": value})
+    assert resolve(get("adam"), {"schedule": "cosine"}).values["schedule"] == 3.0
+    sweep_file = tmp_path / "sweep.yaml"
+    sweep_file.write_text("problem: beale\noptimizers: adam\ngrid: {schedule: [0, 3]}\n")
+    r = CliRunner().invoke(app, ["sweep", "--config", str(sweep_file)])
+    assert r.exit_code == 2 and "schedule must be one of" in r.stderr, r.output
 
 
 def test_an_optimizer_without_lr_refuses_a_schedule(tmp_path):

@@ -219,6 +219,22 @@ def test_compare_a_float64_and_a_float32_run_within_a_tolerance(tmp_path):
     assert codes == {0, 1}
 
 
+def test_a_saved_float32_sweep_is_shown_in_float32(tmp_path):
+    out = tmp_path / "sweep.json"
+    args = ["sweep", "beale", "-O", "adam", "-g", "lr=0.01,0.1", "--steps", "20"]
+    r = runner.invoke(app, [*args, "--dtype", "float32", "-o", str(out)])
+    assert r.exit_code == 0, r.output
+    heading = r.stdout.splitlines()[0]
+    assert heading.endswith("in float32")
+    shown = runner.invoke(app, ["sweep-show", str(out)])
+    assert shown.exit_code == 0 and shown.stdout.splitlines()[0] == heading, shown.output
+    data = json.loads(out.read_text())
+    data["settings"]["dtype"] = "float16"
+    out.write_text(json.dumps(data))
+    shown = runner.invoke(app, ["sweep-show", str(out)])
+    assert shown.exit_code != 0 and "dtype 'float16'" in shown.stderr, shown.output
+
+
 def test_a_sweep_file_and_a_suite_take_a_dtype(tmp_path):
     sweep_file = tmp_path / "sweep.yaml"
     sweep_file.write_text(

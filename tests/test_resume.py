@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
+from user_problems import NOISY_BOWL
 
 import adambench
 from adambench.backends.options import IN_PROCESS, Cluster
@@ -23,18 +24,6 @@ from adambench.errors import AdambenchError, ExitCode
 
 ROOT = Path(__file__).resolve().parent.parent
 runner = CliRunner()
-
-NOISY_BOWL = """\
-name: noisy_bowl
-variables: [x, y]
-expression: (x - 1)**2 + 3*(y + 0.5)**2
-start: [-2.0, 2.0]
-minimum: {x: [[1.0, -0.5]], value: 0.0}
-target: {gap: 1.0e-4}
-domain: [[-3, 3], [-3, 3]]
-steps: 300
-gradient_noise: 0.05
-"""
 
 
 def here(**options) -> Cluster:
@@ -52,7 +41,7 @@ def test_a_sweep_in_chunks_here_is_the_one_pass_sweep_bit_for_bit(tmp_path):
     # A problem file, a YAML optimizer, random starts and gradient noise (each run's own random
     # stream); chunks of 5 runs cut across configurations and seeds.
     problem = tmp_path / "noisy_bowl.yaml"
-    problem.write_text(NOISY_BOWL, encoding="utf-8")
+    problem.write_text(NOISY_BOWL.replace("steps: 500", "steps: 300"), encoding="utf-8")
     lion = ROOT / "sample_configs" / "optimizers" / "lion.yaml"
     args = (str(problem), ["adam", f"{lion}(beta1=0.8)"], ["lr=1e-3:1e-1:log4"])
     kw = dict(seeds=3, start="random")

@@ -156,6 +156,14 @@ def test_integer_and_category_hyperparameters():
         tuning_axes(specs, ["t_max"], parse_tune_ranges("0.5:4", ["t_max"]))
 
 
+def test_a_tune_over_every_schedule_leaves_out_those_needing_a_parameter():
+    # step and exponential need gamma, which has no default and which the others refuse.
+    (schedule,) = axes_for(["adam"], ["schedule"])
+    assert schedule.values == ("constant", "cosine", "inverse_sqrt", "linear")
+    r = runner.invoke(app, ["run", "beale", "-O", "adam", "--tune", "schedule", "--steps", "50"])
+    assert r.exit_code == 0, r.output
+
+
 def test_budget_sizes_numeric_axes_and_keeps_enumerated_ones_whole():
     axes = axes_for(["adam"], ["lr", "beta1", "amsgrad"], budget=50)
     assert [len(ax.values) for ax in axes] == [5, 5, 2]

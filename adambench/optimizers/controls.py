@@ -15,7 +15,14 @@ from collections.abc import Mapping
 from adambench.errors import OptimizerError
 from adambench.optimizers.spec import CONTROL_NAMES, SCHEDULE_PARAMS, HyperParam, OptimizerSpec
 
-__all__ = ["CONTROLS", "SCHEDULES", "SCHEDULE_USES", "check_controls", "with_controls"]
+__all__ = [
+    "CONTROLS",
+    "PARAMETERISED_SCHEDULES",
+    "SCHEDULES",
+    "SCHEDULE_USES",
+    "check_controls",
+    "with_controls",
+]
 
 #: The schedules, in the order of their index (``adambench.schedules.SCHEDULE_CODES``, which
 #: this module does not import: `list` loads no numerical library).
@@ -58,6 +65,10 @@ SCHEDULE_USES = {
 }
 
 _EXAMPLES = {"step": "step_size=100, gamma=0.5", "exponential": "gamma=0.99"}
+
+#: The schedules with a required parameter that has no default: a tune over every schedule
+#: leaves them out (one value of gamma cannot serve both them and the others).
+PARAMETERISED_SCHEDULES = tuple(_EXAMPLES)
 
 
 def with_controls(hyperparams: tuple[HyperParam, ...]) -> tuple[HyperParam, ...]:

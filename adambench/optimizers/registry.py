@@ -149,7 +149,7 @@ def resolve(
         elif hp.name in suggested:
             raw, src = suggested[hp.name], "problem"
         else:
-            raw, src = hp.default, "default"
+            raw, src = hp.default_text, "default"
         values[hp.name] = hp.validate(raw, spec.name)
         # A value equal to the default is still reported with its source (the user asked).
         sources[hp.name] = src

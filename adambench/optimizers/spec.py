@@ -162,20 +162,19 @@ class HyperParam:
         return x
 
     def _choice_index(self, value: Any, owner: str) -> float:
-        """A choice by name, or by its index (as the hyperparameter vector holds it)."""
+        """A choice by its name (a number is refused: the index is how the hyperparameter
+        vector holds it, not how a user names it)."""
         if isinstance(value, str) and value.strip() in self.choices:
             return float(self.choices.index(value.strip()))
-        if (
-            not isinstance(value, (bool, str))
-            and isinstance(value, (int, float))
-            and float(value).is_integer()
-            and 0 <= value < len(self.choices)
-        ):
-            return float(value)
         hint = did_you_mean(value, self.choices) if isinstance(value, str) else ""
         raise OptimizerError(
             f"{owner}: {self.name} must be one of {', '.join(self.choices)}; got {value!r}{hint}"
         )
+
+    @property
+    def default_text(self) -> Any:
+        """The default as a user would write it: a choice by its name, else the value."""
+        return self.choices[int(self.default)] if self.kind == "choice" else self.default
 
 
 #: Names other libraries (torch.optim, optax, Keras) give to hyperparameters adambench names

@@ -177,7 +177,12 @@ def ranked_table(sw: SweepResult, metric: str | None = None, top: int = 10) -> T
 def heading(sw: SweepResult) -> str:
     """The line above the ranked table: problem, optimizers, size of the sweep."""
     return heading_text(
-        sw.problem, [b.label for b in sw.bases], len(sw.points), len(sw.seeds), sw.steps
+        sw.problem,
+        [b.label for b in sw.bases],
+        len(sw.points),
+        len(sw.seeds),
+        sw.steps,
+        sw.dtype,
     )
 
 

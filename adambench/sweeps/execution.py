@@ -111,4 +111,5 @@ def _from_result(p: Plan, result: Result, metric: str) -> SweepResult:
         notes=list(result.notes),
         result=result,
         minimum=p.problem.min_value,
+        dtype=result.settings.dtype,
     )

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from adambench.errors import ConfigError, UsageError, did_you_mean
+from adambench.limits import DTYPES
 
 if TYPE_CHECKING:
     from adambench.engine.results import Result
@@ -56,6 +57,7 @@ class SweepResult:
     notes: list[str] = field(default_factory=list)
     result: Result | None = None
     minimum: float | None = None  # the problem's minimum value, when known
+    dtype: str = "float64"  # of the parameters and state (results before 0.2 have float64)
 
     def __post_init__(self) -> None:
         check_metric(self.metric, self.target, self.problem)
@@ -247,11 +249,20 @@ def _from_dict(data: Mapping[str, Any], where: str) -> SweepResult:
             metric=str(block["metric"]),
             notes=[],
             minimum=_minimum_value(prob),
+            dtype=_dtype_of(data["settings"], where),
         )
     except (KeyError, TypeError, ValueError, IndexError) as exc:
         raise ConfigError(
             f"malformed sweep result ({type(exc).__name__}: {exc})", where=where
         ) from None
+
+
+def _dtype_of(settings: Mapping[str, Any], where: str) -> str:
+    """The result's dtype (float64 when absent: results written before there was a choice)."""
+    value = settings.get("dtype", "float64")
+    if value not in DTYPES:
+        raise ConfigError(f"malformed sweep result (dtype {value!r})", where=where)
+    return str(value)
 
 
 def _minimum_value(problem: Mapping[str, Any]) -> float | None:

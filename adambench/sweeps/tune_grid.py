@@ -11,7 +11,8 @@ Spacing (the ``scale`` of a :class:`TuneAxis`):
 - ``int``: an integer hyperparameter: every integer of the range when they fit, else integers
   rounded from a log (or linear) spacing, duplicates dropped.
 - ``enum``: a flag (false, true) or a category (kind ``choice``): every value, or the ones
-  listed (``amsgrad=true|false``); enumerated axes are never cut by the budget.
+  listed (``amsgrad=true|false``); enumerated axes are never cut by the budget. ``schedule``
+  left unlisted enumerates the schedules that need no parameter (not step, exponential).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from adambench.errors import OptimizerError, UsageError
 from adambench.limits import MAX_TUNE_COUNT, MAX_TUNE_POINTS, MIN_TUNE_COUNT, check_int
+from adambench.optimizers.controls import PARAMETERISED_SCHEDULES
 from adambench.optimizers.spec import BOOL_WORDS, name_hint
 from adambench.sweeps.grid import GRID_DIGITS, Axis, parse_values, show_value
 
@@ -428,7 +430,11 @@ def _enum_values(name: str, kind: list[tuple[str, HyperParam]], given: Any) -> t
     hp = kind[0][1]
     choices = tuple(getattr(hp, "choices", ()) or ())
     if given is None:
-        return (False, True) if hp.kind == "bool" else choices
+        if hp.kind == "bool":
+            return (False, True)
+        if hp.control and hp.name == "schedule":  # those needing a parameter are left out
+            return tuple(c for c in choices if c not in PARAMETERISED_SCHEDULES)
+        return choices
     if len(given) == 2 and not isinstance(given[0], str):
         listed = " | ".join(["true", "false"] if hp.kind == "bool" else list(choices))
         raise UsageError(
