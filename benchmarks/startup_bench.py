@@ -47,8 +47,13 @@ def env_for(tree: Path, **extra: str) -> dict[str, str]:
 
 
 def wall(cmd: list[str], env: dict[str, str]) -> float:
+    """Seconds to run ``cmd`` from the tree it runs (``python -m`` puts the working directory
+    first on sys.path)."""
+    cwd = env["PYTHONPATH"]
     t = time.perf_counter()
-    subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env, check=True)
+    subprocess.run(
+        cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env, cwd=cwd, check=True
+    )
     return time.perf_counter() - t
 
 
@@ -103,6 +108,8 @@ def report(found: dict, cold_times: dict[str, list[float]], trees: list[Path]) -
             )
     for tree in trees:
         times = cold_times[str(tree)]
+        if not times:
+            continue
         lines.append(
             f"| {tree.name} | adambench run (cold: empty caches) | {med(times):.2f} s | | | |"
         )

@@ -21,8 +21,9 @@ from typing import Any
 __all__ = ["FastCoercion", "install_fast_coercion"]
 
 #: The float literals converted here: what Python's float() and pydantic read identically
-#: (both round correctly); anything else (inf, nan, underscores, spaces) goes to typer's adapter.
-_PLAIN_FLOAT = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
+#: (both round correctly), ASCII digits only; anything else (inf, nan, underscores, spaces,
+#: other scripts' digits, which float() reads and pydantic refuses) goes to typer's adapter.
+_PLAIN_FLOAT = re.compile(r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?")
 
 #: Returned by a conversion that leaves the value to typer's adapter.
 _MISS = object()
