@@ -129,3 +129,13 @@ def test_the_one_command_app_answers_as_the_whole_app(args):
     whole, one = runner.invoke(app, args), runner.invoke(make_app(only=args[0]), args)
     assert (one.exit_code, one.stdout, one.stderr) == (whole.exit_code, whole.stdout, whole.stderr)
     assert set(COMMANDS) | {"cache"} == set(typer.main.get_command(app).commands)
+
+
+def test_help_needs_no_rich_console():
+    code = (
+        "import sys\nsys.argv = ['adambench', '--help']\nfrom adambench.cli import main\n"
+        "try:\n    main()\nexcept SystemExit:\n    pass\n"
+        "print('rich.console' in sys.modules, file=sys.stderr)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
+    assert done.returncode == 0 and done.stderr.strip() == "False"
