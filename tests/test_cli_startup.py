@@ -139,3 +139,73 @@ def test_help_needs_no_rich_console():
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
     assert done.returncode == 0 and done.stderr.strip() == "False"
+
+
+# ---------------------------------------------------------------------------------------------
+# The gradient text `show PROBLEM` prints, kept in the cache directory
+
+
+def gradient_files(cache: Path) -> list[Path]:
+    return sorted((cache / "gradients").glob("*.json"))
+
+
+def test_the_gradient_text_is_derived_once_then_read_without_sympy(tmp_path, monkeypatch):
+    from adambench.problems import load_problem
+    from adambench.report.catalog import gradient_lines
+
+    monkeypatch.setenv("ADAMBENCH_CACHE_DIR", str(tmp_path))
+    derived = gradient_lines(load_problem("beale"))
+    assert [k for k, _ in derived] == ["d/dx", "d/dy"] and len(gradient_files(tmp_path)) == 1
+    monkeypatch.setitem(sys.modules, "sympy", None)  # import sympy now fails
+    assert gradient_lines(load_problem("beale")) == derived
+
+
+def test_the_gradient_cache_is_keyed_by_the_expression_and_the_versions(tmp_path, monkeypatch):
+    import importlib.metadata
+
+    import adambench.version
+    from adambench.problems import load_problem
+    from adambench.report.catalog import gradient_lines
+
+    monkeypatch.setenv("ADAMBENCH_CACHE_DIR", str(tmp_path))
+    beale = gradient_lines(load_problem("beale"))
+    other = tmp_path / "mine.yaml"
+    other.write_text(
+        "name: mine\nvariables: [x, y]\nexpression: (1.5 - x + x*y)**2 + y**4\nstart: [1, 1]\n"
+    )
+    mine = gradient_lines(load_problem(str(other)))
+    assert mine != beale and len(gradient_files(tmp_path)) == 2
+    monkeypatch.setattr(adambench.version, "__version__", "99.0")
+    gradient_lines(load_problem("beale"))
+    real_version = importlib.metadata.version
+    monkeypatch.setattr(
+        importlib.metadata, "version", lambda n: "0.0" if n == "sympy" else real_version(n)
+    )
+    gradient_lines(load_problem("beale"))
+    assert len(gradient_files(tmp_path)) == 4  # a new adambench or sympy: derived again
+
+
+def test_a_damaged_gradient_file_is_derived_again(tmp_path, monkeypatch):
+    from adambench.problems import load_problem
+    from adambench.report.catalog import gradient_lines
+
+    monkeypatch.setenv("ADAMBENCH_CACHE_DIR", str(tmp_path))
+    derived = gradient_lines(load_problem("beale"))
+    (path,) = gradient_files(tmp_path)
+    path.write_text(path.read_text().replace("d/dx", "d/dz"))  # the checksum no longer holds
+    assert gradient_lines(load_problem("beale")) == derived
+    assert "d/dx" in path.read_text()
+
+
+def test_an_unwritable_gradient_cache_still_shows_the_gradient(tmp_path, monkeypatch):
+    from adambench.problems import load_problem
+    from adambench.report import catalog
+
+    monkeypatch.setenv("ADAMBENCH_CACHE_DIR", str(tmp_path))
+
+    def refuse(path, text):
+        raise PermissionError(path)
+
+    monkeypatch.setattr(catalog, "write_verified", refuse)
+    assert [k for k, _ in catalog.gradient_lines(load_problem("beale"))] == ["d/dx", "d/dy"]
+    assert gradient_files(tmp_path) == []
