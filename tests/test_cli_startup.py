@@ -209,3 +209,9 @@ def test_an_unwritable_gradient_cache_still_shows_the_gradient(tmp_path, monkeyp
     monkeypatch.setattr(catalog, "write_verified", refuse)
     assert [k for k, _ in catalog.gradient_lines(load_problem("beale"))] == ["d/dx", "d/dy"]
     assert gradient_files(tmp_path) == []
+
+
+def test_a_second_show_of_a_problem_needs_no_sympy():
+    imported_by(["show", "beale"])  # derives the gradient text and keeps it
+    rc, modules = imported_by(["show", "beale"])
+    assert rc == 0 and modules == ["numpy"]  # the problem itself is loaded (numpy)
