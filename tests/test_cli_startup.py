@@ -215,3 +215,24 @@ def test_a_second_show_of_a_problem_needs_no_sympy():
     imported_by(["show", "beale"])  # derives the gradient text and keeps it
     rc, modules = imported_by(["show", "beale"])
     assert rc == 0 and modules == ["numpy"]  # the problem itself is loaded (numpy)
+
+
+def test_cache_info_counts_what_rglob_counts(tmp_path, monkeypatch):
+    from adambench.cache import info
+
+    cache = tmp_path / "cache"
+    (cache / "modules" / "__pycache__").mkdir(parents=True)
+    (cache / "modules" / "ab_1.py").write_text("x = 1\n")
+    (cache / "modules" / "__pycache__" / "ab_1.nbi").write_bytes(b"\0" * 1000)
+    (cache / "problems").mkdir()
+    (cache / "problems" / "p_2.py").write_text("y")
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "big").write_bytes(b"\0" * 5000)
+    (cache / "linked_dir").symlink_to(outside, target_is_directory=True)
+    (cache / "linked_file").symlink_to(outside / "big")
+    monkeypatch.setenv("ADAMBENCH_CACHE_DIR", str(cache))
+    counted = [p.stat().st_size for p in cache.rglob("*") if p.is_file()]
+    i = info()
+    assert (i.files, i.bytes, i.modules, i.problem_kernels) == (len(counted), sum(counted), 1, 1)
+    assert (i.files, i.bytes) == (4, 6 + 1000 + 1 + 5000)  # the linked file, not the linked dir
