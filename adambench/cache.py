@@ -79,16 +79,25 @@ class CacheInfo:
 def info() -> CacheInfo:
     """Size and contents of the configured cache directory."""
     path = configured_dir()
-    files = 0
-    size = 0
-    if path.is_dir():
-        for p in path.rglob("*"):
-            if p.is_file():
-                files += 1
-                size += p.stat().st_size
+    files, size = _count_files(path) if path.is_dir() else (0, 0)
     modules = len(list((path / "modules").glob("ab_*.py"))) if path.is_dir() else 0
     problems = len(list((path / "problems").glob("p_*.py"))) if path.is_dir() else 0
     return CacheInfo(path, path.is_dir(), modules, problems, files, size)
+
+
+def _count_files(directory: Path) -> tuple[int, int]:
+    """Files under ``directory`` and their bytes, as ``rglob("*")`` and ``is_file()`` count them
+    (symbolic links to directories not followed), with one stat per file: the cache holds
+    thousands and `cache info` should take no longer than Python's start."""
+    files = size = 0
+    with os.scandir(directory) as entries:
+        for entry in entries:
+            if entry.is_dir(follow_symlinks=False):
+                more_files, more_bytes = _count_files(Path(entry.path))
+                files, size = files + more_files, size + more_bytes
+            elif entry.is_file():
+                files, size = files + 1, size + entry.stat().st_size
+    return files, size
 
 
 def clear() -> CacheInfo:

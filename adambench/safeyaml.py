@@ -19,11 +19,12 @@ number is due.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
-
-import yaml
+from typing import TYPE_CHECKING, Any
 
 from adambench.errors import ConfigError
+
+if TYPE_CHECKING:  # imported by the first parse (~25 ms): `show adam`, `--help` parse nothing
+    import yaml
 
 __all__ = ["MAX_BYTES", "MAX_DEPTH", "MAX_NODES", "load_file", "loads"]
 
@@ -31,8 +32,6 @@ MAX_BYTES = 1_000_000
 MAX_NODES = 100_000
 MAX_DEPTH = 40
 
-# libyaml's parser when PyYAML was built with it (about 10x faster), else the pure-Python one.
-_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _YAML = "tag:yaml.org,2002:"
 _SCALAR_TAGS = {_YAML + t for t in ("str", "int", "float", "bool", "null")}
 # Tags PyYAML resolves implicitly from plain scalars that we keep as their text.
@@ -45,6 +44,9 @@ def _line(node: yaml.Node) -> str:
 
 class _Builder:
     def __init__(self, loader: Any, where: str) -> None:
+        import yaml
+
+        self.yaml = yaml
         self.loader = loader
         self.where = where
         self.count = 0
@@ -53,6 +55,7 @@ class _Builder:
         return ConfigError(f"{_line(node)}: {message}", where=self.where)
 
     def build(self, node: yaml.Node, depth: int = 0) -> Any:
+        yaml = self.yaml
         self.count += 1
         if self.count > MAX_NODES:
             raise ConfigError(
@@ -92,9 +95,12 @@ def loads(text: str, where: str = "<string>") -> Any:
     """Parse one YAML document strictly (see the module docstring); ``None`` for an empty one."""
     if len(text.encode("utf-8", "surrogatepass")) > MAX_BYTES:
         raise ConfigError(f"larger than {MAX_BYTES // 1000} kB; refused", where=where)
+    import yaml
+
     loader = None
     try:
-        loader = _LOADER(text)
+        # libyaml's parser when PyYAML was built with it (about 10x faster), else pure Python.
+        loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)(text)
         node = loader.get_single_node()
         if node is None:
             return None

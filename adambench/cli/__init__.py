@@ -5,7 +5,8 @@
 - ``sweep``: sweep and sweep-show;  ``check``: check and compare;  ``cache``: cache info/clear;
 - shared by the commands: ``options`` (options declared once, and their handling),
   ``pictures`` (--plot/--animate), ``cluster`` (--scheduler and friends), ``feedback``
-  (spinner, progress bars), ``boundary`` (errors as one line and an exit code), ``consoles``.
+  (spinner, progress bars), ``boundary`` (errors as one line and an exit code), ``consoles``,
+  ``coercion`` (option values converted without typer's pydantic adapters).
 """
 
 from adambench.cli.app import app, main

@@ -22,28 +22,42 @@ from adambench.cli.sweep import sweep, sweep_show
 from adambench.errors import ExitCode
 from adambench.version import __version__
 
-__all__ = ["app", "main"]
+__all__ = ["COMMANDS", "app", "main", "make_app"]
 
-app = typer.Typer(
-    cls=OneLineErrors,
-    name="adambench",
-    help="Benchmark Adam and other first-order optimizers on classic test surfaces.\n\n"
-    "Example: adambench run beale --optimizers adam,rmsprop\n\n" + EXIT_CODES_HELP,
-    no_args_is_help=True,
-    pretty_exceptions_show_locals=False,
-    rich_markup_mode=None,
-    context_settings={"help_option_names": ["-h", "--help"]},
-)
-app.add_typer(cache_app, name="cache")
-# Registered in the order `adambench --help` lists them.
-app.command("run")(run)
-app.command("list")(list_)
-app.command("show")(show)
-app.command("plot")(plot)
-app.command("sweep")(sweep)
-app.command("sweep-show")(sweep_show)
-app.command("check")(check)
-app.command("compare")(compare)
+#: The commands in the order `adambench --help` lists them ("cache" is a group of its own).
+COMMANDS = {
+    "run": run,
+    "list": list_,
+    "show": show,
+    "plot": plot,
+    "sweep": sweep,
+    "sweep-show": sweep_show,
+    "check": check,
+    "compare": compare,
+}
+
+
+def make_app(only: str | None = None) -> typer.Typer:
+    """The root group with every command, or with the command ``only`` alone: typer reads the
+    signature of every command it registers (~30 ms for all), and `adambench run ...` needs
+    one. Parsing, help and errors of that command are the same in both."""
+    root = typer.Typer(
+        cls=OneLineErrors,
+        name="adambench",
+        help="Benchmark Adam and other first-order optimizers on classic test surfaces.\n\n"
+        "Example: adambench run beale --optimizers adam,rmsprop\n\n" + EXIT_CODES_HELP,
+        no_args_is_help=True,
+        pretty_exceptions_show_locals=False,
+        rich_markup_mode=None,
+        context_settings={"help_option_names": ["-h", "--help"]},
+    )
+    if only in (None, "cache"):
+        root.add_typer(cache_app, name="cache")
+    for name, command in COMMANDS.items():
+        if only in (None, name):
+            root.command(name)(command)
+    root.callback()(_root)
+    return root
 
 
 def _version(value: bool) -> None:
@@ -52,7 +66,6 @@ def _version(value: bool) -> None:
         raise typer.Exit()
 
 
-@app.callback()
 def _root(
     version: Annotated[
         bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version.")
@@ -61,10 +74,14 @@ def _root(
     """Benchmark first-order optimizers (Adam and its family) on test surfaces."""
 
 
+app = make_app()
+
+
 def main() -> None:
     """Console entry point: the outermost wrapper sets exit code 3 for internal errors."""
+    first = sys.argv[1] if len(sys.argv) > 1 else None
     try:
-        app()
+        make_app(only=first if first in COMMANDS or first == "cache" else None)()
     except SystemExit:
         raise
     except Exception:  # the outermost boundary: typer.Exit never reaches here (SystemExit)

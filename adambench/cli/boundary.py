@@ -12,6 +12,7 @@ from typing import Any
 import typer
 from typer.core import TyperGroup
 
+from adambench.cli.coercion import install_fast_coercion
 from adambench.cli.consoles import err
 from adambench.errors import AdambenchError, ExitCode
 
@@ -41,6 +42,7 @@ class OneLineErrors(TyperGroup):
     input error, instead of click's usage box."""
 
     def main(self, *args: Any, standalone_mode: bool = True, **kwargs: Any) -> Any:
+        install_fast_coercion(self)  # no pydantic for plain option values (cli/coercion.py)
         if not standalone_mode:
             return super().main(*args, standalone_mode=False, **kwargs)
         click_errors = _click_exceptions()

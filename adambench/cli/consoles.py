@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from rich.console import Console
+if TYPE_CHECKING:
+    from rich.console import Console
 
 __all__ = ["console", "err", "out", "print_table"]
 
@@ -16,6 +17,8 @@ def console(stderr: bool = False) -> Console:
     """A rich console on stdout (or stderr); piped output gets 120 columns (rich would use 80)
     unless COLUMNS says otherwise. Emoji codes are off: rich would print the range ``a:b:n`` of
     an error message as ``a🅱n``."""
+    from rich.console import Console  # here: ~25 ms that `--help` does not need
+
     c = Console(stderr=stderr, emoji=False)
     if not c.is_terminal and "COLUMNS" not in os.environ:
         c = Console(stderr=stderr, width=120, emoji=False)
