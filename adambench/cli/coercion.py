@@ -7,7 +7,7 @@ takes are plain: ``str``, ``int`` through a parser, ``float``, ``bool``, ``list[
 ``Path``, mostly left at their defaults. :func:`install_fast_coercion` gives each option a
 coercer that converts those plain cases itself, exactly as typer's adapter would (same value,
 same type), and hands every other value to typer's own adapter, built then, so error messages
-and edge cases stay typer's. tests/test_cli_coercion.py checks the two paths agree.
+and edge cases stay typer's. tests/test_cli_startup.py checks the two paths agree.
 
 It reaches into typer's ``_TyperParameter`` (its lazily built ``_runtime_param``); with a typer
 that has no such hook, nothing is installed and typer's own path runs.
