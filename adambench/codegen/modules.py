@@ -59,7 +59,9 @@ def module_source(
         "from adambench import kernels as K\n"
         "from adambench.kernels import *  # noqa: F403 (status codes, metric slots, jit)\n"
         "from adambench.kernels import jit\n"
-        "from adambench.schedules import chunk_controls, clip_gradient, scheduled_lr\n\n"
+        "from adambench.schedules import (\n"
+        "    chunk_controls, clip_gradient, clip_gradient_par, scheduled_lr,\n"
+        ")\n\n"
     )
     return header + kernel.binding() + "\n" + problem_src + "\n" + loop
 
