@@ -61,6 +61,7 @@ __all__ = [
     "STREAM_BATCH",
     "STREAM_NOISE",
     "STREAM_START",
+    "SUM_BLOCK",
     "adadelta_prepare",
     "adadelta_step",
     "adadelta_step_par",
@@ -84,6 +85,10 @@ __all__ = [
     "adamw_step",
     "adamw_step_par",
     "adamw_update",
+    "all_finite_par",
+    "all_within_par",
+    "average_par",
+    "copy_par",
     "hash4",
     "jit",
     "jit_parallel",
@@ -122,6 +127,11 @@ jit = numba.njit(cache=True, error_model="numpy", nogil=True)
 #: The same options with parallel=True: compiles the ``prange`` loops of a kernel for threads.
 jit_parallel = numba.njit(cache=True, error_model="numpy", nogil=True, parallel=True)
 prange = numba.prange
+
+#: Sums over the coordinates of a vector problem (its loss, the squared norm of a clipped
+#: gradient) add per-block partial sums of this many coordinates in block order: the blocks do
+#: not depend on the thread count, so the same numbers come out serial or on any threads.
+SUM_BLOCK = 4096
 
 # ---------------------------------------------------------------------------------------------
 # Run bookkeeping shared with the Python side (engine.py): status codes and metric slots.
@@ -841,3 +851,43 @@ def logreg_grad(w, g, data, rows, l2, n_reg):
         g[j] *= inv
     for j in range(n_reg):
         g[j] += l2 * w[j]
+
+
+# ---------------------------------------------------------------------------------------------
+# The per-coordinate loops of the wide runner (``advance_wide``) on all threads. A check is an
+# integer count of failures (a sum of integers gives the same count in any order), so the
+# answer is the serial loop's.
+
+
+@jit_parallel
+def all_finite_par(g):
+    """True when every component of ``g`` is finite."""
+    bad = 0
+    for i in prange(g.shape[0]):
+        if not math.isfinite(g[i]):
+            bad += 1
+    return bad == 0
+
+
+@jit_parallel
+def all_within_par(x, bound):
+    """True when every ``abs(x[i]) <= bound`` (NaN fails the comparison, as serially)."""
+    bad = 0
+    for i in prange(x.shape[0]):
+        if not abs(x[i]) <= bound:
+            bad += 1
+    return bad == 0
+
+
+@jit_parallel
+def average_par(avg, x, decay):
+    """``avg = decay * avg + (1 - decay) * x`` per coordinate, the runner's serial expression."""
+    for i in prange(x.shape[0]):
+        avg[i] = decay * avg[i] + (1.0 - decay) * x[i]
+
+
+@jit_parallel
+def copy_par(dst, src):
+    """``dst[i] = src[i]`` for every coordinate."""
+    for i in prange(src.shape[0]):
+        dst[i] = src[i]

@@ -17,7 +17,7 @@ import math
 
 import numpy as np
 
-from adambench.kernels import jit
+from adambench.kernels import SUM_BLOCK, jit, jit_parallel, prange
 
 __all__ = [
     "ANCHOR",
@@ -28,6 +28,7 @@ __all__ = [
     "SCHEDULE_CODES",
     "chunk_controls",
     "clip_gradient",
+    "clip_gradient_par",
     "lr_trace",
     "schedule_terms",
     "scheduled_lr",
@@ -224,13 +225,45 @@ def clip_gradient(g, clip):
         for i in range(n):
             g[i] = min(max(g[i], -cv), cv)
     if cn > 0.0:
+        # in fixed blocks (as clip_gradient_par): one block, the plain sum, for n <= SUM_BLOCK
+        nb = (n + SUM_BLOCK - 1) // SUM_BLOCK
         ss = 0.0
-        for i in range(n):
-            ss += g[i] * g[i]
+        for b in range(nb):
+            part = 0.0
+            for i in range(b * SUM_BLOCK, min(n, b * SUM_BLOCK + SUM_BLOCK)):
+                part += g[i] * g[i]
+            ss += part
         if ss > clip[2]:
             coef = cn / (math.sqrt(ss) + NORM_EPS)
             if coef < 1.0:
                 for i in range(n):
+                    g[i] *= coef
+
+
+@jit_parallel
+def clip_gradient_par(g, clip):
+    """:func:`clip_gradient` on all threads, giving its numbers bit for bit (the squared norm
+    summed in the same fixed blocks, the partial sums added in block order)."""
+    n = g.shape[0]
+    cv, cn = clip[0], clip[1]
+    if cv > 0.0:
+        for i in prange(n):
+            g[i] = min(max(g[i], -cv), cv)
+    if cn > 0.0:
+        nb = (n + SUM_BLOCK - 1) // SUM_BLOCK
+        parts = np.empty(nb)
+        for b in prange(nb):
+            part = 0.0
+            for i in range(b * SUM_BLOCK, min(n, b * SUM_BLOCK + SUM_BLOCK)):
+                part += g[i] * g[i]
+            parts[b] = part
+        ss = 0.0
+        for b in range(nb):
+            ss += parts[b]
+        if ss > clip[2]:
+            coef = cn / (math.sqrt(ss) + NORM_EPS)
+            if coef < 1.0:
+                for i in prange(n):
                     g[i] *= coef
 
 

@@ -105,3 +105,36 @@ def test_the_wide_runner_gives_the_same_bytes_on_any_thread_count(dtype):
             stable(adambench.run("rosenbrock_nd", specs, layout="wide", threads=threads, **kw))
             == generic
         )
+
+
+#: A vector problem of several blocks of coordinates (its sums run over fixed blocks), noisy,
+#: with a target that the first configuration reaches mid-run.
+WIDE_PROBLEM = (
+    "name: wide_bowl\ndim: 9000\n"
+    "expression: sum(i, 0, dim-2, 0.5*(x[i+1] - x[i])**2 + 0.01*(x[i] - 1)**2)"
+    " + 0.05*sum(i, 0, dim-1, x[i]**2)\n"
+    "start: {pattern: [0.5, 1.5, 1]}\ngradient_noise: 0.01\ntarget: 600\n"
+)
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_the_wide_runner_gives_advance_s_bytes_over_several_blocks(dtype, write_yaml):
+    """Over several blocks of coordinates, with noise, both clippings, a schedule, a divergence
+    in the middle of the run and a stop at the target: the parallel loss, gradient, checks, norm
+    and average of advance_wide give the serial runner's numbers, on 1 and 2 threads."""
+    specs = [
+        "adam(lr=0.05)",
+        "adam(lr=0.05,clip_norm=5,schedule=cosine,t_max=40)",
+        "rmsprop(lr=0.01,clip_value=0.05,clip_norm=3)",
+        "sgd(lr=1.5)",  # diverges after a few steps
+    ]
+    problem = write_yaml(WIDE_PROBLEM)
+    kw = dict(steps=40, seeds=2, every=3, average=True, dtype=dtype, chunk_steps=7)
+    for stop in (False, True):
+        generic = stable(adambench.run(problem, specs, layout="generic", stop_at_target=stop, **kw))
+        assert '"diverged"' in generic and '"reached_target"' in generic
+        for threads in (1, 2):
+            wide = adambench.run(
+                problem, specs, layout="wide", threads=threads, stop_at_target=stop, **kw
+            )
+            assert stable(wide) == generic

@@ -302,10 +302,23 @@ def array_runner_source() -> str:
 
 
 def wide_runner_source() -> str:
-    """``advance_wide``: ``advance`` calling the optimizer's parallel twin (``opt_step_par``):
-    for a problem with millions of parameters the update, memory bound, runs on all threads."""
-    layout = _array_layout("opt_step_par(x, g, s, t + 1, hp)")
-    return layout.source(RUN_MAJOR, "advance_wide", "``advance`` with the step on all threads.")
+    """``advance_wide``: ``advance`` with every pass over the coordinates on all threads: the
+    loss and gradient (``p_train_par``, a vector problem's gathered gradient), the checks, the
+    clipping, the optimizer's parallel twin (``opt_step_par``), the recording and the average.
+    Each twin gives its serial loop's numbers bit for bit (sums in fixed blocks, checks as
+    counts), so ``advance_wide`` gives ``advance``'s on any number of threads."""
+    base = _array_layout("opt_step_par(x, g, s, t + 1, hp)")
+    hooks = {
+        **base.hooks,
+        "evaluate": ["f = p_train_par(x, g, pd, data, ps, t + 1, seed)"],
+        "finite_gradient": ["ok = ok and all_finite_par(g)"],
+        "in_bounds": ["ok = ok and all_within_par(x, bound)"],
+        "clip": ["clip_gradient_par(g, CLIP[r])"],
+        "record_x": ["copy_par(xt[kk], x)"],
+        "average": ["average_par(avg, x, decay)"],
+    }
+    layout = Layout(hooks, base.names)
+    return layout.source(RUN_MAJOR, "advance_wide", "``advance`` on all threads.")
 
 
 def fused_dim(problem: Problem, kernel: KernelRef) -> int:

@@ -47,7 +47,9 @@ _HEADER = (
     "from adambench import kernels as K\n"
     "from adambench.kernels import *  # noqa: F403 (status codes, metric slots, jit)\n"
     "from adambench.kernels import jit\n"
-    "from adambench.schedules import chunk_controls, clip_gradient, scheduled_lr\n\n"
+    "from adambench.schedules import (\n"
+    "    chunk_controls, clip_gradient, clip_gradient_par, scheduled_lr,\n"
+    ")\n\n"
 )
 
 _PUBLIC_DEF = re.compile(r"^def ([a-z]\w*)\(", re.MULTILINE)

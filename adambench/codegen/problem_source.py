@@ -8,6 +8,7 @@ kind of problem, this file's source, the package version), so a warm run imports
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from adambench import expr
@@ -118,20 +119,12 @@ def _named_source(problem: Problem) -> str:
     return "\n".join([*fgs, "", "", *fg, "", "", *loss, "", ""]) + "\n"
 
 
-def _vector_source(problem: Problem) -> str:
+def _vector_terms(problem: Problem) -> tuple[list[_StencilTerm], float]:
+    """The stencil terms of a vector problem, each with its generated lines, and the constant."""
     import sympy
 
     terms, constant = linear_sums(problem.tree)
-    printer = _printer()
-    fg = [
-        "@jit",
-        "def p_fg(x, g, pd, data):",
-        "    n = x.shape[0]",
-        "    for j in range(n):",
-        "        g[j] = 0.0",
-        "    f = 0.0",
-    ]
-    loss = ["@jit", "def p_loss(x, pd, data):", "    n = x.shape[0]", "    f = 0.0"]
+    out = []
     for coef, node in terms:
         (alo, blo), (ahi, bhi), term = node[1], node[2], node[3]
         offsets = expr.stencil_offsets(term)
@@ -139,20 +132,106 @@ def _vector_source(problem: Problem) -> str:
         isym = sympy.Symbol("ii", real=True)
         t_expr = expr.to_sympy(term, {}, offsets=syms, index=isym)
         derivs = [sympy.diff(t_expr, syms[k]) for k in offsets]
-        head = [f"    for i in range({alo} * n + {blo}, {ahi} * n + {bhi} + 1):"]
-        if expr.uses_index(term):
-            head.append("        ii = float(i)")
-        head += [f"        s{j} = float(x[i + {k}])" for j, k in enumerate(offsets)]
-        body, (t_code, *d_codes) = _cse_lines([t_expr, *derivs], "        ")
+        # One CSE of the term and all its derivatives, used wherever any of them is needed
+        # (unused lines are dead code to LLVM): the same text gives the same bits everywhere.
+        body, (t_code, *d_codes) = _cse_lines([t_expr, *derivs], "")
+        loads = ["ii = float(i)"] if expr.uses_index(term) else []
+        loads += [f"s{j} = float(x[i + {k}])" for j, k in enumerate(offsets)]
+        first, last = f"{alo} * n + {blo}", f"{ahi} * n + {bhi}"
         c = repr(float(coef))
-        fg += [*head, *body, f"        f += {c} * ({t_code})"]
-        fg += [f"        g[i + {k}] += {c} * ({d})" for k, d in zip(offsets, d_codes, strict=True)]
-        body_l, (t_only,) = _cse_lines([t_expr], "        ")
-        loss += [*head, *body_l, f"        f += {c} * ({t_only})"]
-    del printer
-    fg.append(f"    return f + {float(constant)!r}")
-    loss.append(f"    return f + {float(constant)!r}")
-    return "\n".join([*fg, "", "", *loss, "", ""]) + "\n"
+        out.append(_StencilTerm(first, last, c, offsets, [*loads, *body], t_code, d_codes))
+    return out, float(constant)
+
+
+@dataclass(frozen=True)
+class _StencilTerm:
+    """One term ``c * t(x[i + k] for k in offsets)`` summed over i in [first, last]: the lines
+    that compute t and its derivatives at i (``lines``), t's and each derivative's code."""
+
+    first: str
+    last: str
+    coef: str
+    offsets: list[int]
+    lines: list[str]
+    t_code: str
+    d_codes: list[str]
+
+    def at(self, i: str, indent: str, uses: list[str]) -> list[str]:
+        """The lines for index ``i`` when it is in the term's range, then ``uses``."""
+        inner = indent + "    "
+        return [
+            f"{indent}i = {i}",
+            f"{indent}if {self.first} <= i <= {self.last}:",
+            *[inner + line for line in self.lines],
+            *[inner + use for use in uses],
+        ]
+
+
+def _block_body(terms: list[_StencilTerm], gradient: bool) -> list[str]:
+    """The lines for coordinate j of a block: its loss terms (i = j) added to ``part`` in the
+    order of the terms and, with ``gradient``, g[j] gathered from every term that touches it:
+    term by term, offsets descending (the order in which a scatter loop over i adds to g[j])."""
+    ind = " " * 12
+    lines = [f"{ind}g[j] = 0.0"] if gradient else []
+    for term in terms:
+        loss_use = [f"part += {term.coef} * ({term.t_code})"]
+        if not gradient:
+            lines += term.at("j", ind, loss_use)
+            continue
+        if 0 not in term.offsets:
+            lines += term.at("j", ind, loss_use)
+        for k, d in sorted(zip(term.offsets, term.d_codes, strict=True), reverse=True):
+            uses = [f"g[j] += {term.coef} * ({d})", *(loss_use if k == 0 else [])]
+            lines += term.at(f"j - {k}" if k >= 0 else f"j + {-k}", ind, uses)
+    return lines
+
+
+def _blocked(name: str, args: str, body: list[str], constant: float, par: bool) -> list[str]:
+    """A function summing ``part`` over fixed blocks of SUM_BLOCK coordinates (whatever the
+    thread count): per-block partial sums, added in block order. The ``par`` twin runs the
+    blocks on all threads (``prange``) and gives the same bits."""
+    head = [
+        "@jit_parallel" if par else "@jit",
+        f"def {name}({args}):",
+        "    n = x.shape[0]",
+        "    nb = (n + SUM_BLOCK - 1) // SUM_BLOCK",
+        "    parts = np.empty(nb)",
+        f"    for b in {'prange' if par else 'range'}(nb):",
+        "        part = 0.0",
+        "        for j in range(b * SUM_BLOCK, min(n, b * SUM_BLOCK + SUM_BLOCK)):",
+    ]
+    tail = [
+        "        parts[b] = part",
+        "    f = 0.0",
+        "    for b in range(nb):",
+        "        f += parts[b]",
+        f"    return f + {constant!r}",
+    ]
+    return [*head, *body, *tail, "", ""]
+
+
+def _vector_source(problem: Problem) -> str:
+    """``p_fg`` (and its parallel twin ``p_fg_par``) and ``p_loss`` of a vector problem: each
+    coordinate gathers its gradient (no scatter, so blocks are independent), the loss is summed
+    in fixed blocks, so ``p_fg``, ``p_fg_par`` and ``p_loss`` agree bit for bit."""
+    terms, constant = _vector_terms(problem)
+    fg_body, loss_body = _block_body(terms, True), _block_body(terms, False)
+    out = _blocked("p_fg", "x, g, pd, data", fg_body, constant, par=False)
+    out += _blocked("p_fg_par", "x, g, pd, data", fg_body, constant, par=True)
+    out += _blocked("p_loss", "x, pd, data", loss_body, constant, par=False)
+    return "\n".join(out) + "\n" + _TRAIN_PAR_WITH_NOISE
+
+
+_TRAIN_PAR_WITH_NOISE = """
+@jit_parallel
+def p_train_par(x, g, pd, data, ps, t, seed):
+    f = p_fg_par(x, g, pd, data)
+    sigma = pd[0]
+    if sigma > 0.0:
+        for i in prange(g.shape[0]):
+            g[i] += sigma * K.normal(seed, t, i)
+    return f
+"""
 
 
 _TRAIN_WITH_NOISE = """

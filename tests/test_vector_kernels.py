@@ -1,0 +1,125 @@
+"""The kernels of vector problems: each coordinate gathers its gradient from the stencil terms
+that touch it, and the loss is summed in fixed blocks of coordinates, so the serial ``p_fg``,
+its parallel twin ``p_fg_par`` and ``p_loss`` agree bit for bit on any number of threads."""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+import pytest
+
+from adambench.codegen.modules import load_module
+from adambench.kernels import SUM_BLOCK
+from adambench.optimizers.registry import get
+from adambench.problems import load_problem
+
+#: Three terms with offsets -1, 0 and 2, a coefficient, the index i and a constant: each
+#: coordinate is touched by several terms from both sides.
+STENCIL = (
+    "name: stencil\ndim: 12\n"
+    "expression: 0.5*sum(i, 1, dim-3, (x[i-1] - 2*x[i] + x[i+2])**2 + 0.01*i*x[i]**2)"
+    " + sum(i, 0, dim-1, (x[i] - 1)**2) - 3*sum(i, 2, dim-1, x[i-1]*x[i] - x[i-2]) + 7\n"
+    "start: {fill: 0.5}\n"
+)
+
+DIMS = [4, 17, SUM_BLOCK - 1, SUM_BLOCK, SUM_BLOCK + 1, 3 * SUM_BLOCK + 123]
+
+
+def kernels(problem, dtype="float64"):
+    module, _ = load_module(problem, get("adam").kernel, dtype)
+    return module
+
+
+def numpy_stencil(x):
+    """STENCIL's loss and gradient, written out with numpy."""
+    n, i = x.shape[0], np.arange(x.shape[0], dtype=float)
+    f, g = 7.0, np.zeros(n)
+    r = x[0 : n - 3] - 2 * x[1 : n - 2] + x[3:n]
+    ii = i[1 : n - 2]
+    f += 0.5 * np.sum(r**2 + 0.01 * ii * x[1 : n - 2] ** 2)
+    g[0 : n - 3] += r
+    g[1 : n - 2] += -2 * r + 0.01 * ii * x[1 : n - 2]
+    g[3:n] += r
+    f += np.sum((x - 1) ** 2)
+    g += 2 * (x - 1)
+    f -= 3 * np.sum(x[1 : n - 1] * x[2:n] - x[0 : n - 2])
+    g[1 : n - 1] -= 3 * x[2:n]
+    g[2:n] -= 3 * x[1 : n - 1]
+    g[0 : n - 2] += 3
+    return f, g
+
+
+def numpy_rosenbrock(x):
+    f = np.sum(100 * (x[1:] - x[:-1] ** 2) ** 2 + (1 - x[:-1]) ** 2)
+    g = np.zeros_like(x)
+    g[:-1] = -400 * x[:-1] * (x[1:] - x[:-1] ** 2) - 2 * (1 - x[:-1])
+    g[1:] += 200 * (x[1:] - x[:-1] ** 2)
+    return f, g
+
+
+def evaluate(module, x, par=False):
+    g = np.empty_like(x)
+    fg = module.p_fg_par if par else module.p_fg
+    f = fg(x, g, np.zeros(4), np.zeros((1, 1)))
+    return f, g
+
+
+@pytest.mark.parametrize("n", [2, 10, SUM_BLOCK + 5])
+def test_the_gathered_gradient_is_rosenbrock_nd_s(n):
+    module = kernels(load_problem("rosenbrock_nd", dim=n))
+    x = np.random.default_rng(n).normal(size=n)
+    f, g = evaluate(module, x)
+    f_ref, g_ref = numpy_rosenbrock(x)
+    assert f == pytest.approx(f_ref, rel=1e-13)
+    np.testing.assert_allclose(g, g_ref, rtol=1e-13, atol=1e-12)
+
+
+def test_a_stencil_of_several_terms_and_offsets_matches_numpy_and_central_differences(
+    write_yaml,
+):
+    n = 40
+    module = kernels(load_problem(write_yaml(STENCIL), dim=n))
+    x = np.random.default_rng(1).normal(size=n)
+    f, g = evaluate(module, x)
+    f_ref, g_ref = numpy_stencil(x)
+    assert f == pytest.approx(f_ref, rel=1e-13)
+    np.testing.assert_allclose(g, g_ref, rtol=1e-12, atol=1e-12)
+    h = 1e-6
+    for j in range(n):
+        up, down = x.copy(), x.copy()
+        up[j] += h
+        down[j] -= h
+        central = (evaluate(module, up)[0] - evaluate(module, down)[0]) / (2 * h)
+        assert central == pytest.approx(g[j], rel=1e-6, abs=1e-6)
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_the_parallel_twin_and_the_loss_give_the_serial_bits(write_yaml, dtype):
+    """For dims smaller than one block, not multiples of it and of several blocks, on one and
+    two threads: p_fg_par's loss and gradient are p_fg's, and p_loss is p_fg's loss."""
+    for n in DIMS:
+        module = kernels(load_problem(write_yaml(STENCIL), dim=n), dtype)
+        x = np.random.default_rng(n).normal(size=n).astype(dtype)
+        f, g = evaluate(module, x)
+        assert module.p_loss(x, np.zeros(4), np.zeros((1, 1))) == f
+        for threads in (1, 2):
+            numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))
+            f_par, g_par = evaluate(module, x, par=True)
+            assert f_par == f
+            assert g_par.tobytes() == g.tobytes()
+
+
+def test_the_loss_is_summed_in_blocks_of_coordinates():
+    """Over several blocks the loss is the sum, in block order, of each block's sum: the last
+    bits do not depend on how many threads computed the blocks."""
+    n = 2 * SUM_BLOCK + 7
+    module = kernels(load_problem("rosenbrock_nd", dim=n))
+    x = np.random.default_rng(5).normal(size=n)
+    terms = 100 * (x[1:] - x[:-1] ** 2) ** 2 + (1 - x[:-1]) ** 2
+    f = 0.0
+    for b in range(0, n - 1, SUM_BLOCK):
+        part = 0.0
+        for v in terms[b : b + SUM_BLOCK]:
+            part += float(v)
+        f += part
+    assert module.p_loss(x, np.zeros(4), np.zeros((1, 1))) == pytest.approx(f, rel=1e-15)
