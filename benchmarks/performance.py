@@ -625,14 +625,38 @@ def vectorisation() -> str:
         )
     rows.append(
         [
-            "advance_fused / advance_lockstep (small problems)",
+            "advance_fused (small problems, few runs)",
             "no (by design)",
-            "one run's values in registers; lockstep overlaps runs in the out-of-order core",
+            "one run's values in registers",
         ]
     )
+    rows.append(_lockstep_row())
     return "Vectorisation (packed AVX2 instructions in the assembly):\n\n" + table(
         ["loop", "vectorised", "packed instructions"], rows
     )
+
+
+def _lockstep_row() -> list[str]:
+    """The lockstep runner's step (Adam on Beale): vectorised across runs."""
+    import re
+
+    import adambench
+    from adambench.codegen.modules import load_module
+    from adambench.optimizers.registry import get
+    from adambench.problems import load_problem
+
+    module, _ = load_module(load_problem("beale"), get("adam").kernel)
+    adambench.run("beale", ["adam"], steps=2, seeds=8)  # compiles (or loads) the step
+    asm = "\n".join(module.lockstep_step.inspect_asm().values())
+    packed = {
+        op: len(re.findall(rf"^\s*{op}\s.*ymm", asm, re.MULTILINE))
+        for op in ("vsqrtpd", "vdivpd", "vmulpd")
+    }
+    return [
+        "lockstep_step of advance_lockstep (small problems, many runs)",
+        "yes" if packed["vsqrtpd"] else "no",
+        ", ".join(f"{k} {v}" for k, v in packed.items()) + " (across runs)",
+    ]
 
 
 # ---------------------------------------------------------------------------------------------

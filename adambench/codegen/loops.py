@@ -20,18 +20,21 @@ The loop is text in a tiny template language, rendered by :func:`render`:
 
 :data:`STEP` is the one per-step body (evaluate, invalid start and ``opt_init``, bounds,
 record, best loss, stall checkpoint, target, optimizer step, temporal average): a new per-step
-feature is one edit there. Two frames put it in a loop: :data:`RUN_MAJOR` (each run all its
-steps: ``advance``, ``advance_fused``, ``advance_wide`` and the Python loop of torch runners)
-and :data:`STEP_MAJOR` (``advance_lockstep``: each step all the runs). A :class:`Layout`
-fills the holes, so the variation points are parameters of the generator:
+feature is one edit there. :data:`RUN_MAJOR` puts it in a loop (each run all its steps:
+``advance``, ``advance_fused``, ``advance_wide`` and the Python loop of torch runners). A
+:class:`Layout` fills the holes, so the variation points are parameters of the generator:
 
 - how x, the gradient and the optimizer state are held: rows of the arrays (``advance``, with
-  ``opt_step`` on them), numbered local variables (``advance_fused``/``advance_lockstep`` for
-  problems with few named variables, with the elementwise ``opt_prepare``/``opt_update``), or
-  numpy rows stepped by torch;
-- where a run's metrics live between steps: locals written back on leaving (run-major) or the
-  metric arrays (step-major);
+  ``opt_step`` on them), numbered local variables (``advance_fused`` for problems with few named
+  variables, with the elementwise ``opt_prepare``/``opt_update``), or numpy rows stepped by
+  torch;
 - which step kernel is called (``opt_step``, its parallel twin ``opt_step_par``, a torch step).
+
+``advance_lockstep`` (each step all the runs of a block) is written apart, by
+:func:`lockstep_runner_source` from the same :class:`_Scalars` pieces: its step holds every
+value in a row over the runs and replaces :data:`STEP`'s branches by selects, the same rules in
+the same order, so that LLVM vectorises it across runs. A per-step feature is an edit there too
+(``_lanes_step_source``); the layout tests hold the two to the same numbers.
 
 Every variant runs the same floating-point operations in the same order, so all give the same
 numbers bit for bit; they differ only in speed.
