@@ -169,7 +169,10 @@ def report(times: dict[tuple[str, int], list[float]], threads: list[int], reps: 
         new_bare = [b / w for b, w in zip(times[("bare", 1)], times[("new", n)], strict=True)]
         print(f"new ({n} thread(s)) / bare (1 thread) runs/s: {statistics.median(new_bare):.2f}x")
     module, _ = load_module(load_problem(PROBLEM), get("adam").kernel)
-    kernels = {"lockstep_step": module.lockstep_step, "bare": bare_adam_beale}
+    step = module.lockstep_step  # compiled afresh: one loaded from the cache shows no code
+    fresh = numba.njit(error_model="numpy", nogil=True, _nrt=False)(step.py_func)
+    fresh.compile(step.signatures[0])
+    kernels = {"lockstep_step": fresh, "bare": bare_adam_beale}
     print("machine code:", json.dumps({name: packed(k) for name, k in kernels.items()}))
 
 

@@ -640,6 +640,8 @@ def _lockstep_row() -> list[str]:
     """The lockstep runner's step (Adam on Beale): vectorised across runs."""
     import re
 
+    import numba
+
     import adambench
     from adambench.codegen.modules import load_module
     from adambench.optimizers.registry import get
@@ -647,7 +649,10 @@ def _lockstep_row() -> list[str]:
 
     module, _ = load_module(load_problem("beale"), get("adam").kernel)
     adambench.run("beale", ["adam"], steps=2, seeds=8)  # compiles (or loads) the step
-    asm = "\n".join(module.lockstep_step.inspect_asm().values())
+    step = module.lockstep_step  # compiled afresh: one loaded from the cache shows no code
+    fresh = numba.njit(error_model="numpy", nogil=True, _nrt=False)(step.py_func)
+    fresh.compile(step.signatures[0])
+    asm = "\n".join(fresh.inspect_asm().values())
     packed = {
         op: len(re.findall(rf"^\s*{op}\s.*ymm", asm, re.MULTILINE))
         for op in ("vsqrtpd", "vdivpd", "vmulpd")
