@@ -123,3 +123,14 @@ def test_the_loss_is_summed_in_blocks_of_coordinates():
             part += float(v)
         f += part
     assert module.p_loss(x, np.zeros(4), np.zeros((1, 1))) == pytest.approx(f, rel=1e-15)
+
+
+def test_a_float32_gradient_is_the_float64_one_rounded_once(write_yaml):
+    """Each coordinate's gradient is summed in float64 and rounded once where the float32 array
+    holds it (as a problem of named variables does), not once per term that touches it."""
+    problem = load_problem(write_yaml(STENCIL), dim=3 * SUM_BLOCK + 5)
+    x32 = np.random.default_rng(7).normal(size=problem.dim).astype(np.float32)
+    _, g32 = evaluate(kernels(problem, "float32"), x32)
+    _, g64 = evaluate(kernels(problem), x32.astype(np.float64))
+    assert g32.dtype == np.float32
+    assert g32.tobytes() == g64.astype(np.float32).tobytes()

@@ -170,9 +170,11 @@ class _StencilTerm:
 def _block_body(terms: list[_StencilTerm], gradient: bool) -> list[str]:
     """The lines for coordinate j of a block: its loss terms (i = j) added to ``part`` in the
     order of the terms and, with ``gradient``, g[j] gathered from every term that touches it:
-    term by term, offsets descending (the order in which a scatter loop over i adds to g[j])."""
+    term by term, offsets descending (the order in which a scatter loop over i adds to g[j]).
+    The sum is a float64 local stored once: in float32 the gradient is rounded once, where it
+    is held, as a problem of named variables rounds it (the float64 bits are the scatter's)."""
     ind = " " * 12
-    lines = [f"{ind}g[j] = 0.0"] if gradient else []
+    lines = [f"{ind}gj = 0.0"] if gradient else []
     for term in terms:
         loss_use = [f"part += {term.coef} * ({term.t_code})"]
         if not gradient:
@@ -181,9 +183,9 @@ def _block_body(terms: list[_StencilTerm], gradient: bool) -> list[str]:
         if 0 not in term.offsets:
             lines += term.at("j", ind, loss_use)
         for k, d in sorted(zip(term.offsets, term.d_codes, strict=True), reverse=True):
-            uses = [f"g[j] += {term.coef} * ({d})", *(loss_use if k == 0 else [])]
+            uses = [f"gj += {term.coef} * ({d})", *(loss_use if k == 0 else [])]
             lines += term.at(f"j - {k}" if k >= 0 else f"j + {-k}", ind, uses)
-    return lines
+    return [*lines, f"{ind}g[j] = gj"] if gradient else lines
 
 
 def _blocked(name: str, args: str, body: list[str], constant: float, par: bool) -> list[str]:
