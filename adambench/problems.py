@@ -426,12 +426,13 @@ def _domain(
     if all(not isinstance(v, list) for v in value):
         if len(value) != 2:
             raise f.fail("domain", "must be [lo, hi] or one [lo, hi] per variable")
-        box = [value] * n
+        # one pair for every variable: read once (a vector problem may have 1e7 variables)
+        pair = [f.as_number(value[0], "domain"), f.as_number(value[1], "domain")]
+        out = np.tile(np.array(pair, float), (n, 1))
     else:
         if len(value) != n or not all(isinstance(v, list) and len(v) == 2 for v in value):
             raise f.fail("domain", f"must have {n} pairs [lo, hi], one per variable")
-        box = value
-    out = np.array([[f.as_number(a, "domain"), f.as_number(b, "domain")] for a, b in box])
+        out = np.array([[f.as_number(a, "domain"), f.as_number(b, "domain")] for a, b in value])
     if np.any(out[:, 0] >= out[:, 1]):
         raise f.fail("domain", "needs lo < hi for every variable")
     return out
