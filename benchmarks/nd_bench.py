@@ -171,7 +171,7 @@ def main() -> None:
 
     numba.set_num_threads(min(2, numba.config.NUMBA_NUM_THREADS))
     run = run_timer(args.n, args.steps)
-    run_timer(args.n, 2)()  # compile (and cache) first
+    run_seconds(args.n, 2)  # compile (and cache) first
     lines = [
         f"| rosenbrock_nd, N = {args.n:.0e}, Adam, 2 threads | run | other | run / other |",
         "|---|---|---|---|",
