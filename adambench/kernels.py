@@ -88,11 +88,9 @@ __all__ = [
     "all_finite_par",
     "all_within_par",
     "average_par",
-    "choose",
     "copy_par",
     "hash4",
     "jit",
-    "jit_lanes",
     "jit_parallel",
     "logreg_grad",
     "logreg_loss",
@@ -129,9 +127,6 @@ jit = numba.njit(cache=True, error_model="numpy", nogil=True)
 #: The same options with parallel=True: compiles the ``prange`` loops of a kernel for threads.
 jit_parallel = numba.njit(cache=True, error_model="numpy", nogil=True, parallel=True)
 prange = numba.prange
-#: For a loop vectorised across runs (the lockstep runner's step): without the runtime's
-#: reference counting, whose calls on array views would keep the loop scalar.
-jit_lanes = numba.njit(cache=True, error_model="numpy", nogil=True, _nrt=False)
 
 #: Sums over the coordinates of a vector problem (its loss, the squared norm of a clipped
 #: gradient) add per-block partial sums of this many coordinates in block order: the blocks do
@@ -515,22 +510,6 @@ rmsprop_step_par = _parallel_twin(rmsprop_step, "rmsprop_step_par")
 # So float64 trajectories stay within rounding of torch's even where a problem amplifies the
 # last bit. (Adam above keeps the paper's averages and running powers: within 1e-15 per step.)
 # docs/optimizers.md states each formula.
-
-
-@intrinsic
-def choose(typingctx, cond, a, b):
-    """``a if cond else b`` as one LLVM ``select`` (b converted to a's type): no branch, so a
-    loop of them vectorises with blends, where numba's conditional expression becomes branches
-    that LLVM turns into masked loads and stores (slow on AMD's cores)."""
-
-    kind = numba.types.unliteral(a)
-
-    def codegen(context, builder, signature, args):
-        c = context.cast(builder, args[0], signature.args[0], numba.types.boolean)
-        other = context.cast(builder, args[2], signature.args[2], kind)
-        return builder.select(c, args[1], other)
-
-    return kind(cond, kind, b), codegen
 
 
 @intrinsic

@@ -627,45 +627,14 @@ def vectorisation() -> str:
         )
     rows.append(
         [
-            "advance_fused (small problems, few runs)",
+            "advance_fused / advance_lockstep (small problems)",
             "no (by design)",
-            "one run's values in registers",
+            "one run's values in registers; lockstep overlaps runs in the out-of-order core",
         ]
     )
-    rows.append(_lockstep_row())
     return "Vectorisation (packed AVX2 instructions in the assembly):\n\n" + table(
         ["loop", "vectorised", "packed instructions"], rows
     )
-
-
-def _lockstep_row() -> list[str]:
-    """The lockstep runner's step (Adam on Beale): vectorised across runs."""
-    import re
-
-    import numba
-
-    import adambench
-    from adambench.codegen.modules import load_module
-    from adambench.optimizers.registry import get
-    from adambench.problems import load_problem
-
-    module, _ = load_module(load_problem("beale"), get("adam").kernel)
-    adambench.run("beale", ["adam"], steps=2, seeds=8)  # compiles (or loads) the step
-    step = module.lockstep_step  # compiled afresh: one loaded from the cache shows no code
-    fresh = numba.njit(error_model="numpy", nogil=True, _nrt=False)(step.py_func)
-    z2, i2 = np.zeros((1, 0)), np.zeros((1, 0), np.int64)  # no run: compiles, steps nothing
-    fresh(z2, z2, z2, z2, i2, i2, z2, z2, z2, z2, np.zeros((1, 1, 0)), np.zeros(1), 0, 0, 0,
-          False, False, False, False, 1.0, 0.0, False, 0.0)  # fmt: skip
-    asm = "\n".join(fresh.inspect_asm().values())
-    packed = {
-        op: len(re.findall(rf"^\s*{op}\s.*ymm", asm, re.MULTILINE))
-        for op in ("vsqrtpd", "vdivpd", "vmulpd")
-    }
-    return [
-        "lockstep_step of advance_lockstep (small problems, many runs)",
-        "yes" if packed["vsqrtpd"] else "no",
-        ", ".join(f"{k} {v}" for k, v in packed.items()) + " (across runs)",
-    ]
 
 
 # ---------------------------------------------------------------------------------------------

@@ -251,6 +251,7 @@ def test_every_runner_is_rendered_from_the_one_step_body_with_the_one_argument_l
         loops.array_runner_source(),
         loops.wide_runner_source(),
         loops.fused_runner_source(3, kernel),
+        loops.lockstep_runner_source(3, kernel),
         loops.python_runner_source(),
     ]
     for text in sources:
@@ -259,26 +260,6 @@ def test_every_runner_is_rendered_from_the_one_step_body_with_the_one_argument_l
         # The step body's fixed lines appear once in every runner.
         for line in ("ok = math.isfinite(f)", "if t == stall_step:", "if f <= target and"):
             assert text.count(line) == 1, (fn.name, line)
-
-
-def test_the_lockstep_runner_takes_the_one_argument_list_and_its_step_has_no_branch_per_run():
-    """``advance_lockstep`` is written apart from ``STEP`` (its step runs on rows over the runs,
-    without a branch, so that LLVM vectorises it); the layout tests hold it to ``STEP``'s
-    numbers. Its run loop holds one branch only, on a flag the same for every run."""
-    import ast
-
-    from adambench.codegen import loops
-
-    kernel = adambench.list_optimizers()["adam"].kernel
-    step, runner = ast.parse(loops.lockstep_runner_source(3, kernel)).body
-    assert runner.name == "advance_lockstep"
-    assert tuple(a.arg for a in runner.args.args) == loops.RUNNER_ARGS
-    (run_loop,) = [node for node in step.body if isinstance(node, ast.For)]
-    branches = [node for node in ast.walk(run_loop) if isinstance(node, (ast.If, ast.IfExp))]
-    assert [ast.unparse(b.test) for b in branches] == ["clipping"]
-    calls = {ast.unparse(c.func) for c in ast.walk(run_loop) if isinstance(c, ast.Call)}
-    assert calls <= {"choose", "p_fgs", "opt_prepare", "opt_update", "math.isfinite", "abs",
-                     "math.sqrt", "min", "max", "range"}  # fmt: skip
 
 
 def test_render_fills_hooks_at_their_indentation_and_refuses_unknown_holes():

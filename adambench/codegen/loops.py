@@ -20,21 +20,18 @@ The loop is text in a tiny template language, rendered by :func:`render`:
 
 :data:`STEP` is the one per-step body (evaluate, invalid start and ``opt_init``, bounds,
 record, best loss, stall checkpoint, target, optimizer step, temporal average): a new per-step
-feature is one edit there. :data:`RUN_MAJOR` puts it in a loop (each run all its steps:
-``advance``, ``advance_fused``, ``advance_wide`` and the Python loop of torch runners). A
-:class:`Layout` fills the holes, so the variation points are parameters of the generator:
+feature is one edit there. Two frames put it in a loop: :data:`RUN_MAJOR` (each run all its
+steps: ``advance``, ``advance_fused``, ``advance_wide`` and the Python loop of torch runners)
+and :data:`STEP_MAJOR` (``advance_lockstep``: each step all the runs). A :class:`Layout`
+fills the holes, so the variation points are parameters of the generator:
 
 - how x, the gradient and the optimizer state are held: rows of the arrays (``advance``, with
-  ``opt_step`` on them), numbered local variables (``advance_fused`` for problems with few named
-  variables, with the elementwise ``opt_prepare``/``opt_update``), or numpy rows stepped by
-  torch;
+  ``opt_step`` on them), numbered local variables (``advance_fused``/``advance_lockstep`` for
+  problems with few named variables, with the elementwise ``opt_prepare``/``opt_update``), or
+  numpy rows stepped by torch;
+- where a run's metrics live between steps: locals written back on leaving (run-major) or the
+  metric arrays (step-major);
 - which step kernel is called (``opt_step``, its parallel twin ``opt_step_par``, a torch step).
-
-``advance_lockstep`` (each step all the runs of a block) is written apart, by
-:func:`lockstep_runner_source` from the same :class:`_Scalars` pieces: its step holds every
-value in a row over the runs and replaces :data:`STEP`'s branches by selects, the same rules in
-the same order, so that LLVM vectorises it across runs. A per-step feature is an edit there too
-(``_lanes_step_source``); the layout tests hold the two to the same numbers.
 
 Every variant runs the same floating-point operations in the same order, so all give the same
 numbers bit for bit; they differ only in speed.
@@ -58,6 +55,7 @@ __all__ = [
     "RUNNER_ARGS",
     "RUN_MAJOR",
     "STEP",
+    "STEP_MAJOR",
     "Layout",
     "array_runner_source",
     "fused_dim",
@@ -159,6 +157,38 @@ def {name}(
                        stall_step, decay, avg, m, im)
 """
 
+#: Every run of the block takes one step before any takes the next: the out-of-order core
+#: overlaps independent runs instead of waiting on one run's chain of dependent sqrt and
+#: division (about 2x the runs per second of a run-major loop at 1,000 runs). A run's values
+#: and metrics live in its rows of the arrays between steps.
+STEP_MAJOR = """\
+<decorator>
+def {name}(
+    <signature>
+):
+    \"\"\"{doc}\"\"\"
+    <prologue>
+    R = X.shape[0]
+    for t in range(t_begin, t_end):
+        record = t % every == 0
+        kk = t // every
+        running = 0
+        for r in range(R):
+            if IM[r, I_STATUS] != RUNNING:
+                continue
+            running += 1
+            <load>
+            <per_step>
+            IM[r, I_STEPS] = t + 1
+        if running == 0:
+            break
+    if finish:
+        for r in range(R):
+            if IM[r, I_STATUS] != INVALID_START:
+                finish_run(X[r], G[r], pd, data, total, every, LT[r], XT[r], record_x,
+                           target, bound, stall_step, decay, AVG[r], M[r], IM[r])
+"""
+
 #: Where a run-major loop keeps a run's metrics: in locals, written back when the run leaves.
 _IN_LOCALS = {
     "status": "status",
@@ -176,6 +206,24 @@ _IN_LOCALS = {
     "clipping": "clip_on",
     "sched": "fi",
     "lr_now": "hp[LI]",
+}
+
+#: Where a step-major loop keeps them: in the metric arrays, between one step and the next.
+_IN_ROWS = {
+    "status": "IM[r, I_STATUS]",
+    "leave": "continue",
+    "diverged_at": "IM[r, I_DIVERGED_AT]",
+    "record_due": "record",
+    "loss_record": "LT[r, kk]",
+    "best": "M[r, M_BEST]",
+    "best_step": "IM[r, I_BEST_STEP]",
+    "hit": "IM[r, I_TARGET_STEP]",
+    "at_stall": "M[r, M_STALL]",
+    "avg_pow": "M[r, M_AVG_POW]",
+    "seed": "seeds[r]",
+    "clipping": "CLIP[r, 3] > 0.0",
+    "sched": "FI[r]",
+    "lr_now": "HPS[r, LI]",
 }
 
 #: The training controls of a compiled runner (see :mod:`adambench.schedules`): per chunk,
@@ -292,21 +340,11 @@ class _Scalars:
     ``opt_prepare``, the average) is rounded by ``np.float32`` at that point, through
     temporaries (``h{i}``, ``y{j}``) so that a local never changes type. The kernels are then
     called with the argument types of the array runner, so both give the same numbers bit for
-    bit. With float64 nothing is rounded and the text is that of a float64 runner.
-
-    With ``lanes``, x and the state are loaded from rows over the runs (``Vi[row, r]``, the
-    step-major loop's structure of arrays) instead of the run's rows."""
+    bit. With float64 nothing is rounded and the text is that of a float64 runner."""
 
     n: int
     kernel: KernelRef
     dtype: str = "float64"
-    lanes: bool = False
-
-    def _x(self, i: int) -> str:
-        return f"Vi[{i}, r]" if self.lanes else f"X[r, {i}]"
-
-    def _s(self, c: int) -> str:
-        return f"Vi[{self.n + c}, r]" if self.lanes else f"S[r, {c}]"
 
     @property
     def rounds(self) -> bool:
@@ -340,16 +378,16 @@ class _Scalars:
         return per + [(f"a{j}", k * n + j) for j in range(self.kernel.extra)]
 
     def load_x(self) -> list[str]:
-        return [f"{x} = {self._x(i)}" for i, x in enumerate(self.xs)]
+        return [f"{x} = X[r, {i}]" for i, x in enumerate(self.xs)]
 
     def store_x(self) -> list[str]:
-        return [f"{self._x(i)} = {x}" for i, x in enumerate(self.xs)]
+        return [f"X[r, {i}] = {x}" for i, x in enumerate(self.xs)]
 
     def load_s(self) -> list[str]:
-        return [f"{v} = {self._s(c)}" for v, c in self._state()]
+        return [f"{v} = S[r, {c}]" for v, c in self._state()]
 
     def store_s(self) -> list[str]:
-        return [f"{self._s(c)} = {v}" for v, c in self._state()]
+        return [f"S[r, {c}] = {v}" for v, c in self._state()]
 
     def evaluate(self, seed: str) -> list[str]:
         """The loss and gradient at x (the gradient rounded as the array runner's row holds it:
@@ -449,233 +487,22 @@ def fused_runner_source(n: int, kernel: KernelRef, dtype: str = "float64") -> st
 
 
 def lockstep_runner_source(n: int, kernel: KernelRef, dtype: str = "float64") -> str:
-    """``advance_lockstep`` and its step ``lockstep_step``: every run of the block takes a step
-    before any takes the next, the runs' values held as rows over the runs (structure of arrays:
-    ``V[row, r]`` for x, the state and the average, ``MV``/``IV`` for the metrics), so that the
-    run loop, innermost and without a branch, is vectorised across runs (packed sqrt and
-    division; the bookkeeping as compare and select). The same operations as :data:`STEP` on
-    each run, so the same numbers bit for bit; a run that has stopped keeps its values through
-    ``choose(live, new, old)``."""
-    return _lanes_step_source(n, kernel, dtype) + "\n\n" + _lanes_runner_source(n, kernel, dtype)
-
-
-#: The metric rows of a step-major loop: (array of rows, row, metric array, its column).
-_LANE_METRICS = (
-    ("MV", 0, "M", "M_BEST"),
-    ("MV", 1, "M", "M_STALL"),
-    ("MV", 2, "M", "M_AVG_POW"),
-    ("IV", 0, "IM", "I_STATUS"),
-    ("IV", 1, "IM", "I_STEPS"),
-    ("IV", 2, "IM", "I_DIVERGED_AT"),
-    ("IV", 3, "IM", "I_BEST_STEP"),
-    ("IV", 4, "IM", "I_TARGET_STEP"),
-)
-
-_LANE_STEP_ARGS = (
-    "Vi, Vo, MVi, MVo, IVi, IVo, HPT, CLT, NZ, LTV, XTV, pd, t, k, kx, stall, noisy, clipping, "
-    "averaging, bound, target, stop, decay"
-)
-
-
-def _lanes_step_source(n: int, kernel: KernelRef, dtype: str) -> str:
-    """``lockstep_step``: step t of every run of the block, on the rows over the runs; returns
-    how many runs are still running. Compiled without reference counting (``jit_lanes``)."""
-    v = _Scalars(n, kernel, dtype, lanes=True)
-    ns = kernel.slots * n + kernel.extra
-    nan = v.cast("math.nan")
-    finite = " & ".join(["math.isfinite(f)", *(f"(abs({x}) <= bound)" for x in v.xs)])
-    body = [
-        "status = IVi[0, r]",
-        "live = status == RUNNING",
-        *v.load_x(),
-        *_lanes_evaluate(v),
-        f"ok = {finite}",
-        "gone = live & (not ok)",
-        "status = choose(gone, DIVERGED, status)",
-        "IVo[2, r] = choose(gone, t, IVi[2, r])",
-        "live = live & ok",
-        # an entry of the trace is written at one step only: NaN (not recorded) until then
-        "LTV[k, r] = choose(live, f, math.nan)",
-        *[f"XTV[kx, {i}, r] = choose(live, {x}, {nan})" for i, x in enumerate(v.xs)],
-        "better = live & (f < MVi[0, r])",
-        "MVo[0, r] = choose(better, f, MVi[0, r])",
-        "IVo[3, r] = choose(better, t, IVi[3, r])",
-        "MVo[1, r] = choose(live & stall, f, MVi[1, r])",
-        "first = live & (f <= target) & (IVi[4, r] < 0)",
-        "IVo[4, r] = choose(first, t, IVi[4, r])",
-        "halt = first & stop",
-        "IVo[0, r] = choose(halt, STOPPED_AT_TARGET, status)",
-        "live = live & (not halt)",
-        *_lanes_clip(v),
-        *v.load_s(),
-        *v.step("HPT[:, r]"),
-        *[f"Vo[{i}, r] = choose(live, {x}, Vi[{i}, r])" for i, x in enumerate(v.xs)],
-        *[f"Vo[{n + c}, r] = choose(live, {s}, Vi[{n + c}, r])" for s, c in v._state()],
-        "keep = live & averaging",
-        *[_lanes_average(v, n + ns + i, x) for i, x in enumerate(v.xs)],
-        "MVo[2, r] = choose(keep, MVi[2, r] * decay, MVi[2, r])",
-        "IVo[1, r] = choose(live, t + 1, IVi[1, r])",
-        "running += live",
-    ]
-    return "\n".join(
-        [
-            "@jit_lanes",
-            f"def lockstep_step({_LANE_STEP_ARGS}):",
-            '    """Step t of every run of the block (rows over the runs); the runs running."""',
-            "    running = 0",
-            "    for r in range(Vi.shape[1]):",
-            *[f"        {line}" for line in body],
-            "    return running",
-        ]
-    )
-
-
-def _lanes_evaluate(v: _Scalars) -> list[str]:
-    """The loss and gradient at x; the noise (``NZ``, drawn before the step) added when
-    ``noisy``: the gradient rounded as :meth:`_Scalars.evaluate` rounds it."""
-    xs = ", ".join(v.xs)
-    if not v.rounds:
-        lines = [f"f, {', '.join(v.gs)} = p_fgs({xs}, pd)"]
-    else:
-        hs = [f"h{i}" for i in range(v.n)]
-        lines = [f"f, {', '.join(hs)} = p_fgs({xs}, pd)"]
-        lines += [f"{g} = {v.cast(h)}" for g, h in zip(v.gs, hs, strict=True)]
-    noisy = [f"{g} = choose(noisy, {v.cast(f'{g} + NZ[{i}, r]')}, {g})" for i, g in enumerate(v.gs)]
-    return lines + noisy
-
-
-def _lanes_clip(v: _Scalars) -> list[str]:
-    """:meth:`_Scalars.clip` as selects (the same operations, computed for every run)."""
-    gs = v.gs
-    return [
-        "cv, cn, cm, con = CLT[0, r], CLT[1, r], CLT[2, r], CLT[3, r] > 0.0",
-        "if clipping:",
-        "    by_value = con & (cv > 0.0)",
-        *[f"    {g} = choose(by_value, {v.cast(f'min(max({g}, -cv), cv)')}, {g})" for g in gs],
-        f"    ss = 0.0 + {' + '.join(f'{g} * {g}' for g in gs)}",
-        f"    coef = cn / (math.sqrt(ss) + {NORM_EPS!r})",
-        "    by_norm = con & (cn > 0.0) & (ss > cm) & (coef < 1.0)",
-        *[f"    {g} = choose(by_norm, {v.cast(f'{g} * coef')}, {g})" for g in gs],
-    ]
-
-
-def _lanes_average(v: _Scalars, row: int, value: str) -> str:
-    new = v.cast(f"decay * Vi[{row}, r] + (1.0 - decay) * {value}")
-    return f"Vo[{row}, r] = choose(keep, {new}, Vi[{row}, r])"
-
-
-def _lanes_runner_source(n: int, kernel: KernelRef, dtype: str) -> str:
-    """``advance_lockstep``: the block's rows into rows over the runs, the steps (with what
-    cannot be vectorised per step before it: each run's scheduled lr, the gradient noise), the
-    rows back; step 0's start check and ``opt_init`` are done on the runs' rows first."""
+    """``advance_lockstep``: the step-major loop for n named variables, values in registers
+    within a step and in the run's rows between steps (for blocks of many runs)."""
     v = _Scalars(n, kernel, dtype)
-    body = [
-        "sigma = pd[0]",
-        _CHUNK_CONTROLS,
-        "R = X.shape[0]",
-        "clipping = np.any(CLIP[:, 3] > 0.0)",
-        "scheduled = np.any(FI != -1)",
-        *_lanes_start(v),
-        *_lanes_in(n, kernel.slots * n + kernel.extra),
-        "for t in range(t_begin, t_end):",
-        *[f"    {line}" for line in _lanes_steps(n)],
-        *_lanes_out(n, kernel.slots * n + kernel.extra),
-        "if finish:",
-        "    for r in range(R):",
-        "        if IM[r, I_STATUS] != INVALID_START:",
-        "            finish_run(X[r], G[r], pd, data, total, every, LT[r], XT[r], record_x,",
-        "                       target, bound, stall_step, decay, AVG[r], M[r], IM[r])",
-    ]
-    signature = textwrap.wrap(", ".join(RUNNER_ARGS) + ",", 92)
-    doc = "``advance_fused`` with the loops swapped: steps outside, runs inside (vectorised)."
-    head = ["@jit", "def advance_lockstep(", *[f"    {line}" for line in signature], "):"]
-    return "\n".join([*head, f'    """{doc}"""', *[f"    {line}" for line in body]]) + "\n"
-
-
-def _lanes_steps(n: int) -> list[str]:
-    """Step t of the block: what cannot be vectorised first, per run (the lr of a scheduled
-    run, the gradient noise of a running one), then ``lockstep_step`` on every run."""
-    table = "HP[r, LI] * FT[FI[r], 0, t - t_begin] + FT[FI[r], 1, t - t_begin]"
-    return [
-        "record = t % every == 0",
-        "k = t // every - kk0 if record else nk",
-        "kx = k if record_x else 0",
-        "for r in range(R if scheduled else 0):",
-        "    if FI[r] >= 0:",
-        f"        HPT[LI, r] = {table}",
-        "    elif FI[r] == -2:",
-        "        HPT[LI, r] = scheduled_lr(HP[r], t, total)",
-        "for r in range(R if sigma > 0.0 else 0):",
-        "    if IV[cur, 0, r] == RUNNING:",
-        *[f"        NZ[{i}, r] = sigma * K.normal(seeds[r], t + 1, {i})" for i in range(n)],
-        "running = lockstep_step(",
-        "    V[cur], V[1 - cur], MV[cur], MV[1 - cur], IV[cur], IV[1 - cur], HPT, CLT, NZ, LTV,",
-        "    XTV, pd, t, k, kx, t == stall_step, sigma > 0.0, clipping, decay > 0.0, bound,",
-        "    target, stop, decay,",
-        ")",
-        "cur = 1 - cur",
-        "if running == 0:",
-        "    break",
-    ]
-
-
-def _lanes_start(v: _Scalars) -> list[str]:
-    """Step 0's start check and ``opt_init``, on each running run's rows (as :data:`STEP`)."""
-    finite = v.checks()["finite_gradient"]
-    return [
-        "if t_begin == 0 and t_end > 0:",
-        "    t = 0",
-        "    for r in range(R):",
-        "        if IM[r, I_STATUS] == RUNNING:",
-        *[f"            {line}" for line in [*v.load_x(), *v.evaluate("seeds[r]")]],
-        "            ok = math.isfinite(f)",
-        *[f"            {line}" for line in finite],
-        "            if not ok:",
-        "                IM[r, I_STATUS] = INVALID_START",
-        "            else:",
-        "                opt_init(X[r], HP[r], S[r])",
-    ]
-
-
-def _lanes_in(n: int, ns: int) -> list[str]:
-    """Rows over the runs from the block's rows, and the trace entries of this chunk (indices
-    kk0 .. kk1 - 1; row nk of ``LTV`` and ``XTV`` takes the writes of steps not recorded)."""
-    return [
-        # two copies: a step reads one and writes the other (``cur`` is the one read)
-        "cur = 0",
-        f"V = np.zeros((2, {2 * n + ns}, R), X.dtype)",
-        f"V[0, :{n}, :] = X.T",
-        f"V[0, {n}:{n + ns}, :] = S.T",
-        "if decay > 0.0:",
-        f"    V[0, {n + ns}:, :] = AVG.T",
-        "MV = np.empty((2, 3, R))",
-        "IV = np.empty((2, 5, R), np.int64)",
-        *[f"{rows}[0, {i}, :] = {a}[:, {col}]" for rows, i, a, col in _LANE_METRICS],
-        "HPT = np.ascontiguousarray(HPS.T)",
-        "CLT = np.ascontiguousarray(CLIP.T)",
-        f"NZ = np.zeros(({n}, R))",
-        "kk0 = -(-t_begin // every)",
-        "nk = max(-(-t_end // every) - kk0, 0)",
-        "LTV = np.full((nk + 1, R), np.nan)",
-        "LTV[:nk, :] = LT[:, kk0 : kk0 + nk].T",
-        f"XTV = np.full((nk + 1 if record_x else 1, {n}, R), np.nan, X.dtype)",
-        "if record_x:",
-        "    XTV[:nk] = XT[:, kk0 : kk0 + nk, :].transpose((1, 2, 0))",
-    ]
-
-
-def _lanes_out(n: int, ns: int) -> list[str]:
-    """The rows over the runs back into the block's rows."""
-    return [
-        f"X[:, :] = V[cur, :{n}, :].T",
-        f"S[:, :] = V[cur, {n}:{n + ns}, :].T",
-        "if decay > 0.0:",
-        f"    AVG[:, :] = V[cur, {n + ns}:, :].T",
-        *[f"{a}[:, {col}] = {rows}[cur, {i}, :]" for rows, i, a, col in _LANE_METRICS],
-        "LT[:, kk0 : kk0 + nk] = LTV[:nk, :].T",
-        "if record_x:",
-        "    XT[:, kk0 : kk0 + nk, :] = XTV[:nk].transpose((2, 0, 1))",
-    ]
+    hooks = {
+        "prologue": ["sigma = pd[0]", _CHUNK_CONTROLS],
+        "clip": v.clip(),
+        "load": v.load_x(),
+        "evaluate": v.evaluate("seeds[r]"),
+        **v.checks(),
+        "init": ["opt_init(X[r], HP[r], S[r])"],
+        "record_x": [f"XT[r, kk, {i}] = {x}" for i, x in enumerate(v.xs)],
+        "step": [*v.load_s(), *v.step("HPS[r]"), *v.store_x(), *v.store_s()],
+        "average": [v.average(f"AVG[r, {i}]", x) for i, x in enumerate(v.xs)],
+    }
+    doc = "``advance_fused`` with the loops swapped: steps outside, runs inside."
+    return Layout(hooks, _IN_ROWS).source(STEP_MAJOR, "advance_lockstep", doc)
 
 
 def python_runner_source() -> str:

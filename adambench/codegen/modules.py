@@ -46,7 +46,7 @@ _HEADER = (
     "import numpy as np\n\n"
     "from adambench import kernels as K\n"
     "from adambench.kernels import *  # noqa: F403 (status codes, metric slots, jit)\n"
-    "from adambench.kernels import choose, jit, jit_lanes\n"
+    "from adambench.kernels import jit\n"
     "from adambench.schedules import (\n"
     "    chunk_controls, clip_gradient, clip_gradient_par, scheduled_lr,\n"
     ")\n\n"
@@ -110,16 +110,6 @@ def module_key(text: str, kernel: KernelRef, dtype: str = "float64") -> str:
 _LOADED: dict[str, ModuleType] = {}
 
 
-def _allow_lane_checks() -> None:
-    """Let LLVM vectorise the lockstep runner's step across runs: that loop reads and writes
-    about twenty rows over the runs, so it needs more runtime overlap checks (once per step,
-    not per run) than LLVM's default budget (128); it changes which loops vectorise, never what
-    they compute."""
-    import llvmlite.binding as llvm
-
-    llvm.set_option("adambench", "-vectorize-memory-check-threshold=4096")
-
-
 def load_module(
     problem: Problem, kernel: KernelRef, dtype: str = "float64"
 ) -> tuple[ModuleType, bool]:
@@ -136,7 +126,6 @@ def load_module(
     key = module_key(text, kernel, dtype)
     if key in _LOADED:
         return _LOADED[key], True
-    _allow_lane_checks()
     folder = cache_dir() / "modules"
     pname = problem_module_name(problem_src)
     _import_generated(
