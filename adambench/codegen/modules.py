@@ -65,7 +65,11 @@ def problem_module_source(problem_src: str) -> str:
 
 def problem_module_name(problem_src: str) -> str:
     """The import name of the problem's module (a hash of its text and what it imports)."""
-    return "_adambench_problem_" + _key("problem-module", problem_module_source(problem_src))
+    return _name_of_problem_module(problem_module_source(problem_src))
+
+
+def _name_of_problem_module(text: str) -> str:
+    return "_adambench_problem_" + _key("problem-module", text)
 
 
 def module_source(
@@ -76,14 +80,22 @@ def module_source(
     runners; with ``fused = n``, also the fused runners for n named variables (their locals of
     ``dtype``); with ``wide``, the runner whose optimizer step runs on all threads. The array
     runners are generic over the arrays' dtype (numba compiles them once per dtype)."""
+    ptext = problem_module_source(problem_src)
+    return _run_module_source(_name_of_problem_module(ptext), ptext, kernel, fused, wide, dtype)
+
+
+def _run_module_source(
+    pname: str, ptext: str, kernel: KernelRef, fused: int, wide: bool, dtype: str
+) -> str:
+    """:func:`module_source` for the problem's module ``pname`` of text ``ptext``."""
     loop = array_runner_source()
     if fused:
         loop += "\n\n" + fused_runner_source(fused, kernel, dtype)
         loop += "\n\n" + lockstep_runner_source(fused, kernel, dtype)
     if wide:
         loop += "\n\n" + wide_runner_source()
-    names = _PUBLIC_DEF.findall(problem_module_source(problem_src))
-    shared = f"from {problem_module_name(problem_src)} import {', '.join(names)}\n"
+    names = _PUBLIC_DEF.findall(ptext)
+    shared = f"from {pname} import {', '.join(names)}\n"
     return _HEADER + shared + kernel.binding() + "\n" + loop
 
 
@@ -121,16 +133,15 @@ def load_module(
     """
     wide = problem.kind == "vector" and kernel.step_par is not None
     fused = fused_dim(problem, kernel)
-    problem_src = problem_source(problem)
-    text = module_source(problem_src, kernel, fused, wide, dtype)
+    # the problem's module text and name once: each reads package files and hashes them
+    ptext = problem_module_source(problem_source(problem))
+    pname = _name_of_problem_module(ptext)
+    text = _run_module_source(pname, ptext, kernel, fused, wide, dtype)
     key = module_key(text, kernel, dtype)
     if key in _LOADED:
         return _LOADED[key], True
     folder = cache_dir() / "modules"
-    pname = problem_module_name(problem_src)
-    _import_generated(
-        pname, folder / f"pb_{pname.rsplit('_', 1)[1]}.py", problem_module_source(problem_src)
-    )
+    _import_generated(pname, folder / f"pb_{pname.rsplit('_', 1)[1]}.py", ptext)
     module = _import_generated(f"_adambench_gen_{key}", folder / f"ab_{key}.py", text)
     _LOADED[key] = module
     warm = (folder / f"ab_{key}.ok").exists()
