@@ -1,4 +1,5 @@
-"""Data sets of data problems, and their optimum (plain numpy, run once per problem load).
+"""Data sets of data problems, their models' losses in numpy, and their optimum (plain numpy,
+run once per problem load).
 
 Two moons (the geometry of scikit-learn's ``make_moons``, generated here so scikit-learn is not
 needed): ``n_samples`` points, half on each moon. Outer moon, label 0: (cos t, sin t) for t evenly
@@ -8,9 +9,25 @@ standard deviation ``noise`` on every coordinate, from ``numpy.random.default_rn
 
 from __future__ import annotations
 
+import math
+from typing import Any
+
 import numpy as np
 
-__all__ = ["design", "logreg_accuracy", "logreg_loss", "logreg_optimum", "two_moons"]
+__all__ = [
+    "MODELS",
+    "design",
+    "logreg_accuracy",
+    "logreg_loss",
+    "logreg_optimum",
+    "model_accuracy",
+    "model_loss",
+    "model_optimum",
+    "two_moons",
+]
+
+#: The models of data problems.
+MODELS = ("logistic", "softmax", "least_squares")
 
 
 def two_moons(n_samples: int, noise: float, data_seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -77,4 +94,112 @@ def logreg_optimum(
         w = w - step
         if np.max(np.abs(step)) < 1e-14:
             return w, k
+    return w, iters
+
+
+# ---------------------------------------------------------------------------------------------
+# Every model (``logistic``, ``softmax``, ``least_squares``): ``data`` rows are [features...,
+# label]; the l2 penalty covers the first ``n_reg`` weights of each class (the bias is last).
+# A softmax's weights are (n_classes, d) row after row, d = the row's features.
+
+
+def _softmax_parts(w: np.ndarray, data: np.ndarray, n_classes: int) -> tuple[Any, ...]:
+    """(features, class indices, weights (k, d), probabilities (n, k), logits (n, k))."""
+    a, y = data[:, :-1], data[:, -1].astype(np.int64)
+    weights = w.reshape(n_classes, a.shape[1])
+    z = a @ weights.T
+    e = np.exp(z - z.max(axis=1, keepdims=True))
+    return a, y, weights, e / e.sum(axis=1, keepdims=True), z
+
+
+def _penalty_mask(shape: tuple[int, ...], n_reg: int) -> np.ndarray:
+    mask = np.zeros(shape)
+    mask[..., :n_reg] = 1.0
+    return mask.reshape(-1)
+
+
+def model_loss(
+    model: str, w: np.ndarray, data: np.ndarray, l2: float, n_reg: int, n_classes: int = 2
+) -> float:
+    """The mean loss of ``model`` at ``w`` over the rows of ``data``, plus the l2 penalty."""
+    if model == "logistic":
+        return logreg_loss(w, data, l2, n_reg)
+    reg = 0.5 * l2 * float(np.sum(w**2 * _penalty_mask((w.size,), n_reg)))
+    if model == "least_squares":
+        r = data[:, :-1] @ w - data[:, -1]
+        return float(0.5 * np.mean(r**2)) + reg
+    a, y, _, _, z = _softmax_parts(w, data, n_classes)
+    top = z.max(axis=1)
+    lse = top + np.log(np.exp(z - top[:, None]).sum(axis=1))
+    mask = _penalty_mask((n_classes, a.shape[1]), n_reg)
+    return float(np.mean(lse - z[np.arange(len(y)), y])) + 0.5 * l2 * float(np.sum(w**2 * mask))
+
+
+def model_accuracy(model: str, w: np.ndarray, data: np.ndarray, n_classes: int) -> float | None:
+    """The fraction of rows classified right (None for least squares, not a classifier)."""
+    if model == "logistic":
+        return logreg_accuracy(w, data)
+    if model == "softmax":
+        _, y, _, _, z = _softmax_parts(w, data, n_classes)
+        return float(np.mean(np.argmax(z, axis=1) == y))
+    return None
+
+
+def model_optimum(
+    model: str, data: np.ndarray, l2: float, n_reg: int, n_classes: int
+) -> tuple[np.ndarray, int]:
+    """The minimiser of the full-batch loss and the Newton steps taken: Newton's method for
+    logistic regression, a direct solve for least squares, Newton with backtracking for softmax. Raises ``np.linalg.LinAlgError`` on a singular system."""
+    if model == "logistic":
+        return logreg_optimum(data, l2, n_reg)
+    d = data.shape[1] - 1
+    if model == "least_squares":
+        a, y = data[:, :-1], data[:, -1]
+        reg = l2 * _penalty_mask((d,), n_reg)
+        return np.linalg.solve(a.T @ a / len(y) + np.diag(reg), a.T @ y / len(y)), 1
+    return _softmax_newton(data, l2, n_reg, n_classes)
+
+
+def _softmax_newton(
+    data: np.ndarray, l2: float, n_reg: int, k: int, iters: int = 100
+) -> tuple[np.ndarray, int]:
+    """Newton's method with backtracking on the softmax loss, from zero.
+
+    Without a penalty on the bias the loss is flat along "the same constant added to every
+    class's bias": the Hessian is singular there. The gradient is orthogonal to that direction
+    (the probabilities sum to 1), so adding it to the Hessian changes no step; the iterates keep
+    the biases summing to zero: the minimiser of least norm."""
+    a = np.ascontiguousarray(data[:, :-1])
+    n, d = a.shape
+    mask = _penalty_mask((k, d), n_reg)
+    flat = np.zeros((k, d))
+    flat[:, n_reg:] = 1.0 / math.sqrt(k)  # the flat directions (bias columns): unit vectors
+    w = np.zeros(k * d)
+    loss = model_loss("softmax", w, data, l2, n_reg, k)
+    for step in range(1, iters + 1):
+        _, y, _, p, _ = _softmax_parts(w, data, k)
+        err = p.copy()
+        err[np.arange(n), y] -= 1.0
+        g = (err.T @ a / n).reshape(-1) + l2 * mask * w
+        if np.max(np.abs(g)) < 1e-12:  # at the rounding floor: further steps only jitter
+            return w, step - 1
+        u = (p[:, :, None] * a[:, None, :]).reshape(n, k * d)
+        hess = -(u.T @ u)
+        for c in range(k):
+            hess[c * d : (c + 1) * d, c * d : (c + 1) * d] += (a * p[:, c : c + 1]).T @ a
+        hess = hess / n + np.diag(l2 * mask)
+        for j in range(n_reg, d):  # one flat direction per bias column
+            v = flat[:, j : j + 1] * np.eye(d)[j]
+            hess += np.outer(v.reshape(-1), v.reshape(-1))
+        direction = np.linalg.solve(hess, g)
+        t = 1.0
+        while True:  # backtracking: a full Newton step far from the optimum may overshoot
+            trial = w - t * direction
+            new = model_loss("softmax", trial, data, l2, n_reg, k)
+            if new <= loss - 1e-4 * t * float(g @ direction) or t < 1e-10:
+                break
+            t *= 0.5
+        w, loss = trial, new
+        if np.max(np.abs(t * direction)) < 1e-14:
+            return w, step
     return w, iters

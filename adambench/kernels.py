@@ -94,6 +94,8 @@ __all__ = [
     "jit_parallel",
     "logreg_grad",
     "logreg_loss",
+    "lsq_grad",
+    "lsq_loss",
     "nadam_init",
     "nadam_prepare",
     "nadam_step",
@@ -119,6 +121,8 @@ __all__ = [
     "sgd_step",
     "sgd_step_par",
     "sgd_update",
+    "softmax_grad",
+    "softmax_loss",
     "uniform",
     "zeros_init",
 ]
@@ -844,6 +848,120 @@ def logreg_grad(w, g, data, rows, l2, n_reg):
         for j in range(d):
             z += w[j] * data[k, j]
         err = _sigmoid(z) - data[k, d]
+        for j in range(d):
+            g[j] += err * data[k, j]
+    inv = 1.0 / rows.shape[0]
+    for j in range(d):
+        g[j] *= inv
+    for j in range(n_reg):
+        g[j] += l2 * w[j]
+
+
+# Softmax (multinomial logistic) regression: rows of ``data`` are [features..., class index];
+# the weights of class c are w[c * d : (c + 1) * d] (d = the row's features), the l2 penalty
+# covers the first ``n_reg`` of each class (not the bias column).
+
+
+@jit
+def _logits(w, data, k, n_classes, z):
+    """z[c] = w_c . a_k for every class c; returns max_c z[c]."""
+    d = data.shape[1] - 1
+    top = -math.inf
+    for c in range(n_classes):
+        s = 0.0
+        base = c * d
+        for j in range(d):
+            s += w[base + j] * data[k, j]
+        z[c] = s
+        top = max(top, s)
+    return top
+
+
+@jit
+def _softmax_penalty(w, l2, n_reg, n_classes, d):
+    reg = 0.0
+    for c in range(n_classes):
+        for j in range(n_reg):
+            reg += w[c * d + j] * w[c * d + j]
+    return 0.5 * l2 * reg
+
+
+@jit
+def softmax_loss(w, data, l2, n_reg, n_classes):
+    """Mean cross-entropy of softmax(W a) against the class, plus (l2 / 2) |W[:, :n_reg]|^2."""
+    n, d = data.shape[0], data.shape[1] - 1
+    z = np.empty(n_classes)
+    total = 0.0
+    for k in range(n):
+        top = _logits(w, data, k, n_classes, z)
+        s = 0.0
+        for c in range(n_classes):
+            s += math.exp(z[c] - top)
+        total += top + math.log(s) - z[int(data[k, d])]
+    return total / n + _softmax_penalty(w, l2, n_reg, n_classes, d)
+
+
+@jit
+def softmax_grad(w, g, data, rows, l2, n_reg, n_classes):
+    """Gradient of the loss over the sample indices ``rows``:
+    mean over rows of (softmax(W a) - onehot(y)) a^T, plus l2 W on the regularised columns."""
+    d = data.shape[1] - 1
+    z = np.empty(n_classes)
+    for i in range(g.shape[0]):
+        g[i] = 0.0
+    for r in range(rows.shape[0]):
+        k = rows[r]
+        top = _logits(w, data, k, n_classes, z)
+        s = 0.0
+        for c in range(n_classes):
+            z[c] = math.exp(z[c] - top)
+            s += z[c]
+        y = int(data[k, d])
+        for c in range(n_classes):
+            err = z[c] / s - (1.0 if c == y else 0.0)
+            base = c * d
+            for j in range(d):
+                g[base + j] += err * data[k, j]
+    inv = 1.0 / rows.shape[0]
+    for i in range(g.shape[0]):
+        g[i] *= inv
+    for c in range(n_classes):
+        for j in range(n_reg):
+            g[c * d + j] += l2 * w[c * d + j]
+
+
+# Least squares: rows of ``data`` are [features..., target value].
+
+
+@jit
+def lsq_loss(w, data, l2, n_reg):
+    """Mean of (w . a - y)^2 / 2 plus (l2 / 2) |w[:n_reg]|^2."""
+    n, d = data.shape[0], w.shape[0]
+    total = 0.0
+    for k in range(n):
+        z = 0.0
+        for j in range(d):
+            z += w[j] * data[k, j]
+        r = z - data[k, d]
+        total += 0.5 * r * r
+    reg = 0.0
+    for j in range(n_reg):
+        reg += w[j] * w[j]
+    return total / n + 0.5 * l2 * reg
+
+
+@jit
+def lsq_grad(w, g, data, rows, l2, n_reg):
+    """Gradient over the sample indices ``rows``: mean (w . a - y) a, plus l2 w[:n_reg]."""
+    d = w.shape[0]
+    for j in range(d):
+        g[j] = 0.0
+    for r in range(rows.shape[0]):
+        k = rows[r]
+        z = 0.0
+        for j in range(d):
+            z += w[j] * data[k, j]
+        err = z - data[k, d]
         for j in range(d):
             g[j] += err * data[k, j]
     inv = 1.0 / rows.shape[0]

@@ -33,7 +33,7 @@ def problem_key(problem: Problem) -> str:
 def problem_source(problem: Problem) -> str:
     """The numba source of the problem's kernels, from the disk cache or generated (sympy)."""
     if problem.kind == "logreg":
-        return _LOGREG_SOURCE
+        return _data_source(problem.model["kind"])
     key = problem_key(problem)
     path = cache_dir() / "problems" / f"p_{key[:32]}.py"
     text = read_verified(path)
@@ -249,18 +249,19 @@ def p_train(x, g, pd, data, ps, t, seed):
 """
 
 
-# Logistic regression: pd = [gradient_noise, l2, n_regularised, batch_size];
-# ps (per run) = [permutation of the samples..., epoch of that permutation].
-_LOGREG_SOURCE = """
+# A data problem's model: pd = [gradient_noise, l2, n_regularised, batch_size, n_classes];
+# ps (per run) = [permutation of the samples..., epoch of that permutation]. The loss returned
+# at every step is the full training set's (the gradient is the minibatch's).
+_DATA_TEMPLATE = """
 @jit
 def p_loss(x, pd, data):
-    return K.logreg_loss(x, data, pd[1], int(pd[2]))
+    return K.LOSS(x, data, pd[1], int(pd[2])EXTRA)
 
 
 @jit
 def p_fg(x, g, pd, data):
-    K.logreg_grad(x, g, data, np.arange(data.shape[0]), pd[1], int(pd[2]))
-    return K.logreg_loss(x, data, pd[1], int(pd[2]))
+    K.GRAD(x, g, data, np.arange(data.shape[0]), pd[1], int(pd[2])EXTRA)
+    return K.LOSS(x, data, pd[1], int(pd[2])EXTRA)
 
 
 @jit
@@ -274,10 +275,20 @@ def p_train(x, g, pd, data, ps, t, seed):
     if ps[n] != epoch:
         K.permutation(seed, epoch, perm)
         ps[n] = epoch
-    K.logreg_grad(x, g, data, perm[b * bs : min(b * bs + bs, n)], pd[1], int(pd[2]))
+    K.GRAD(x, g, data, perm[b * bs : min(b * bs + bs, n)], pd[1], int(pd[2])EXTRA)
     sigma = pd[0]
     if sigma > 0.0:
         for i in range(g.shape[0]):
             g[i] += sigma * K.normal(seed, t, i)
-    return K.logreg_loss(x, data, pd[1], int(pd[2]))
+    return K.LOSS(x, data, pd[1], int(pd[2])EXTRA)
 """
+
+
+def _data_source(model: str) -> str:
+    """The kernels of a data problem with model ``model`` (the kernels of :mod:`kernels`)."""
+    loss, grad, extra = {
+        "logistic": ("logreg_loss", "logreg_grad", ""),
+        "softmax": ("softmax_loss", "softmax_grad", ", int(pd[4])"),
+        "least_squares": ("lsq_loss", "lsq_grad", ""),
+    }[model]
+    return _DATA_TEMPLATE.replace("LOSS", loss).replace("GRAD", grad).replace("EXTRA", extra)

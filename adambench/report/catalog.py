@@ -182,9 +182,8 @@ def describe(name: str, dim: int | None = None) -> list[tuple[str, str]]:
         sigma = _value(p.gradient_noise)
         lines.append(("gradient noise", f"Gaussian, sigma = {sigma} per component"))
     if p.kind == "logreg":
-        m = p.model
-        data = f"two moons, {m['n_samples']} samples, noise {_value(m['noise'])}"
-        lines.append(("data", f"{data}, data seed {m['data_seed']}"))
+        lines.append(("data", p.model["source"]))
+        lines.append(("model", f"{p.model['kind']} regression" + " with a bias" * p.model["bias"]))
     from adambench.optimizers.registry import validate_suggestions
 
     validate_suggestions(p)  # refused here as `run` would refuse them
