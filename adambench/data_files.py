@@ -50,8 +50,7 @@ FORMATS = ("csv", "npz", "svmlight")
 BUILTIN_SETS = {
     "digits": "UCI optical recognition of handwritten digits (1,797 8x8 images, 10 classes), "
     "CC BY 4.0",
-    "breast_cancer": "UCI breast cancer Wisconsin (diagnostic) (569 x 30, 1 = benign), "
-    "CC BY 4.0",
+    "breast_cancer": "UCI breast cancer Wisconsin (diagnostic) (569 x 30, 1 = benign), CC BY 4.0",
 }
 
 
@@ -125,7 +124,7 @@ def builtin_table(name: str, max_rows: int | None = None) -> Table:
 def _open_text(path: Path) -> io.TextIOBase:
     if path.name.lower().endswith(".gz"):
         return gzip.open(path, "rt", encoding="utf-8", newline="")  # type: ignore[return-value]
-    return open(path, encoding="utf-8", newline="")  # noqa: SIM115 (the caller closes it)
+    return open(path, encoding="utf-8", newline="")  # the caller closes it
 
 
 def _number(text: str, where: str, line: int, column: str) -> float:
@@ -169,7 +168,7 @@ def _read_csv(fh: io.TextIOBase, where: str, target: str, max_rows: int | None) 
                 f"line {line}: {len(cells)} cells, the header names {len(names)} columns",
                 where=where,
             )
-        rows.append([_number(c, where, line, f"'{n}'") for c, n in zip(cells, names)])
+        rows.append([_number(c, where, line, f"'{n}'") for c, n in zip(cells, names, strict=True)])
         lines.append(line)
         if max_rows is not None and len(rows) >= max_rows:
             break
@@ -257,9 +256,7 @@ def _svmlight_rows(
         for token in body[1:]:
             index, sep, value = token.partition(":")
             if not sep or not index.isdigit():
-                raise ConfigError(
-                    f"line {line}: {token!r} is not index:value", where=where
-                )
+                raise ConfigError(f"line {line}: {token!r} is not index:value", where=where)
             column = int(index) - (0 if zero_based else 1)
             if column < 0:
                 raise ConfigError(
@@ -271,9 +268,7 @@ def _svmlight_rows(
         yield line, label, pairs
 
 
-def _read_svmlight(
-    fh: io.TextIOBase, where: str, max_rows: int | None, zero_based: bool
-) -> Table:
+def _read_svmlight(fh: io.TextIOBase, where: str, max_rows: int | None, zero_based: bool) -> Table:
     """An svmlight/libsvm file (``label index:value ...``), as a dense matrix."""
     labels, lines, rows, width = [], [], [], 0
     for line, label, pairs in _svmlight_rows(fh, where, zero_based):

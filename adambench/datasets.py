@@ -149,7 +149,8 @@ def model_optimum(
     model: str, data: np.ndarray, l2: float, n_reg: int, n_classes: int
 ) -> tuple[np.ndarray, int]:
     """The minimiser of the full-batch loss and the Newton steps taken: Newton's method for
-    logistic regression, a direct solve for least squares, Newton with backtracking for softmax. Raises ``np.linalg.LinAlgError`` on a singular system."""
+    logistic regression, a direct solve for least squares, Newton with backtracking for
+    softmax. Raises ``np.linalg.LinAlgError`` on a singular system."""
     if model == "logistic":
         return logreg_optimum(data, l2, n_reg)
     d = data.shape[1] - 1

@@ -258,6 +258,11 @@ def problem_from_dict(
     if shape.kind == "logreg":
         minimizers, min_value, steps_taken = _data_optimum(shape, where)
         notes.append(_optimum_note(shape.model["kind"], steps_taken))
+        if shape.model["kind"] == "softmax" and shape.model["bias"]:
+            # The loss is the same when one constant is added to every class's bias: the
+            # minimisers are a line, and a distance to one point of it would mislead.
+            minimizers = ()
+            notes.append("the minimiser is not unique (the biases only up to a common constant)")
     settings = _settings(f, min_value, start, minimizers)
     if shape.kind == "logreg" and shape.data is not None:
         notes += _batch_notes(shape.data.shape[0], shape.model["batch_size"])
@@ -498,7 +503,7 @@ def _data_problem(f: Fields, base_dir: Path | None) -> _Shape:
     if len(test_y):
         source += f"; {len(train_y)} rows for training, {len(test_y)} held out"
     model["batch_size"] = f.nested("model", f.get("model") or {}).integer(
-        "batch_size", 1, len(train_y), 16
+        "batch_size", 1, len(train_y), min(16, len(train_y))
     )
     table = design(train_x, train_y, model["bias"])
     test = design(test_x, test_y, model["bias"]) if len(test_y) else None
