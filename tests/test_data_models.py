@@ -1,0 +1,130 @@
+"""The models of data problems (logistic, softmax, least squares): their hand-derived compiled
+gradients against torch autograd, a run reaching the optimum a reference solver in this file
+finds, and the same numbers on any number of threads."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import adambench
+from adambench import kernels as K
+from adambench.problems import load_problem
+
+
+def random_rows(n: int, d: int, label: np.ndarray) -> np.ndarray:
+    rng = np.random.default_rng(5)
+    return np.column_stack([rng.normal(size=(n, d)), label]).astype(np.float64)
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("model", ["logistic", "softmax", "least_squares"])
+def test_gradient_and_loss_match_torch_autograd(model):
+    torch = pytest.importorskip("torch")
+    n, d, k, l2, n_reg = 9, 4, 3, 0.3, 3  # the last feature is unpenalised, as a bias
+    rng = np.random.default_rng(11)
+    label = {
+        "logistic": rng.integers(0, 2, n),
+        "softmax": rng.integers(0, k, n),
+        "least_squares": rng.normal(size=n),
+    }[model].astype(float)
+    data = random_rows(n, d, label)
+    size = d * (k if model == "softmax" else 1)
+    w = rng.normal(size=size)
+    rows = np.array([7, 1, 4, 4, 0])  # a minibatch (a row may be drawn twice in a batch)
+
+    a, y = torch.tensor(data[rows, :d]), torch.tensor(data[rows, d])
+    wt = torch.tensor(w, requires_grad=True)
+    penalty = 0.5 * l2 * (wt.reshape(-1, d)[:, :n_reg] ** 2).sum()
+    if model == "logistic":
+        fit = torch.nn.functional.binary_cross_entropy_with_logits(a @ wt, y)
+    elif model == "softmax":
+        fit = torch.nn.functional.cross_entropy(a @ wt.reshape(k, d).T, y.long())
+    else:
+        fit = 0.5 * ((a @ wt - y) ** 2).mean()
+    (fit + penalty).backward()
+
+    g = np.zeros(size)
+    extra = (k,) if model == "softmax" else ()
+    grad, loss = {
+        "logistic": (K.logreg_grad, K.logreg_loss),
+        "softmax": (K.softmax_grad, K.softmax_loss),
+        "least_squares": (K.lsq_grad, K.lsq_loss),
+    }[model]
+    grad(w, g, data, rows, l2, n_reg, *extra)
+    np.testing.assert_allclose(g, wt.grad.numpy(), rtol=1e-10, atol=1e-12)
+    # the compiled loss over these rows is torch's loss
+    f = loss(w, data[rows], l2, n_reg, *extra)
+    assert f == pytest.approx(float((fit + penalty).detach()), rel=1e-12)
+
+
+def softmax_reference(a: np.ndarray, y: np.ndarray, k: int, l2: float) -> np.ndarray:
+    """The minimiser of mean cross-entropy + (l2/2)|W|^2 (every weight penalised), by plain
+    gradient descent in numpy: an independent solver (step 1/L for L = max eig(A^T A)/n + l2)."""
+    n, d = a.shape
+    onehot = np.eye(k)[y.astype(int)]
+    lipschitz = np.linalg.eigvalsh(a.T @ a / n).max() + l2
+    w = np.zeros((k, d))
+    for _ in range(20_000):
+        z = a @ w.T
+        p = np.exp(z - z.max(axis=1, keepdims=True))
+        p /= p.sum(axis=1, keepdims=True)
+        grad = (p - onehot).T @ a / n + l2 * w
+        w -= grad / lipschitz
+        if np.abs(grad).max() < 1e-13:
+            break
+    return w.reshape(-1)
+
+
+@pytest.fixture(scope="module")
+def softmax_problem(tmp_path_factory):
+    """A three-class softmax regression on a small CSV file (no bias: a unique minimiser)."""
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=(40, 3))
+    y = np.argmax(x @ rng.normal(size=(3, 3)) + rng.normal(scale=0.8, size=(40, 3)), axis=1)
+    folder = tmp_path_factory.mktemp("softmax")
+    cells = [[*(repr(float(v)) for v in row), str(t)] for row, t in zip(x, y, strict=True)]
+    lines = ["u,v,w,class"] + [",".join(row) for row in cells]
+    (folder / "d.csv").write_text("\n".join(lines) + "\n")
+    (folder / "p.yaml").write_text(
+        "name: small_softmax\n"
+        "data: {file: d.csv, target: class}\n"
+        "model: {kind: softmax, l2: 0.1, batch_size: 8}\n"
+        "steps: 1500\n"
+    )
+    return load_problem(folder / "p.yaml"), x, y
+
+
+def test_full_batch_descent_reaches_the_reference_optimum(softmax_problem):
+    problem, x, y = softmax_problem
+    reference = softmax_reference(x, y, 3, 0.1)
+    # the problem's own optimum (Newton) is the reference solver's
+    np.testing.assert_allclose(problem.minimizers[0], reference, atol=1e-9)
+    # plain gradient descent on the full batch, compiled, gets there too
+    exact = _full_batch(problem)
+    result = adambench.run(exact, ["sgd(lr=1)"], steps=1500)
+    run = result.runs[0]
+    np.testing.assert_allclose(run.final_x, reference, atol=1e-8)
+    assert run.final_loss == pytest.approx(problem.min_value, abs=1e-12)
+    assert run.accuracy == pytest.approx(np.mean(np.argmax(x @ reference.reshape(3, 3).T, 1) == y))
+
+
+def _full_batch(problem):
+    """The same problem with every minibatch the whole training set."""
+    import dataclasses
+
+    return dataclasses.replace(problem, model={**problem.model, "batch_size": 40})
+
+
+def test_minibatch_runs_are_the_same_on_any_threads_and_chunks(softmax_problem):
+    problem = softmax_problem[0]
+    kw = {"steps": 120, "seeds": 3}  # one start: seeds differ only in their minibatches
+    serial = adambench.run(problem, ["sgd(lr=0.5)", "sgd(lr=0.1)"], threads=1, **kw)
+    parallel = adambench.run(
+        problem, ["sgd(lr=0.5)", "sgd(lr=0.1)"], threads=2, chunk_steps=7, **kw
+    )
+    for a, b in zip(serial.runs, parallel.runs, strict=True):
+        assert np.array_equal(a.final_x, b.final_x)
+        assert np.array_equal(a.loss_trace, b.loss_trace)
+    # minibatches make the run differ from the full-batch one, and seeds from each other
+    assert not np.array_equal(serial.runs[0].final_x, serial.runs[1].final_x)
