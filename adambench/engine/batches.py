@@ -359,6 +359,8 @@ def _run_result(
         distance_to_minimum=None if failed else prob.distance_to_minimum(x),
         grad_norm=float(m[K.M_GNORM]) if math.isfinite(m[K.M_GNORM]) else None,
         accuracy=None if failed else prob.accuracy(x),
+        test_loss=None if failed or prob.test_data is None else prob.loss_numpy(x, test=True),
+        test_accuracy=None if failed else prob.accuracy(x, test=True),
         average_x=avg_x,
         average_loss=avg_loss,
         loss_trace=A["LT"][r, :n_rec].copy(),

@@ -106,6 +106,9 @@ class ConfigSummary:
     steps_to_target: Stat | None
     accuracy: Stat | None
     average_loss: Stat | None
+    #: On a data problem's held-out rows (None without them).
+    test_loss: Stat | None = None
+    test_accuracy: Stat | None = None
 
     @property
     def all_diverged(self) -> bool:
@@ -144,5 +147,7 @@ def summarize(
         grad_norm=Stat.of([r.grad_norm for r in runs if r.status != "diverged"]),
         steps_to_target=Stat.of([r.steps_to_target for r in runs]),
         accuracy=Stat.of([r.accuracy for r in runs if r.status != "diverged"]),
+        test_loss=Stat.of([getattr(r, "test_loss", None) for r in kept]),
+        test_accuracy=Stat.of([getattr(r, "test_accuracy", None) for r in kept]),
         average_loss=Stat.of([r.average_loss for r in runs if r.status != "diverged"]),
     )

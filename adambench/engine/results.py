@@ -82,6 +82,9 @@ class RunResult:
     distance_to_minimum: float | None
     grad_norm: float | None
     accuracy: float | None = None
+    #: A data problem's loss (with the penalty) and accuracy on its held-out rows, if any.
+    test_loss: float | None = None
+    test_accuracy: float | None = None
     average_x: np.ndarray | None = None
     average_loss: float | None = None
     loss_trace: np.ndarray | None = None
@@ -161,7 +164,9 @@ class Result:
                 }
                 for c in self.configs
             ],
-            "runs": [run_dict(r, small, trace, p.min_value) for r in self.runs],
+            "runs": [
+                run_dict(r, small, trace, p.min_value, p.test_data is not None) for r in self.runs
+            ],
             "notes": list(self.notes) + list(p.notes),
             "volatile": {
                 "date": self.date,
@@ -200,7 +205,7 @@ class Result:
             "grad_norm",
             "accuracy",
             "average_loss",
-        ]
+        ] + ["test_loss", "test_accuracy"] * (self.problem.test_data is not None)
         m = self.problem.min_value
         buf = io.StringIO()
         w = csv.writer(buf, lineterminator="\n")
@@ -231,10 +236,15 @@ def _vec(a: np.ndarray | None) -> list[float | None] | None:
 
 
 def run_dict(
-    r: RunResult, small: bool, trace: bool, min_value: float | None = None
+    r: RunResult,
+    small: bool,
+    trace: bool,
+    min_value: float | None = None,
+    held_out: bool = False,
 ) -> dict[str, Any]:
     """One run as the JSON object of the result schema; ``min_value``, the problem's known
-    minimum value (None: unknown), gives ``final_gap`` and ``best_gap`` (null without it)."""
+    minimum value (None: unknown), gives ``final_gap`` and ``best_gap`` (null without it);
+    ``held_out`` adds ``test_loss`` and ``test_accuracy`` (a data problem's held-out rows)."""
     from adambench.engine.metrics import gap_to_minimum
 
     out: dict[str, Any] = {
@@ -260,6 +270,9 @@ def run_dict(
         if r.average_loss is None and r.average_x is None
         else {"x": _vec(r.average_x) if small else None, "loss": finite_or_none(r.average_loss)},
     }
+    if held_out:  # a data problem with held-out rows (test_fraction > 0)
+        out["test_loss"] = finite_or_none(r.test_loss)
+        out["test_accuracy"] = finite_or_none(r.test_accuracy)
     if trace:
         out["trace"] = {
             "every": r.trace_every,

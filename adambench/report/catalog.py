@@ -167,6 +167,8 @@ def describe(name: str, dim: int | None = None) -> list[tuple[str, str]]:
     lines = [("name", p.name), ("description", p.description or "–"), ("source", p.source)]
     if p.kind == "vector":
         lines.append(("variables", f"x[0] .. x[{p.dim - 1}] (dim {p.dim}; --dim to change)"))
+    elif not p.variables:  # a data problem's weights, as many as its data decides
+        lines.append(("variables", f"x[0] .. x[{p.dim - 1}] (the model's {p.dim} weights)"))
     else:
         lines.append(("variables", ", ".join(p.variables)))
     lines.append(("objective", p.formula()))
@@ -199,6 +201,13 @@ def describe(name: str, dim: int | None = None) -> list[tuple[str, str]]:
     return lines
 
 
+_MODEL_GRADIENTS = {
+    "logistic": "mean (sigmoid(w . a) - label) a + l2 w, over the minibatch",
+    "softmax": "mean (softmax(W a) - onehot(class)) a^T + l2 W, over the minibatch",
+    "least_squares": "mean (w . a - y) a + l2 w, over the minibatch",
+}
+
+
 def _value(v: Any) -> str:
     return format_number(v, "value")
 
@@ -216,7 +225,7 @@ def gradient_lines(p: Any) -> list[tuple[str, str]]:
     """The derived gradient, printed by sympy (the same derivation as the compiled kernel);
     kept in the cache directory, so that a second `show` needs no sympy (~0.3 s to import)."""
     if p.kind == "logreg":
-        return [("gradient", "mean (sigmoid(w . a) - label) a + l2 w, over the minibatch")]
+        return [("gradient", _MODEL_GRADIENTS[p.model["kind"]])]
     path = _gradient_cache_path(p)
     cached = _read_gradient_lines(path)
     if cached is not None:

@@ -141,7 +141,9 @@ def _columns(result: Result, curve: bool) -> list[str]:
     names += ["dist. to min"] * bool(p.minimizers) + ["|grad|"]
     if p.target is not None:
         names += ["steps to target"] + ["success"] * many
-    names += ["accuracy"] * (p.kind == "logreg")
+    names += ["accuracy"] * (p.kind == "logreg" and p.model.get("kind") != "least_squares")
+    names += ["test loss"] * (p.test_data is not None)
+    names += ["test acc."] * (p.test_data is not None and p.model.get("kind") != "least_squares")
     names += ["avg. loss"] * bool(result.settings.average_decay)
     return names + ["loss curve"] * curve
 
@@ -170,8 +172,12 @@ def _row(result: Result, k: int, s: ConfigSummary) -> list[str]:
         row.append(_stat(s.steps_to_target, many, integer=True))
         if many:
             row.append(format_number(s.success_rate, "percent"))
-    if p.kind == "logreg":
+    if p.kind == "logreg" and p.model.get("kind") != "least_squares":
         row.append(_stat(s.accuracy, many))
+    if p.test_data is not None:
+        row.append(_stat(s.test_loss, many))
+        if p.model.get("kind") != "least_squares":
+            row.append(_stat(s.test_accuracy, many))
     if result.settings.average_decay:
         row.append(_stat(s.average_loss, many))
     return row
@@ -326,7 +332,9 @@ DROP_ORDER = (
     "dist. to min",
     "avg. loss",
     "best loss",
+    "test loss",
     "accuracy",
+    "test acc.",
     "success",
 )
 
