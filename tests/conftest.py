@@ -50,6 +50,8 @@ BUILTIN_PROBLEMS = (
     "long_valley",
     "saddle_point",
     "noisy_logreg",
+    "digits_softmax",
+    "breast_cancer_logistic",
 )
 
 

@@ -4,6 +4,8 @@ finds, and the same numbers on any number of threads."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -128,3 +130,33 @@ def test_minibatch_runs_are_the_same_on_any_threads_and_chunks(softmax_problem):
         assert np.array_equal(a.loss_trace, b.loss_trace)
     # minibatches make the run differ from the full-batch one, and seeds from each other
     assert not np.array_equal(serial.runs[0].final_x, serial.runs[1].final_x)
+
+
+def test_held_out_rows_give_test_loss_and_accuracy(softmax_problem, tmp_path):
+    import json
+
+    from rich.console import Console
+
+    from adambench.report.tables import table
+
+    folder = Path(softmax_problem[0].source).parent
+    text = (folder / "p.yaml").read_text().replace("class}", "class, test_fraction: 0.25}")
+    (tmp_path / "d.csv").write_text((folder / "d.csv").read_text())
+    (tmp_path / "p.yaml").write_text(text)
+    problem = load_problem(tmp_path / "p.yaml")
+    assert (problem.data.shape[0], problem.test_data.shape[0]) == (30, 10)
+    result = adambench.run(problem, ["sgd(lr=0.5)"], steps=200, seeds=2)
+    for run in result.runs:
+        # the held-out loss and accuracy, recomputed here from the held-out rows
+        a, y = problem.test_data[:, :-1], problem.test_data[:, -1].astype(int)
+        z = a @ run.final_x.reshape(3, 3).T
+        lse = np.log(np.exp(z).sum(axis=1))
+        loss = np.mean(lse - z[np.arange(10), y]) + 0.05 * np.sum(run.final_x**2)
+        assert run.test_loss == pytest.approx(loss, rel=1e-12)
+        assert run.test_accuracy == np.mean(np.argmax(z, axis=1) == y)
+    saved = json.loads(json.dumps(result.to_dict()))
+    assert saved["runs"][0]["test_loss"] == result.runs[0].test_loss
+    console = Console(width=200, record=True)
+    console.print(table(result))
+    header = console.export_text()
+    assert "test loss" in header and "test acc." in header
