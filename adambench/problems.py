@@ -100,11 +100,11 @@ class Problem:
 
     def problem_params(self) -> np.ndarray:
         """The ``pd`` vector of the kernels: [gradient_noise, (data-problem settings:
-        l2, weights regularised per class, batch size, classes)]."""
+        l2, weights regularised per class, batch size, classes, eval_every)]."""
         if self.kind == "logreg":
             m = self.model
             pd = [self.gradient_noise, m["l2"], self._n_reg(), m["batch_size"], m["n_classes"]]
-            return np.array(pd, float)
+            return np.array([*pd, m["eval_every"]], float)
         return np.array([self.gradient_noise], float)
 
     def _n_reg(self) -> int:
@@ -113,8 +113,9 @@ class Problem:
         return self.data.shape[1] - 1 - (1 if self.model["bias"] else 0)
 
     def problem_state_width(self) -> int:
-        """Integers of per-run state the kernels keep (minibatch permutation and its epoch)."""
-        return self.data.shape[0] + 1 if self.kind == "logreg" and self.data is not None else 0
+        """Integers of per-run state the kernels keep (minibatch permutation, the last loss
+        evaluated, the permutation's epoch last)."""
+        return self.data.shape[0] + 2 if self.kind == "logreg" and self.data is not None else 0
 
     def data_array(self) -> np.ndarray:
         return self.data if self.data is not None else np.zeros((0, 0))
@@ -266,6 +267,7 @@ def problem_from_dict(
     settings = _settings(f, min_value, start, minimizers)
     if shape.kind == "logreg" and shape.data is not None:
         notes += _batch_notes(shape.data.shape[0], shape.model["batch_size"])
+        notes += _eval_notes(shape.model["eval_every"])
     return Problem(
         name=name.strip(),
         description=description.strip(),
@@ -634,13 +636,14 @@ def _model(f: Fields) -> dict[str, Any]:
     from adambench.datasets import MODELS
 
     model = f.mapping("model", "must be a mapping", {})
-    model.unknown_keys(("kind", "bias", "l2", "batch_size"))
+    model.unknown_keys(("kind", "bias", "l2", "batch_size", "eval_every"))
     kind = model.choice("kind", MODELS, "logistic")
     bias = model.boolean("bias", False)
     l2 = model.number("l2", 1e-3)
     if l2 < 0:
         raise model.fail("l2", f"must be >= 0, got {l2:g}")
-    return {"kind": kind, "bias": bias, "l2": l2}
+    eval_every = model.integer("eval_every", 1, MAX_STEPS, 1)
+    return {"kind": kind, "bias": bias, "l2": l2, "eval_every": eval_every}
 
 
 def _data_optimum(shape: _Shape, where: str) -> tuple[tuple[np.ndarray, ...], float, int]:
@@ -725,6 +728,16 @@ def _optimum_note(model: str, steps: int) -> str:
         return "optimum by a direct solve of the normal equations"
     method = "Newton's method" if model == "logistic" else "Newton's method with backtracking"
     return f"optimum by {method} on the full-batch loss ({steps} steps)"
+
+
+def _eval_notes(every: int) -> list[str]:
+    """What the losses mean when the training loss is not evaluated at every step."""
+    if every == 1:
+        return []
+    return [
+        f"the training loss is evaluated every {every} steps (and at the last): best loss, "
+        f"steps to target and recorded losses are those of iterates 0, {every}, {2 * every}, ..."
+    ]
 
 
 def _batch_notes(size: int, batch: int) -> list[str]:

@@ -160,3 +160,22 @@ def test_held_out_rows_give_test_loss_and_accuracy(softmax_problem, tmp_path):
     console.print(table(result))
     header = console.export_text()
     assert "test loss" in header and "test acc." in header
+
+
+def test_eval_every_changes_what_is_measured_not_the_run(softmax_problem, tmp_path):
+    problem = softmax_problem[0]
+    folder = Path(problem.source).parent
+    text = (folder / "p.yaml").read_text().replace("batch_size: 8", "batch_size: 8, eval_every: 7")
+    (tmp_path / "d.csv").write_text((folder / "d.csv").read_text())
+    (tmp_path / "p.yaml").write_text(text)
+    sparse = load_problem(tmp_path / "p.yaml")
+    assert "evaluated every 7 steps" in " ".join(sparse.notes)
+    kw = {"steps": 100, "seeds": 2, "every": 1}
+    one, seven = (adambench.run(p, ["sgd(lr=0.5)"], **kw) for p in (problem, sparse))
+    for a, b in zip(one.runs, seven.runs, strict=True):
+        assert np.array_equal(a.final_x, b.final_x)  # the same steps, bit for bit
+        assert a.final_loss == b.final_loss  # the last iterate is always evaluated
+        # losses at iterates 0, 7, 14, ... are the full ones; between them, the last one held
+        held = a.loss_trace[(np.arange(100) // 7) * 7]
+        np.testing.assert_array_equal(b.loss_trace[:100], held)
+        assert b.best_loss == np.min([*a.loss_trace[:100:7], a.final_loss])

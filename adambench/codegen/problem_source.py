@@ -249,9 +249,11 @@ def p_train(x, g, pd, data, ps, t, seed):
 """
 
 
-# A data problem's model: pd = [gradient_noise, l2, n_regularised, batch_size, n_classes];
-# ps (per run) = [permutation of the samples..., epoch of that permutation]. The loss returned
-# at every step is the full training set's (the gradient is the minibatch's).
+# A data problem's model: pd = [gradient_noise, l2, n_regularised, batch_size, n_classes,
+# eval_every]; ps (per run) = [permutation of the samples..., the last loss evaluated (its
+# float64 bits), epoch of that permutation]. The loss returned is the full training set's (the
+# gradient is the minibatch's), evaluated at iterates 0, K, 2K, ... (K = eval_every): between
+# two it is the last one evaluated.
 _DATA_TEMPLATE = """
 @jit
 def p_loss(x, pd, data):
@@ -272,15 +274,18 @@ def p_train(x, g, pd, data, ps, t, seed):
     epoch = (t - 1) // n_batches
     b = (t - 1) % n_batches
     perm = ps[:n]
-    if ps[n] != epoch:
+    if ps[n + 1] != epoch:
         K.permutation(seed, epoch, perm)
-        ps[n] = epoch
+        ps[n + 1] = epoch
     K.GRAD(x, g, data, perm[b * bs : min(b * bs + bs, n)], pd[1], int(pd[2])EXTRA)
     sigma = pd[0]
     if sigma > 0.0:
         for i in range(g.shape[0]):
             g[i] += sigma * K.normal(seed, t, i)
-    return K.LOSS(x, data, pd[1], int(pd[2])EXTRA)
+    held = ps[n : n + 1].view(np.float64)
+    if (t - 1) % int(pd[5]) == 0:
+        held[0] = K.LOSS(x, data, pd[1], int(pd[2])EXTRA)
+    return held[0]
 """
 
 
