@@ -7,7 +7,11 @@ from pathlib import Path
 
 from adambench.errors import ProblemError
 
-__all__ = ["builtin_files"]
+__all__ = ["BUILTIN_DATA_SHAPES", "builtin_files"]
+
+#: The shipped data sets (``adambench/data``): name -> (features, classes), so that `list` can
+#: tell a data problem's number of weights without reading the data (tests check the files).
+BUILTIN_DATA_SHAPES = {"digits": (64, 10), "breast_cancer": (30, 2)}
 
 
 def _builtin_dir() -> Path:

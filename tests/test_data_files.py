@@ -15,6 +15,7 @@ from adambench.cli import app
 from adambench.data_files import builtin_table, split_and_scale
 from adambench.errors import ConfigError
 from adambench.problems import load_problem
+from adambench.report.catalog import catalog
 
 runner = CliRunner()
 
@@ -110,12 +111,18 @@ def test_shipped_data_sets():
     assert digits.features.min() == 0 and digits.features.max() == 16
     assert cancer.features.shape == (569, 30) and int(cancer.target.sum()) == 357  # benign
     assert cancer.feature_names[0] == "mean_radius" and cancer.target_name == "benign"
+    from adambench.problem_files import BUILTIN_DATA_SHAPES
+
+    # what `list` tells without reading the data
+    assert BUILTIN_DATA_SHAPES == {"digits": (64, 10), "breast_cancer": (30, 2)}
     p = load_problem("digits_softmax")
     assert p.dim == 650 and p.data.shape[0] + p.test_data.shape[0] == 1797
     assert not p.minimizers  # the biases are free up to a constant: no unique minimiser
     assert "not unique" in " ".join(p.notes)
     q = load_problem("breast_cancer_logistic")
     assert q.dim == 31 and q.accuracy(q.minimizers[0], test=True) > 0.9
+    listed = {row["name"]: row["dim"] for row in catalog()["problems"]}
+    assert (listed["digits_softmax"], listed["breast_cancer_logistic"]) == (p.dim, q.dim)
 
 
 BAD_FILES = [

@@ -28,8 +28,7 @@ __all__ = [
 def _problem_headline(name: str, raw: Any) -> dict[str, Any]:
     raw = raw if isinstance(raw, dict) else {}
     if "data" in raw or "model" in raw:
-        kind = "data"
-        dim = len(raw.get("variables", [0, 0]))
+        kind, dim = "data", _data_dim(raw)
     elif "dim" in raw:
         kind, dim = "vector", raw["dim"]
     else:
@@ -46,6 +45,22 @@ def _problem_headline(name: str, raw: Any) -> dict[str, Any]:
         "description": raw.get("description", ""),
         "suggested": raw.get("suggested", {}),
     }
+
+
+def _data_dim(raw: dict[str, Any]) -> int | str:
+    """A data problem's number of weights, from its file alone: its variables, a shipped data
+    set's shape, or two moons' 2 features (a bias adds one per class); "–" for a user's file."""
+    from adambench.problem_files import BUILTIN_DATA_SHAPES
+
+    if "variables" in raw:
+        return len(raw["variables"])
+    data = raw.get("data") if isinstance(raw.get("data"), dict) else {}
+    model = raw.get("model") if isinstance(raw.get("model"), dict) else {}
+    if "file" in data or data.get("builtin", "digits") not in BUILTIN_DATA_SHAPES:
+        return "–"
+    features, classes = BUILTIN_DATA_SHAPES[data["builtin"]] if "builtin" in data else (2, 2)
+    per_class = features + (1 if model.get("bias") is True else 0)
+    return per_class * (classes if model.get("kind") == "softmax" else 1)
 
 
 def catalog() -> dict[str, Any]:
