@@ -290,8 +290,10 @@ def _read_svmlight(fh: io.TextIOBase, where: str, max_rows: int | None, zero_bas
 def class_labels(table: Table, binary: bool) -> tuple[np.ndarray, int]:
     """The target as class indices 0..k-1 (the sorted distinct values) and k. Refused: a
     non-integer label, one class only, a class with one sample, and for ``binary`` labels
-    other than 0 and 1."""
+    other than 0 and 1 (or -1 and 1, svmlight's custom, read as 0 and 1)."""
     y = table.target
+    if binary and np.all((y == -1) | (y == 1)):
+        y = (y == 1).astype(np.float64)
     bad = np.flatnonzero(y != np.round(y))
     if bad.size:
         k = int(bad[0])

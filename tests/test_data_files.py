@@ -58,6 +58,12 @@ def test_csv_npz_and_svmlight_give_the_same_problem(tmp_path):
     assert np.all(first.start == 0)  # a data problem starts at zero unless told
 
 
+def test_svmlight_labels_minus_one_and_one_are_read_as_zero_and_one(tmp_path):
+    (tmp_path / "d.svm").write_text("-1 1:0.5\n+1 1:2\n-1 2:1\n1 1:1 2:1\n")
+    p = load_problem(write_problem(tmp_path, "{file: d.svm}"))
+    assert p.data[:, -1].tolist() == [0, 1, 0, 1]
+
+
 def test_paths_are_relative_to_the_problem_file(tmp_path, monkeypatch):
     (tmp_path / "sub").mkdir()
     (tmp_path / "sub" / "d.csv").write_text(CSV)
