@@ -563,6 +563,9 @@ def _data_set(
     else:
         table = _file_table(data, base_dir, max_rows)
         described = f"file {data.text('file')}"
+    if table.features.shape[1] == 0:
+        only = f"has no feature columns besides '{table.target_name}'"
+        raise ConfigError(only, where=table.where)
     target = table.target
     if model != "least_squares":
         target, _ = data_files.class_labels(table, binary=model == "logistic")

@@ -139,6 +139,7 @@ BAD_FILES = [
     ("empty", "d.csv", "a,b,y\n1,,0\n2,1,1\n", "target: y", r"line 2, column 'b': empty cell"),
     ("no-target", "d.csv", "a,b,y\n1,2,0\n", "target: Y", r"line 1: no column 'Y' .*'y'\?"),
     ("no-rows", "d.csv", "a,b,y\n", "target: y", r"has no data rows"),
+    ("no-features", "d.csv", "y\n0\n1\n", "target: y", r"has no feature columns besides 'y'"),
     ("no-header", "d.csv", "", "target: y", r"line 1: no header"),
     (
         "one-sample",
