@@ -134,7 +134,10 @@ def test_minibatch_runs_are_the_same_on_any_threads_and_chunks(softmax_problem):
 
 def test_held_out_rows_give_test_loss_and_accuracy(softmax_problem, tmp_path):
     import json
+    from importlib.resources import files
+    from unittest.mock import ANY
 
+    import jsonschema
     from rich.console import Console
 
     from adambench.report.tables import table
@@ -156,6 +159,10 @@ def test_held_out_rows_give_test_loss_and_accuracy(softmax_problem, tmp_path):
         assert run.test_accuracy == np.mean(np.argmax(z, axis=1) == y)
     saved = json.loads(json.dumps(result.to_dict()))
     assert saved["runs"][0]["test_loss"] == result.runs[0].test_loss
+    schema = json.loads((files("adambench.schema") / "result.schema.json").read_text())
+    jsonschema.validate(saved, schema)
+    run_schema = schema["$defs"]["run"]["properties"]
+    assert run_schema["test_accuracy"] == {"$ref": "#/$defs/num", "description": ANY}
     console = Console(width=200, record=True)
     console.print(table(result))
     header = console.export_text()
