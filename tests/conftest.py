@@ -55,6 +55,36 @@ BUILTIN_PROBLEMS = (
 )
 
 
+#: The files that take longest (worker-seconds, measured), started first. pytest-xdist hands out
+#: whole files (``--dist loadfile``) as workers free up: a long file handed out last keeps one
+#: worker busy while the other idles. The rest follow in collection order.
+SLOWEST_FILES_FIRST = (
+    "test_layouts.py",
+    "test_torch_reference.py",
+    "test_float32.py",
+    "test_golden_outputs.py",
+    "test_atomic_outputs.py",
+    "test_library.py",
+    "test_cache.py",
+    "test_optimizer_files.py",
+    "test_bad_inputs.py",
+    "test_plots.py",
+    "test_cluster.py",
+)
+
+
+def pytest_configure(config):
+    # xdist would order the files by their number of tests (its --loadscope-reorder default),
+    # which puts the long files of few tests last.
+    if hasattr(config.option, "loadscopereorder"):
+        config.option.loadscopereorder = False
+
+
+def pytest_collection_modifyitems(config, items):
+    rank = {name: i for i, name in enumerate(SLOWEST_FILES_FIRST)}
+    items.sort(key=lambda item: rank.get(item.path.name, len(rank)))  # stable within a file
+
+
 @pytest.fixture
 def write_yaml(tmp_path):
     """Write a YAML text to a file in tmp_path and return its path."""

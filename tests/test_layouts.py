@@ -1,6 +1,10 @@
 """Every loop kind gives the same numbers bit for bit: the array loop, the register loops (fused,
 lockstep) and the parallel wide loop, for every built-in optimizer, the training controls and
-both dtypes (the slowest tests of the suite: each case compiles every kernel in each layout)."""
+both dtypes (the slowest tests of the suite: each case compiles every kernel in each layout).
+
+The wide loop's frame is checked here over several blocks of coordinates; each optimizer's
+parallel twin, which is all that differs between the wide runners of two optimizers, is checked
+against its serial kernel in tests/test_vector_kernels.py."""
 
 from __future__ import annotations
 
@@ -76,35 +80,6 @@ def test_every_runner_layout_gives_the_same_bytes(dtype, write_yaml):
     }
     assert len({stable(r) for r in stops.values()}) == 1
     assert "reached_target" in {run.status for run in stops["generic"].runs}
-
-
-@pytest.mark.parametrize("dtype", ["float64", "float32"])
-def test_the_wide_runner_gives_the_same_bytes_on_any_thread_count(dtype):
-    """Problems with many parameters step on numba's threads (advance_wide, the parallel twin of
-    each array kernel): an update touches only its coordinate, so nothing may change."""
-    specs = [
-        "adam(lr=0.01,amsgrad=true)",
-        "adamax",
-        "nesterov(lr=1e-4)",
-        "adagrad(lr=0.1)",
-        "rmsprop(lr=1e-3,centered=true,momentum=0.5)",
-        "sgd(lr=1e-4)",
-        "adamw(lr=0.01,amsgrad=true)",
-        "nadam(lr=0.01,weight_decay=0.1,decoupled_weight_decay=true)",
-        "radam(lr=0.01,weight_decay=0.01)",
-        "adadelta(weight_decay=0.01)",
-        "rprop(lr=1e-3)",
-        "adam(lr=0.01,schedule=cosine,warmup=10,clip_norm=1,clip_value=0.5)",
-    ]
-    if dtype == "float32":  # a kernel of each state shape, and the controls
-        specs = [specs[0], specs[4], specs[7], specs[10], specs[11]]
-    kw = dict(dim=300, steps=60, seeds=2, stop_at_target=True, dtype=dtype)
-    generic = stable(adambench.run("rosenbrock_nd", specs, layout="generic", **kw))
-    for threads in (1, 2):
-        assert (
-            stable(adambench.run("rosenbrock_nd", specs, layout="wide", threads=threads, **kw))
-            == generic
-        )
 
 
 #: A vector problem of several blocks of coordinates (its sums run over fixed blocks), noisy,

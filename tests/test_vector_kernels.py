@@ -4,13 +4,15 @@ its parallel twin ``p_fg_par`` and ``p_loss`` agree bit for bit on any number of
 
 from __future__ import annotations
 
+import importlib
+
 import numba
 import numpy as np
 import pytest
 
 from adambench.codegen.modules import load_module
 from adambench.kernels import SUM_BLOCK
-from adambench.optimizers.registry import get
+from adambench.optimizers.registry import get, parse_spec, resolve
 from adambench.problems import load_problem
 
 #: Three terms with offsets -1, 0 and 2, a coefficient, the index i and a constant: each
@@ -134,3 +136,59 @@ def test_a_float32_gradient_is_the_float64_one_rounded_once(write_yaml):
     _, g64 = evaluate(kernels(problem), x32.astype(np.float64))
     assert g32.dtype == np.float32
     assert g32.tobytes() == g64.astype(np.float32).tobytes()
+
+
+#: One spec per built-in step kernel, with the options that take their other branches (the
+#: controls rewrite only ``hp``, which both kernels read alike).
+TWIN_SPECS = [
+    "adam(lr=0.01,amsgrad=true)",
+    "adam(lr=0.01,weight_decay=0.1)",
+    "adamax",
+    "nesterov(lr=1e-4)",
+    "momentum(lr=1e-4,dampening=0.3)",
+    "adagrad(lr=0.1,lr_decay=0.01)",
+    "rmsprop(lr=1e-3,centered=true,momentum=0.5)",
+    "rmsprop(lr=1e-3)",
+    "sgd(lr=1e-4)",
+    "adamw(lr=0.01,amsgrad=true)",
+    "nadam(lr=0.01,weight_decay=0.1,decoupled_weight_decay=true)",
+    "radam(lr=0.01,weight_decay=0.01)",
+    "adadelta(weight_decay=0.01)",
+    "rprop(lr=1e-3)",
+]
+
+
+def twin_kernels(text):
+    """The spec, its hp vector, and its init, step and parallel step kernels."""
+    name, overrides = parse_spec(text)
+    spec = get(name)
+    module = importlib.import_module(spec.kernel.module)
+    hp = np.array(resolve(spec, overrides).hp_vector(), float)
+    init, step, step_par = (
+        getattr(module, f) for f in (spec.kernel.init, spec.kernel.step, spec.kernel.step_par)
+    )
+    return spec, hp, init, step, step_par
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_each_parallel_twin_steps_as_its_serial_kernel(dtype):
+    """The wide runner steps with ``opt_step_par``: for every built-in kernel and the options
+    that branch inside it (in float32, a kernel of each state shape), on one and two threads,
+    its parameters and state after several steps are the serial kernel's, bit for bit (each
+    update touches only its own coordinate)."""
+    n, rng = 1001, np.random.default_rng(7)
+    grads = [rng.normal(size=n).astype(dtype) for _ in range(6)]
+    specs = TWIN_SPECS if dtype == "float64" else TWIN_SPECS[:1] + TWIN_SPECS[6:7] + TWIN_SPECS[10:]
+    for text in specs:
+        spec, hp, init, step, step_par = twin_kernels(text)
+        x0 = rng.normal(size=n).astype(dtype)
+        ends = []
+        for kernel, threads in ((step, 1), (step_par, 1), (step_par, 2)):
+            numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))
+            p, state = x0.copy(), np.zeros(spec.state_size(n), dtype)
+            init(p, hp, state)
+            for t, g in enumerate(grads, start=1):
+                kernel(p, g.copy(), state, t, hp)
+            ends.append(p.tobytes() + state.tobytes())
+        assert not np.array_equal(p, x0), text  # the steps moved it
+        assert ends[1] == ends[0] and ends[2] == ends[0], text
