@@ -36,7 +36,11 @@ def probe(problem: str, cache: str, optimizers: str = "adam,rmsprop") -> dict:
     env = {**os.environ, "ADAMBENCH_CACHE_DIR": cache}
     env.pop("NUMBA_CACHE_DIR", None)
     out = subprocess.run(
-        [sys.executable, "-c", PROBE, problem, optimizers], env=env, capture_output=True, text=True, check=True
+        [sys.executable, "-c", PROBE, problem, optimizers],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
     )
     return json.loads(out.stdout.strip().splitlines()[-1])
 
