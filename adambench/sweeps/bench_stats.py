@@ -81,16 +81,16 @@ def expected_running_time(spent: Sequence[int], successes: int) -> float:
     return float(sum(spent)) / successes if successes else math.inf
 
 
-def performance_profile(
-    erts: np.ndarray, taus: Sequence[float] = PROFILE_TAUS
-) -> np.ndarray:
+def performance_profile(erts: np.ndarray, taus: Sequence[float] = PROFILE_TAUS) -> np.ndarray:
     """Dolan-More profile: ``erts`` has a row per problem and a column per optimizer; the
     result a row per optimizer and a column per tau, the share of problems whose ERT is at
     most tau times the problem's best. A problem no optimizer solved counts for none."""
     best = erts.min(axis=1, keepdims=True)
     with np.errstate(invalid="ignore", divide="ignore"):
         ratio = np.where(np.isfinite(erts), erts / best, np.inf)
-    return np.array([[float(np.mean(ratio[:, j] <= t)) for t in taus] for j in range(erts.shape[1])])
+    return np.array(
+        [[float(np.mean(ratio[:, j] <= t)) for t in taus] for j in range(erts.shape[1])]
+    )
 
 
 def rank_rows(erts: np.ndarray) -> np.ndarray:
