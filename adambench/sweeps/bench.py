@@ -11,7 +11,6 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -27,7 +26,7 @@ if TYPE_CHECKING:
     from adambench.problems import Problem
     from adambench.sweeps.tuning import TunedResult
 
-__all__ = ["BenchEntry", "BenchRun", "BenchResult", "OptimizerOutcome", "run_bench"]
+__all__ = ["BenchEntry", "BenchResult", "BenchRun", "OptimizerOutcome", "run_bench"]
 
 DEFAULT_OPTIMIZERS = ("adam", "adamw", "rmsprop", "sgd")
 

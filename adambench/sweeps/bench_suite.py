@@ -20,8 +20,8 @@ from adambench.limits import MAX_SEED, MAX_SEEDS, MAX_STEPS
 __all__ = [
     "BUILTIN_SUITES",
     "CARD",
-    "SuiteProblem",
     "Suite",
+    "SuiteProblem",
     "builtin_suite",
     "load_suite",
     "load_suite_file",
