@@ -269,20 +269,17 @@ def run_bench(
     tune_count: int | None = None,
     tune_budget: int | None = None,
     threads: int | None = None,
-    progress: Callable[[str, str], ProgressFn | None] | None = None,
+    progress: Callable[[str, int], ProgressFn | None] | None = None,
     on_compile: CompileFn | None = None,
 ) -> BenchResult:
     """Tune ``tune`` (default ``lr``) per optimizer on every problem of ``suite`` under the same
     grid, then run each at its choice from ``seeds`` random starts (seeds ``seed..``), by
     :func:`adambench.sweeps.tuning.run_tuned`. Arguments given here win over the suite file's;
-    ``progress(problem, phase)`` returns the progress callback of each pass."""
+    ``progress(label, steps)`` returns the progress callback of each pass (label:
+    ``beale: tuning``, ``beale: runs``; steps: of each run)."""
     import time
 
-    from adambench.sweeps.tuning import run_tuned
-
-    opts = tuple(optimizers or suite.optimizers or DEFAULT_OPTIMIZERS)
-    if len(set(opts)) != len(opts):
-        raise UsageError("an optimizer is listed twice in -O")
+    opts = _optimizer_list(optimizers or suite.optimizers or DEFAULT_OPTIMIZERS)
     tune_opts = {
         "params": tune or suite.tune.get("params", "lr"),
         "count": tune_count if tune_count is not None else suite.tune.get("count"),
@@ -290,26 +287,24 @@ def run_bench(
     }
     n_seeds = seeds if seeds is not None else (suite.seeds or 20)
     first = seed if seed is not None else (suite.seed or 0)
+    problems = [_suite_problem(item) for item in suite.problems]  # every name checked first
     t0 = time.perf_counter()
     entries, notes = [], []
-    for item in suite.problems:
-        prob = _suite_problem(item)
+    for item, prob in zip(suite.problems, problems, strict=True):
         n_steps = item.steps or steps or suite.steps or prob.steps
-        tuned = run_tuned(
+        tuned = _tuned(
             prob,
-            list(opts),
-            param=tune_opts["params"],
-            tune_count=tune_opts["count"],
-            tune_budget=tune_opts["budget"],
-            steps=n_steps,
-            seeds=n_seeds,
-            seed=first,
-            start=item.start,
-            threads=threads,
-            progress=(lambda phase, name=prob.name: progress(name, phase)) if progress else None,
-            on_compile=on_compile,
+            opts,
+            tune_opts,
+            n_steps,
+            n_seeds,
+            first,
+            item.start,
+            threads,
+            _phase_progress(progress, prob.name, n_steps),
+            on_compile,
         )
-        entries.append(_entry(prob, item, tuned))
+        entries.append(_entry(prob, item, tuned, opts))
         notes += [f"{prob.name}: {n}" for n in tuned.result.notes]
         if prob.min_value is None:
             notes.append(f"{prob.name}: no known minimum, left out of the ECDF")
@@ -317,6 +312,48 @@ def run_bench(
     timings = {"total_s": time.perf_counter() - t0}
     params = {k: v for k, v in tune_opts.items() if v is not None}
     return BenchResult(suite.name, opts, seeds_used, params, entries, notes, timings)
+
+
+def _optimizer_list(items: Sequence[str]) -> tuple[str, ...]:
+    """Every spec of the -O values, each once."""
+    from adambench.optimizers.registry import split_specs
+
+    opts = tuple(part.strip() for item in items for part in split_specs(item))
+    twice = [o for o in opts if opts.count(o) > 1]
+    if twice:
+        raise UsageError(f"optimizer '{twice[0]}' is listed twice")
+    return opts
+
+
+def _tuned(
+    prob: Problem,
+    opts: Sequence[str],
+    tune_opts: dict[str, Any],
+    steps: int,
+    seeds: int,
+    first: int,
+    start: Any,
+    threads: int | None,
+    progress: Callable[[str], ProgressFn | None] | None,
+    on_compile: CompileFn | None,
+) -> TunedResult:
+    """One problem's tuned comparison (the ``run --tune`` protocol)."""
+    from adambench.sweeps.tuning import run_tuned
+
+    return run_tuned(
+        prob,
+        list(opts),
+        param=tune_opts["params"],
+        tune_count=tune_opts["count"],
+        tune_budget=tune_opts["budget"],
+        steps=steps,
+        seeds=seeds,
+        seed=first,
+        start=start,
+        threads=threads,
+        progress=progress,
+        on_compile=on_compile,
+    )
 
 
 def _suite_problem(item: SuiteProblem) -> Problem:
@@ -331,14 +368,24 @@ def _suite_problem(item: SuiteProblem) -> Problem:
     return prob if item.target is None else replace(prob, target=item.target)
 
 
-def _entry(prob: Problem, item: SuiteProblem, tuned: TunedResult) -> BenchEntry:
+def _phase_progress(
+    progress: Callable[[str, int], ProgressFn | None] | None, name: str, steps: int
+) -> Callable[[str], ProgressFn | None] | None:
+    """run_tuned's ``progress(phase)`` from the bench's ``progress(label, steps)``."""
+    if progress is None:
+        return None
+    return lambda phase: progress(f"{name}: {'tuning' if phase == 'tune' else 'runs'}", steps)
+
+
+def _entry(
+    prob: Problem, item: SuiteProblem, tuned: TunedResult, opts: Sequence[str]
+) -> BenchEntry:
     res = tuned.result
     outcomes = []
     for k, choice in enumerate(tuned.tuning.choices):
         runs = tuple(_bench_run(r, prob.min_value, res.settings.every) for r in res.runs_of(k))
-        name = res.configs[k].name
         outcomes.append(
-            OptimizerOutcome(name, choice.label, dict(choice.values), choice.at_edge, runs)
+            OptimizerOutcome(opts[k], choice.label, dict(choice.values), choice.at_edge, runs)
         )
     start = item.start if isinstance(item.start, str) else "given"
     return BenchEntry(
