@@ -16,6 +16,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "PROFILE_COLUMNS",
+    "column_keys",
     "ecdf_lines",
     "heading_text",
     "problems_table",
@@ -31,7 +32,7 @@ def heading_text(bench: BenchResult) -> str:
     e, o, s = len(bench.entries), len(bench.optimizers), len(bench.seeds)
     return (
         f"bench {bench.suite}: {e} problem{'s' if e != 1 else ''} x {o} optimizer"
-        f"{'s' if o != 1 else ''} x {s} seed{'s' if s != 1 else ''}, {bench.tuning_text()}"
+        f"{'s' if o != 1 else ''} x {s} seed{'s' if s != 1 else ''}, tuned: {bench.tuning_text()}"
     )
 
 
@@ -58,7 +59,7 @@ def problems_table(bench: BenchResult) -> Table:
     t.add_column("problem", no_wrap=True)
     t.add_column("optimizer", no_wrap=True)
     t.add_column("tuned", no_wrap=True)
-    for name in ("success", "ERT", "steps to target", "final gap"):
+    for name in ("success", "ERT", "to target", "final gap"):
         t.add_column(name, justify="right")
     for e in bench.entries:
         for j, o in enumerate(e.outcomes):
@@ -102,7 +103,7 @@ def summary_table(bench: BenchResult) -> Table:
     t.add_column(f"{level} interval", justify="right")
     t.add_column("solved", justify="right")
     for tau in PROFILE_COLUMNS:
-        t.add_column(f"ERT ≤ {tau:g}x best", justify="right")
+        t.add_column("best" if tau == 1 else f"≤{tau:g}x", justify="right")
     order = sorted(range(len(bench.optimizers)), key=lambda j: (ranks[j], j))
     erts = bench.erts()
     for j in order:
@@ -118,6 +119,15 @@ def summary_table(bench: BenchResult) -> Table:
             *cells,
         )
     return t
+
+
+def column_keys() -> list[str]:
+    """What the columns of the two tables mean (printed dim under them)."""
+    shown = ", ".join("best" if t == 1 else f"≤{t:g}x" for t in PROFILE_COLUMNS)
+    return [
+        "ERT: steps of all seeds / successes (∞: none); to target, final gap: medians",
+        f"{shown}: share of problems with the best ERT, or within that factor of it",
+    ]
 
 
 def ecdf_lines(bench: BenchResult) -> list[str]:

@@ -136,6 +136,8 @@ class BenchResult:
     entries: list[BenchEntry]
     notes: list[str] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
+    threads: int = 1
+    date: str = ""
 
     def erts(self) -> np.ndarray:
         """A row per problem, a column per optimizer."""
@@ -168,10 +170,11 @@ class BenchResult:
         params = self.tune.get("params", "lr")
         count = self.tune.get("count")
         budget = self.tune.get("budget")
-        size = f"{count} values per axis" if count else "9 values per axis"
+        per = " per axis" if "," in params else ""
+        size = f"over {count or 9} values{per}"
         if budget:
             size += f", at most {budget} points"
-        return f"{params} tuned per optimizer and problem ({size})"
+        return f"{params} {size}"
 
     def verdict(self) -> str:
         """One paragraph: what was compared, how, and who came first."""
@@ -182,7 +185,8 @@ class BenchResult:
         return (
             f"Suite {self.suite}: {len(self.entries)} problems "
             f"({', '.join(e.problem for e in self.entries)}), optimizers {names}, "
-            f"each {self.tuning_text()} on its own seeds, then run from {n} random "
+            f"each tuned per problem ({self.tuning_text()}) on held-out seeds, then run from {n} "
+            "random "
             f"start{'s' if n != 1 else ''} (seeds {show_value(self.seeds[0])}.."
             f"{show_value(self.seeds[-1])}). A run succeeds when its loss reaches the problem's "
             "target; ERT = steps of all seeds / successes. The ECDF counts (problem, target, "
@@ -253,7 +257,11 @@ class BenchResult:
             "environment": environment(),
             "bench": self.to_dict(),
             "notes": list(self.notes),
-            "volatile": {"timings": {k: round(v, 6) for k, v in self.timings.items()}},
+            "volatile": {
+                "date": self.date,
+                "threads": self.threads,
+                "timings": {k: round(v, 6) for k, v in self.timings.items()},
+            },
         }
         return json.dumps(data, indent=2, allow_nan=False) + "\n"
 
@@ -278,6 +286,7 @@ def run_bench(
     ``progress(label, steps)`` returns the progress callback of each pass (label:
     ``beale: tuning``, ``beale: runs``; steps: of each run)."""
     import time
+    from datetime import datetime, timezone
 
     opts = _optimizer_list(optimizers or suite.optimizers or DEFAULT_OPTIMIZERS)
     tune_opts = {
@@ -289,7 +298,7 @@ def run_bench(
     first = seed if seed is not None else (suite.seed or 0)
     problems = [_suite_problem(item) for item in suite.problems]  # every name checked first
     t0 = time.perf_counter()
-    entries, notes = [], []
+    entries, notes, used = [], [], 1
     for item, prob in zip(suite.problems, problems, strict=True):
         n_steps = item.steps or steps or suite.steps or prob.steps
         tuned = _tuned(
@@ -305,13 +314,15 @@ def run_bench(
             on_compile,
         )
         entries.append(_entry(prob, item, tuned, opts))
+        used = max(used, tuned.result.threads)
         notes += [f"{prob.name}: {n}" for n in tuned.result.notes]
         if prob.min_value is None:
             notes.append(f"{prob.name}: no known minimum, left out of the ECDF")
     seeds_used = tuple(range(first, first + n_seeds))
     timings = {"total_s": time.perf_counter() - t0}
     params = {k: v for k, v in tune_opts.items() if v is not None}
-    return BenchResult(suite.name, opts, seeds_used, params, entries, notes, timings)
+    date = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    return BenchResult(suite.name, opts, seeds_used, params, entries, notes, timings, used, date)
 
 
 def _optimizer_list(items: Sequence[str]) -> tuple[str, ...]:
