@@ -58,6 +58,13 @@ def bench(
         int | None,
         typer.Option(parser=whole_number, help="At most this many tuning points per optimizer."),
     ] = None,
+    tune_range: Annotated[
+        str | None,
+        typer.Option(
+            help="LOW:HIGH of one tuned hyperparameter, or NAME=LOW:HIGH,... of several "
+            "(default: lr 1e-4:1).",
+        ),
+    ] = None,
     threads: SweepThreadsOpt = None,
     output: Annotated[
         Path | None,
@@ -99,6 +106,7 @@ def bench(
                 tune=tune,
                 tune_count=tune_count,
                 tune_budget=tune_budget,
+                tune_range=tune_range,
                 threads=threads,
                 progress=feedback.phase,
                 on_compile=feedback.compiling,

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from adambench.errors import UsageError
+from adambench.errors import ConfigError, UsageError
 from adambench.numbers import finite_or_none
 from adambench.sweeps import bench_stats as S
 from adambench.sweeps.bench_suite import Suite, SuiteProblem
@@ -276,6 +276,7 @@ def run_bench(
     tune: str | None = None,
     tune_count: int | None = None,
     tune_budget: int | None = None,
+    tune_range: str | None = None,
     threads: int | None = None,
     progress: Callable[[str, int], ProgressFn | None] | None = None,
     on_compile: CompileFn | None = None,
@@ -288,15 +289,17 @@ def run_bench(
     import time
     from datetime import datetime, timezone
 
-    opts = _optimizer_list(optimizers or suite.optimizers or DEFAULT_OPTIMIZERS)
+    from_file = suite.where if not optimizers and suite.optimizers else None
+    opts = _optimizer_list(optimizers or suite.optimizers or DEFAULT_OPTIMIZERS, from_file)
     tune_opts = {
         "params": tune or suite.tune.get("params", "lr"),
         "count": tune_count if tune_count is not None else suite.tune.get("count"),
         "budget": tune_budget if tune_budget is not None else suite.tune.get("budget"),
+        "range": tune_range if tune_range is not None else suite.tune.get("range"),
     }
     n_seeds = seeds if seeds is not None else (suite.seeds or 20)
     first = seed if seed is not None else (suite.seed or 0)
-    problems = [_suite_problem(item) for item in suite.problems]  # every name checked first
+    problems = [_suite_problem(suite, k) for k in range(len(suite.problems))]  # checked first
     t0 = time.perf_counter()
     entries, notes, used = [], [], 1
     for item, prob in zip(suite.problems, problems, strict=True):
@@ -325,14 +328,22 @@ def run_bench(
     return BenchResult(suite.name, opts, seeds_used, params, entries, notes, timings, used, date)
 
 
-def _optimizer_list(items: Sequence[str]) -> tuple[str, ...]:
-    """Every spec of the -O values, each once."""
-    from adambench.optimizers.registry import split_specs
+def _optimizer_list(items: Sequence[str], where: str | None) -> tuple[str, ...]:
+    """Every spec of the -O values (or of the suite file ``where``), each once and known."""
+    from adambench.errors import AdambenchError
+    from adambench.optimizers.registry import get, parse_specs, split_specs
 
     opts = tuple(part.strip() for item in items for part in split_specs(item))
     twice = [o for o in opts if opts.count(o) > 1]
-    if twice:
-        raise UsageError(f"optimizer '{twice[0]}' is listed twice")
+    try:
+        if twice:
+            raise UsageError(f"optimizer '{twice[0]}' is listed twice")
+        for name, _ in parse_specs(opts):
+            get(name)
+    except AdambenchError as e:
+        if where is None:
+            raise
+        raise ConfigError(f"'optimizers': {e}", where=where) from None
     return opts
 
 
@@ -357,6 +368,7 @@ def _tuned(
         param=tune_opts["params"],
         tune_count=tune_opts["count"],
         tune_budget=tune_opts["budget"],
+        tune_range=tune_opts["range"],
         steps=steps,
         seeds=seeds,
         seed=first,
@@ -367,14 +379,23 @@ def _tuned(
     )
 
 
-def _suite_problem(item: SuiteProblem) -> Problem:
-    """The problem with the suite's target (a loss, or a gap above its known minimum)."""
+def _suite_problem(suite: Suite, k: int) -> Problem:
+    """Problem ``k`` of the suite with the suite's target (a loss, or a gap above its known
+    minimum); a suite file's mistake is named by the file and the entry."""
+    from adambench.errors import AdambenchError
     from adambench.problems import load_problem
 
-    prob = load_problem(item.problem)
+    item = suite.problems[k]
+    try:
+        prob = load_problem(item.problem)
+        if item.gap is not None and prob.min_value is None:
+            raise UsageError(f"{prob.name} has no known minimum for a target gap")
+    except AdambenchError as e:
+        if suite.where is None:
+            raise
+        raise ConfigError(f"'problems[{k}]': {e}", where=suite.where) from None
     if item.gap is not None:
-        if prob.min_value is None:
-            raise UsageError(f"{prob.name}: a target gap needs a known minimum, and it has none")
+        assert prob.min_value is not None
         return replace(prob, target=prob.min_value + item.gap)
     return prob if item.target is None else replace(prob, target=item.target)
 

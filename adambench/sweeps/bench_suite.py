@@ -39,7 +39,7 @@ BUILTIN_SUITES: dict[str, str | None] = {
 }
 _SUITE_KEYS = ("name", "problems", "optimizers", "seeds", "seed", "steps", "tune")
 _PROBLEM_KEYS = ("problem", "steps", "start", "target")
-_TUNE_KEYS = ("params", "count", "budget")
+_TUNE_KEYS = ("params", "count", "budget", "range")
 
 
 @dataclass(frozen=True)
@@ -66,6 +66,8 @@ class Suite:
     seed: int | None = None
     steps: int | None = None
     tune: dict[str, Any] = field(default_factory=dict)
+    #: The suite file (None: a built-in suite), named by errors found when the suite is used.
+    where: str | None = None
 
 
 def _shipped_tags(path: Path) -> tuple[str, ...]:
@@ -139,6 +141,7 @@ def load_suite_file(path: Path) -> Suite:
         seed=f.integer("seed", 0, MAX_SEED, None) if "seed" in f else None,
         steps=f.integer("steps", 1, MAX_STEPS, None) if "steps" in f else None,
         tune=_tune(f),
+        where=where,
     )
 
 
@@ -158,7 +161,7 @@ def _tune(f: Fields) -> dict[str, Any]:
         return {}
     raw = f.get("tune")
     if not isinstance(raw, dict):
-        raise f.fail("tune", "must be a mapping with params, count and budget")
+        raise f.fail("tune", "must be a mapping of params, count, budget and range")
     t = f.nested("tune", raw)
     t.unknown_keys(_TUNE_KEYS)
     out: dict[str, Any] = {}
@@ -172,6 +175,8 @@ def _tune(f: Fields) -> dict[str, Any]:
         out["count"] = t.integer("count", 2, 1000)
     if "budget" in t:
         out["budget"] = t.integer("budget", 1, 100_000)
+    if "range" in t:
+        out["range"] = t.text("range")
     return out
 
 
