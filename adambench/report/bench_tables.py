@@ -80,7 +80,7 @@ def _tuned_text(o: OptimizerOutcome) -> str:
     from adambench.sweeps.grid import show_value
 
     text = ", ".join(f"{k}={show_value(v)}" for k, v in o.tuned.items())
-    return text + " (edge)" if o.at_edge else text
+    return text + "*" if o.at_edge else text
 
 
 def _ert_cell(ert: float) -> str:
@@ -126,6 +126,7 @@ def column_keys() -> list[str]:
     shown = ", ".join("best" if t == 1 else f"≤{t:g}x" for t in PROFILE_COLUMNS)
     return [
         "ERT: steps of all seeds / successes (∞: none); to target, final gap: medians",
+        "*: at an end of the tuning range (a note names it)",
         f"{shown}: share of problems with the best ERT, or within that factor of it",
     ]
 
