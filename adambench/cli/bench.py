@@ -16,9 +16,9 @@ from adambench.cli.options import (
     JsonOpt,
     QuietOpt,
     StepsOpt,
-    SweepOptimizersOpt,
     SweepSeedOpt,
     SweepThreadsOpt,
+    complete_optimizer,
     say_wrote,
     whole_number,
 )
@@ -37,7 +37,16 @@ def bench(
             show_default=False,
         ),
     ],
-    optimizers: SweepOptimizersOpt = None,
+    optimizers: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--optimizers",
+            "-O",
+            help="Optimizers to compare: names or specs, as in `run` (default: the suite "
+            "file's, else adam, adamw, rmsprop, sgd).",
+            autocompletion=complete_optimizer,
+        ),
+    ] = None,
     seeds: Annotated[
         int | None,
         typer.Option(
@@ -135,7 +144,10 @@ def _check_paths(output: Path | None, plot: Path | None) -> None:
             raise UsageError(f"{output}: a bench result is written as .json")
         check_output_path(output)
     if plot is not None:
+        from adambench.report.plots import require_matplotlib
+
         check_output_path(plot, PLOT_FORMATS)
+        require_matplotlib()  # before the runs, not after them
 
 
 def _print_bench(result: Any, quiet: bool) -> None:
