@@ -15,9 +15,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+import adambench.sweeps.bench_stats as S
 from adambench.errors import ConfigError, UsageError
 from adambench.numbers import finite_or_none
-from adambench.sweeps import bench_stats as S
 from adambench.sweeps.bench_suite import Suite, SuiteProblem
 
 if TYPE_CHECKING:
@@ -267,7 +267,7 @@ class BenchResult:
 
 
 def run_bench(
-    suite: Suite,
+    suite: Suite | str,
     optimizers: Sequence[str] | None = None,
     *,
     seeds: int | None = None,
@@ -281,7 +281,8 @@ def run_bench(
     progress: Callable[[str, int], ProgressFn | None] | None = None,
     on_compile: CompileFn | None = None,
 ) -> BenchResult:
-    """Tune ``tune`` (default ``lr``) per optimizer on every problem of ``suite`` under the same
+    """Tune ``tune`` (default ``lr``) per optimizer on every problem of ``suite`` (a
+    :class:`Suite`, a built-in suite's name or a suite file's path) under the same
     grid, then run each at its choice from ``seeds`` random starts (seeds ``seed..``), by
     :func:`adambench.sweeps.tuning.run_tuned`. Arguments given here win over the suite file's;
     ``progress(label, steps)`` returns the progress callback of each pass (label:
@@ -289,6 +290,10 @@ def run_bench(
     import time
     from datetime import datetime, timezone
 
+    from adambench.sweeps.bench_suite import load_suite
+
+    if isinstance(suite, str):
+        suite = load_suite(suite)
     from_file = suite.where if not optimizers and suite.optimizers else None
     opts = _optimizer_list(optimizers or suite.optimizers or DEFAULT_OPTIMIZERS, from_file)
     tune_opts = {
