@@ -222,3 +222,21 @@ def test_a_suite_file_reads_its_settings(tmp_path):
     assert s.name == "two" and s.optimizers == ("adam", "sgd") and (s.seeds, s.seed) == (3, 4)
     assert s.problems[0].gap == 1e-2 and s.problems[1].target == 0.1
     assert s.tune == {"count": 3} and s.steps == 100 and s.where == str(f)
+
+
+def test_a_bench_without_known_minima_or_successes_still_writes_valid_json():
+    """No compiled code: hand-made outcomes of a problem with no known minimum, no success."""
+    from adambench.sweeps.bench import BenchEntry, BenchResult, BenchRun, OptimizerOutcome
+
+    def outcome(name):
+        runs = (BenchRun(0, "max_steps", 10, None, None, None, None),)
+        return OptimizerOutcome(name, name, {"lr": 0.1}, False, runs)
+
+    entry = BenchEntry("p", 10, "random", None, None, "rule", (outcome("a"), outcome("b")))
+    b = BenchResult("x", ("a", "b"), (0,), {"params": "lr"}, [entry], date="d")
+    data = json.loads(b.to_json())
+    jsonschema.validate(data, SCHEMA)
+    assert set(map(tuple, data["bench"]["ecdf"]["fractions"].values())) == {(None,) * 7}
+    assert data["bench"]["problems"][0]["optimizers"][0]["ert"] is None
+    assert data["bench"]["verdict"].endswith("No optimizer reached a target on any problem, "
+                                             "so none ranks ahead.")  # fmt: skip

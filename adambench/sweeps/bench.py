@@ -228,7 +228,12 @@ class BenchResult:
             "tune": dict(self.tune),
             "target_gaps": list(S.TARGET_GAPS),
             "problems": [e.to_dict() for e in self.entries],
-            "ecdf": {"steps": steps, "fractions": dict(zip(names, fractions, strict=True))},
+            "ecdf": {
+                "steps": steps,
+                "fractions": {  # null: no problem of the suite has a known minimum
+                    n: [finite_or_none(v) for v in f] for n, f in zip(names, fractions, strict=True)
+                },
+            },
             "profile": {
                 "taus": list(S.PROFILE_TAUS),
                 "fractions": {n: list(map(float, profile[j])) for j, n in enumerate(names)},
