@@ -19,6 +19,7 @@ __all__ = [
     "AdambenchError",
     "Result",
     "__version__",
+    "bench",
     "check",
     "compare",
     "list_optimizers",
@@ -32,6 +33,7 @@ __all__ = [
 _LAZY = {
     "run": ("adambench.engine", "run"),
     "sweep": ("adambench.sweeps", "sweep"),
+    "bench": ("adambench.sweeps", "run_bench"),
     "check": ("adambench.checks", "check"),
     "compare": ("adambench.checks", "compare"),
     "load_problem": ("adambench.problems", "load_problem"),
@@ -50,6 +52,7 @@ if TYPE_CHECKING:
     from adambench.optimizers import registry as list_optimizers
     from adambench.problems import list_problems, load_problem
     from adambench.report import plots
+    from adambench.sweeps import run_bench as bench
     from adambench.sweeps import sweep
 
 

@@ -12,6 +12,7 @@ from typing import Annotated
 
 import typer
 
+from adambench.cli.bench import bench
 from adambench.cli.boundary import EXIT_CODES_HELP, OneLineErrors, print_internal_error
 from adambench.cli.cache import cache_app
 from adambench.cli.catalog import list_, show
@@ -34,6 +35,7 @@ COMMANDS = {
     "sweep-show": sweep_show,
     "check": check,
     "compare": compare,
+    "bench": bench,
 }
 
 

@@ -47,6 +47,8 @@ from adambench.sweeps.aggregate import (
     heatmaps,
     per_run_values,
 )
+from adambench.sweeps.bench import BenchResult, run_bench
+from adambench.sweeps.bench_suite import Suite, load_suite
 from adambench.sweeps.config import SWEEP_KEYS, SweepSpec, load_sweep_file
 from adambench.sweeps.execution import sweep
 from adambench.sweeps.grid import (
@@ -87,12 +89,14 @@ __all__ = [
     "SWEEP_KEYS",
     "Axis",
     "Base",
+    "BenchResult",
     "Choice",
     "Heatmap",
     "Outcomes",
     "Plan",
     "Point",
     "PointStat",
+    "Suite",
     "SweepResult",
     "SweepSpec",
     "TuneAxis",
@@ -102,6 +106,7 @@ __all__ = [
     "aggregate",
     "check_metric",
     "heatmaps",
+    "load_suite",
     "load_sweep_file",
     "load_sweep_result",
     "make_axis",
@@ -112,6 +117,7 @@ __all__ = [
     "plan",
     "points_dicts",
     "rule_text",
+    "run_bench",
     "run_tuned",
     "show_value",
     "sweep",
