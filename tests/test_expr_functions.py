@@ -55,8 +55,7 @@ def torch_value_and_gradient(text, names, point):
 
 def compiled(write_yaml, name, variables, text, start, dtype="float64"):
     path = write_yaml(
-        f"name: {name}\nvariables: [{', '.join(variables)}]\nexpression: {text}\n"
-        f"start: {start}\n",
+        f"name: {name}\nvariables: [{', '.join(variables)}]\nexpression: {text}\nstart: {start}\n",
         f"{name}.yaml",
     )
     module, _ = load_module(load_problem(path), get("adam").kernel, dtype)
@@ -123,10 +122,8 @@ def test_vector_terms_use_the_functions_and_finite_gradients(write_yaml):
         x = np.array(point)
         f, g = kernel_value_and_gradient(module, x)
         i = np.arange(4)
-        assert f == pytest.approx(
-            np.sum(np.abs(x) ** (i + 2))
-            + np.sum(np.where(x[:-1] >= x[1:], x[:-1], x[1:]) + np.minimum(x[:-1], 0) * (x[:-1] < 0))
-        )
+        pairs = np.where(x[:-1] >= x[1:], x[:-1], x[1:]) + np.minimum(x[:-1], 0)
+        assert f == pytest.approx(np.sum(np.abs(x) ** (i + 2)) + np.sum(pairs))
         g_ref = (i + 2) * np.abs(x) ** (i + 1) * np.sign(x)
         first = x[:-1] >= x[1:]
         g_ref[:-1] += first + (x[:-1] < 0)

@@ -17,10 +17,10 @@ The update may use the gradient ``g``, the step count ``t`` (1, 2, ... as a floa
 ``p``, the state, the hyperparameters, and names assigned earlier in the same update (locals).
 Each right-hand side goes through :func:`adambench.expr.parse` with the update grammar
 (:data:`adambench.expr.UPDATE_FUNCTIONS`: the problem functions, which include ``max``, ``min``,
-``sign`` and ``where(cmp, a, b)``, plus ``float32``; and the reductions over every coordinate ``sum_i(x)`` and
-``norm(x)``, :data:`adambench.expr.REDUCTIONS`); nothing is ever evaluated as Python. The final
-value of ``p`` is the new parameter; state is kept between steps; ``g`` may be reassigned (e.g.
-weight decay) as a local.
+``sign`` and ``where(cmp, a, b)``, plus ``float32``; and the reductions over every coordinate
+``sum_i(x)`` and ``norm(x)``, :data:`adambench.expr.REDUCTIONS`); nothing is ever evaluated as
+Python. The final value of ``p`` is the new parameter; state is kept between steps; ``g`` may be
+reassigned (e.g. weight decay) as a local.
 
 Code generation prints the expression trees directly as numba source (no differentiation, so no
 sympy): ``opt_init(p, hp, state)`` and ``opt_step(p, g, state, t, hp)``, the contract of every
