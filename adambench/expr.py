@@ -30,6 +30,7 @@ sympy is imported only by :func:`to_sympy`, when code has to be generated.
 from __future__ import annotations
 
 import ast
+import functools
 import math
 import struct
 from collections.abc import Mapping
@@ -49,11 +50,13 @@ __all__ = [
     "Grammar",
     "Node",
     "check_constants",
+    "derivative",
     "is_constant",
     "linear_sums",
     "parse",
     "render",
     "stencil_offsets",
+    "step_functions",
     "symbols_in",
     "to_sympy",
     "uses_index",
@@ -74,17 +77,24 @@ BASE_FUNCTIONS: dict[str, int] = {
     "tan": 1,
     "tanh": 1,
     "abs": 1,
+    "sinh": 1,
+    "cosh": 1,
+    "asinh": 1,
+    "acosh": 1,
+    "atanh": 1,
+    "atan": 1,
+    "atan2": 2,
+    "log10": 1,
+    "sign": 1,
+    "floor": 1,
+    "round": 1,
+    "max": 2,
+    "min": 2,
+    "where": 3,
 }
 #: Extra functions for optimizer update rules (``float32(a)``: a rounded to the nearest float32,
 #: for references that keep a value in single precision).
-UPDATE_FUNCTIONS: dict[str, int] = {
-    **BASE_FUNCTIONS,
-    "max": 2,
-    "min": 2,
-    "sign": 1,
-    "where": 3,
-    "float32": 1,
-}
+UPDATE_FUNCTIONS: dict[str, int] = {**BASE_FUNCTIONS, "float32": 1}
 #: Reductions over every coordinate of the parameter vector, for update rules only
 #: (:attr:`Grammar.reductions`): ``sum_i(a)`` is the sum of a over the coordinates, ``norm(a)`` the
 #: Euclidean norm sqrt(sum_i(a**2)). The name -> the operation in the ``reduce`` node.
@@ -381,6 +391,16 @@ _FOLD_FUNCS = {
     "tanh": math.tanh,
     "abs": abs,
     "sign": lambda a: math.copysign(1.0, a) if a else 0.0,
+    "sinh": math.sinh,
+    "cosh": math.cosh,
+    "asinh": math.asinh,
+    "acosh": math.acosh,
+    "atanh": math.atanh,
+    "atan": math.atan,
+    "atan2": math.atan2,
+    "log10": math.log10,
+    "floor": math.floor,
+    "round": round,
     "max": max,
     "min": min,
     "float32": lambda a: struct.unpack("f", struct.pack("f", a))[0],
@@ -554,8 +574,19 @@ class _SympyBuilder:
             "tanh": sympy.tanh,
             "abs": sympy.Abs,
             "sign": sympy.sign,
-            "max": sympy.Max,
-            "min": sympy.Min,
+            "sinh": sympy.sinh,
+            "cosh": sympy.cosh,
+            "asinh": sympy.asinh,
+            "acosh": sympy.acosh,
+            "atanh": sympy.atanh,
+            "atan": sympy.atan,
+            "atan2": sympy.atan2,
+            "log10": lambda a: sympy.log(a, 10),
+            # max/min as a where: the derivative is the chosen side's, ties take a (the first),
+            # as torch.where(a >= b, a, b) does.
+            "max": lambda a, b: sympy.Piecewise((a, sympy.Ge(a, b)), (b, True)),
+            "min": lambda a, b: sympy.Piecewise((a, sympy.Le(a, b)), (b, True)),
+            **step_functions(),
         }
         self.comparisons = {
             ">": sympy.Gt,
@@ -613,6 +644,79 @@ class _SympyBuilder:
         if kind == "div":
             return a / b
         return a**b
+
+
+@functools.cache
+def step_functions() -> dict[str, Any]:
+    """sympy functions for ``floor`` and ``round`` (half to even) whose derivative is 0: they are
+    piecewise constant, so 0 is their gradient everywhere but at the jumps (a set of measure 0,
+    where torch's autograd also gives 0). Codegen prints them as ``StepFloor``/``StepRound``."""
+    import sympy
+
+    class StepFloor(sympy.Function):
+        nargs = 1
+
+        @classmethod
+        def eval(cls, a: Any) -> Any:
+            return sympy.floor(a) if a.is_Number else None
+
+        def fdiff(self, argindex: int = 1) -> Any:
+            return sympy.S.Zero
+
+    class StepRound(sympy.Function):
+        nargs = 1
+
+        @classmethod
+        def eval(cls, a: Any) -> Any:
+            return sympy.Integer(round(float(a))) if a.is_Number else None
+
+        def fdiff(self, argindex: int = 1) -> Any:
+            return sympy.S.Zero
+
+    return {"floor": StepFloor, "round": StepRound}
+
+
+def derivative(f: Any, symbol: Any) -> Any:
+    """d f / d symbol, rewritten so that it is finite wherever the true derivative is.
+
+    sympy's forms hold removable singularities: ``|x|**p`` differentiates to
+    ``p*|x|**p*sign(x)/|x|`` and ``u**a`` to ``a*u**a*u'/u`` (0/0 where u = 0); merging the powers
+    of one base gives ``p*|x|**(p-1)*sign(x)`` and ``a*u**(a-1)*u'``. A variable exponent ``u**v``
+    gives ``u**v*log(u)*v'``, which is 0*log(0) where u = 0: that product is taken as 0 there (its
+    limit as u -> 0 for v > 0; where v <= 0 the loss itself is not finite at u = 0). ``sign``'s
+    derivative (a Dirac delta at 0) is 0, as is ``floor``'s and ``round``'s.
+    """
+    import sympy
+
+    g = sympy.diff(f, symbol)
+    g = g.replace(lambda e: isinstance(e, sympy.DiracDelta), lambda e: sympy.S.Zero)
+    return g.replace(lambda e: e.is_Mul, _finite_product)
+
+
+def _finite_product(mul: Any) -> Any:
+    """A product with its powers of one base merged and a ``u**v*log(u)`` guarded at u = 0."""
+    import sympy
+
+    exponents: dict[Any, list[Any]] = {}
+    for factor in mul.args:
+        base, exp = factor.as_base_exp()
+        exponents.setdefault(base, []).append(exp)
+    merge = any(
+        len(exps) > 1 and any(e.is_number and e.is_negative for e in exps)
+        for exps in exponents.values()
+    )
+    if merge:  # only then, so that every other product prints (and rounds) as before
+        mul = sympy.Mul(*(b ** sympy.Add(*exps) for b, exps in exponents.items()))
+        exponents = {}
+        for factor in sympy.Mul.make_args(mul):
+            base, exp = factor.as_base_exp()
+            exponents.setdefault(base, []).append(exp)
+    logs = [e.args[0] for e in exponents if isinstance(e, sympy.log)]
+    for base in logs:
+        powered = [e for e in exponents.get(base, []) if not (e.is_number and e.is_nonpositive)]
+        if powered:
+            return sympy.Piecewise((sympy.S.Zero, sympy.Eq(base, 0)), (mul, True))
+    return mul
 
 
 def stencil_offsets(term: Node) -> list[int]:

@@ -158,12 +158,24 @@ def _formula(draw, depth=0):
     if kind == "bin":
         return f"({draw(_formula(depth + 1))}{draw(_ops)}{draw(_formula(depth + 1))})"
     if kind == "fn":
+        # any function with any number of arguments (a wrong count is refused), comparisons
+        # anywhere an argument goes (only where's condition accepts one)
         fn = draw(st.sampled_from(sorted(expr.BASE_FUNCTIONS)))
-        return f"{fn}({draw(_formula(depth + 1))})"
+        n = draw(st.integers(0, 4))
+        args = [draw(_formula(depth + 1)) for _ in range(n)]
+        if args and draw(st.booleans()):
+            k = draw(st.integers(0, n - 1))
+            cmp = draw(st.sampled_from(["<", "<=", ">", ">=", "==", "!=", "< 0 <"]))
+            args[k] = f"{args[k]} {cmp} {draw(_formula(depth + 1))}"
+        return f"{fn}({', '.join(args)})"
     return f"-{draw(_formula(depth + 1))}"
 
 
 @given(_formula())
 def test_fuzz_formulas_parse_or_raise_expression_error(text):
-    with contextlib.suppress(ExpressionError):
-        expr.parse(text, XY)
+    try:
+        tree = expr.parse(text, XY)
+    except ExpressionError as exc:
+        assert "\n" not in str(exc)  # one line
+    else:
+        assert expr.parse(expr.render(tree, {"v0": "x", "v1": "y"}), XY) == tree

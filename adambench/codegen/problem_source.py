@@ -74,6 +74,16 @@ def _printer() -> Any:
                 return f"(1.0 / {self.parenthesize(base, 100)})"
             return super()._print_Pow(e, rational=rational)
 
+        # floor and round in floats (numba's give an int64, wrong beyond 2**63): a float of
+        # magnitude 2**52 or more (or inf, nan) is already whole and is kept as it is.
+        def _print_StepFloor(self, e: Any) -> str:
+            a = self._print(e.args[0])
+            return f"({a} if not (abs({a}) < 4503599627370496.0) else float(math.floor({a})))"
+
+        def _print_StepRound(self, e: Any) -> str:  # half to even, as Python's round
+            a = self._print(e.args[0])
+            return f"({a} if not (abs({a}) < 4503599627370496.0) else float(round({a})))"
+
     del sympy
     return NumbaPrinter({"fully_qualified_modules": True, "standard": "python3"})
 
@@ -97,7 +107,7 @@ def _named_source(problem: Problem) -> str:
     n = problem.dim
     syms = {f"v{k}": sympy.Symbol(f"v{k}", real=True) for k in range(n)}
     f = expr.to_sympy(problem.tree, syms)
-    grads = [sympy.diff(f, syms[f"v{k}"]) for k in range(n)]
+    grads = [expr.derivative(f, syms[f"v{k}"]) for k in range(n)]
     args = ", ".join(f"v{k}" for k in range(n))
     body, (f_code, *g_codes) = _cse_lines([f, *grads], "    ")
     # float32 parameters are widened first: the loss and gradient are computed in float64
@@ -131,7 +141,7 @@ def _vector_terms(problem: Problem) -> tuple[list[_StencilTerm], float]:
         syms = {k: sympy.Symbol(f"s{j}", real=True) for j, k in enumerate(offsets)}
         isym = sympy.Symbol("ii", real=True)
         t_expr = expr.to_sympy(term, {}, offsets=syms, index=isym)
-        derivs = [sympy.diff(t_expr, syms[k]) for k in offsets]
+        derivs = [expr.derivative(t_expr, syms[k]) for k in offsets]
         # One CSE of the term and all its derivatives, used wherever any of them is needed
         # (unused lines are dead code to LLVM): the same text gives the same bits everywhere.
         body, (t_code, *d_codes) = _cse_lines([t_expr, *derivs], "")

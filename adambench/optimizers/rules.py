@@ -16,11 +16,11 @@ values, and the update as assignments in order::
 The update may use the gradient ``g``, the step count ``t`` (1, 2, ... as a float), the parameter
 ``p``, the state, the hyperparameters, and names assigned earlier in the same update (locals).
 Each right-hand side goes through :func:`adambench.expr.parse` with the update grammar
-(:data:`adambench.expr.UPDATE_FUNCTIONS`: the problem functions plus ``max``, ``min``, ``sign``,
-``float32``, ``where(cmp, a, b)``; and the reductions over every coordinate ``sum_i(x)`` and
-``norm(x)``, :data:`adambench.expr.REDUCTIONS`); nothing is ever evaluated as Python. The final
-value of ``p`` is the new parameter; state is kept between steps; ``g`` may be reassigned (e.g.
-weight decay) as a local.
+(:data:`adambench.expr.UPDATE_FUNCTIONS`: the problem functions, which include ``max``, ``min``,
+``sign`` and ``where(cmp, a, b)``, plus ``float32``; and the reductions over every coordinate
+``sum_i(x)`` and ``norm(x)``, :data:`adambench.expr.REDUCTIONS`); nothing is ever evaluated as
+Python. The final value of ``p`` is the new parameter; state is kept between steps; ``g`` may be
+reassigned (e.g. weight decay) as a local.
 
 Code generation prints the expression trees directly as numba source (no differentiation, so no
 sympy): ``opt_init(p, hp, state)`` and ``opt_step(p, g, state, t, hp)``, the contract of every
@@ -506,7 +506,11 @@ class _Printer:
             return f"np.float64(np.float32({self(args[0])}))"
         if f in ("abs", "max", "min"):
             return f"{f}({', '.join(self(a) for a in args)})"
-        return f"math.{f}({self(args[0])})"
+        if f == "floor":
+            return f"np.floor({self(args[0])})"
+        if f == "round":  # half to even, as Python's round and numpy's rint
+            return f"np.rint({self(args[0])})"
+        return f"math.{f}({', '.join(self(a) for a in args)})"
 
 
 def _hoist(
