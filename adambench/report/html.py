@@ -175,7 +175,8 @@ def _optimizers(data: Mapping[str, Any]) -> str:
         (o.get("label"), o.get("optimizer"), o.get("source"), o.get("hyperparameters"))
         for o in data.get("optimizers") or []
     ]
-    return "<h2>Optimizers</h2>\n" + _table(["label", "optimizer", "source", "hyperparameters"], rows)
+    headers = ["label", "optimizer", "source", "hyperparameters"]
+    return "<h2>Optimizers</h2>\n" + _table(headers, rows)
 
 
 def _run_figure(data: Mapping[str, Any], where: str) -> str:
@@ -279,10 +280,11 @@ def _check_sections(data: Mapping[str, Any], where: str) -> tuple[str, str]:
         for k in c["checks"]
     ]
     source = data.get("source")
+    case_headers = ["case", "verdict", "problem", "success rate", "median steps to target",
+                    "median final loss", "description"]  # fmt: skip
     body = [
         "<h2>Verdict</h2>\n" + summary,
-        _table(["case", "verdict", "problem", "success rate", "median steps to target",
-                "median final loss", "description"], cases),  # fmt: skip
+        _table(case_headers, cases),
         "<h2>Checks</h2>\n"
         + _table(["case", "check", "verdict", "measured", "expected", "message"], checks),
         _pairs("Settings", {"suite": data["name"], "source": source, "baseline": data["baseline"]}),
@@ -298,4 +300,3 @@ SECTIONS: dict[str, Callable[[Mapping[str, Any], str], tuple[str, str]]] = {
     "sweep": _sweep_sections,
     "check": _check_sections,
 }
-
