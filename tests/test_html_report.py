@@ -116,9 +116,14 @@ def test_run_report_holds_the_figure_the_runs_the_settings_and_the_environment(r
     assert len(page.svgs) == 1
     w, h = page.svgs[0]
     assert float(w.rstrip("pt")) > 0 and float(h.rstrip("pt")) > 0
-    run_rows = [r for r in page.rows if r and r[0] == "adam"]
-    expected = [(r["label"], str(r["seed"]), r["status"]) for r in data["runs"]]
-    assert [(r[0], r[1], r[2]) for r in run_rows[: len(expected)]] == expected
+    rows = [r for r in page.rows if r and r[0] == "adam"]
+    summary, runs = rows[0], rows[1 : 1 + len(data["runs"])]  # then the optimizers table
+    finals = sorted(r["final_loss"] for r in data["runs"])
+    assert summary[:3] == ["adam", "2x max_steps", f"{(finals[0] + finals[1]) / 2:.4g}"]
+    expected = [
+        ("adam", str(r["seed"]), r["status"], f"{r['final_loss']:.4g}") for r in data["runs"]
+    ]
+    assert [tuple(r[:3] + r[4:5]) for r in runs] == expected
     text = "".join(page.text)
     for needle in (data["problem"]["formula"], data["environment"]["numba"], "float64"):
         assert needle in text

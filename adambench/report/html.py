@@ -12,9 +12,12 @@ Each result kind has one section builder in :data:`SECTIONS` (run, sweep, check)
 
 from __future__ import annotations
 
+import collections
 import html
 import io
 import json
+import math
+import statistics
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
@@ -192,10 +195,38 @@ def _run_figure(data: Mapping[str, Any], where: str) -> str:
     return _figure(svg, "Paths on the contour and loss curves, as adambench plot draws them.")
 
 
+_SUMMARY_COLUMNS = ("final_loss", "best_loss", "distance_to_minimum", "grad_norm")
+
+
+def _median(values: Iterable[Any]) -> float | None:
+    finite = [v for v in values if isinstance(v, (int, float)) and math.isfinite(v)]
+    return statistics.median(finite) if finite else None
+
+
+def _summary_rows(runs: Sequence[Mapping[str, Any]]) -> list[list[Any]]:
+    """A row per configuration, as the terminal table: statuses, medians over the seeds,
+    the median steps to target of the runs that reached it, and the success rate."""
+    by_label: dict[str, list[Mapping[str, Any]]] = {}
+    for r in runs:
+        by_label.setdefault(str(r["label"]), []).append(r)
+    rows = []
+    for label, mine in by_label.items():
+        counts = collections.Counter(str(r["status"]) for r in mine)
+        statuses = ", ".join(f"{n}x {status}" for status, n in sorted(counts.items()))
+        reached = [r["steps_to_target"] for r in mine if r.get("steps_to_target") is not None]
+        medians = [_median(r.get(c) for r in mine) for c in _SUMMARY_COLUMNS]
+        success = f"{100 * len(reached) / len(mine):.0f}%"
+        rows.append([label, statuses, *medians, _median(reached), success])
+    return rows
+
+
 def _run_sections(data: Mapping[str, Any], where: str) -> tuple[str, str]:
     rows = [[r.get(c) for c in _RUN_COLUMNS] for r in data["runs"]]
+    summary = ["optimizer", "status", *_SUMMARY_COLUMNS, "steps_to_target", "success"]
     body = [
         _figure_section(_run_figure(data, where)),
+        "<h2>Summary</h2>\n<p>Medians over the seeds.</p>\n"
+        + _table(summary, _summary_rows(data["runs"])),
         "<h2>Runs</h2>\n" + _table(_RUN_COLUMNS, rows),
         _problem(data),
         _optimizers(data),
