@@ -286,6 +286,10 @@ def _sweep_sections(data: Mapping[str, Any], where: str) -> tuple[str, str]:
 # --- check reports --------------------------------------------------------------------------
 
 
+def _percent(rate: Any) -> str:
+    return f"{100 * rate:.0f}%" if isinstance(rate, (int, float)) else "-"
+
+
 def _verdict(passed: bool) -> str:
     return "pass" if passed else "FAIL"
 
@@ -301,7 +305,7 @@ def _check_sections(data: Mapping[str, Any], where: str) -> tuple[str, str]:
     cases = [
         (c["id"], _verdict(c["passed"]), c["settings"].get("problem", {}).get("name")
          if isinstance(c["settings"].get("problem"), Mapping) else c["settings"].get("problem"),
-         c["metrics"].get("success_rate"), c["metrics"].get("steps_to_target"),
+         _percent(c["metrics"].get("success_rate")), c["metrics"].get("steps_to_target"),
          c["metrics"].get("final_loss"), c["description"])
         for c in data["cases"]
     ]  # fmt: skip
