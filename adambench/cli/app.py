@@ -18,6 +18,7 @@ from adambench.cli.cache import cache_app
 from adambench.cli.catalog import list_, show
 from adambench.cli.check import check, compare
 from adambench.cli.consoles import out
+from adambench.cli.report import report
 from adambench.cli.run import plot, run
 from adambench.cli.sweep import sweep, sweep_show
 from adambench.errors import ExitCode
@@ -36,6 +37,7 @@ COMMANDS = {
     "check": check,
     "compare": compare,
     "bench": bench,
+    "report": report,
 }
 
 
