@@ -200,7 +200,7 @@ def describe(name: str, dim: int | None = None) -> list[tuple[str, str]]:
         lines.append(("gradient noise", f"Gaussian, sigma = {sigma} per component"))
     if p.kind == "logreg":
         lines.append(("data", p.model["source"]))
-        lines.append(("model", f"{p.model['kind']} regression" + " with a bias" * p.model["bias"]))
+        lines.append(("model", _model_line(p.model)))
     from adambench.optimizers.registry import validate_suggestions
 
     validate_suggestions(p)  # refused here as `run` would refuse them
@@ -220,7 +220,19 @@ _MODEL_GRADIENTS = {
     "logistic": "mean (sigmoid(w . a) - label) a + l2 w, over the minibatch",
     "softmax": "mean (softmax(W a) - onehot(class)) a^T + l2 W, over the minibatch",
     "least_squares": "mean (w . a - y) a + l2 w, over the minibatch",
+    "mlp": "backpropagation, hand-derived: mean over the minibatch + l2 W (not the biases)",
 }
+
+
+def _model_line(m: Any) -> str:
+    """The model in a few words: kind, bias, an mlp's layers and dropout."""
+    if m["kind"] == "mlp":
+        layers = "-".join(str(w) for w in m["widths"])
+        line = f"{layers} {m['activation']} MLP (weights W1, b1, W2, b2, ...)"
+        line += f", hidden dropout {m['dropout']:g}" * (m["dropout"] > 0)
+    else:
+        line = f"{m['kind']} regression" + " with a bias" * m["bias"]
+    return line + f", input dropout {m['input_dropout']:g}" * (m["input_dropout"] > 0)
 
 
 def _value(v: Any) -> str:
