@@ -274,15 +274,8 @@ def problem_from_dict(
     minimizers, min_value = _minimum(f, n) if "minimum" in raw else ((), None)
     notes: list[str] = []
     is_mlp = shape.kind == "logreg" and shape.model["kind"] == "mlp"
-    if is_mlp and "start" not in raw:
-        from adambench.datasets import glorot_start
-
-        start = glorot_start(shape.model["widths"], shape.model["init_seed"])
-        notes.append(
-            f"start: Glorot uniform weights, zero biases (init_seed {shape.model['init_seed']})"
-        )
     if is_mlp:
-        notes.append("non-convex: no known minimum (targets are values, not gaps)")
+        start = _mlp_start(shape.model, start if "start" in raw else None, notes)
     elif shape.kind == "logreg":
         minimizers, min_value, steps_taken = _data_optimum(shape, where)
         notes.append(_optimum_note(shape.model["kind"], steps_taken))
@@ -719,6 +712,17 @@ def _mlp_settings(model: Fields) -> dict[str, Any]:
         "dropout": _dropout(model, "dropout"),
         "init_seed": model.integer("init_seed", 0, 2**63 - 1, 0),
     }
+
+
+def _mlp_start(model: dict[str, Any], given: np.ndarray | None, notes: list[str]) -> np.ndarray:
+    """An mlp's start: the file's, or seeded Glorot weights (noted, with the non-convexity)."""
+    notes.append("non-convex: no known minimum (targets are values, not gaps)")
+    if given is not None:
+        return given
+    from adambench.datasets import glorot_start
+
+    notes.insert(-1, f"start: Glorot uniform weights, zero biases (init_seed {model['init_seed']})")
+    return glorot_start(model["widths"], model["init_seed"])
 
 
 def mlp_size(widths: list[int]) -> int:
