@@ -165,3 +165,15 @@ def test_bad_model_blocks_are_refused_in_one_line(model, message):
         problem_from_dict(raw, "bad.yaml")
     text = str(info.value)
     assert message in text and "\n" not in text
+
+
+def test_shipped_digits_mlp_and_its_listed_weights():
+    from adambench.report.catalog import catalog
+
+    p = load_problem("digits_mlp")
+    assert p.model["widths"] == [64, 32, 10] and p.dim == 64 * 32 + 32 + 32 * 10 + 10
+    np.testing.assert_array_equal(p.start, glorot_start([64, 32, 10], 0))
+    assert p.min_value is None and not p.minimizers and p.target == 0.05
+    assert p.problem_params()[6:].tolist() == [0.0, 0.0, 0.0, 1.0, 32.0]  # no dropout, tanh
+    listed = {row["name"]: row["dim"] for row in catalog()["problems"]}
+    assert listed["digits_mlp"] == p.dim

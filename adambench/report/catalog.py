@@ -49,7 +49,8 @@ def _problem_headline(name: str, raw: Any) -> dict[str, Any]:
 
 def _data_dim(raw: dict[str, Any]) -> int | str:
     """A data problem's number of weights, from its file alone: its variables, a shipped data
-    set's shape, or two moons' 2 features (a bias adds one per class); "–" for a user's file."""
+    set's shape, or two moons' 2 features (a bias adds one per class; an mlp's layers decide its
+    own); "–" for a user's file."""
     from adambench.problem_files import BUILTIN_DATA_SHAPES
 
     if "variables" in raw:
@@ -59,6 +60,14 @@ def _data_dim(raw: dict[str, Any]) -> int | str:
     if "file" in data or data.get("builtin", "digits") not in BUILTIN_DATA_SHAPES:
         return "–"
     features, classes = BUILTIN_DATA_SHAPES[data["builtin"]] if "builtin" in data else (2, 2)
+    if model.get("kind") == "mlp":
+        from adambench.problems import mlp_size
+
+        hidden = model.get("hidden", [32])
+        hidden = [hidden] if isinstance(hidden, int) else hidden
+        if not (isinstance(hidden, list) and all(isinstance(h, int) for h in hidden)):
+            return "–"  # refused when the problem is loaded
+        return mlp_size([features, *hidden, classes])
     per_class = features + (1 if model.get("bias") is True else 0)
     return per_class * (classes if model.get("kind") == "softmax" else 1)
 
