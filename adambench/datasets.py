@@ -9,6 +9,7 @@ standard deviation ``noise`` on every coordinate, from ``numpy.random.default_rn
 
 from __future__ import annotations
 
+import itertools
 import math
 from typing import Any
 
@@ -17,9 +18,12 @@ import numpy as np
 __all__ = [
     "MODELS",
     "design",
+    "glorot_start",
     "logreg_accuracy",
     "logreg_loss",
     "logreg_optimum",
+    "mlp_accuracy",
+    "mlp_loss",
     "model_accuracy",
     "model_loss",
     "model_optimum",
@@ -27,7 +31,7 @@ __all__ = [
 ]
 
 #: The models of data problems.
-MODELS = ("logistic", "softmax", "least_squares")
+MODELS = ("logistic", "softmax", "least_squares", "mlp")
 
 
 def two_moons(n_samples: int, noise: float, data_seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -204,3 +208,57 @@ def _softmax_newton(
         if np.max(np.abs(t * direction)) < 1e-14:
             return w, step
     return w, iters
+
+
+# ---------------------------------------------------------------------------------------------
+# The ``mlp`` model in numpy (the compiled kernels are kernels.mlp_*): ``widths`` is
+# [inputs, hidden..., classes]; the weights are, layer after layer, W (fan_out x fan_in, row
+# after row) then b (fan_out).
+
+
+def _mlp_layers(w: np.ndarray, widths: list[int]) -> list[tuple[np.ndarray, np.ndarray]]:
+    layers, at = [], 0
+    for n_in, n_out in itertools.pairwise(widths):
+        weights = w[at : at + n_in * n_out].reshape(n_out, n_in)
+        at += n_in * n_out
+        layers.append((weights, w[at : at + n_out]))
+        at += n_out
+    return layers
+
+
+def _mlp_logits(w: np.ndarray, a: np.ndarray, widths: list[int], activation: str) -> np.ndarray:
+    layers = _mlp_layers(w, widths)
+    for weights, bias in layers[:-1]:
+        z = a @ weights.T + bias
+        a = np.tanh(z) if activation == "tanh" else np.maximum(z, 0.0)
+    weights, bias = layers[-1]
+    return a @ weights.T + bias
+
+
+def mlp_loss(
+    w: np.ndarray, data: np.ndarray, widths: list[int], activation: str, l2: float
+) -> float:
+    """Mean cross-entropy of the network (no dropout) plus (l2 / 2) |W|^2 (not the biases)."""
+    z = _mlp_logits(w, data[:, :-1], widths, activation)
+    y = data[:, -1].astype(np.int64)
+    top = z.max(axis=1)
+    lse = top + np.log(np.exp(z - top[:, None]).sum(axis=1))
+    penalty = sum(float(np.sum(weights**2)) for weights, _ in _mlp_layers(w, widths))
+    return float(np.mean(lse - z[np.arange(len(y)), y])) + 0.5 * l2 * penalty
+
+
+def mlp_accuracy(w: np.ndarray, data: np.ndarray, widths: list[int], activation: str) -> float:
+    """The fraction of rows whose largest logit is their class."""
+    z = _mlp_logits(w, data[:, :-1], widths, activation)
+    return float(np.mean(np.argmax(z, axis=1) == data[:, -1].astype(np.int64)))
+
+
+def glorot_start(widths: list[int], init_seed: int) -> np.ndarray:
+    """Glorot (Xavier) uniform weights, U(-s, s) with s = sqrt(6 / (fan_in + fan_out)), and
+    zero biases, drawn from numpy's PCG64 seeded with ``init_seed`` layer by layer."""
+    rng = np.random.default_rng(init_seed)
+    parts = []
+    for n_in, n_out in itertools.pairwise(widths):
+        bound = np.sqrt(6.0 / (n_in + n_out))
+        parts += [rng.uniform(-bound, bound, n_out * n_in), np.zeros(n_out)]
+    return np.concatenate(parts)

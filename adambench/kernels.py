@@ -48,6 +48,10 @@ __all__ = [
     "I_STATUS",
     "I_STEPS",
     "I_TARGET_STEP",
+    "MLP_ACTIVATION",
+    "MLP_DROPOUT",
+    "MLP_DROPOUT_IN",
+    "MLP_LAYERS",
     "M_AVG_LOSS",
     "M_AVG_POW",
     "M_BEST",
@@ -59,6 +63,7 @@ __all__ = [
     "RUNNING",
     "STOPPED_AT_TARGET",
     "STREAM_BATCH",
+    "STREAM_DROPOUT",
     "STREAM_NOISE",
     "STREAM_START",
     "SUM_BLOCK",
@@ -89,6 +94,8 @@ __all__ = [
     "all_within_par",
     "average_par",
     "copy_par",
+    "drop_inputs",
+    "dropout_scale",
     "hash4",
     "jit",
     "jit_parallel",
@@ -96,6 +103,9 @@ __all__ = [
     "logreg_loss",
     "lsq_grad",
     "lsq_loss",
+    "mlp_grad",
+    "mlp_loss",
+    "mlp_widths",
     "nadam_init",
     "nadam_prepare",
     "nadam_step",
@@ -969,6 +979,195 @@ def lsq_grad(w, g, data, rows, l2, n_reg):
         g[j] *= inv
     for j in range(n_reg):
         g[j] += l2 * w[j]
+
+
+# ---------------------------------------------------------------------------------------------
+# A multilayer perceptron (``mlp``) classifier and dropout. Its settings come in the problem's
+# ``pd`` vector: pd[4] classes, pd[6] input dropout, pd[7] hidden dropout, pd[8] activation
+# (0 tanh, 1 relu), pd[9] hidden layers L, pd[10 : 10 + L] their widths. The weights are one
+# flat vector, layer after layer: W (fan_out x fan_in, row after row, torch's nn.Linear layout)
+# then b (fan_out). Dropout is inverted (kept units scaled by 1 / (1 - p)) and drawn from the
+# run's counter-based stream, keyed by (step, position in the batch, unit): the same bits on any
+# thread count. Input dropout (pd[6]) also applies to logistic and softmax regression.
+STREAM_DROPOUT = 4
+MLP_DROPOUT_IN = 6
+MLP_DROPOUT = 7
+MLP_ACTIVATION = 8
+MLP_LAYERS = 9
+
+
+@jit
+def mlp_widths(pd, d):
+    """The widths of every layer: [d inputs, hidden..., classes]."""
+    n_hidden = int(pd[MLP_LAYERS])
+    widths = np.empty(n_hidden + 2, np.int64)
+    widths[0] = d
+    for i in range(n_hidden):
+        widths[i + 1] = int(pd[MLP_LAYERS + 1 + i])
+    widths[n_hidden + 1] = int(pd[4])
+    return widths
+
+
+@jit
+def dropout_scale(seed, t, r, unit, p):
+    """The factor of unit ``unit`` (numbered through all layers, inputs first) of the batch's
+    ``r``-th row at step ``t``: 0 if dropped (probability p), else 1 / (1 - p)."""
+    if p <= 0.0:
+        return 1.0
+    if uniform(seed, STREAM_DROPOUT, t, r * 1_000_003 + unit) < p:
+        return 0.0
+    return 1.0 / (1.0 - p)
+
+
+@jit
+def _mlp_forward(w, widths, x, act, scale, relu):
+    """Fill ``act`` (every layer's outputs, inputs first, dropout applied through ``scale``)
+    for the input row ``x``; the last layer's are the logits."""
+    n_layers = widths.shape[0] - 1
+    for j in range(widths[0]):
+        act[j] = x[j] * scale[j]
+    wo, ao = 0, 0
+    for layer in range(n_layers):
+        n_in, n_out = widths[layer], widths[layer + 1]
+        bo = wo + n_in * n_out
+        out = ao + n_in
+        last = layer == n_layers - 1
+        for i in range(n_out):
+            s = w[bo + i]
+            row = wo + i * n_in
+            for j in range(n_in):
+                s += w[row + j] * act[ao + j]
+            if not last:
+                s = max(s, 0.0) if relu else math.tanh(s)
+                s *= scale[out + i]
+            act[out + i] = s
+        wo = bo + n_out
+        ao = out
+
+
+@jit
+def _cross_entropy(logits, y, prob):
+    """The cross-entropy of softmax(logits) against class ``y``; ``prob`` gets the softmax."""
+    top = -math.inf
+    for c in range(logits.shape[0]):
+        top = max(top, logits[c])
+    s = 0.0
+    for c in range(logits.shape[0]):
+        prob[c] = math.exp(logits[c] - top)
+        s += prob[c]
+    for c in range(logits.shape[0]):
+        prob[c] /= s
+    return top + math.log(s) - logits[y]
+
+
+@jit
+def _mlp_penalty(w, widths):
+    """(1/2) |W|^2 over the weight matrices (not the biases)."""
+    reg, wo = 0.0, 0
+    for layer in range(widths.shape[0] - 1):
+        n = widths[layer] * widths[layer + 1]
+        for i in range(wo, wo + n):
+            reg += w[i] * w[i]
+        wo += n + widths[layer + 1]
+    return 0.5 * reg
+
+
+@jit
+def mlp_loss(w, data, pd):
+    """Mean cross-entropy of the network (no dropout: evaluation) plus (l2 / 2) |W|^2."""
+    n, d = data.shape[0], data.shape[1] - 1
+    widths = mlp_widths(pd, d)
+    act = np.empty(widths.sum())
+    scale = np.ones(widths.sum())
+    prob = np.empty(widths[-1])
+    total = 0.0
+    for k in range(n):
+        _mlp_forward(w, widths, data[k], act, scale, pd[MLP_ACTIVATION] == 1.0)
+        total += _cross_entropy(act[act.shape[0] - widths[-1] :], int(data[k, d]), prob)
+    return total / n + pd[1] * _mlp_penalty(w, widths)
+
+
+@jit
+def _mlp_backward(w, g, widths, act, scale, delta, relu):
+    """Add one row's gradient to ``g``: ``delta`` holds dLoss/dlogits at the last layer's
+    slots on entry (it is overwritten layer by layer going down)."""
+    ao = act.shape[0] - widths[-1]
+    wo = w.shape[0]
+    for layer in range(widths.shape[0] - 2, -1, -1):
+        n_in, n_out = widths[layer], widths[layer + 1]
+        wo -= n_in * n_out + n_out
+        bo = wo + n_in * n_out
+        lo = ao - n_in  # the layer's inputs
+        for j in range(n_in):
+            delta[lo + j] = 0.0
+        for i in range(n_out):
+            e = delta[ao + i]
+            g[bo + i] += e
+            row = wo + i * n_in
+            for j in range(n_in):
+                g[row + j] += e * act[lo + j]
+                delta[lo + j] += e * w[row + j]
+        if layer > 0:  # through dropout and the activation of the hidden layer below
+            for j in range(n_in):
+                h = act[lo + j]
+                if relu:
+                    slope = scale[lo + j] if h > 0.0 else 0.0
+                else:
+                    s = scale[lo + j]
+                    slope = 0.0 if s == 0.0 else s * (1.0 - (h / s) * (h / s))
+                delta[lo + j] *= slope
+        ao = lo
+
+
+@jit
+def mlp_grad(w, g, data, rows, pd, seed, t):
+    """Gradient of the training loss over the sample indices ``rows`` at step ``t`` (t = 0:
+    no dropout, as at evaluation): mean cross-entropy of the (dropped-out) network plus the l2
+    term on the weight matrices."""
+    d = data.shape[1] - 1
+    widths = mlp_widths(pd, d)
+    size = widths.sum()
+    act, delta, scale = np.empty(size), np.empty(size), np.ones(size)
+    prob = np.empty(widths[-1])
+    relu = pd[MLP_ACTIVATION] == 1.0
+    p_in, p_hidden = pd[MLP_DROPOUT_IN], pd[MLP_DROPOUT]
+    for i in range(g.shape[0]):
+        g[i] = 0.0
+    for r in range(rows.shape[0]):
+        k = rows[r]
+        if t > 0:
+            for j in range(size - widths[-1]):
+                p = p_in if j < d else p_hidden
+                scale[j] = dropout_scale(seed, t, r, j, p)
+        _mlp_forward(w, widths, data[k], act, scale, relu)
+        top = size - widths[-1]
+        _cross_entropy(act[top:], int(data[k, d]), prob)
+        for c in range(widths[-1]):
+            delta[top + c] = prob[c] - (1.0 if c == int(data[k, d]) else 0.0)
+        _mlp_backward(w, g, widths, act, scale, delta, relu)
+    inv = 1.0 / rows.shape[0]
+    wo = 0
+    for i in range(g.shape[0]):
+        g[i] *= inv
+    for layer in range(widths.shape[0] - 1):
+        n = widths[layer] * widths[layer + 1]
+        for i in range(wo, wo + n):
+            g[i] += pd[1] * w[i]
+        wo += n + widths[layer + 1]
+
+
+@jit
+def drop_inputs(data, rows, n_features, p, seed, t):
+    """The batch ``data[rows]`` with input dropout: each of the first ``n_features`` columns
+    of a row kept with probability 1 - p and scaled by 1 / (1 - p) (the bias column and the
+    label untouched). The linear models' gradients then run on these rows."""
+    batch = np.empty((rows.shape[0], data.shape[1]))
+    for r in range(rows.shape[0]):
+        for j in range(data.shape[1]):
+            batch[r, j] = data[rows[r], j]
+        for j in range(n_features):
+            batch[r, j] *= dropout_scale(seed, t, r, j, p)
+    return batch
 
 
 # ---------------------------------------------------------------------------------------------

@@ -16,6 +16,7 @@ from sympy at code generation time (:mod:`adambench.codegen`), only when the exp
 
 from __future__ import annotations
 
+import itertools
 import math
 import os
 from collections.abc import Mapping
@@ -32,12 +33,14 @@ from adambench.limits import MAX_DIM, MAX_STEPS
 from adambench.problem_files import builtin_files
 
 __all__ = [
+    "ACTIVATIONS",
     "MAX_DIM",
     "MAX_STEPS",
     "Problem",
     "is_path",
     "list_problems",
     "load_problem",
+    "mlp_size",
     "problem_from_dict",
 ]
 
@@ -104,7 +107,11 @@ class Problem:
         if self.kind == "logreg":
             m = self.model
             pd = [self.gradient_noise, m["l2"], self._n_reg(), m["batch_size"], m["n_classes"]]
-            return np.array([*pd, m["eval_every"]], float)
+            pd += [m["eval_every"], m["input_dropout"]]
+            if m["kind"] == "mlp":
+                activation = ACTIVATIONS.index(m["activation"])
+                pd += [m["dropout"], activation, len(m["hidden"]), *m["hidden"]]
+            return np.array(pd, float)
         return np.array([self.gradient_noise], float)
 
     def _n_reg(self) -> int:
@@ -138,18 +145,22 @@ class Problem:
         rows = self.test_data if test else self.data
         if self.kind != "logreg" or rows is None or not rows.shape[0]:
             return None
-        from adambench.datasets import model_accuracy
+        from adambench.datasets import mlp_accuracy, model_accuracy
 
+        if self.model["kind"] == "mlp":
+            return mlp_accuracy(x, rows, self.model["widths"], self.model["activation"])
         return model_accuracy(self.model["kind"], x, rows, self.model["n_classes"])
 
     def loss_numpy(self, x: np.ndarray, test: bool = False) -> float:
         """The data problem's loss in numpy on the training rows (``test``: the held-out
         rows), with the l2 penalty (a reference for tests, and the test loss)."""
-        from adambench.datasets import model_loss
+        from adambench.datasets import mlp_loss, model_loss
 
         rows = self.test_data if test else self.data
         assert self.kind == "logreg" and rows is not None
         m = self.model
+        if m["kind"] == "mlp":
+            return mlp_loss(x, rows, m["widths"], m["activation"], m["l2"])
         return model_loss(m["kind"], x, rows, m["l2"], self._n_reg(), m["n_classes"])
 
     def formula(self) -> str:
@@ -157,7 +168,13 @@ class Problem:
             m = self.model
             reg = f" + ({m['l2']:g}/2) |w|^2"
             batches = f", minibatches of {m['batch_size']}"
-            return _MODEL_FORMULAS[m["kind"]] + reg + batches
+            if m["kind"] == "mlp":
+                layers = "-".join(str(w) for w in m["widths"])
+                net = f"mean cross-entropy(softmax({layers} {m['activation']} MLP), class)"
+                dropped = f", dropout {m['dropout']:g}" * (m["dropout"] > 0)
+                return net + reg.replace("|w|", "|W|") + batches + dropped
+            dropped = f", input dropout {m['input_dropout']:g}" * (m["input_dropout"] > 0)
+            return _MODEL_FORMULAS[m["kind"]] + reg + batches + dropped
         return self.expression or ""
 
 
@@ -256,7 +273,10 @@ def problem_from_dict(
     start = _point(raw.get("start", {"fill": 0}), n, f, "start")
     minimizers, min_value = _minimum(f, n) if "minimum" in raw else ((), None)
     notes: list[str] = []
-    if shape.kind == "logreg":
+    is_mlp = shape.kind == "logreg" and shape.model["kind"] == "mlp"
+    if is_mlp:
+        start = _mlp_start(shape.model, start if "start" in raw else None, notes)
+    elif shape.kind == "logreg":
         minimizers, min_value, steps_taken = _data_optimum(shape, where)
         notes.append(_optimum_note(shape.model["kind"], steps_taken))
         if shape.model["kind"] == "softmax" and shape.model["bias"]:
@@ -511,11 +531,14 @@ def _data_problem(f: Fields, base_dir: Path | None) -> _Shape:
     test = design(test_x, test_y, model["bias"]) if len(test_y) else None
     per_class = table.shape[1] - 1
     n = per_class * (model["n_classes"] if model["kind"] == "softmax" else 1)
+    if model["kind"] == "mlp":
+        model["widths"] = [per_class, *model["hidden"], model["n_classes"]]
+        n = mlp_size(model["widths"])
     if n > MAX_DIM:
         raise f.fail("data", f"gives {n:,} weights, more than {MAX_DIM:,}")
     model.update(n_features=features.shape[1], source=source)
     generated = "file" not in data and "builtin" not in data
-    if generated and model["kind"] != "softmax":
+    if generated and model["kind"] not in ("softmax", "mlp"):
         default_vars: Any = ["w1", "w2"] + (["b"] if model["bias"] else [])
     else:
         default_vars = None  # unnamed, as a vector problem's: x[0..n-1]
@@ -613,8 +636,8 @@ def _generated(data: Fields) -> tuple[np.ndarray, np.ndarray, str]:
 
 
 def _n_classes(model: str, target: np.ndarray) -> int:
-    """The classes of a softmax (labels are 0..k-1 by now), 2 for logistic, 1 otherwise."""
-    if model == "softmax":
+    """The classes of a softmax or mlp (labels are 0..k-1 by now), 2 for logistic, 1 otherwise."""
+    if model in ("softmax", "mlp"):
         return int(target.max()) + 1
     return 2 if model == "logistic" else 1
 
@@ -639,14 +662,72 @@ def _model(f: Fields) -> dict[str, Any]:
     from adambench.datasets import MODELS
 
     model = f.mapping("model", "must be a mapping", {})
-    model.unknown_keys(("kind", "bias", "l2", "batch_size", "eval_every"))
+    model.unknown_keys((*_MODEL_KEYS, *_MLP_KEYS))
     kind = model.choice("kind", MODELS, "logistic")
+    for key in _MLP_KEYS if kind != "mlp" else ("bias",):
+        if key in model:
+            applies = "to a linear model (an mlp's layers all have biases)"
+            raise model.fail(key, f"applies {applies if key == 'bias' else 'to kind: mlp'}")
     bias = model.boolean("bias", False)
     l2 = model.number("l2", 1e-3)
     if l2 < 0:
         raise model.fail("l2", f"must be >= 0, got {l2:g}")
     eval_every = model.integer("eval_every", 1, MAX_STEPS, 1)
-    return {"kind": kind, "bias": bias, "l2": l2, "eval_every": eval_every}
+    settings = {"kind": kind, "bias": bias, "l2": l2, "eval_every": eval_every}
+    settings["input_dropout"] = _dropout(model, "input_dropout")
+    if kind == "mlp":
+        settings.update(_mlp_settings(model))
+    return settings
+
+
+_MODEL_KEYS = ("kind", "bias", "l2", "batch_size", "eval_every", "input_dropout")
+_MLP_KEYS = ("hidden", "activation", "dropout", "init_seed")
+#: An mlp's activations, by their code in the kernels (pd[MLP_ACTIVATION]).
+ACTIVATIONS = ("tanh", "relu")
+
+
+def _dropout(model: Fields, key: str) -> float:
+    p = model.number(key, 0.0)
+    if not 0 <= p < 1:
+        raise model.fail(key, f"must be in [0, 1) (the probability of dropping a unit), got {p:g}")
+    return p
+
+
+def _mlp_settings(model: Fields) -> dict[str, Any]:
+    """An mlp's hidden widths (one or two layers), activation, dropout and init seed."""
+    hidden = model.get("hidden", [32])
+    if isinstance(hidden, int) and not isinstance(hidden, bool):
+        hidden = [hidden]
+    widths_ok = isinstance(hidden, list) and all(
+        isinstance(h, int) and not isinstance(h, bool) and 1 <= h <= 4096 for h in hidden
+    )
+    if not widths_ok or not 1 <= len(hidden) <= 2:
+        raise model.fail(
+            "hidden",
+            f"must be one or two layer widths from 1 to 4096, e.g. [64, 32], got {hidden!r}",
+        )
+    return {
+        "hidden": list(hidden),
+        "activation": model.choice("activation", ACTIVATIONS, "tanh"),
+        "dropout": _dropout(model, "dropout"),
+        "init_seed": model.integer("init_seed", 0, 2**63 - 1, 0),
+    }
+
+
+def _mlp_start(model: dict[str, Any], given: np.ndarray | None, notes: list[str]) -> np.ndarray:
+    """An mlp's start: the file's, or seeded Glorot weights (noted, with the non-convexity)."""
+    notes.append("non-convex: no known minimum (targets are values, not gaps)")
+    if given is not None:
+        return given
+    from adambench.datasets import glorot_start
+
+    notes.insert(-1, f"start: Glorot uniform weights, zero biases (init_seed {model['init_seed']})")
+    return glorot_start(model["widths"], model["init_seed"])
+
+
+def mlp_size(widths: list[int]) -> int:
+    """The weights of an mlp of layer widths [inputs, hidden..., classes] (W and b a layer)."""
+    return sum(n_in * n_out + n_out for n_in, n_out in itertools.pairwise(widths))
 
 
 def _data_optimum(shape: _Shape, where: str) -> tuple[tuple[np.ndarray, ...], float, int]:

@@ -52,6 +52,7 @@ BUILTIN_PROBLEMS = (
     "noisy_logreg",
     "digits_softmax",
     "breast_cancer_logistic",
+    "digits_mlp",
 )
 
 

@@ -80,6 +80,11 @@ def test_gradient_matches_central_differences(name):
         x = p.domain[:, 0] + rng.random(p.dim) * (p.domain[:, 1] - p.domain[:, 0])
         f, g = grad(x)
         assert f == pytest.approx(loss(x)[0], rel=1e-14)
+        if p.dim > 1000:  # digits_mlp: the derivative along a few random directions
+            for v in rng.normal(size=(3, p.dim)):
+                slope = central_difference(lambda s: loss(x + s[0] * v)[0], np.zeros(1), h=1e-6)
+                assert g @ v == pytest.approx(slope[0], rel=1e-6)
+            continue
         num = central_difference(lambda v: loss(v)[0], x, h=1e-6 * max(1, np.abs(x).max()))
         np.testing.assert_allclose(g, num, rtol=1e-6, atol=1e-6 * max(1.0, np.abs(g).max()))
 

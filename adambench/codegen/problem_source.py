@@ -260,20 +260,21 @@ def p_train(x, g, pd, data, ps, t, seed):
 
 
 # A data problem's model: pd = [gradient_noise, l2, n_regularised, batch_size, n_classes,
-# eval_every]; ps (per run) = [permutation of the samples..., the last loss evaluated (its
-# float64 bits), epoch of that permutation]. The loss returned is the full training set's (the
-# gradient is the minibatch's), evaluated at iterates 0, K, 2K, ... (K = eval_every): between
-# two it is the last one evaluated.
+# eval_every, input dropout, (an mlp's: hidden dropout, activation, layers, widths...)];
+# ps (per run) = [permutation of the samples..., the last loss evaluated (its float64 bits),
+# epoch of that permutation]. The loss returned is the full training set's (the gradient is the
+# minibatch's), evaluated at iterates 0, K, 2K, ... (K = eval_every): between two it is the
+# last one evaluated.
 _DATA_TEMPLATE = """
 @jit
 def p_loss(x, pd, data):
-    return K.LOSS(x, data, pd[1], int(pd[2])EXTRA)
+    return LOSS_ALL
 
 
 @jit
 def p_fg(x, g, pd, data):
-    K.GRAD(x, g, data, np.arange(data.shape[0]), pd[1], int(pd[2])EXTRA)
-    return K.LOSS(x, data, pd[1], int(pd[2])EXTRA)
+    GRAD_ALL
+    return LOSS_ALL
 
 
 @jit
@@ -287,23 +288,44 @@ def p_train(x, g, pd, data, ps, t, seed):
     if ps[n + 1] != epoch:
         K.permutation(seed, epoch, perm)
         ps[n + 1] = epoch
-    K.GRAD(x, g, data, perm[b * bs : min(b * bs + bs, n)], pd[1], int(pd[2])EXTRA)
+    rows = perm[b * bs : min(b * bs + bs, n)]
+    GRAD_BATCH
     sigma = pd[0]
     if sigma > 0.0:
         for i in range(g.shape[0]):
             g[i] += sigma * K.normal(seed, t, i)
     held = ps[n : n + 1].view(np.float64)
     if (t - 1) % int(pd[5]) == 0:
-        held[0] = K.LOSS(x, data, pd[1], int(pd[2])EXTRA)
+        held[0] = LOSS_ALL
     return held[0]
 """
 
 
 def _data_source(model: str) -> str:
     """The kernels of a data problem with model ``model`` (the kernels of :mod:`kernels`)."""
-    loss, grad, extra = {
-        "logistic": ("logreg_loss", "logreg_grad", ""),
-        "softmax": ("softmax_loss", "softmax_grad", ", int(pd[4])"),
-        "least_squares": ("lsq_loss", "lsq_grad", ""),
-    }[model]
-    return _DATA_TEMPLATE.replace("LOSS", loss).replace("GRAD", grad).replace("EXTRA", extra)
+    if model == "mlp":
+        loss = "K.mlp_loss(x, data, pd)"
+        grad_all = "K.mlp_grad(x, g, data, np.arange(data.shape[0]), pd, 0, 0)"
+        grad_batch = "K.mlp_grad(x, g, data, rows, pd, seed, t)"
+    else:
+        name, extra = {
+            "logistic": ("logreg", ""),
+            "softmax": ("softmax", ", int(pd[4])"),
+            "least_squares": ("lsq", ""),
+        }[model]
+        settings = f"pd[1], int(pd[2]){extra}"
+        loss = f"K.{name}_loss(x, data, {settings})"
+        grad_all = f"K.{name}_grad(x, g, data, np.arange(data.shape[0]), {settings})"
+        # input dropout: the gradient of the batch's rows with features dropped (pd[6] = p)
+        grad_batch = (
+            f"if pd[6] > 0.0:\n"
+            f"        batch = K.drop_inputs(data, rows, int(pd[2]), pd[6], seed, t)\n"
+            f"        K.{name}_grad(x, g, batch, np.arange(rows.shape[0]), {settings})\n"
+            f"    else:\n"
+            f"        K.{name}_grad(x, g, data, rows, {settings})"
+        )
+    return (
+        _DATA_TEMPLATE.replace("LOSS_ALL", loss)
+        .replace("GRAD_ALL", grad_all)
+        .replace("GRAD_BATCH", grad_batch)
+    )

@@ -49,7 +49,8 @@ def _problem_headline(name: str, raw: Any) -> dict[str, Any]:
 
 def _data_dim(raw: dict[str, Any]) -> int | str:
     """A data problem's number of weights, from its file alone: its variables, a shipped data
-    set's shape, or two moons' 2 features (a bias adds one per class); "–" for a user's file."""
+    set's shape, or two moons' 2 features (a bias adds one per class; an mlp's layers decide its
+    own); "–" for a user's file."""
     from adambench.problem_files import BUILTIN_DATA_SHAPES
 
     if "variables" in raw:
@@ -59,6 +60,14 @@ def _data_dim(raw: dict[str, Any]) -> int | str:
     if "file" in data or data.get("builtin", "digits") not in BUILTIN_DATA_SHAPES:
         return "–"
     features, classes = BUILTIN_DATA_SHAPES[data["builtin"]] if "builtin" in data else (2, 2)
+    if model.get("kind") == "mlp":
+        from adambench.problems import mlp_size
+
+        hidden = model.get("hidden", [32])
+        hidden = [hidden] if isinstance(hidden, int) else hidden
+        if not (isinstance(hidden, list) and all(isinstance(h, int) for h in hidden)):
+            return "–"  # refused when the problem is loaded
+        return mlp_size([features, *hidden, classes])
     per_class = features + (1 if model.get("bias") is True else 0)
     return per_class * (classes if model.get("kind") == "softmax" else 1)
 
@@ -200,7 +209,7 @@ def describe(name: str, dim: int | None = None) -> list[tuple[str, str]]:
         lines.append(("gradient noise", f"Gaussian, sigma = {sigma} per component"))
     if p.kind == "logreg":
         lines.append(("data", p.model["source"]))
-        lines.append(("model", f"{p.model['kind']} regression" + " with a bias" * p.model["bias"]))
+        lines.append(("model", _model_line(p.model)))
     from adambench.optimizers.registry import validate_suggestions
 
     validate_suggestions(p)  # refused here as `run` would refuse them
@@ -220,7 +229,19 @@ _MODEL_GRADIENTS = {
     "logistic": "mean (sigmoid(w . a) - label) a + l2 w, over the minibatch",
     "softmax": "mean (softmax(W a) - onehot(class)) a^T + l2 W, over the minibatch",
     "least_squares": "mean (w . a - y) a + l2 w, over the minibatch",
+    "mlp": "backpropagation, hand-derived: mean over the minibatch + l2 W (not the biases)",
 }
+
+
+def _model_line(m: Any) -> str:
+    """The model in a few words: kind, bias, an mlp's layers and dropout."""
+    if m["kind"] == "mlp":
+        layers = "-".join(str(w) for w in m["widths"])
+        line = f"{layers} {m['activation']} MLP (weights W1, b1, W2, b2, ...)"
+        line += f", hidden dropout {m['dropout']:g}" * (m["dropout"] > 0)
+    else:
+        line = f"{m['kind']} regression" + " with a bias" * m["bias"]
+    return line + f", input dropout {m['input_dropout']:g}" * (m["input_dropout"] > 0)
 
 
 def _value(v: Any) -> str:
