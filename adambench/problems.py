@@ -32,6 +32,7 @@ from adambench.problem_files import builtin_files
 __all__ = [
     "MAX_DIM",
     "MAX_STEPS",
+    "TAGS",
     "Problem",
     "is_path",
     "list_problems",
@@ -50,7 +51,28 @@ _COMMON_KEYS = {
     "suggested": "per-optimizer suggested hyperparameters",
     "contour": "log, linear or auto",
     "scale": "size of the region of interest (divergence at |x| > 1e6 scale)",
+    "tags": "a list of tag words (TAGS), for `list --tag` and suites",
+    "reference": "where the function is defined (a paper or a library of test functions)",
 }
+
+#: The words a problem file's ``tags:`` may hold (a closed list, so that `list --tag` and the
+#: suites built from tags find every problem that means the same thing).
+TAGS = (
+    "unimodal",
+    "multimodal",
+    "convex",
+    "ill-conditioned",
+    "separable",
+    "non-separable",
+    "nd",
+    "plateau",
+    "valley",
+    "ridge",
+    "saddle",
+    "nonsmooth",
+    "noisy",
+    "data",
+)
 _EXPRESSION_KEYS = {**_COMMON_KEYS, "variables": "", "dim": "", "expression": "", "minimum": ""}
 _DATA_KEYS = {**_COMMON_KEYS, "variables": "", "data": "", "model": ""}
 _RESERVED = {"pi", "e", "dim", "sum", "i", *expr.UPDATE_FUNCTIONS}
@@ -81,6 +103,8 @@ class Problem:
     data: np.ndarray | None = None
     model: Mapping[str, Any] = field(default_factory=dict)
     notes: tuple[str, ...] = ()
+    tags: tuple[str, ...] = ()
+    reference: str = ""
 
     @property
     def stochastic(self) -> bool:
@@ -245,6 +269,8 @@ def problem_from_dict(
         data=shape.data,
         model=shape.model,
         notes=tuple(notes),
+        tags=_tags(f),
+        reference=f.text("reference", "").strip(),
         **settings,
     )
 
@@ -322,6 +348,20 @@ def _settings(
         "contour": contour,
         "scale": scale,
     }
+
+
+def _tags(f: Fields) -> tuple[str, ...]:
+    """The file's ``tags:``: known words (:data:`TAGS`), each once, in the file's order."""
+    value = f.get("tags", [])
+    if not isinstance(value, list):
+        raise f.fail("tags", f"must be a list of tag words, got {show(value)}")
+    tags: list[str] = []
+    for tag in value:
+        if not isinstance(tag, str) or tag not in TAGS:
+            raise f.fail("tags", f"has unknown tag {show(tag)}; known: {', '.join(TAGS)}")
+        if tag not in tags:
+            tags.append(tag)
+    return tuple(tags)
 
 
 def _point(value: Any, n: int, f: Fields, key: str) -> np.ndarray:
