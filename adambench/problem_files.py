@@ -7,7 +7,26 @@ from pathlib import Path
 
 from adambench.errors import ProblemError
 
-__all__ = ["builtin_files"]
+__all__ = ["TAGS", "builtin_files"]
+
+#: The words a problem file's ``tags:`` may hold (a closed list, so that `list --tag` and the
+#: suites built from tags find every problem that means the same thing).
+TAGS = (
+    "unimodal",
+    "multimodal",
+    "convex",
+    "ill-conditioned",
+    "separable",
+    "non-separable",
+    "nd",
+    "plateau",
+    "valley",
+    "ridge",
+    "saddle",
+    "nonsmooth",
+    "noisy",
+    "data",
+)
 
 
 def _builtin_dir() -> Path:

@@ -27,7 +27,7 @@ from adambench import expr, safeyaml
 from adambench.errors import ConfigError, ProblemError, did_you_mean
 from adambench.fields import Fields, show
 from adambench.limits import MAX_DIM, MAX_STEPS
-from adambench.problem_files import builtin_files
+from adambench.problem_files import TAGS, builtin_files
 
 __all__ = [
     "MAX_DIM",
@@ -55,24 +55,6 @@ _COMMON_KEYS = {
     "reference": "where the function is defined (a paper or a library of test functions)",
 }
 
-#: The words a problem file's ``tags:`` may hold (a closed list, so that `list --tag` and the
-#: suites built from tags find every problem that means the same thing).
-TAGS = (
-    "unimodal",
-    "multimodal",
-    "convex",
-    "ill-conditioned",
-    "separable",
-    "non-separable",
-    "nd",
-    "plateau",
-    "valley",
-    "ridge",
-    "saddle",
-    "nonsmooth",
-    "noisy",
-    "data",
-)
 _EXPRESSION_KEYS = {**_COMMON_KEYS, "variables": "", "dim": "", "expression": "", "minimum": ""}
 _DATA_KEYS = {**_COMMON_KEYS, "variables": "", "data": "", "model": ""}
 _RESERVED = {"pi", "e", "dim", "sum", "i", *expr.UPDATE_FUNCTIONS}
