@@ -8,6 +8,7 @@ compiles) is run as plain Python, many points per problem, so no problem is comp
 
 from __future__ import annotations
 
+import json
 import math
 from typing import Any
 
@@ -245,3 +246,43 @@ def test_listed_minimum_value_and_gradient(name):
         f = fns["p_fg"](point.copy(), g, pd, data)
         assert f == pytest.approx(NUMPY_FORMS[name](point), rel=1e-9, abs=1e-9)
         np.testing.assert_allclose(g, _torch_gradient(name, point), rtol=1e-7, atol=1e-7)
+
+
+def _invoke(*args: str) -> Any:
+    from typer.testing import CliRunner
+
+    from adambench.cli import app
+
+    return CliRunner().invoke(app, list(args))
+
+
+def test_unknown_tag_in_a_file_is_one_line_naming_file_key_and_known_tags(write_yaml):
+    path = write_yaml("name: a\nvariables: [x]\nexpression: x**2\nstart: [1]\ntags: [bowl]\n")
+    r = _invoke("run", path)
+    assert r.exit_code == 2 and "Traceback" not in r.output
+    line = r.stderr.strip()
+    assert "\n" not in line and path in line and "tags" in line and "'bowl'" in line
+    assert "multimodal" in line
+    path = write_yaml("name: a\nvariables: [x]\nexpression: x**2\nstart: [1]\ntags: valley\n")
+    assert _invoke("run", path).exit_code == 2
+
+
+def test_list_by_tag_and_the_json_of_list_and_show():
+    r = _invoke("list", "--tag", "multimodal", "--json")
+    assert r.exit_code == 0
+    problems = json.loads(r.stdout)["problems"]
+    expected = {n for n in builtin_files() if "multimodal" in load_problem(n).tags}
+    assert {p["name"] for p in problems} == expected and "rastrigin" in expected
+    rastrigin = next(p for p in problems if p["name"] == "rastrigin")
+    assert rastrigin["formula"].startswith("sum(i, 0, dim-1") and rastrigin["dim"] == 10
+    assert rastrigin["minimum"] == {"x": {"fill": 0}, "value": 0.0}
+    assert rastrigin["reference"] and rastrigin["start"] == {"pattern": [2.5, -1.5]}
+    r = _invoke("list", "--tag", "bumpy")
+    assert r.exit_code == 2 and "unknown tag 'bumpy'" in r.stderr and "multimodal" in r.stderr
+    shown = json.loads(_invoke("show", "branin", "--json").stdout)
+    assert shown["variables"] == ["x", "y"] and len(shown["minimum"]["x"]) == 3
+    assert shown["minimum"]["value"] == pytest.approx(0.397887357729738)
+    assert shown["tags"] == ["multimodal", "non-separable"] and "sfu.ca" in shown["reference"]
+    shown = json.loads(_invoke("show", "sphere", "--dim", "3", "--json").stdout)
+    assert shown["start"] == [1.0, -2.0, 1.0] and shown["variables"] is None
+    assert _invoke("show", "adam", "--json").exit_code == 2
