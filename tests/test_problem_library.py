@@ -286,3 +286,44 @@ def test_list_by_tag_and_the_json_of_list_and_show():
     shown = json.loads(_invoke("show", "sphere", "--dim", "3", "--json").stdout)
     assert shown["start"] == [1.0, -2.0, 1.0] and shown["variables"] is None
     assert _invoke("show", "adam", "--json").exit_code == 2
+
+
+def _resizable(problem: Any) -> bool:
+    """Whether ``--dim`` works (a vector problem whose minimiser is not a fixed list)."""
+    from adambench.errors import AdambenchError
+
+    if problem.kind != "vector":
+        return False
+    try:
+        load_problem(problem.name, dim=problem.dim + 1)
+    except AdambenchError:
+        return False
+    return True
+
+
+def library_table() -> str:
+    """The table of docs/problems.md's "The library" section, from the shipped files."""
+    rows = ["| name | dim | tags | minimum | reference |", "|---|---|---|---|---|"]
+    for name in builtin_files():
+        p = load_problem(name)
+        size = f"{p.dim} (any)" if _resizable(p) else str(p.dim)
+        value = "by Newton's method" if p.kind == "logreg" else f"{p.min_value:.10g}"
+        where = f" at {len(p.minimizers)} points" if len(p.minimizers) > 1 else ""
+        rows.append(
+            f"| `{name}` | {size} | {', '.join(p.tags)} | {value}{where} "
+            f"| {p.reference.split(',')[0]} |"
+        )
+    return "\n".join(rows) + "\n"
+
+
+def test_the_docs_library_table_matches_the_files():
+    from pathlib import Path
+
+    text = (Path(__file__).parent.parent / "docs" / "problems.md").read_text(encoding="utf-8")
+    begin, end = "<!-- library table: begin -->\n", "<!-- library table: end -->"
+    assert begin in text and end in text, "docs/problems.md lost its library table markers"
+    table = text.split(begin, 1)[1].split(end, 1)[0]
+    assert table == library_table(), (
+        "docs/problems.md's library table is out of date; regenerate it with\n"
+        "python -c 'from tests.test_problem_library import library_table as t; print(t())'"
+    )
