@@ -7,11 +7,30 @@ from pathlib import Path
 
 from adambench.errors import ProblemError
 
-__all__ = ["BUILTIN_DATA_SHAPES", "builtin_files"]
+__all__ = ["BUILTIN_DATA_SHAPES", "TAGS", "builtin_files"]
 
 #: The shipped data sets (``adambench/data``): name -> (features, classes), so that `list` can
 #: tell a data problem's number of weights without reading the data (tests check the files).
 BUILTIN_DATA_SHAPES = {"digits": (64, 10), "breast_cancer": (30, 2)}
+
+#: The words a problem file's ``tags:`` may hold (a closed list, so that `list --tag` and the
+#: suites built from tags find every problem that means the same thing).
+TAGS = (
+    "unimodal",
+    "multimodal",
+    "convex",
+    "ill-conditioned",
+    "separable",
+    "non-separable",
+    "nd",
+    "plateau",
+    "valley",
+    "ridge",
+    "saddle",
+    "nonsmooth",
+    "noisy",
+    "data",
+)
 
 
 def _builtin_dir() -> Path:

@@ -30,12 +30,13 @@ from adambench import expr, safeyaml
 from adambench.errors import ConfigError, ProblemError, did_you_mean
 from adambench.fields import Fields, show
 from adambench.limits import MAX_DIM, MAX_STEPS
-from adambench.problem_files import builtin_files
+from adambench.problem_files import TAGS, builtin_files
 
 __all__ = [
     "ACTIVATIONS",
     "MAX_DIM",
     "MAX_STEPS",
+    "TAGS",
     "Problem",
     "is_path",
     "list_problems",
@@ -55,7 +56,10 @@ _COMMON_KEYS = {
     "suggested": "per-optimizer suggested hyperparameters",
     "contour": "log, linear or auto",
     "scale": "size of the region of interest (divergence at |x| > 1e6 scale)",
+    "tags": "a list of tag words (TAGS), for `list --tag` and suites",
+    "reference": "where the function is defined (a paper or a library of test functions)",
 }
+
 _EXPRESSION_KEYS = {**_COMMON_KEYS, "variables": "", "dim": "", "expression": "", "minimum": ""}
 _DATA_KEYS = {**_COMMON_KEYS, "variables": "", "data": "", "model": ""}
 _RESERVED = {"pi", "e", "dim", "sum", "i", *expr.UPDATE_FUNCTIONS}
@@ -88,6 +92,8 @@ class Problem:
     notes: tuple[str, ...] = ()
     #: A data problem's held-out rows (the same layout as ``data``), when test_fraction > 0.
     test_data: np.ndarray | None = None
+    tags: tuple[str, ...] = ()
+    reference: str = ""
 
     @property
     def stochastic(self) -> bool:
@@ -304,6 +310,8 @@ def problem_from_dict(
         model=shape.model,
         test_data=shape.test_data,
         notes=tuple(notes),
+        tags=_tags(f),
+        reference=f.text("reference", "").strip(),
         **settings,
     )
 
@@ -380,6 +388,20 @@ def _settings(
         "contour": contour,
         "scale": scale,
     }
+
+
+def _tags(f: Fields) -> tuple[str, ...]:
+    """The file's ``tags:``: known words (:data:`TAGS`), each once, in the file's order."""
+    value = f.get("tags", [])
+    if not isinstance(value, list):
+        raise f.fail("tags", f"must be a list of tag words, got {show(value)}")
+    tags: list[str] = []
+    for tag in value:
+        if not isinstance(tag, str) or tag not in TAGS:
+            raise f.fail("tags", f"has unknown tag {show(tag)}; known: {', '.join(TAGS)}")
+        if tag not in tags:
+            tags.append(tag)
+    return tuple(tags)
 
 
 def _point(value: Any, n: int, f: Fields, key: str) -> np.ndarray:

@@ -13,8 +13,8 @@ from adambench.problems import builtin_files, load_problem
 
 
 def test_every_shipped_problem_is_packaged_and_loads():
-    assert set(builtin_files()) == set(BUILTIN_PROBLEMS)
-    for name in BUILTIN_PROBLEMS:
+    assert set(BUILTIN_PROBLEMS) <= set(builtin_files())
+    for name in builtin_files():
         p = load_problem(name)
         assert p.name == name and p.start.shape == (p.dim,) and p.domain.shape == (p.dim, 2)
         validate_suggestions(p)
@@ -235,7 +235,7 @@ def test_the_wheel_ships_every_problem_file_as_package_data(tmp_path):
     )
     (wheel,) = tmp_path.glob("adambench-*.whl")
     names = zipfile.ZipFile(wheel).namelist()
-    for name in BUILTIN_PROBLEMS:
+    for name in builtin_files():
         assert f"adambench/problems/{name}.yaml" in names
     assert "adambench/schema/result.schema.json" in names
     for name in ("digits", "breast_cancer"):  # the shipped data sets

@@ -18,13 +18,17 @@ __all__ = ["CONTROLS_DROP_ORDER", "OPTIMIZERS_DROP_ORDER", "PROBLEMS_DROP_ORDER"
 #: The columns of `list`'s tables a narrow terminal leaves out, least important first
 #: (:func:`adambench.report.fitting.fit`; descriptions and conventions wrap at spaces first).
 #: The table of other optimizer sources leaves out nothing.
-PROBLEMS_DROP_ORDER = ("kind", "dim", "steps")
+PROBLEMS_DROP_ORDER = ("kind", "description", "steps", "dim")
 OPTIMIZERS_DROP_ORDER = ("source", "convention")
 CONTROLS_DROP_ORDER = ("range",)
 
 
 def list_(
     json_out: Annotated[bool, typer.Option("--json", help="Print as JSON.")] = False,
+    tag: Annotated[
+        str | None,
+        typer.Option("--tag", help="Only problems with this tag (e.g. multimodal).", metavar="TAG"),
+    ] = None,
 ) -> None:
     """List problems and optimizers with their defaults and conventions.
 
@@ -32,11 +36,14 @@ def list_(
 
     \b
       adambench list
+      adambench list --tag multimodal
     """
     with boundary():
         from adambench.report.catalog import catalog
 
         data = catalog()
+        if tag is not None:
+            data["problems"] = _tagged(data["problems"], tag)
         if json_out:
             import json
 
@@ -50,6 +57,16 @@ def list_(
         ]
         for note in list(dict.fromkeys(n for n in narrow if n)) + data["notes"]:
             err.print(f"note: {note}", highlight=False, markup=False)
+
+
+def _tagged(problems: list[dict[str, Any]], tag: str) -> list[dict[str, Any]]:
+    """The problems with ``tag``; an unknown tag is a usage error naming the known ones."""
+    from adambench.errors import UsageError
+    from adambench.problem_files import TAGS
+
+    if tag not in TAGS:
+        raise UsageError(f"--tag: unknown tag '{tag}'; known: {', '.join(TAGS)}")
+    return [p for p in problems if tag in (p["tags"] or [])]
 
 
 def _table(title: str, columns: tuple[str, ...]) -> Any:
@@ -70,7 +87,7 @@ def _add_row(t: Any, *cells: str) -> None:
 
 
 def _problems_table(problems: list[dict[str, Any]]) -> Any:
-    t = _table("Problems", ("name", "kind", "dim", "steps", "target", "description"))
+    t = _table("Problems", ("name", "kind", "dim", "steps", "target", "tags", "description"))
     for p in problems:
         _add_row(
             t,
@@ -79,6 +96,7 @@ def _problems_table(problems: list[dict[str, Any]]) -> Any:
             str(p["dim"]),
             str(p["steps"]),
             "–" if p["target"] is None else str(p["target"]),
+            ", ".join(p["tags"] or []),
             p["description"],
         )
     return t
@@ -111,7 +129,11 @@ def _sources_table(sources: list[dict[str, Any]]) -> Any:
     return t
 
 
-def show(problem: ProblemArg, dim: DimOpt = None) -> None:
+def show(
+    problem: ProblemArg,
+    dim: DimOpt = None,
+    json_out: Annotated[bool, typer.Option("--json", help="Print a problem as JSON.")] = False,
+) -> None:
     """Show a problem: formula, derived gradient, start, minimum, target, domain; or an
     optimizer of the registry: its paper, hyperparameters and (library) update rule.
 
@@ -124,8 +146,17 @@ def show(problem: ProblemArg, dim: DimOpt = None) -> None:
     with boundary():
         from rich.markup import escape
 
-        from adambench.report.catalog import describe, describe_optimizer
+        from adambench.errors import UsageError
+        from adambench.report.catalog import describe, describe_optimizer, problem_record
 
+        if json_out:
+            import json
+
+            if _names_an_optimizer(problem):
+                raise UsageError("--json applies to problems; `show OPTIMIZER` prints text")
+            record = problem_record(problem, dim=dim)
+            sys.stdout.write(json.dumps(record, indent=2, allow_nan=False) + "\n")
+            return
         lines = (
             describe_optimizer(problem)
             if _names_an_optimizer(problem)

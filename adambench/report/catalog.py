@@ -22,6 +22,7 @@ __all__ = [
     "describe_optimizer",
     "gradient_lines",
     "optimizer_sources",
+    "problem_record",
 ]
 
 
@@ -44,6 +45,14 @@ def _problem_headline(name: str, raw: Any) -> dict[str, Any]:
         "target": target,
         "description": raw.get("description", ""),
         "suggested": raw.get("suggested", {}),
+        # as the file states them (fill and pattern rules unexpanded): `list` builds no problem
+        "formula": raw.get("expression"),
+        "variables": raw.get("variables"),
+        "start": raw.get("start"),
+        "domain": raw.get("domain"),
+        "minimum": raw.get("minimum"),
+        "tags": raw.get("tags", []),
+        "reference": raw.get("reference", ""),
     }
 
 
@@ -204,6 +213,10 @@ def describe(name: str, dim: int | None = None) -> list[tuple[str, str]]:
     domain = " x ".join(f"[{_value(a)}, {_value(b)}]" for a, b in p.domain[:4])
     lines.append(("domain", domain + (" ..." if p.dim > 4 else "")))
     lines.append(("default steps", str(p.steps)))
+    if p.tags:
+        lines.append(("tags", ", ".join(p.tags)))
+    if p.reference:
+        lines.append(("reference", p.reference))
     if p.gradient_noise:
         sigma = _value(p.gradient_noise)
         lines.append(("gradient noise", f"Gaussian, sigma = {sigma} per component"))
@@ -242,6 +255,32 @@ def _model_line(m: Any) -> str:
     else:
         line = f"{m['kind']} regression" + " with a bias" * m["bias"]
     return line + f", input dropout {m['input_dropout']:g}" * (m["input_dropout"] > 0)
+
+
+def problem_record(name: str, dim: int | None = None) -> dict[str, Any]:
+    """One problem for `show --json`: every point expanded to its numbers (at ``dim``)."""
+    from adambench.problems import load_problem
+
+    p = load_problem(name, dim=dim)
+    return {
+        "name": p.name,
+        "kind": "data" if p.kind == "logreg" else p.kind,
+        "description": p.description,
+        "source": p.source,
+        "formula": p.formula(),
+        "variables": list(p.variables) if p.kind != "vector" else None,
+        "dim": p.dim,
+        "start": p.start.tolist(),
+        "domain": p.domain.tolist(),
+        "minimum": {"x": [m.tolist() for m in p.minimizers], "value": p.min_value},
+        "target": p.target,
+        "steps": p.steps,
+        "gradient_noise": p.gradient_noise,
+        "suggested": {k: dict(v) for k, v in p.suggested.items()},
+        "tags": list(p.tags),
+        "reference": p.reference,
+        "notes": list(p.notes),
+    }
 
 
 def _value(v: Any) -> str:
