@@ -224,8 +224,8 @@ def load_problem(name_or_path: str | Path, dim: int | None = None) -> Problem:
     files = builtin_files()
     if text not in files:
         raise ProblemError(
-            f"unknown problem '{text}'{did_you_mean(text, files)}; "
-            f"known: {', '.join(files)} (or give a path to a YAML file)"
+            f"unknown problem '{text}'{did_you_mean(text, files)}; `adambench list` shows the "
+            f"{len(files)} shipped problems (or give a path to a YAML file)"
         )
     raw = safeyaml.load_file(files[text])
     where = f"problems/{text}.yaml"
@@ -398,7 +398,8 @@ def _tags(f: Fields) -> tuple[str, ...]:
     tags: list[str] = []
     for tag in value:
         if not isinstance(tag, str) or tag not in TAGS:
-            raise f.fail("tags", f"has unknown tag {show(tag)}; known: {', '.join(TAGS)}")
+            shown = repr(tag) if isinstance(tag, str) else show(tag)
+            raise f.fail("tags", f"has unknown tag {shown}; known: {', '.join(TAGS)}")
         if tag not in tags:
             tags.append(tag)
     return tuple(tags)
