@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from functools import cache
+from itertools import pairwise
 from pathlib import Path
 
 from adambench.errors import ProblemError
 
-__all__ = ["BUILTIN_DATA_SHAPES", "TAGS", "builtin_files"]
+__all__ = ["BUILTIN_DATA_SHAPES", "TAGS", "builtin_files", "mlp_size"]
 
 #: The shipped data sets (``adambench/data``): name -> (features, classes), so that `list` can
 #: tell a data problem's number of weights without reading the data (tests check the files).
@@ -31,6 +32,12 @@ TAGS = (
     "noisy",
     "data",
 )
+
+
+def mlp_size(widths: list[int]) -> int:
+    """The weights of an mlp of layer widths [inputs, hidden..., classes] (W and b a layer);
+    here, not in problems.py, so that `list` counts them without importing numpy."""
+    return sum(n_in * n_out + n_out for n_in, n_out in pairwise(widths))
 
 
 def _builtin_dir() -> Path:

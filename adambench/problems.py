@@ -16,7 +16,6 @@ from sympy at code generation time (:mod:`adambench.codegen`), only when the exp
 
 from __future__ import annotations
 
-import itertools
 import math
 import os
 from collections.abc import Mapping
@@ -30,7 +29,7 @@ from adambench import expr, safeyaml
 from adambench.errors import ConfigError, ProblemError, did_you_mean
 from adambench.fields import Fields, show
 from adambench.limits import MAX_DIM, MAX_STEPS
-from adambench.problem_files import TAGS, builtin_files
+from adambench.problem_files import TAGS, builtin_files, mlp_size
 
 __all__ = [
     "ACTIVATIONS",
@@ -746,11 +745,6 @@ def _mlp_start(model: dict[str, Any], given: np.ndarray | None, notes: list[str]
 
     notes.insert(-1, f"start: Glorot uniform weights, zero biases (init_seed {model['init_seed']})")
     return glorot_start(model["widths"], model["init_seed"])
-
-
-def mlp_size(widths: list[int]) -> int:
-    """The weights of an mlp of layer widths [inputs, hidden..., classes] (W and b a layer)."""
-    return sum(n_in * n_out + n_out for n_in, n_out in itertools.pairwise(widths))
 
 
 def _data_optimum(shape: _Shape, where: str) -> tuple[tuple[np.ndarray, ...], float, int]:

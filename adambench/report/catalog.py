@@ -70,7 +70,7 @@ def _data_dim(raw: dict[str, Any]) -> int | str:
         return "–"
     features, classes = BUILTIN_DATA_SHAPES[data["builtin"]] if "builtin" in data else (2, 2)
     if model.get("kind") == "mlp":
-        from adambench.problems import mlp_size
+        from adambench.problem_files import mlp_size
 
         hidden = model.get("hidden", [32])
         hidden = [hidden] if isinstance(hidden, int) else hidden
