@@ -6,6 +6,8 @@ From the repository root (a benchmark, not a test; ~2 minutes)::
     python benchmarks/startup_bench.py --reps 25
     python benchmarks/startup_bench.py --before ../main # also the same commands from another
                                                         # checkout, alternated with this one
+    python benchmarks/startup_bench.py --worker         # also each command sent to a warm
+                                                        # resident worker (ADAMBENCH_WORKER=1)
 
 Floors: a run needs ``python -c "import numpy, numba, typer, rich, yaml"``; ``list``, ``show``,
 ``--help`` and ``cache info`` need no numba, their floor is ``python -c "import typer, rich"``.
@@ -61,25 +63,50 @@ def adambench(args: list[str]) -> list[str]:
     return [PY, "-m", "adambench", *args]
 
 
-def warm(trees: list[Path]) -> None:
+#: A variant measured: the tree, a label, and the extra environment (the worker's switch and
+#: its private socket folder, or nothing for a plain process).
+Variant = tuple[Path, str, dict[str, str]]
+
+
+def variants(trees: list[Path], worker: bool) -> list[Variant]:
+    found: list[Variant] = []
     for tree in trees:
-        for args, _, _ in COMMANDS:
-            wall(adambench(args), env_for(tree))
+        found.append((tree, tree.name, {}))
+        if worker:
+            runtime = tempfile.mkdtemp(prefix="adambench-worker-")
+            extra = {"ADAMBENCH_WORKER": "1", "XDG_RUNTIME_DIR": runtime}
+            found.append((tree, f"{tree.name} + worker", extra))
+    return found
 
 
-def measure(trees: list[Path], reps: int) -> dict[tuple[str, str], dict[str, list[float]]]:
-    """For each tree and command: its times, its floor's times and the pair ratios."""
-    found: dict[tuple[str, str], dict[str, list[float]]] = {}
+def warm(found: list[Variant]) -> None:
+    """Every command once (kernels cached); a worker started, then warmed by a second pass."""
+    for _ in range(2):
+        for tree, _, extra in found:
+            for args, _, _ in COMMANDS:
+                wall(adambench(args), env_for(tree, **extra))
+        time.sleep(3.0 if any(extra for _, _, extra in found) else 0.0)
+
+
+def stop_workers(found: list[Variant]) -> None:
+    for tree, _, extra in found:
+        if extra:
+            wall(adambench(["worker", "stop"]), env_for(tree, **extra))
+
+
+def measure(found: list[Variant], reps: int) -> dict[tuple[str, str], dict[str, list[float]]]:
+    """For each variant and command: its times, its floor's times and the pair ratios."""
+    cells: dict[tuple[str, str], dict[str, list[float]]] = {}
     for _ in range(reps):
-        for tree in trees:
+        for tree, label, extra in found:
             for args, floor, _ in COMMANDS:
-                env = env_for(tree)
+                env = env_for(tree, **extra)
                 a, b = wall(adambench(args), env), wall(floor, env)
-                cell = found.setdefault((str(tree), " ".join(args)), {"t": [], "f": [], "r": []})
+                cell = cells.setdefault((label, " ".join(args)), {"t": [], "f": [], "r": []})
                 cell["t"].append(a)
                 cell["f"].append(b)
                 cell["r"].append(a / b)
-    return found
+    return cells
 
 
 def cold(trees: list[Path], reps: int) -> dict[str, list[float]]:
@@ -92,17 +119,19 @@ def cold(trees: list[Path], reps: int) -> dict[str, list[float]]:
     return times
 
 
-def report(found: dict, cold_times: dict[str, list[float]], trees: list[Path]) -> str:
+def report(
+    cells: dict, cold_times: dict[str, list[float]], trees: list[Path], found: list[Variant]
+) -> str:
     med = statistics.median
     lines = [
         "| tree | command | median | floor | ratio (median of pairs) | target |",
         "|---|---|---|---|---|---|",
     ]
-    for tree in trees:
+    for _, label, _ in found:
         for args, floor, target in COMMANDS:
-            cell = found[(str(tree), " ".join(args))]
+            cell = cells[(label, " ".join(args))]
             lines.append(
-                f"| {tree.name} | adambench {' '.join(args)} | {med(cell['t']):.3f} s | "
+                f"| {label} | adambench {' '.join(args)} | {med(cell['t']):.3f} s | "
                 f"{med(cell['f']):.3f} s ({'numba' if floor is RUN_FLOOR else 'typer'}) | "
                 f"{med(cell['r']):.2f}x | {target}x |"
             )
@@ -121,11 +150,16 @@ def main() -> None:
     parser.add_argument("--reps", type=int, default=15, help="repetitions of each pair")
     parser.add_argument("--cold-reps", type=int, default=3, help="cold runs per tree")
     parser.add_argument("--before", type=Path, help="another checkout, measured alternately")
+    parser.add_argument("--worker", action="store_true", help="also through a resident worker")
     a = parser.parse_args()
     trees = [ROOT] + ([a.before.resolve()] if a.before else [])
-    warm(trees)
-    found = measure(trees, a.reps)
-    print(report(found, cold(trees, a.cold_reps), trees))
+    found = variants(trees, a.worker)
+    warm(found)
+    try:
+        cells = measure(found, a.reps)
+    finally:
+        stop_workers(found)
+    print(report(cells, cold(trees, a.cold_reps), trees, found))
 
 
 if __name__ == "__main__":

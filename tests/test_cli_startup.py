@@ -120,6 +120,7 @@ def test_every_option_gets_the_fast_coercion_help_included():
         ["run", "beale", "-O", "adam", "--bogus"],
         ["show", "adam"],
         ["cache", "--help"],
+        ["worker", "--help"],
         ["list", "--json"],
         ["sweep"],
     ],
@@ -128,7 +129,7 @@ def test_the_one_command_app_answers_as_the_whole_app(args):
     runner = CliRunner()
     whole, one = runner.invoke(app, args), runner.invoke(make_app(only=args[0]), args)
     assert (one.exit_code, one.stdout, one.stderr) == (whole.exit_code, whole.stdout, whole.stderr)
-    assert set(COMMANDS) | {"cache"} == set(typer.main.get_command(app).commands)
+    assert set(COMMANDS) | {"cache", "worker"} == set(typer.main.get_command(app).commands)
 
 
 def test_help_needs_no_rich_console():
