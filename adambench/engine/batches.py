@@ -345,7 +345,8 @@ def _run_result(
         label=cfg.label,
         hyperparameters=cfg.public_values(),
         seed=settings.seeds[s],
-        start=start.astype(A["X"].dtype).astype(np.float64),  # the start the run took
+        # the start the run took (its dtype's rounding), a view when that is float64 already
+        start=start.astype(A["X"].dtype, copy=False).astype(np.float64, copy=False),
         status=status,
         steps=int(im[K.I_STEPS]),
         diverged_at=int(im[K.I_DIVERGED_AT]) if diverged else None,
