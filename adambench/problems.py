@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from adambench import expr, safeyaml
+from adambench import expr, minima, safeyaml
 from adambench.errors import ConfigError, ProblemError, did_you_mean
 from adambench.fields import Fields, show
 from adambench.limits import MAX_DIM, MAX_STEPS
@@ -281,9 +281,10 @@ def problem_from_dict(
     if shape.kind == "vector":
         assert shape.tree is not None
         _check_stencil_ranges(shape.tree, n, f)
-    start = _point(raw.get("start", {"fill": 0}), n, f, "start")
-    minimizers, min_value = _minimum(f, n) if "minimum" in raw else ((), None)
-    notes: list[str] = []
+    start = minima.point(raw.get("start", {"fill": 0}), n, f, "start")
+    known = minima.minimum(f, n, shape.n) if "minimum" in raw else minima.Minimum((), None)
+    minimizers, min_value = known.points, known.value
+    notes: list[str] = [known.note] if known.note else []
     is_mlp = shape.kind == "logreg" and shape.model["kind"] == "mlp"
     if is_mlp:
         start = _mlp_start(shape.model, start if "start" in raw else None, notes)
@@ -295,7 +296,7 @@ def problem_from_dict(
             # minimisers are a line, and a distance to one point of it would mislead.
             minimizers = ()
             notes.append("the minimiser is not unique (the biases only up to a common constant)")
-    settings = _settings(f, min_value, start, minimizers)
+    settings = _settings(f, min_value, start, minimizers, dropped=known.note is not None)
     if shape.kind == "logreg" and shape.data is not None:
         notes += _batch_notes(shape.data.shape[0], shape.model["batch_size"])
         notes += _eval_notes(shape.model["eval_every"])
@@ -368,10 +369,15 @@ def _resized(shape: _Shape, name: str, dim: int | None) -> int:
 
 
 def _settings(
-    f: Fields, min_value: float | None, start: np.ndarray, minimizers: tuple[np.ndarray, ...]
+    f: Fields,
+    min_value: float | None,
+    start: np.ndarray,
+    minimizers: tuple[np.ndarray, ...],
+    dropped: bool = False,
 ) -> dict[str, Any]:
-    """The keys every kind of problem has: target, plot box, steps, noise, suggestions, scale."""
-    target = _target(f, min_value)
+    """The keys every kind of problem has: target, plot box, steps, noise, suggestions, scale
+    (``dropped``: the file's minimum could not follow --dim)."""
+    target = minima.target(f, min_value, len(start), dropped)
     domain = _domain(f.get("domain"), len(start), start, minimizers, f)
     steps = f.integer("steps", 1, MAX_STEPS, 1000)
     noise = f.number("gradient_noise", 0.0)
@@ -410,20 +416,6 @@ def _tags(f: Fields) -> tuple[str, ...]:
     return tuple(tags)
 
 
-def _point(value: Any, n: int, f: Fields, key: str) -> np.ndarray:
-    """A point: a list of n numbers, or a rule {fill: v} / {pattern: [a, b, ...]}."""
-    if isinstance(value, Mapping):
-        if set(value) == {"fill"}:
-            return np.full(n, f.as_number(value["fill"], f"{key}.fill"))
-        if set(value) == {"pattern"} and isinstance(value["pattern"], list) and value["pattern"]:
-            pat = [f.as_number(v, f"{key}.pattern") for v in value["pattern"]]
-            return np.resize(np.array(pat, float), n)
-        raise f.fail(key, "must be a list of numbers, {fill: v} or {pattern: [a, b, ...]}")
-    if not isinstance(value, list):
-        raise f.fail(key, f"must be a list of {n} numbers, got {show(value)}")
-    if len(value) != n:
-        raise f.fail(key, f"must have {n} numbers (one per variable), got {len(value)}")
-    return np.array([f.as_number(v, key) for v in value], float)
 
 
 def _variables(value: Any, f: Fields) -> tuple[str, ...]:
@@ -467,36 +459,8 @@ def _check_stencil_ranges(tree: expr.Node, n: int, f: Fields) -> None:
             )
 
 
-def _minimum(f: Fields, n: int) -> tuple[tuple[np.ndarray, ...], float | None]:
-    block = f.mapping("minimum", "must be a mapping {x: [...], value: f}")
-    block.unknown_keys(("x", "value"))
-    mins: list[np.ndarray] = []
-    if "x" in block:
-        xs = block.get("x")
-        if isinstance(xs, list) and xs and all(isinstance(v, list) for v in xs):
-            mins = [_point(v, n, f, "minimum.x") for v in xs]
-        else:
-            mins = [_point(xs, n, f, "minimum.x")]
-    val = block.number("value") if "value" in block else None
-    return tuple(mins), val
 
 
-def _target(f: Fields, min_value: float | None) -> float | None:
-    value = f.get("target")
-    if value is None:
-        return None if min_value is None else min_value + 1e-6
-    if not isinstance(value, Mapping):
-        return f.as_number(value, "target")
-    block = f.nested("target", value)
-    block.unknown_keys(("gap",))
-    if "gap" not in block:
-        raise f.fail("target", "must be a number or {gap: g}")
-    gap = block.number("gap")
-    if gap < 0:
-        raise block.fail("gap", f"must be >= 0, got {gap:g}")
-    if min_value is None:
-        raise f.fail("target", "{gap: g} needs a known minimum value")
-    return min_value + gap
 
 
 def _domain(

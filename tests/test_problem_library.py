@@ -289,16 +289,16 @@ def test_list_by_tag_and_the_json_of_list_and_show():
 
 
 def _resizable(problem: Any) -> bool:
-    """Whether ``--dim`` works (a vector problem whose minimiser is not a fixed list)."""
+    """Whether ``--dim`` works and the minimum follows it (not a list written for one dim)."""
     from adambench.errors import AdambenchError
 
     if problem.kind != "vector":
         return False
     try:
-        load_problem(problem.name, dim=problem.dim + 1)
+        bigger = load_problem(problem.name, dim=problem.dim + 1)
     except AdambenchError:
         return False
-    return True
+    return (bigger.min_value is None) == (problem.min_value is None)  # the minimum follows
 
 
 def library_table() -> str:

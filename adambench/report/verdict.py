@@ -50,6 +50,8 @@ def _alone(result: Result, s: ConfigSummary) -> str:
         )
     if s.final_loss is None:
         return f"{s.label} {_failure([s])}"
+    if target is None:
+        return f"{s.label} ran without a target; {med}final loss {_loss_text(result, s)}"
     return f"{s.label} did not reach the target; {med}final loss {_loss_text(result, s)}"
 
 
