@@ -19,14 +19,14 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from adambench import expr, minima, safeyaml
-from adambench.errors import ConfigError, ProblemError, did_you_mean
+from adambench.errors import ConfigError, ProblemError, UsageError, did_you_mean
 from adambench.fields import Fields, show
 from adambench.limits import MAX_DIM, MAX_STEPS
 from adambench.problem_files import TAGS, builtin_files, mlp_size
@@ -34,14 +34,17 @@ from adambench.problem_files import TAGS, builtin_files, mlp_size
 __all__ = [
     "ACTIVATIONS",
     "MAX_DIM",
+    "MAX_ROTATE_DIM",
     "MAX_STEPS",
     "TAGS",
     "Problem",
+    "haar_rotation",
     "is_path",
     "list_problems",
     "load_problem",
     "mlp_size",
     "problem_from_dict",
+    "with_variant",
 ]
 
 _COMMON_KEYS = {
@@ -93,6 +96,11 @@ class Problem:
     test_data: np.ndarray | None = None
     tags: tuple[str, ...] = ()
     reference: str = ""
+    #: ``--rotate SEED``: the seed, the orthogonal matrix R and the centre c of the rotation
+    #: (the loss at x is the file's loss at c + R (x - c)); None: not rotated.
+    rotation_seed: int | None = None
+    rotation: np.ndarray | None = None
+    rotation_centre: np.ndarray | None = None
 
     @property
     def stochastic(self) -> bool:
@@ -100,10 +108,11 @@ class Problem:
 
     def code_identity(self) -> str:
         """Everything that reaches the generated kernels (the cache key's problem part)."""
+        rotated = "|rotated" if self.rotation is not None else ""
         if self.kind == "expression":
-            return f"expression|{self.dim}|{self.tree!r}"
+            return f"expression|{self.dim}|{self.tree!r}{rotated}"
         if self.kind == "vector":
-            return f"vector|{self.tree!r}"
+            return f"vector|{self.tree!r}{rotated}"
         return f"data|{self.model['kind']}"
 
     def problem_params(self) -> np.ndarray:
@@ -117,6 +126,11 @@ class Problem:
                 activation = ACTIVATIONS.index(m["activation"])
                 pd += [m["dropout"], activation, len(m["hidden"]), *m["hidden"]]
             return np.array(pd, float)
+        if self.rotation is not None:  # pd = [noise, R row by row, c]: see codegen's rotation
+            assert self.rotation_centre is not None
+            return np.concatenate(
+                [[self.gradient_noise], self.rotation.ravel(), self.rotation_centre]
+            )
         return np.array([self.gradient_noise], float)
 
     def _n_reg(self) -> int:
@@ -235,6 +249,73 @@ def load_problem(name_or_path: str | Path, dim: int | None = None) -> Problem:
     raw = safeyaml.load_file(files[text])
     where = f"problems/{text}.yaml"
     return problem_from_dict(raw, where, dim=dim, source="built-in", base_dir=files[text].parent)
+
+
+#: The largest dimension ``--rotate`` takes: R is a dense dim x dim matrix, applied every step.
+MAX_ROTATE_DIM = 2000
+
+
+def with_variant(
+    problem: Problem, noise: float | None = None, rotate: int | None = None
+) -> Problem:
+    """``problem`` with additive gradient noise of standard deviation ``noise`` (replacing the
+    file's ``gradient_noise``) and/or rotated by a seeded random rotation (``rotate``: the seed),
+    as BBOB rotates its functions to break the axis alignment that favours per-coordinate methods.
+
+    The rotated loss is f(c + R (x - c)), with R uniformly random orthogonal (Haar: the QR
+    factor of a Gaussian matrix from ``numpy.random.default_rng(seed)``, signs fixed) and c the
+    first known minimiser (else the domain's centre). Its minimum value is f's; its minimisers
+    and its start are f's mapped by x -> c + R^T (x - c), so the rotated run starts at the same
+    loss and distance from the minimum. The domain (plots, random starts) stays the file's box.
+    """
+    changes: dict[str, Any] = {}
+    if noise is not None:
+        if isinstance(noise, bool) or not isinstance(noise, (int, float)) or not noise >= 0:
+            raise UsageError(f"--noise must be a number >= 0, got {noise!r}")
+        if problem.kind == "logreg" and noise > 0:
+            raise UsageError(
+                "--noise applies to expression and vector problems (data problems' "
+                "gradients are already minibatch estimates)"
+            )
+        changes["gradient_noise"] = float(noise)
+    if rotate is not None:
+        changes.update(_rotated(problem, rotate))
+    return replace(problem, **changes) if changes else problem
+
+
+def _rotated(problem: Problem, seed: int) -> dict[str, Any]:
+    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**63:
+        raise UsageError(f"--rotate takes a seed, a whole number >= 0, got {seed!r}")
+    if problem.kind == "logreg":
+        raise UsageError("--rotate applies to expression and vector problems, not to data problems")
+    if problem.dim > MAX_ROTATE_DIM:
+        raise UsageError(
+            f"--rotate takes problems of at most {MAX_ROTATE_DIM} variables (R is dense); "
+            f"this one has {problem.dim}"
+        )
+    if problem.rotation is not None:
+        raise UsageError("the problem is rotated already")
+    R = haar_rotation(problem.dim, seed)
+    c = problem.minimizers[0].copy() if problem.minimizers else problem.domain.mean(axis=1)
+
+    def back(x: np.ndarray) -> np.ndarray:  # the point whose rotated image is x
+        return c + R.T @ (x - c)
+
+    return {
+        "rotation_seed": seed,
+        "rotation": R,
+        "rotation_centre": c,
+        "start": back(problem.start),
+        "minimizers": tuple(back(m) for m in problem.minimizers),
+    }
+
+
+def haar_rotation(n: int, seed: int) -> np.ndarray:
+    """A uniformly random n x n orthogonal matrix (Haar measure; Mezzadri 2007): Q of the QR
+    factorisation of a standard Gaussian matrix, each column's sign set by R's diagonal."""
+    a = np.random.default_rng(seed).standard_normal((n, n))
+    q, r = np.linalg.qr(a)
+    return q * np.where(np.diag(r) < 0, -1.0, 1.0)
 
 
 # Validation: every error names the file and the key (see adambench.fields).
@@ -416,8 +497,6 @@ def _tags(f: Fields) -> tuple[str, ...]:
     return tuple(tags)
 
 
-
-
 def _variables(value: Any, f: Fields) -> tuple[str, ...]:
     if not isinstance(value, list) or not value:
         raise f.fail("variables", "must be a non-empty list of names, e.g. [x, y]")
@@ -457,10 +536,6 @@ def _check_stencil_ranges(tree: expr.Node, n: int, f: Fields) -> None:
                 f"x[i + k] leaves 0..dim-1 for i in {lo}..{hi} with dim = {n} "
                 f"(offsets {min(offsets)}..{max(offsets)})",
             )
-
-
-
-
 
 
 def _domain(

@@ -60,6 +60,8 @@ class ProblemRef:
     name: str  # the shipped problem's name, or the file's path as the user gave it
     dim: int | None  # for vector problems
     text: str | None = None  # YAML text of a problem file
+    noise: float | None = None  # --noise (None: the file's gradient_noise)
+    rotate: int | None = None  # --rotate's seed
 
 
 @dataclass(frozen=True)
@@ -179,11 +181,15 @@ def problem_ref(problem: Problem) -> ProblemRef:
     """How a worker gets ``problem``: by name, or by the text of its file (checked to give the
     same problem)."""
     from adambench import safeyaml
-    from adambench.problems import problem_from_dict
+    from adambench.problems import problem_from_dict, with_variant
 
     dim = problem.dim if problem.kind == "vector" else None
+    variant = {
+        "noise": None if problem.kind == "logreg" else problem.gradient_noise,
+        "rotate": problem.rotation_seed,
+    }
     if problem.source == "built-in":
-        return ProblemRef(problem.name, dim)
+        return ProblemRef(problem.name, dim, **variant)
     path = Path(problem.source)
     try:
         text = path.read_text(encoding="utf-8")
@@ -195,9 +201,10 @@ def problem_ref(problem: Problem) -> ProblemRef:
     again = problem_from_dict(
         safeyaml.loads(text, problem.source), where=problem.source, dim=dim, source=problem.source
     )
+    again = with_variant(again, **variant)
     if _fingerprint(again) != _fingerprint(problem):
         raise UsageError(f"{problem.source} changed after it was loaded; run again")
-    return ProblemRef(problem.source, dim, text)
+    return ProblemRef(problem.source, dim, text, **variant)
 
 
 def _fingerprint(p: Problem) -> tuple[Any, ...]:
@@ -405,16 +412,18 @@ _SPECS: dict[tuple[Any, ...], OptimizerSpec] = {}
 
 def load_problem_ref(ref: ProblemRef) -> Problem:
     """The problem a reference names (cached per worker process)."""
-    key = (ref.name, ref.dim, files.digest(ref.text) if ref.text is not None else None)
+    digest = files.digest(ref.text) if ref.text is not None else None
+    key = (ref.name, ref.dim, digest, ref.noise, ref.rotate)
     if key not in _PROBLEMS:
         from adambench import safeyaml
-        from adambench.problems import load_problem, problem_from_dict
+        from adambench.problems import load_problem, problem_from_dict, with_variant
 
         if ref.text is None:
             p = load_problem(ref.name, dim=ref.dim)
         else:
             raw = safeyaml.loads(ref.text, ref.name)
             p = problem_from_dict(raw, where=ref.name, dim=ref.dim, source=ref.name)
+        p = with_variant(p, noise=ref.noise, rotate=ref.rotate)
         if len(_PROBLEMS) > 64:
             _PROBLEMS.clear()
         _PROBLEMS[key] = p

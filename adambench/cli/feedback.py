@@ -154,10 +154,18 @@ def chunk_feedback(feedback: SweepFeedback) -> Any:
     return on_chunk
 
 
-def problem_and_steps(problem: Any, steps: int | None, dim: int | None) -> tuple[Any, int]:
-    """The loaded problem and the steps its runs take, which :meth:`SweepFeedback.phase` needs
-    to count progress in runs (an invalid --steps is left for the library to refuse)."""
-    from adambench.problems import load_problem
+def problem_and_steps(
+    problem: Any,
+    steps: int | None,
+    dim: int | None,
+    noise: float | None = None,
+    rotate: int | None = None,
+) -> tuple[Any, int]:
+    """The loaded problem (with --noise/--rotate applied) and the steps its runs take, which
+    :meth:`SweepFeedback.phase` needs to count progress in runs (an invalid --steps is left for
+    the library to refuse)."""
+    from adambench.problems import Problem, load_problem, with_variant
 
-    prob = load_problem(problem, dim=dim)
+    prob = problem if isinstance(problem, Problem) else load_problem(problem, dim=dim)
+    prob = with_variant(prob, noise=noise, rotate=rotate)
     return prob, steps if isinstance(steps, int) and steps >= 1 else prob.steps

@@ -22,10 +22,12 @@ __all__ = [
     "DimOpt",
     "DtypeOpt",
     "JsonOpt",
+    "NoiseOpt",
     "OptimizersOpt",
     "OutputOpt",
     "ProblemArg",
     "QuietOpt",
+    "RotateOpt",
     "RunDimOpt",
     "RunThreadsOpt",
     "SeedOpt",
@@ -131,6 +133,23 @@ SweepOptimizersOpt = Annotated[
 ]
 DimOpt = Annotated[
     int | None, typer.Option(parser=whole_number, help="Dimension of a vector problem.")
+]
+NoiseOpt = Annotated[
+    float | None,
+    typer.Option(
+        metavar="SIGMA",
+        help="Add Gaussian noise of this standard deviation to every gradient component "
+        "(seeded by the run's seed; replaces the problem's gradient_noise).",
+    ),
+]
+RotateOpt = Annotated[
+    int | None,
+    typer.Option(
+        parser=whole_number,
+        metavar="SEED",
+        help="Rotate the problem's coordinates by a random rotation drawn from SEED, about its "
+        "minimum, as BBOB does (expression and vector problems up to 2,000 variables).",
+    ),
 ]
 RunDimOpt = Annotated[
     int | None,

@@ -140,12 +140,13 @@ class Pictures:
 
         return True if problem.dim <= MAX_TRACE_PARAMS else None
 
-    def load_problem(self, problem: str, dim: int | None) -> Any:
-        """The problem, loaded now, with an explicitly requested contour checked against it."""
-        from adambench.problems import load_problem
+    def load_problem(self, problem: Any, dim: int | None) -> Any:
+        """The problem, loaded now (or as given), with an explicitly requested contour checked
+        against it."""
+        from adambench.problems import Problem, load_problem
         from adambench.report.plots import check_contour
 
-        prob = load_problem(problem, dim=dim)
+        prob = problem if isinstance(problem, Problem) else load_problem(problem, dim=dim)
         check_contour(prob, self.contour)
         return prob
 

@@ -16,10 +16,12 @@ from adambench.cli.options import (
     RUN_PICTURES,
     DtypeOpt,
     JsonOpt,
+    NoiseOpt,
     OptimizersOpt,
     OutputOpt,
     ProblemArg,
     QuietOpt,
+    RotateOpt,
     RunDimOpt,
     RunThreadsOpt,
     SeedOpt,
@@ -73,6 +75,8 @@ def run(
         typer.Option("--stop-at-target", help="Stop each run when its loss reaches the target."),
     ] = False,
     dim: RunDimOpt = None,
+    noise: NoiseOpt = None,
+    rotate: RotateOpt = None,
     threads: RunThreadsOpt = None,
     dtype: DtypeOpt = None,
     output: OutputOpt = None,
@@ -156,8 +160,12 @@ def run(
       adambench run beale -O "./my_adam.yaml(lr=0.01)" -O "torch:torch.optim.Adam(lr=0.01)" -O adam
       adambench run beale -O 'adam(lr=0.1),rmsprop(lr=0.01)' --plot beale.png --animate beale.gif
       adambench run rosenbrock -O 'adam(lr=0.01)' --dtype float32
+      adambench run ellipsoid -O adam,sgd --rotate 1 --noise 0.1
     """
     with boundary():
+        if noise is not None or rotate is not None:  # a variant: the problem loaded here
+            problem, _ = problem_and_steps(problem, None, dim, noise, rotate)
+            dim = None
         # Everything a run takes besides the problem, the optimizers, --start and --dim.
         settings = dict(
             steps=steps,

@@ -27,7 +27,9 @@ from adambench.cli.options import (
     DimOpt,
     DtypeOpt,
     JsonOpt,
+    NoiseOpt,
     QuietOpt,
+    RotateOpt,
     StartOpt,
     StepsOpt,
     SweepOptimizersOpt,
@@ -82,6 +84,8 @@ def sweep(
     ] = None,
     top: TopOpt = 10,
     dim: DimOpt = None,
+    noise: NoiseOpt = None,
+    rotate: RotateOpt = None,
     threads: SweepThreadsOpt = None,
     dtype: DtypeOpt = None,
     max_runs: Annotated[
@@ -146,7 +150,7 @@ def sweep(
         limit = _pick(spec, "max_runs", max_runs, MAX_RUNS)
         steps = _pick(spec, "steps", steps)
         start_ = parse_start(start) if start is not None else _pick(spec, "start", None)
-        prob, n_steps = problem_and_steps(problem, steps, _pick(spec, "dim", dim))
+        prob, n_steps = problem_and_steps(problem, steps, _pick(spec, "dim", dim), noise, rotate)
         feedback = SweepFeedback(quiet or json_out)
         cluster = cluster_from_options(
             scheduler,

@@ -39,6 +39,8 @@ def problem_source(problem: Problem) -> str:
     text = read_verified(path)
     if text is None:
         text = _generate_expression_source(problem)
+        if problem.rotation is not None:
+            text = _rotated_source(text, problem)
         write_verified(path, text)
     return text
 
@@ -328,4 +330,96 @@ def _data_source(model: str) -> str:
         _DATA_TEMPLATE.replace("LOSS_ALL", loss)
         .replace("GRAD_ALL", grad_all)
         .replace("GRAD_BATCH", grad_batch)
+    )
+
+
+# A rotated problem (``--rotate``): the file's kernels renamed ``raw_*``, called at
+# y = c + R (x - c), the gradient mapped back by R^T. pd = [noise, R row by row, c], so one
+# compiled module serves every seed of the rotation.
+
+_ROTATED_NAMED = """
+
+@jit
+def p_fgs({args}, pd):
+{rotate}
+    f, {hs} = raw_fgs({ys}, pd)
+{back}
+    return f, {gs}
+
+
+@jit
+def p_loss(x, pd, data):
+    y = np.empty({n})
+    for i in range({n}):
+        s = 0.0
+        for j in range({n}):
+            s += pd[1 + i * {n} + j] * (float(x[j]) - pd[1 + {n} * {n} + j])
+        y[i] = pd[1 + {n} * {n} + i] + s
+    return raw_loss(y, pd, data)
+"""
+
+_ROTATED_VECTOR = """
+
+@jit
+def _rotate_in(x, pd):
+    n = x.shape[0]
+    y = np.empty(n)
+    for i in range(n):
+        s = 0.0
+        for j in range(n):
+            s += pd[1 + i * n + j] * (float(x[j]) - pd[1 + n * n + j])
+        y[i] = pd[1 + n * n + i] + s
+    return y
+
+
+@jit
+def p_fg(x, g, pd, data):
+    n = x.shape[0]
+    h = np.empty(n)
+    f = raw_fg(_rotate_in(x, pd), h, pd, data)
+    for j in range(n):
+        s = 0.0
+        for i in range(n):
+            s += pd[1 + i * n + j] * h[i]
+        g[j] = s
+    return f
+
+
+@jit
+def p_fg_par(x, g, pd, data):
+    return p_fg(x, g, pd, data)
+
+
+@jit
+def p_loss(x, pd, data):
+    return raw_loss(_rotate_in(x, pd), pd, data)
+"""
+
+
+def _rotated_source(text: str, problem: Problem) -> str:
+    """The kernels of ``text`` renamed ``raw_*`` and wrapped: the loss at c + R (x - c), the
+    gradient R^T g there (sums in a fixed order: the same bits on any thread count)."""
+    n = problem.dim
+    if problem.kind == "vector":
+        for name in ("p_fg", "p_fg_par", "p_loss"):
+            text = text.replace(f"def {name}(", f"def raw_{name[2:]}(")
+        return text + _ROTATED_VECTOR
+    text = text.replace("def p_fgs(", "def raw_fgs(").replace("def p_loss(", "def raw_loss(")
+    c = [f"pd[{1 + n * n + j}]" for j in range(n)]
+    rotate = [f"    d{j} = float(v{j}) - {c[j]}" for j in range(n)]
+    for i in range(n):
+        terms = " + ".join(f"pd[{1 + i * n + j}] * d{j}" for j in range(n))
+        rotate.append(f"    y{i} = {c[i]} + ({terms})")
+    back = []
+    for j in range(n):
+        terms = " + ".join(f"pd[{1 + i * n + j}] * h{i}" for i in range(n))
+        back.append(f"    g{j} = {terms}")
+    return text + _ROTATED_NAMED.format(
+        args=", ".join(f"v{k}" for k in range(n)),
+        n=n,
+        rotate="\n".join(rotate),
+        hs=", ".join(f"h{k}" for k in range(n)),
+        ys=", ".join(f"y{k}" for k in range(n)),
+        back="\n".join(back),
+        gs=", ".join(f"g{k}" for k in range(n)),
     )

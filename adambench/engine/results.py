@@ -142,6 +142,7 @@ class Result:
                 },
                 "target": finite_or_none(p.target),
                 "gradient_noise": p.gradient_noise,
+                "rotate": p.rotation_seed,
             },
             "settings": {
                 "steps": self.settings.steps,

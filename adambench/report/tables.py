@@ -123,11 +123,14 @@ def _title(result: Result) -> str:
     from rich.markup import escape
 
     p, seeds = result.problem, result.settings.seeds
-    title = f"{p.name}: {result.settings.steps} steps"
+    rotated = f" rotated (seed {p.rotation_seed})" if p.rotation_seed is not None else ""
+    title = f"{p.name}{rotated}: {result.settings.steps} steps"
     if result.settings.dtype != "float64":  # the default goes unsaid
         title += f" in {result.settings.dtype}"
     if p.target is not None:
         title += f", target {format_number(p.target, 'table')}"
+    if p.gradient_noise > 0 and p.kind != "logreg":
+        title += f", gradient noise {format_number(p.gradient_noise, 'table')}"
     if len(seeds) > 1:
         under = "final gap" if shows_gap(p) else "final loss"
         title += f", {len(seeds)} seeds: medians (quartiles under {under} and steps)"
