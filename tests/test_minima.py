@@ -15,14 +15,19 @@ from adambench.problems import load_problem, problem_from_dict
 LOSSES = {
     "styblinski_tang": lambda v: np.sum(v**4 - 16 * v**2 + 5 * v) / 2,
     "trid": lambda v: np.sum((v - 1) ** 2) - np.sum(v[1:] * v[:-1]),
+    "dixon_price": lambda v: (
+        (v[0] - 1) ** 2 + np.sum(np.arange(2, v.size + 1) * (2 * v[1:] ** 2 - v[:-1]) ** 2)
+    ),
 }
 MINIMISERS = {
     "styblinski_tang": lambda d: np.full(d, -2.903534027771177),
     "trid": lambda d: np.array([j * (d + 1 - j) for j in range(1, d + 1)], float),
+    "dixon_price": lambda d: np.array([2.0 ** (-(2.0**j - 2) / 2.0**j) for j in range(1, d + 1)]),
 }
 VALUES = {
     "styblinski_tang": lambda d: -39.16616570377142 * d,
     "trid": lambda d: -d * (d + 4) * (d - 1) / 6,
+    "dixon_price": lambda d: 0.0,
 }
 
 
@@ -32,8 +37,8 @@ def test_the_minimum_follows_the_dimension(name, dim):
     p = load_problem(name, dim=dim)
     (x,) = p.minimizers
     np.testing.assert_allclose(x, MINIMISERS[name](dim), rtol=1e-15)
-    assert p.min_value == pytest.approx(VALUES[name](dim), rel=1e-13)
-    assert LOSSES[name](x) == pytest.approx(p.min_value, rel=1e-12)
+    assert p.min_value == pytest.approx(VALUES[name](dim), rel=1e-13, abs=0)
+    assert LOSSES[name](x) == pytest.approx(p.min_value, rel=1e-12, abs=1e-12)
     assert p.target == pytest.approx(p.min_value + 1e-6, rel=1e-15, abs=1e-9)  # {gap: 1e-6}
     assert not p.notes
 
