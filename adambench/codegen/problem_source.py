@@ -381,9 +381,27 @@ def _reduced_source(problem: Problem) -> str:
         lines += ["        g[j] = gj", "    return f"]
         out += ["@jit_parallel" if par else "@jit", f"def {name}(x, g, pd, data):", *lines]
         out += ["", ""]
-    loss = [*outer, *[line for p in parts for line in p.value(False)], *outer_loads, *body]
+    # the loss: the same lines as p_fg's (so the same bits), less those only dF/dr needs (they
+    # may divide by zero where F does not, as at sqrt(0))
+    loss_body = _lines_for(body, f_code)
+    loss = [*outer, *[line for p in parts for line in p.value(False)], *outer_loads, *loss_body]
     out += ["@jit", "def p_loss(x, pd, data):", *loss, f"    return {f_code}", "", ""]
     return "\n".join(out) + "\n" + _TRAIN_PAR_WITH_NOISE
+
+
+def _lines_for(lines: list[str], code: str) -> list[str]:
+    """The CSE ``lines`` (``    oK = ...``) that ``code`` needs, directly or through others."""
+    import re
+
+    defined = {line.split(" = ", 1)[0].strip(): line for line in lines}
+    needed: set[str] = set()
+    todo = re.findall(r"\bo\d+\b", code)
+    while todo:
+        name = todo.pop()
+        if name in defined and name not in needed:
+            needed.add(name)
+            todo += re.findall(r"\bo\d+\b", defined[name].split(" = ", 1)[1])
+    return [line for line in lines if line.split(" = ", 1)[0].strip() in needed]
 
 
 def _weights(names: list[str]) -> list[str]:
