@@ -263,3 +263,29 @@ def test_fuzz_vector_formulas_parse_round_trip_or_are_refused_in_one_line(text, 
     assert expr.parse(expr.render(tree), _VEC) == tree
     problem = expr.vector_range_error(tree, n)
     assert problem is None or "\n" not in problem
+
+
+def test_the_array_and_wide_runners_give_the_same_bytes_on_a_reduced_problem(write_yaml):
+    """The loop layouts on a problem of sums and products (noisy, so p_train's noise is used):
+    the serial array loop and the parallel wide loop on 1 and 2 threads (float64: the float32
+    kernels round g[j] at the same one store in both, and each dtype costs two compiles)."""
+    import json
+
+    import adambench
+
+    def stable(result: Any) -> str:
+        d = result.to_dict(trace=True)
+        d.pop("volatile")
+        return json.dumps(d, sort_keys=True)
+
+    small = "sum(i, 0, dim-1, x[i]**2)**2/dim - prod(i, 0, dim-1, cos(x[i])) + x[0]**2"
+    path = write_yaml(
+        f"name: t\ndim: {SUM_BLOCK + 4}\nexpression: '{small}'\nstart: {{pattern: [0.5, -0.3]}}\n"
+        "gradient_noise: 0.01\n"
+    )
+    for dtype in ("float64",):
+        kw = dict(steps=12, seeds=2, every=3, dtype=dtype, chunk_steps=5)
+        generic = stable(adambench.run(path, ["adam(lr=0.01)"], layout="generic", **kw))
+        for threads in (1, 2):
+            wide = adambench.run(path, ["adam(lr=0.01)"], layout="wide", threads=threads, **kw)
+            assert stable(wide) == generic
