@@ -289,3 +289,16 @@ def test_the_array_and_wide_runners_give_the_same_bytes_on_a_reduced_problem(wri
         for threads in (1, 2):
             wide = adambench.run(path, ["adam(lr=0.01)"], layout="wide", threads=threads, **kw)
             assert stable(wide) == generic
+
+
+def test_show_lists_the_sums_their_outer_derivatives_and_each_terms_derivative():
+    from adambench.report.catalog import describe
+
+    lines = dict(describe("griewank", dim=5))
+    assert lines["S1"] == "sum(i, 0, dim-1, x[i] ** 2)"
+    assert lines["S2"] == "prod(i, 0, dim-1, cos(x[i] / sqrt(i + 1)))"
+    assert (lines["d f/d S1"], lines["d f/d S2"]) == ("1/4000", "-1")
+    assert lines["d term of S1/d x[i]"] == "2*x[i]"
+    assert lines["d factor of S2/d x[i]"] == "-sin(x[i]/sqrt(i + 1))/sqrt(i + 1)"
+    levy = dict(describe("levy"))
+    assert "d f/d x[0]" in levy and "d f/d x[dim-1]" in levy
