@@ -286,10 +286,9 @@ class _Reduction:
     t_code: str
     d_codes: list[str]
 
-    def loop(self, indent: str, down: bool = False) -> list[str]:
-        """A loop over i with the term computed, first to last (or last to first)."""
-        span = "hi{k}, lo{k} - 1, -1" if down else "lo{k}, hi{k} + 1"
-        head = f"{indent}for i in range({span.format(k=self.k)}):"
+    def loop(self, indent: str) -> list[str]:
+        """A loop over i from first to last with the term's lines."""
+        head = f"{indent}for i in range(lo{self.k}, hi{self.k} + 1):"
         return [head, *[indent + "    " + line for line in self.lines]]
 
     def value(self, gradient: bool) -> list[str]:
@@ -300,13 +299,14 @@ class _Reduction:
         if self.kind == "sum":
             return [*out, f"    r{k} = 0.0", *self.loop("    "), f"        r{k} += {self.t_code}"]
         out += [f"    m{k} = hi{k} - lo{k} + 1", f"    pre{k} = np.empty(m{k} + 1)"]
-        out += [f"    pre{k}[0] = 1.0", *self.loop("    ")]
-        out += [f"        pre{k}[i - lo{k} + 1] = pre{k}[i - lo{k}] * ({self.t_code})"]
+        out += [f"    fac{k} = np.empty(m{k})", f"    pre{k}[0] = 1.0", *self.loop("    ")]
+        out += [f"        fac{k}[i - lo{k}] = {self.t_code}"]
+        out += [f"        pre{k}[i - lo{k} + 1] = pre{k}[i - lo{k}] * fac{k}[i - lo{k}]"]
         out += [f"    r{k} = pre{k}[m{k}]"]
-        if gradient:
+        if gradient:  # the factors were kept: the suffix products need no second evaluation
             out += [f"    suf{k} = np.empty(m{k} + 1)", f"    suf{k}[m{k}] = 1.0"]
-            out += [*self.loop("    ", down=True)]
-            out += [f"        suf{k}[i - lo{k}] = suf{k}[i - lo{k} + 1] * ({self.t_code})"]
+            out += [f"    for q in range(m{k} - 1, -1, -1):"]
+            out += [f"        suf{k}[q] = suf{k}[q + 1] * fac{k}[q]"]
         return out
 
     def gather(self) -> list[str]:
