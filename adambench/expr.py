@@ -15,12 +15,18 @@ The tree is a nest of tuples, hashable and printable (its ``repr`` is the cache 
 ``("const", "pi"|"e")``     a mathematical constant
 ``("sym", key)``            a declared name, mapped by the caller to ``key``
 ``("idx", k)``              ``x[i + k]`` inside a ``sum`` (vector problems)
+``("sidx", s, k)``          ``x[s*i + k]`` (s >= 2) inside a ``sum`` or ``prod``
+``("widx", k)``             ``x[(i + k) % dim]``, a neighbour wrapping around the ends
+``("aidx", bound)``         ``x[a*dim + b]`` outside sums (an absolute index)
+``("dim",)``                the dimension as a number (vector problems)
 ``("ivar",)``               the summation index used as a number
 ``(op, a, b)``              op in add, sub, mul, div, pow
 ``("neg", a)``              unary minus
 ``("call", f, a, ...)``     a whitelisted function
 ``("cmp", op, a, b)``       a comparison, only as the first argument of ``where``
-``("sum", (a, b), (c, d), term)``  sum for i from a*dim+b to c*dim+d of term
+``("sum", (a, b), (c, d), term)``  sum for i from a*dim+b to c*dim+d of term (a bound
+                            ``(a, b, q)`` is a*dim/q + b, dim a multiple of q/gcd(a, q))
+``("prod", lo, hi, term)``  the product of term over i, bounds as for ``sum``
 ``("reduce", "sum"|"norm", a)``  ``sum_i(a)`` / ``norm(a)`` over every coordinate (updates)
 ==========================  ==================================================
 
@@ -35,6 +41,7 @@ import math
 import struct
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from fractions import Fraction
 from typing import Any
 
 from adambench.errors import ExpressionError
@@ -49,21 +56,30 @@ __all__ = [
     "UPDATE_FUNCTIONS",
     "Grammar",
     "Node",
+    "absolute_indices",
+    "bound_value",
     "check_constants",
     "derivative",
     "is_constant",
     "linear_sums",
     "parse",
     "render",
+    "render_bound",
     "stencil_offsets",
     "step_functions",
     "symbols_in",
+    "term_leaves",
     "to_sympy",
     "uses_index",
+    "vector_range_error",
+    "vector_reductions",
 ]
 
-MAX_CHARS = 10_000
-MAX_NODES = 2_000
+# The size limits bound what codegen (sympy) is handed: a formula with a constant table (Watson
+# as SciPy writes it, ~3,000 nodes, ~10 s to derive) fits; 10,000 nodes take ~40 s to derive
+# once (then cached), and a hostile formula of a million nodes is refused while parsed.
+MAX_CHARS = 50_000
+MAX_NODES = 10_000
 MAX_DEPTH = 400
 MAX_INT = 2**53
 
@@ -121,6 +137,9 @@ class Grammar:
     functions: Mapping[str, int] = field(default_factory=lambda: dict(BASE_FUNCTIONS))
     vector: str | None = None
     reductions: bool = False
+    #: Whether ``where``'s condition may be any value (nonzero counts as true), as an update
+    #: rule's flags are; a problem's condition must be a comparison.
+    flag_conditions: bool = False
 
 
 def _describe(node: ast.AST) -> str:
@@ -217,6 +236,8 @@ class _Parser:
             raise self.refuse(node, "a dunder name")
         if index is not None and ident == index:
             return ("ivar",)
+        if ident == "dim" and self.grammar.vector is not None:
+            return ("dim",)
         if ident in self.grammar.names:
             return ("sym", self.grammar.names[ident])
         if ident in _CONSTANTS:
@@ -240,7 +261,7 @@ class _Parser:
             raise self.refuse(node, "a keyword argument")
         if any(isinstance(a, ast.Starred) for a in node.args):
             raise self.refuse(node, "a starred argument")
-        if fname == "sum" and self.grammar.vector is not None:
+        if fname in ("sum", "prod") and self.grammar.vector is not None:
             return self.stencil_sum(node, depth, index)
         if fname in REDUCTIONS:
             return self.reduction(node, fname, depth, index)
@@ -257,6 +278,11 @@ class _Parser:
         for k, arg in enumerate(node.args):
             if fname == "where" and k == 0 and isinstance(arg, ast.Compare):
                 args.append(self.comparison(arg, depth, index))
+            elif fname == "where" and k == 0 and not self.grammar.flag_conditions:
+                raise self.fail(
+                    "where()'s condition must be a comparison (a < b, a == b, ...), "
+                    f"got '{_describe(arg)}'"
+                )
             else:
                 args.append(self.walk(arg, depth, index))
         return ("call", fname, *args)
@@ -295,62 +321,98 @@ class _Parser:
 
     def subscript(self, node: ast.Subscript, index: str | None) -> Node:
         vec = self.grammar.vector
-        if vec is None or index is None:
+        if vec is None:
             raise self.refuse(node, "a subscript (only x[i + k] inside sum(...))")
         if not (isinstance(node.value, ast.Name) and node.value.id == vec):
             raise self.refuse(node, f"a subscript of anything but '{vec}'")
-        offset = self.index_offset(node.slice, index)
-        if offset is None:
+        if index is None:  # an absolute index: x[0], x[dim-1]
+            return ("aidx", self.bound(node.slice))
+        leaf = self.index_leaf(node.slice, index)
+        if leaf is None:
             raise self.refuse(
                 node,
-                f"this subscript (write {vec}[{index}], {vec}[{index} + k] or {vec}[{index} - k])",
+                f"this subscript (write {vec}[{index} + k], {vec}[s*{index} + k] or "
+                f"{vec}[({index} + k) % dim] with integers s >= 1 and k)",
             )
-        return ("idx", offset)
+        return leaf
 
-    @staticmethod
-    def index_offset(node: ast.AST, index: str) -> int | None:
-        def is_index(n: ast.AST) -> bool:
-            return isinstance(n, ast.Name) and n.id == index
+    def index_leaf(self, node: ast.AST, index: str) -> Node | None:
+        """``x[i + k]``, ``x[s*i + k]`` (s >= 2) or ``x[(i + k) % dim]`` as its leaf node."""
+        wrap = (
+            isinstance(node, ast.BinOp)
+            and isinstance(node.op, ast.Mod)
+            and isinstance(node.right, ast.Name)
+            and node.right.id == "dim"
+        )
+        affine = self.index_affine(node.left if wrap else node, index)  # type: ignore[attr-defined]
+        if affine is None:
+            return None
+        s, k = affine
+        if s < 1 or s > 1000 or abs(k) > 1000 or (wrap and s != 1):
+            return None
+        if wrap:
+            return ("widx", k)
+        return ("idx", k) if s == 1 else ("sidx", s, k)
 
-        def small_int(n: ast.AST) -> int | None:
-            ok = isinstance(n, ast.Constant) and type(n.value) is int and abs(n.value) <= 1000
-            return n.value if ok else None  # type: ignore[union-attr]
-
-        if is_index(node):
-            return 0
-        if isinstance(node, ast.BinOp) and isinstance(node.op, (ast.Add, ast.Sub)):
-            sign = 1 if isinstance(node.op, ast.Add) else -1
-            if is_index(node.left) and (k := small_int(node.right)) is not None:
-                return sign * k
-            if sign == 1 and is_index(node.right) and (k := small_int(node.left)) is not None:
-                return k
+    def index_affine(self, node: ast.AST, index: str) -> tuple[int, int] | None:
+        """An index s*i + k with integer s and k, as (s, k); None for anything else."""
+        if isinstance(node, ast.Name) and node.id == index:
+            return (1, 0)
+        if isinstance(node, ast.Constant) and type(node.value) is int and abs(node.value) <= 1000:
+            return (0, node.value)
+        if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
+            inner = self.index_affine(node.operand, index)
+            return None if inner is None else (-inner[0], -inner[1])
+        if isinstance(node, ast.BinOp) and isinstance(node.op, (ast.Add, ast.Sub, ast.Mult)):
+            left = self.index_affine(node.left, index)
+            right = self.index_affine(node.right, index)
+            if left is None or right is None:
+                return None
+            if isinstance(node.op, ast.Add):
+                return (left[0] + right[0], left[1] + right[1])
+            if isinstance(node.op, ast.Sub):
+                return (left[0] - right[0], left[1] - right[1])
+            if left[0] and right[0]:
+                return None
+            return (left[0] * right[1] + right[0] * left[1], left[1] * right[1])
         return None
 
     def stencil_sum(self, node: ast.Call, depth: int, index: str | None) -> Node:
+        kind = node.func.id  # type: ignore[attr-defined]
         if index is not None:
-            raise self.refuse(node, "a nested sum")
+            raise self.refuse(node, f"a nested {kind}")
         if len(node.args) != 4 or not isinstance(node.args[0], ast.Name):
-            raise self.fail("sum takes (index, first, last, term), e.g. sum(i, 0, dim-2, x[i]**2)")
+            raise self.fail(
+                f"{kind} takes (index, first, last, term), e.g. {kind}(i, 0, dim-2, x[i]**2)"
+            )
         ivar = node.args[0].id
         if ivar in self.grammar.names or ivar in _CONSTANTS or ivar in ("dim", self.grammar.vector):
             raise self.fail(f"summation index '{ivar}' clashes with another name")
         lo = self.bound(node.args[1])
         hi = self.bound(node.args[2])
         term = self.walk(node.args[3], depth, ivar)
-        return ("sum", lo, hi, term)
+        return (kind, lo, hi, term)
 
-    def bound(self, node: ast.AST) -> tuple[int, int]:
-        """An integer affine bound a*dim + b, as (a, b)."""
-        if isinstance(node, ast.Constant) and type(node.value) is int:
-            return (0, node.value)
-        if isinstance(node, ast.Name) and node.id == "dim":
-            return (1, 0)
-        if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
-            a, b = self.bound(node.operand)
-            return (-a, -b)
+    def bound(self, node: ast.AST) -> tuple[int, ...]:
+        """An integer affine bound a*dim + b, as (a, b); a*dim/q + b as (a, b, q)."""
+        a, b = self.bound_fraction(node)
+        if a.denominator == 1:
+            return (a.numerator, b)
+        return (a.numerator, b, a.denominator)
+
+    def bound_fraction(self, node: ast.AST) -> tuple[Fraction, int]:
+        """A bound as (a, b) with a rational: ``dim/4 - 1`` (dim a multiple of 4) is (1/4, -1)."""
+        if isinstance(node, ast.BinOp) and isinstance(node.op, (ast.Div, ast.FloorDiv)):
+            a, b = self.bound_fraction(node.left)
+            q = node.right
+            if not (isinstance(q, ast.Constant) and type(q.value) is int and 1 <= q.value <= 1000):
+                raise self.refuse(node, "a bound divided by anything but an integer 1..1000")
+            if b % q.value:
+                raise self.refuse(node, "a bound whose constant part is not a multiple of q")
+            return (a / q.value, b // q.value)
         if isinstance(node, ast.BinOp) and isinstance(node.op, (ast.Add, ast.Sub, ast.Mult)):
-            la, lb = self.bound(node.left)
-            ra, rb = self.bound(node.right)
+            la, lb = self.bound_fraction(node.left)
+            ra, rb = self.bound_fraction(node.right)
             if isinstance(node.op, ast.Add):
                 return (la + ra, lb + rb)
             if isinstance(node.op, ast.Sub):
@@ -358,7 +420,19 @@ class _Parser:
             if la and ra:
                 raise self.refuse(node, "a bound quadratic in dim")
             return (la * rb + ra * lb, lb * rb)
-        raise self.refuse(node, "this sum bound (integers and dim with + - * only)")
+        if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
+            a, b = self.bound_fraction(node.operand)
+            return (-a, -b)
+        a, b = self.bound_integer(node)
+        return (Fraction(a), b)
+
+    def bound_integer(self, node: ast.AST) -> tuple[int, int]:
+        """A bound's leaf: an integer or ``dim``."""
+        if isinstance(node, ast.Constant) and type(node.value) is int:
+            return (0, node.value)
+        if isinstance(node, ast.Name) and node.id == "dim":
+            return (1, 0)
+        raise self.refuse(node, "this bound (integers and dim with + - * and / q only)")
 
 
 def parse(text: Any, grammar: Grammar, where: str | None = None) -> Node:
@@ -414,13 +488,13 @@ def _fold(node: Node, where: str | None) -> float | None:
         return float(node[1])
     if kind == "const":
         return _CONSTANTS[node[1]]
-    if kind in ("sym", "idx", "ivar", "cmp"):
+    if kind in ("sym", "idx", "ivar", "cmp", "sidx", "widx", "aidx", "dim"):
         # Fold the operands of a comparison anyway, to refuse their bad constants.
         if kind == "cmp":
             _fold(node[2], where)
             _fold(node[3], where)
         return None
-    if kind == "sum":
+    if kind in ("sum", "prod"):
         _fold(node[3], where)
         return None
     if kind == "reduce":
@@ -465,11 +539,14 @@ def check_constants(tree: Node, where: str | None = None) -> None:
     _fold(tree, where)
 
 
+_VARYING = ("sym", "idx", "ivar", "cmp", "sum", "reduce", "prod", "sidx", "widx", "aidx", "dim")
+
+
 def is_constant(node: Node) -> bool:
     kind = node[0]
     if kind in ("num", "const"):
         return True
-    if kind in ("sym", "idx", "ivar", "cmp", "sum", "reduce"):
+    if kind in _VARYING:
         return False
     children = node[2:] if kind == "call" else node[1:]
     return all(is_constant(c) for c in children)
@@ -504,6 +581,16 @@ def render(node: Node, names: Mapping[str, str] | None = None) -> str:
     if kind == "idx":
         k = node[1]
         return "x[i]" if k == 0 else f"x[i + {k}]" if k > 0 else f"x[i - {-k}]"
+    if kind == "sidx":
+        s, k = node[1], node[2]
+        return f"x[{s}*i]" if k == 0 else f"x[{s}*i + {k}]" if k > 0 else f"x[{s}*i - {-k}]"
+    if kind == "widx":
+        k = node[1]
+        return f"x[(i + {k}) % dim]" if k >= 0 else f"x[(i - {-k}) % dim]"
+    if kind == "aidx":
+        return f"x[{render_bound(node[1])}]"
+    if kind == "dim":
+        return "dim"
     if kind == "neg":
         inner = render(node[1], names)
         return f"-({inner})" if node[1][0] in _PREC and _PREC[node[1][0]] < 3 else f"-{inner}"
@@ -519,20 +606,31 @@ def render(node: Node, names: Mapping[str, str] | None = None) -> str:
         return f"{node[1]}({', '.join(render(a, names) for a in node[2:])})"
     if kind == "cmp":
         return f"{render(node[2], names)} {node[1]} {render(node[3], names)}"
-    if kind == "sum":
-
-        def b(ab: tuple[int, int]) -> str:
-            a, c = ab
-            if a == 0:
-                return str(c)
-            head = "dim" if a == 1 else f"{a}*dim"
-            return head if c == 0 else f"{head}{c:+d}"
-
-        return f"sum(i, {b(node[1])}, {b(node[2])}, {render(node[3], names)})"
+    if kind in ("sum", "prod"):
+        lo, hi = render_bound(node[1]), render_bound(node[2])
+        return f"{kind}(i, {lo}, {hi}, {render(node[3], names)})"
     if kind == "reduce":
         fname = next(k for k, v in REDUCTIONS.items() if v == node[1])
         return f"{fname}({render(node[2], names)})"
     raise ValueError(f"unknown node {kind}")  # pragma: no cover
+
+
+def render_bound(bound: tuple[int, ...]) -> str:
+    """A sum's bound (a, b) or (a, b, q) as text: ``dim-2``, ``dim/4-1``."""
+    a, c = bound[0], bound[1]
+    if a == 0:
+        return str(c)
+    head = "dim" if a == 1 else f"{a}*dim"
+    if len(bound) == 3:
+        head += f"/{bound[2]}"
+    return head if c == 0 else f"{head}{c:+d}"
+
+
+def bound_value(bound: tuple[int, ...], n: int) -> int | None:
+    """A bound's value at dim = n; None when a*n/q is not a whole number."""
+    a, c = bound[0], bound[1]
+    q = bound[2] if len(bound) == 3 else 1
+    return None if (a * n) % q else (a * n) // q + c
 
 
 # -- to sympy (lazy) ------------------------------------------------------------------------------
@@ -741,9 +839,12 @@ def uses_index(term: Node) -> bool:
 def linear_sums(tree: Node) -> tuple[list[tuple[float, Node]], float]:
     """Split a vector expression into sum(...) terms with constant coefficients and a constant.
 
-    Raises ValueError when the expression is not such a linear combination.
+    Raises ValueError when the expression is not such a linear combination of sums of ``x[i + k]``
+    stencils (a problem that is not one has the kernels of :func:`vector_reductions`).
     """
     if tree[0] == "sum":
+        if _finds(tree, ("sidx", "widx", "dim")) or len(tree[1]) == 3 or len(tree[2]) == 3:
+            raise ValueError("a sum of strided, wrapped or dim-dependent terms")
         return [(1.0, tree)], 0.0
     if is_constant(tree):
         value = _fold(tree, None)
@@ -771,3 +872,67 @@ def linear_sums(tree: Node) -> tuple[list[tuple[float, Node]], float]:
     raise ValueError(
         "a vector expression must be a sum of sum(i, lo, hi, term) calls with constant coefficients"
     )
+
+
+def _finds(node: Node, kinds: tuple[str, ...]) -> bool:
+    """Whether a node of one of ``kinds`` occurs in the tree."""
+    if node[0] in kinds:
+        return True
+    return any(
+        isinstance(c, tuple) and c and isinstance(c[0], str) and _finds(c, kinds) for c in node[1:]
+    )
+
+
+def _collect(node: Node, kinds: tuple[str, ...], out: list[Node]) -> list[Node]:
+    """The distinct nodes of ``kinds`` in the tree, in the order they are first met."""
+    if node[0] in kinds:
+        if node not in out:
+            out.append(node)
+        return out
+    for c in node[1:]:
+        if isinstance(c, tuple) and c and isinstance(c[0], str):
+            _collect(c, kinds, out)
+    return out
+
+
+def vector_reductions(tree: Node) -> list[Node]:
+    """The distinct ``sum``/``prod`` nodes of a vector expression, in reading order."""
+    return _collect(tree, ("sum", "prod"), [])
+
+
+def absolute_indices(tree: Node) -> list[Node]:
+    """The distinct ``x[a*dim + b]`` leaves outside sums (``aidx`` nodes), in reading order."""
+    return _collect(tree, ("aidx",), [])
+
+
+def term_leaves(term: Node) -> list[Node]:
+    """The distinct ``x[...]`` leaves of a sum's term (``idx``, ``sidx``, ``widx``), sorted."""
+    return sorted(_collect(term, ("idx", "sidx", "widx"), []))
+
+
+def vector_range_error(tree: Node, n: int) -> str | None:
+    """Why the vector expression cannot be evaluated at dim = n (an empty sum, an index outside
+    0..n-1, a bound ``dim/q`` with n not a multiple of q), or None when it can."""
+    for node in vector_reductions(tree):
+        kind, term = node[0], node[3]
+        lo, hi = bound_value(node[1], n), bound_value(node[2], n)
+        if lo is None or hi is None:
+            q = max((len(b) == 3 and b[2]) or 1 for b in (node[1], node[2]))
+            head = f"{kind}(i, {render_bound(node[1])}, {render_bound(node[2])}, ...)"
+            return f"{head} needs dim to be a multiple of {q}, got dim = {n}"
+        if hi < lo:
+            return f"{kind}(i, {lo}, {hi}, ...) is empty for dim = {n}"
+        offsets = stencil_offsets(term) or [0]
+        if lo + min(offsets) < 0 or hi + max(offsets) > n - 1:
+            return (
+                f"x[i + k] leaves 0..dim-1 for i in {lo}..{hi} with dim = {n} "
+                f"(offsets {min(offsets)}..{max(offsets)})"
+            )
+        for leaf in term_leaves(term):
+            if leaf[0] == "sidx" and (leaf[1] * lo + leaf[2] < 0 or leaf[1] * hi + leaf[2] >= n):
+                return f"{render(leaf)} leaves 0..dim-1 for i in {lo}..{hi} with dim = {n}"
+    for leaf in absolute_indices(tree):
+        at = bound_value(leaf[1], n)
+        if at is None or not 0 <= at < n:
+            return f"{render(leaf)} is outside 0..dim-1 with dim = {n}"
+    return None

@@ -427,11 +427,7 @@ def _vector_shape(f: Fields) -> _Shape:
     tree = expr.parse(
         expression, expr.Grammar(names={}, vector="x"), where=f"{f.where}: expression"
     )
-    try:
-        sums, _ = expr.linear_sums(tree)
-    except ValueError as exc:
-        raise f.fail("expression", str(exc)) from None
-    if not sums:
+    if not expr.vector_reductions(tree):
         raise f.fail("expression", "has no sum(i, lo, hi, term) over x")
     return _Shape("vector", (), n, expression, tree)
 
@@ -524,18 +520,9 @@ def _expression_text(f: Fields) -> str:
 
 
 def _check_stencil_ranges(tree: expr.Node, n: int, f: Fields) -> None:
-    for _, node in expr.linear_sums(tree)[0]:
-        (alo, blo), (ahi, bhi), term = node[1], node[2], node[3]
-        lo, hi = alo * n + blo, ahi * n + bhi
-        offsets = expr.stencil_offsets(term) or [0]
-        if hi < lo:
-            raise f.fail("expression", f"sum(i, {lo}, {hi}, ...) is empty for dim = {n}")
-        if lo + min(offsets) < 0 or hi + max(offsets) > n - 1:
-            raise f.fail(
-                "expression",
-                f"x[i + k] leaves 0..dim-1 for i in {lo}..{hi} with dim = {n} "
-                f"(offsets {min(offsets)}..{max(offsets)})",
-            )
+    problem = expr.vector_range_error(tree, n)
+    if problem is not None:
+        raise f.fail("expression", problem)
 
 
 def _domain(

@@ -39,7 +39,8 @@ FLOATS = st.floats(-1e3, 1e3) | SPECIAL_FLOATS
 FRAGMENTS = st.sampled_from(
     ["x", "y", "p", "g", "lr", "+", "-", "*", "/", "**", "(", ")", "0", "2", "1e308", "sin(",
      "exp(", "sqrt(", "abs(", "where(", ",", "<", "sum(i, 0, dim-2, ", "x[i+1]", "x[i]", "__",
-     ".", "[", "]", "lambda", ":", "'", "import", "=", " "]
+     ".", "[", "]", "lambda", ":", "'", "import", "=", " ", "prod(i, 0, dim/4-1, ", "dim",
+     "x[2*i+1]", "x[(i+1) % dim]", "x[0]", "x[dim-1]", "sum(i, 0, dim-1, x[i])**2"]
 )  # fmt: skip
 EXPRESSIONS = st.lists(FRAGMENTS, max_size=12).map("".join)
 TEXT = st.text(max_size=12) | EXPRESSIONS

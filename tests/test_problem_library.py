@@ -100,11 +100,11 @@ NUMPY_FORMS: dict[str, Any] = {
     "ellipsoid": lambda v, m=np: m.sum(1e6 ** (m.arange(len(v)) / 9) * v**2),
     "sharp_ridge": lambda v, m=np: v[0] ** 2 + 100 * m.linalg.norm(v[1:]),
     "rotated_ellipsoid": lambda v, m=np: _rotated_ellipsoid(v),
-    "powell": lambda v, m=np: (
-        (v[0] + 10 * v[1]) ** 2
-        + 5 * (v[2] - v[3]) ** 2
-        + (v[1] - 2 * v[2]) ** 4
-        + 10 * (v[0] - v[3]) ** 4
+    "powell": lambda v, m=np: m.sum(
+        (v[0::4] + 10 * v[1::4]) ** 2
+        + 5 * (v[2::4] - v[3::4]) ** 2
+        + (v[1::4] - 2 * v[2::4]) ** 4
+        + 10 * (v[0::4] - v[3::4]) ** 4
     ),
     "colville": lambda v, m=np: _colville(*v),
     "leon": lambda v, m=np: 100 * (v[1] - v[0] ** 3) ** 2 + (1 - v[0]) ** 2,
@@ -288,17 +288,55 @@ def test_list_by_tag_and_the_json_of_list_and_show():
     assert _invoke("show", "adam", "--json").exit_code == 2
 
 
-def _resizable(problem: Any) -> bool:
-    """Whether ``--dim`` works and the minimum follows it (not a list written for one dim)."""
+def _resizable(problem: Any) -> str:
+    """What ``--dim`` accepts: " (any)", " (multiples of N)" (Powell's), or "" (a fixed list of
+    variables, or a minimiser that does not resize)."""
     from adambench.errors import AdambenchError
 
     if problem.kind != "vector":
-        return False
-    try:
-        bigger = load_problem(problem.name, dim=problem.dim + 1)
-    except AdambenchError:
-        return False
-    return (bigger.min_value is None) == (problem.min_value is None)  # the minimum follows
+        return ""
+    for dim, text in (
+        (problem.dim + 1, " (any)"),
+        (2 * problem.dim, f" (multiples of {problem.dim})"),
+    ):
+        try:
+            bigger = load_problem(problem.name, dim=dim)
+        except AdambenchError:
+            continue
+        # the minimum must follow too (a minimiser written out for one dim is dropped)
+        return text if (bigger.min_value is None) == (problem.min_value is None) else ""
+    return ""
+
+
+@pytest.mark.parametrize(
+    "name", [n for n in sorted(NUMPY_FORMS) if load_problem(n).kind == "vector"]
+)
+def test_vector_problems_at_other_dims_match_numpy_torch_and_their_minimum(name):
+    """Every n-D problem resized (as ``--dim`` does): loss, gradient and listed minimum."""
+    from adambench.errors import AdambenchError
+
+    checked = 0
+    for n in (3, 8, 13):
+        try:
+            problem = load_problem(name, dim=n)
+        except AdambenchError:  # a minimiser listed at one dim; Powell's dim a multiple of 4
+            continue
+        checked += 1
+        fns = _kernels_in_python(problem)
+        pd, data = problem.problem_params(), problem.data_array()
+        for point in problem.minimizers:
+            assert fns["p_loss"](point.copy(), pd, data) == pytest.approx(
+                problem.min_value, rel=1e-9, abs=1e-9
+            )
+        rng = np.random.default_rng(n)
+        lo, hi = problem.domain[:, 0], problem.domain[:, 1]
+        for _ in range(5):
+            point = lo + (hi - lo) * rng.random(n)
+            g = np.empty(n)
+            f = fns["p_fg"](point.copy(), g, pd, data)
+            assert f == pytest.approx(NUMPY_FORMS[name](point), rel=1e-9, abs=1e-9)
+            np.testing.assert_allclose(g, _torch_gradient(name, point), rtol=1e-7, atol=1e-7)
+    assert checked or not _resizable(load_problem(name)), name
 
 
 def library_table() -> str:
@@ -306,7 +344,7 @@ def library_table() -> str:
     rows = ["| name | dim | tags | minimum | reference |", "|---|---|---|---|---|"]
     for name in builtin_files():
         p = load_problem(name)
-        size = f"{p.dim} (any)" if _resizable(p) else str(p.dim)
+        size = f"{p.dim}{_resizable(p)}"
         value = "none known" if p.min_value is None else f"{p.min_value:.10g}"
         value += " (Newton's method on the data)" if p.kind == "logreg" and p.minimizers else ""
         where = f" at {len(p.minimizers)} points" if len(p.minimizers) > 1 else ""

@@ -47,6 +47,10 @@ def problem_source(problem: Problem) -> str:
 
 def _generate_expression_source(problem: Problem) -> str:
     if problem.kind == "vector":
+        try:
+            expr.linear_sums(problem.tree)
+        except ValueError:  # dim, prod, functions of sums, strided/wrapped/absolute indices
+            return _reduced_source(problem) + _TRAIN_WITH_NOISE
         return _vector_source(problem) + _TRAIN_WITH_NOISE
     return _named_source(problem) + _TRAIN_WITH_NOISE
 
@@ -90,12 +94,12 @@ def _printer() -> Any:
     return NumbaPrinter({"fully_qualified_modules": True, "standard": "python3"})
 
 
-def _cse_lines(exprs: list[Any], indent: str) -> tuple[list[str], list[str]]:
+def _cse_lines(exprs: list[Any], indent: str, prefix: str = "c") -> tuple[list[str], list[str]]:
     import sympy
 
     printer = _printer()
     replacements, reduced = sympy.cse(
-        exprs, symbols=sympy.numbered_symbols("c"), optimizations=None
+        exprs, symbols=sympy.numbered_symbols(prefix), optimizations=None
     )
     lines = [f"{indent}{sym} = {printer.doprint(val)}" for sym, val in replacements]
     return lines, [printer.doprint(r) for r in reduced]
@@ -234,6 +238,177 @@ def _vector_source(problem: Problem) -> str:
     out += _blocked("p_fg_par", "x, g, pd, data", fg_body, constant, par=True)
     out += _blocked("p_loss", "x, pd, data", loss_body, constant, par=False)
     return "\n".join(out) + "\n" + _TRAIN_PAR_WITH_NOISE
+
+
+def _substituted(node: expr.Node, table: dict[expr.Node, expr.Node]) -> expr.Node:
+    """The tree with every subtree found in ``table`` replaced by its entry."""
+    if node in table:
+        return table[node]
+    return tuple(
+        _substituted(c, table) if isinstance(c, tuple) and c and isinstance(c[0], str) else c
+        for c in node
+    )
+
+
+def _bound_code(bound: tuple[int, ...]) -> str:
+    if len(bound) == 3:
+        return f"({bound[0]} * n) // {bound[2]} + {bound[1]}"
+    return f"{bound[0]} * n + {bound[1]}"
+
+
+def _leaf_at(leaf: expr.Node) -> str:
+    """The index of x a term's leaf reads at i."""
+    if leaf[0] == "idx":
+        return f"i + {leaf[1]}"
+    if leaf[0] == "sidx":
+        return f"{leaf[1]} * i + {leaf[2]}"
+    return f"(i + {leaf[1]}) % n"  # widx
+
+
+def _leaf_from(leaf: expr.Node) -> tuple[str, str]:
+    """The i whose term reads x[j] through this leaf, and the condition that it does."""
+    if leaf[0] == "idx":
+        return f"j - {leaf[1]}", ""
+    if leaf[0] == "sidx":
+        return f"(j - {leaf[2]}) // {leaf[1]}", f" and {leaf[1]} * i + {leaf[2]} == j"
+    return f"(j - {leaf[1]}) % n", ""  # widx
+
+
+@dataclass(frozen=True)
+class _Reduction:
+    """One ``sum``/``prod`` of a vector expression: number ``k`` (its value is ``r{k}``), its
+    bounds' code, its leaves, and the lines computing its term t and dt/dleaf at i."""
+
+    k: int
+    kind: str
+    first: str
+    last: str
+    leaves: list[expr.Node]
+    lines: list[str]
+    t_code: str
+    d_codes: list[str]
+
+    def loop(self, indent: str) -> list[str]:
+        """A loop over i from first to last with the term's lines."""
+        head = f"{indent}for i in range(lo{self.k}, hi{self.k} + 1):"
+        return [head, *[indent + "    " + line for line in self.lines]]
+
+    def value(self, gradient: bool) -> list[str]:
+        """The lines computing r{k} (and, for a product with ``gradient``, the products of the
+        factors before and after each i: no division, so a zero factor is exact)."""
+        k = self.k
+        out = [f"    lo{k} = {self.first}", f"    hi{k} = {self.last}"]
+        if self.kind == "sum":
+            return [*out, f"    r{k} = 0.0", *self.loop("    "), f"        r{k} += {self.t_code}"]
+        out += [f"    m{k} = hi{k} - lo{k} + 1", f"    pre{k} = np.empty(m{k} + 1)"]
+        out += [f"    fac{k} = np.empty(m{k})", f"    pre{k}[0] = 1.0", *self.loop("    ")]
+        out += [f"        fac{k}[i - lo{k}] = {self.t_code}"]
+        out += [f"        pre{k}[i - lo{k} + 1] = pre{k}[i - lo{k}] * fac{k}[i - lo{k}]"]
+        out += [f"    r{k} = pre{k}[m{k}]"]
+        if gradient:  # the factors were kept: the suffix products need no second evaluation
+            out += [f"    suf{k} = np.empty(m{k} + 1)", f"    suf{k}[m{k}] = 1.0"]
+            out += [f"    for q in range(m{k} - 1, -1, -1):"]
+            out += [f"        suf{k}[q] = suf{k}[q + 1] * fac{k}[q]"]
+        return out
+
+    def gather(self) -> list[str]:
+        """The lines adding to gj what the term at every i that reads x[j] contributes."""
+        k, out = self.k, []
+        for leaf, d in zip(self.leaves, self.d_codes, strict=True):
+            i, extra = _leaf_from(leaf)
+            use = f"w{k} * ({d})"
+            if self.kind == "prod":
+                use = f"w{k} * (pre{k}[i - lo{k}] * suf{k}[i - lo{k} + 1] * ({d}))"
+            out += [f"        i = {i}", f"        if lo{k} <= i <= hi{k}{extra}:"]
+            out += ["            " + line for line in self.lines]
+            out += [f"            gj += {use}"]
+        return out
+
+
+def _reduction(k: int, node: expr.Node, nd: Any) -> _Reduction:
+    """A sum or product: its term and the term's derivative by each leaf, one CSE."""
+    import sympy
+
+    term = node[3]
+    leaves = expr.term_leaves(term)
+    table = {leaf: ("sym", f"s{j}") for j, leaf in enumerate(leaves)}
+    syms = {f"s{j}": sympy.Symbol(f"s{j}", real=True) for j in range(len(leaves))}
+    t = expr.to_sympy(
+        _substituted(term, {**table, ("dim",): ("sym", "nd")}),
+        {**syms, "nd": nd},
+        index=sympy.Symbol("ii", real=True),
+    )
+    derivs = [expr.derivative(t, syms[f"s{j}"]) for j in range(len(leaves))]
+    body, (t_code, *d_codes) = _cse_lines([t, *derivs], "")
+    loads = ["ii = float(i)"] if expr.uses_index(term) else []
+    loads += [f"s{j} = float(x[{_leaf_at(leaf)}])" for j, leaf in enumerate(leaves)]
+    first, last = _bound_code(node[1]), _bound_code(node[2])
+    return _Reduction(k, node[0], first, last, leaves, [*loads, *body], t_code, d_codes)
+
+
+def _reduced_source(problem: Problem) -> str:
+    """``p_fg``, ``p_fg_par`` and ``p_loss`` of a vector expression F(r0, r1, .., x[a], dim) of
+    sums and products r_k over i of stencil terms t_k(i). The sums are taken first, in order
+    (so the three functions agree bit for bit), then F and its derivatives once, then each
+    coordinate gathers g[j] = sum_k dF/dr_k * dr_k/dx[j] (chain rule) with dr_k/dx[j] the
+    derivatives of the terms that read x[j] (times the other factors for a product): O(dim)."""
+    import sympy
+
+    tree = problem.tree
+    nd = sympy.Symbol("nd", real=True)
+    reductions = expr.vector_reductions(tree)
+    absolutes = expr.absolute_indices(tree)
+    parts = [_reduction(k, node, nd) for k, node in enumerate(reductions)]
+    table: dict[expr.Node, expr.Node] = {("dim",): ("sym", "nd")}
+    table |= {node: ("sym", f"r{k}") for k, node in enumerate(reductions)}
+    table |= {leaf: ("sym", f"a{m}") for m, leaf in enumerate(absolutes)}
+    names = [f"r{k}" for k in range(len(reductions))] + [f"a{m}" for m in range(len(absolutes))]
+    syms = {name: sympy.Symbol(name, real=True) for name in names}
+    f = expr.to_sympy(_substituted(tree, table), {**syms, "nd": nd})
+    grads = [expr.derivative(f, syms[name]) for name in names]
+    body, (f_code, *w_codes) = _cse_lines([f, *grads], "    ", prefix="o")
+    outer = ["    n = x.shape[0]", "    nd = float(n)"]
+    outer_loads = [
+        f"    a{m} = float(x[{_bound_code(leaf[1])}])" for m, leaf in enumerate(absolutes)
+    ]
+    out: list[str] = []
+    for name, par in (("p_fg", False), ("p_fg_par", True)):
+        lines = [*outer, *[line for p in parts for line in p.value(True)], *outer_loads, *body]
+        lines += [f"    f = {f_code}"]
+        lines += [f"    {w} = {code}" for w, code in zip(_weights(names), w_codes, strict=True)]
+        lines += [f"    for j in {'prange' if par else 'range'}(n):", "        gj = 0.0"]
+        lines += [line for p in parts for line in p.gather()]
+        for m, leaf in enumerate(absolutes):
+            lines += [f"        if j == {_bound_code(leaf[1])}:", f"            gj += wa{m}"]
+        lines += ["        g[j] = gj", "    return f"]
+        out += ["@jit_parallel" if par else "@jit", f"def {name}(x, g, pd, data):", *lines]
+        out += ["", ""]
+    # the loss: the same lines as p_fg's (so the same bits), less those only dF/dr needs (they
+    # may divide by zero where F does not, as at sqrt(0))
+    loss_body = _lines_for(body, f_code)
+    loss = [*outer, *[line for p in parts for line in p.value(False)], *outer_loads, *loss_body]
+    out += ["@jit", "def p_loss(x, pd, data):", *loss, f"    return {f_code}", "", ""]
+    return "\n".join(out) + "\n" + _TRAIN_PAR_WITH_NOISE
+
+
+def _lines_for(lines: list[str], code: str) -> list[str]:
+    """The CSE ``lines`` (``    oK = ...``) that ``code`` needs, directly or through others."""
+    import re
+
+    defined = {line.split(" = ", 1)[0].strip(): line for line in lines}
+    needed: set[str] = set()
+    todo = re.findall(r"\bo\d+\b", code)
+    while todo:
+        name = todo.pop()
+        if name in defined and name not in needed:
+            needed.add(name)
+            todo += re.findall(r"\bo\d+\b", defined[name].split(" = ", 1)[1])
+    return [line for line in lines if line.split(" = ", 1)[0].strip() in needed]
+
+
+def _weights(names: list[str]) -> list[str]:
+    """The names of dF/dr_k (``w{k}``) and dF/dx[a_m] (``wa{m}``)."""
+    return [f"w{name[1:]}" if name[0] == "r" else f"wa{name[1:]}" for name in names]
 
 
 _TRAIN_PAR_WITH_NOISE = """

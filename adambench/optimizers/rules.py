@@ -247,7 +247,7 @@ def _state(
     if len(state_raw) > MAX_STATE:
         raise f.fail("state", f"declares more than {MAX_STATE} names")
     init_names = {h.name: h.name for h in hyperparams} | {"p": "p"}
-    grammar = expr.Grammar(names=init_names, functions=expr.UPDATE_FUNCTIONS)
+    grammar = expr.Grammar(names=init_names, functions=expr.UPDATE_FUNCTIONS, flag_conditions=True)
     state = []
     for sname, value in state_raw.items():
         _check_name(sname, f"{f.where}: state", "state", taken)
@@ -294,7 +294,9 @@ def _parse_update(items: Any, where: str, taken: Mapping[str, str]) -> list[Assi
                 where=at,
             )
         names = {**{n: n for n in later}, **known}
-        grammar = expr.Grammar(names=names, functions=expr.UPDATE_FUNCTIONS, reductions=True)
+        grammar = expr.Grammar(
+            names=names, functions=expr.UPDATE_FUNCTIONS, reductions=True, flag_conditions=True
+        )
         tree = expr.parse(rhs, grammar, where=at)
         if aug:
             if target not in known:

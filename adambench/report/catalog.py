@@ -354,6 +354,10 @@ def _derive_gradient_lines(p: Any) -> list[tuple[str, str]]:
         ]
     from adambench.expr import linear_sums
 
+    try:
+        linear_sums(p.tree)
+    except ValueError:  # a function of sums and products: the chain rule's pieces
+        return _reduced_gradient_lines(p)
     out = []
     for coef, node in linear_sums(p.tree)[0]:
         offsets = expr.stencil_offsets(node[3])
@@ -363,3 +367,45 @@ def _derive_gradient_lines(p: Any) -> list[tuple[str, str]]:
             scale = "" if coef == 1 else f"{_value(coef)} * "
             out.append((f"d term/d {syms[k]}", f"{scale}{sympy.diff(term, syms[k])}"))
     return out
+
+
+def _reduced_gradient_lines(p: Any) -> list[tuple[str, str]]:
+    """A vector expression F(S1, S2, .., x[a], dim) of sums and products S_k over i: each S_k,
+    dF/dS_k and dF/dx[a], and each term's (or factor's) derivative by the x it reads."""
+    import sympy
+
+    from adambench import expr
+
+    reductions, absolutes = expr.vector_reductions(p.tree), expr.absolute_indices(p.tree)
+    names = [f"S{k + 1}" for k in range(len(reductions))]
+    names += [expr.render(leaf) for leaf in absolutes]
+    syms = {name: sympy.Symbol(name, real=True) for name in names}
+    table = {node: ("sym", name) for node, name in zip(reductions + absolutes, names, strict=True)}
+    table[("dim",)] = ("sym", "dim")
+    outer = expr.to_sympy(_substituted(p.tree, table), {**syms, "dim": sympy.Symbol("dim")})
+    out = [(f"S{k + 1}", expr.render(node)) for k, node in enumerate(reductions)]
+    out += [(f"d f/d {name}", str(sympy.diff(outer, syms[name]))) for name in names]
+    for k, node in enumerate(reductions):
+        leaves = expr.term_leaves(node[3])
+        leaf_syms = {leaf: sympy.Symbol(expr.render(leaf), real=True) for leaf in leaves}
+        term_table = {leaf: ("sym", str(sym)) for leaf, sym in leaf_syms.items()}
+        term_table[("dim",)] = ("sym", "dim")
+        term = expr.to_sympy(
+            _substituted(node[3], term_table),
+            {str(sym): sym for sym in leaf_syms.values()} | {"dim": sympy.Symbol("dim")},
+            index=sympy.Symbol("i"),
+        )
+        what = "term" if node[0] == "sum" else "factor"
+        for sym in leaf_syms.values():
+            out.append((f"d {what} of S{k + 1}/d {sym}", str(sympy.diff(term, sym))))
+    return out
+
+
+def _substituted(node: Any, table: dict[Any, Any]) -> Any:
+    """The tree with every subtree found in ``table`` replaced by its entry."""
+    if node in table:
+        return table[node]
+    return tuple(
+        _substituted(c, table) if isinstance(c, tuple) and c and isinstance(c[0], str) else c
+        for c in node
+    )
