@@ -128,3 +128,34 @@ def test_lazy_adam_follows_torch_sparse_adam(corpus):
     # the words in no document keep their start (their l2 term alone would move them)
     never = np.setdiff1d(np.arange(d), indices)
     assert never.shape[0] > 0 and np.array_equal(p[never], start[never])
+
+
+@pytest.mark.parametrize(
+    ("name", "init", "step", "sparse_is_dense"),
+    [
+        ("sgd", "zeros_init", "sgd_step", True),
+        ("adagrad", "adagrad_init", "adagrad_step", True),
+        ("momentum", "zeros_init", "sgd_step", False),
+        ("adam", "adam_init", "adam_step", False),
+    ],
+)
+def test_which_optimizers_leave_a_zero_gradient_coordinate_alone(name, init, step, sparse_is_dense):
+    """docs/data.md's table: with a gradient exactly 0 at a coordinate (l2 = 0), SGD and
+    AdaGrad leave that weight as it is, so updating only the touched coordinates is the same
+    algorithm; momentum and Adam keep moving it through their state, so theirs is dense."""
+    from adambench.optimizers import get
+
+    spec = get(name)
+    defaults = spec.defaults
+    hp = np.array([defaults[h.name] for h in spec.hyperparams])
+    p = np.linspace(-1.0, 1.0, 8)
+    state = np.zeros(spec.state_size(8))
+    getattr(kernels, init)(p, hp, state)
+    grads = np.random.default_rng(7).standard_normal((5, 8))
+    grads[1:, :3] = 0.0  # the first three coordinates are absent from every later batch
+    getattr(kernels, step)(p, grads[0], state, 1, hp)
+    after_first = p.copy()
+    for t in range(2, 6):
+        getattr(kernels, step)(p, grads[t - 1], state, t, hp)
+    assert np.array_equal(p[:3], after_first[:3]) == sparse_is_dense
+    assert not np.array_equal(p[3:], after_first[3:])
