@@ -159,3 +159,31 @@ def test_which_optimizers_leave_a_zero_gradient_coordinate_alone(name, init, ste
         getattr(kernels, step)(p, grads[t - 1], state, t, hp)
     assert np.array_equal(p[:3], after_first[:3]) == sparse_is_dense
     assert not np.array_equal(p[3:], after_first[3:])
+
+
+def test_svmlight_read_sparse_matches_the_dense_reader(tmp_path):
+    """The CSR reader gives the dense reader's matrix (unsorted and repeated columns, blank and
+    comment lines, a row with no features), and refuses what it refuses."""
+    from pathlib import Path
+
+    from adambench.data_files import read_svmlight_csr, read_table
+    from adambench.errors import ConfigError
+
+    path = Path(tmp_path) / "d.svm"
+    path.write_text("1 7:0.5 2:1.5 # a comment\n\n-1\n1 3:2 3:-4 1:1e-3\n-1 12:1\n")
+    indptr, indices, values, labels, width = read_svmlight_csr(path)
+    dense = read_table(path, "svmlight", "d.svm")
+    assert width == dense.features.shape[1] == 12
+    assert np.array_equal(labels, dense.target)
+    rebuilt = np.zeros((labels.shape[0], width))
+    for k in range(labels.shape[0]):
+        row = indices[indptr[k] : indptr[k + 1]]
+        assert np.all(np.diff(row) > 0)
+        rebuilt[k, row] = values[indptr[k] : indptr[k + 1]]
+    assert np.array_equal(rebuilt, dense.features)
+    assert read_svmlight_csr(path, max_rows=2)[3].shape[0] == 2
+    path.write_text("1 3\n")
+    with pytest.raises(ConfigError, match="line 1: '3' is not index:value"):
+        read_svmlight_csr(path)
+    with pytest.raises(ConfigError, match="no such data file"):
+        read_svmlight_csr(Path(tmp_path) / "missing.svm")
