@@ -36,6 +36,7 @@ __all__ = [
     "builtin_table",
     "class_labels",
     "format_of",
+    "read_svmlight_csr",
     "read_table",
     "split_and_scale",
 ]
@@ -285,6 +286,45 @@ def _read_svmlight(fh: io.TextIOBase, where: str, max_rows: int | None, zero_bas
             x[k, c] = v
     names = tuple(f"x{j + (0 if zero_based else 1)}" for j in range(width))
     return Table(where, x, np.array(labels, float), names, "label", np.array(lines, int))
+
+
+def read_svmlight_csr(
+    path: Path, zero_based: bool = False, max_rows: int | None = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, int]:
+    """An svmlight/libsvm file kept sparse: ``(indptr, indices, values, labels, n_features)``,
+    the CSR arrays that :class:`adambench.corpus.SparseRows` holds (columns ascending within a
+    row; a column given twice in a row keeps its last value, as the dense reader does). Never
+    builds the dense matrix: the bound is on the nonzeros (:data:`MAX_CELLS`), not rows x
+    features. Bad lines are refused as :func:`read_table` refuses them."""
+    where = str(path)
+    if not path.is_file():
+        raise ConfigError("no such data file", where=where)
+    indptr, indices, values, labels, width = [0], [], [], [], 0
+    try:
+        with _open_text(path) as fh:
+            for _line, label, pairs in _svmlight_rows(fh, where, zero_based):
+                row = dict(pairs)  # the last value of a repeated column wins
+                columns = sorted(row)
+                indices.extend(columns)
+                values.extend(row[c] for c in columns)
+                indptr.append(len(indices))
+                labels.append(label)
+                width = max(width, columns[-1] + 1) if columns else width
+                if len(indices) > MAX_CELLS:
+                    raise ConfigError(f"more than {MAX_CELLS:,} nonzeros", where=where)
+                if max_rows is not None and len(labels) >= max_rows:
+                    break
+    except (OSError, ValueError, EOFError) as exc:
+        raise ConfigError(f"cannot read it as svmlight: {exc}", where=where) from None
+    if not labels:
+        raise ConfigError("has no data rows", where=where)
+    return (
+        np.array(indptr, dtype=np.int64),
+        np.array(indices, dtype=np.int64),
+        np.array(values, dtype=np.float64),
+        np.array(labels, dtype=np.float64),
+        width,
+    )
 
 
 def class_labels(table: Table, binary: bool) -> tuple[np.ndarray, int]:

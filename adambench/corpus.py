@@ -1,0 +1,122 @@
+"""Sparse data in CSR form, and the generated bag-of-words corpus (plain numpy, run once per load).
+
+A :class:`SparseRows` holds a design matrix the way the compiled kernels of
+:mod:`adambench.sparse_kernels` read it: row ``k``'s nonzeros are ``values[indptr[k]:indptr[k+1]]``
+at the columns ``indices[...]`` (ascending within a row), and ``labels[k]`` its target.
+
+The bag-of-words corpus (``generator: bow``), the small-scale stand-in for the IMDB experiment of
+Kingma & Ba (Section 6.1), from ``numpy.random.default_rng(data_seed)``:
+
+- every document has ``1 + Poisson(doc_length - 1)`` words, each drawn from the vocabulary with
+  Zipf probabilities ``p(r) ~ 1 / r**zipf`` (rank ``r = 1 .. vocab``, word ``r - 1``);
+- the features are **log term frequencies**, ``log(1 + count)`` of each word present (0 for the
+  words absent, which are not stored);
+- the labels come from a sparse ground-truth weight vector: ``informative`` words drawn at random
+  carry a weight ``N(0, 1)``, the others 0; a document's score ``s = w* . x`` is centred on its
+  median over the corpus and scaled to standard deviation ``signal``, and its label is 1 with
+  probability ``sigmoid(s)`` (so the classes are balanced and not separable).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+__all__ = ["BOW_DEFAULTS", "SparseRows", "bag_of_words"]
+
+#: The generator's settings and their defaults (``generator: bow`` in a problem's ``data:``).
+BOW_DEFAULTS: dict[str, float | int] = {
+    "n_docs": 2000,
+    "vocab": 10000,
+    "doc_length": 100,
+    "zipf": 1.1,
+    "informative": 200,
+    "signal": 3.0,
+    "data_seed": 0,
+}
+
+
+@dataclass(frozen=True)
+class SparseRows:
+    """A design matrix in CSR form plus one label per row (see the module docstring)."""
+
+    indptr: np.ndarray  # int64, n_rows + 1
+    indices: np.ndarray  # int64, nnz, ascending within each row
+    values: np.ndarray  # float64, nnz
+    labels: np.ndarray  # float64, n_rows
+    n_features: int
+
+    @property
+    def n_rows(self) -> int:
+        return int(self.labels.shape[0])
+
+    def dense(self) -> np.ndarray:
+        """The rows as a dense (n_rows, n_features) matrix (tests and small data only)."""
+        out = np.zeros((self.n_rows, self.n_features))
+        for k in range(self.n_rows):
+            lo, hi = self.indptr[k], self.indptr[k + 1]
+            out[k, self.indices[lo:hi]] = self.values[lo:hi]
+        return out
+
+    def take(self, rows: np.ndarray) -> SparseRows:
+        """The rows ``rows`` (in that order), e.g. a train/test split."""
+        lengths = np.diff(self.indptr)[rows]
+        indptr = np.concatenate(([0], np.cumsum(lengths))).astype(np.int64)
+        picks = [np.arange(self.indptr[k], self.indptr[k + 1]) for k in rows]
+        flat = np.concatenate(picks) if picks else np.zeros(0, dtype=np.int64)
+        return SparseRows(
+            indptr, self.indices[flat], self.values[flat], self.labels[rows], self.n_features
+        )
+
+
+def _zipf_probabilities(vocab: int, zipf: float) -> np.ndarray:
+    weights = 1.0 / np.arange(1, vocab + 1, dtype=np.float64) ** zipf
+    return weights / weights.sum()
+
+
+def bag_of_words(
+    n_docs: int = 2000,
+    vocab: int = 10000,
+    doc_length: int = 100,
+    zipf: float = 1.1,
+    informative: int = 200,
+    signal: float = 3.0,
+    data_seed: int = 0,
+) -> SparseRows:
+    """The seeded bag-of-words corpus of the module docstring: same arguments, same arrays."""
+    rng = np.random.default_rng(data_seed)
+    probabilities = _zipf_probabilities(vocab, zipf)
+    lengths = 1 + rng.poisson(doc_length - 1, size=n_docs)
+    indptr = [0]
+    indices, values = [], []
+    for length in lengths:
+        words, counts = np.unique(
+            rng.choice(vocab, size=length, p=probabilities), return_counts=True
+        )
+        indices.append(words)
+        values.append(np.log1p(counts.astype(np.float64)))
+        indptr.append(indptr[-1] + words.shape[0])
+    truth = np.zeros(vocab)
+    chosen = rng.choice(vocab, size=min(informative, vocab), replace=False)
+    truth[chosen] = rng.standard_normal(chosen.shape[0])
+    rows = SparseRows(
+        np.asarray(indptr, dtype=np.int64),
+        np.concatenate(indices).astype(np.int64),
+        np.concatenate(values),
+        np.zeros(n_docs),
+        vocab,
+    )
+    scores = np.array([_row_dot(rows, k, truth) for k in range(n_docs)])
+    scores -= np.median(scores)
+    spread = scores.std()
+    scores *= signal / spread if spread > 0 else 0.0
+    chance = 1.0 / (1.0 + np.exp(-scores))
+    labels = (rng.random(n_docs) < chance).astype(np.float64)
+    return SparseRows(rows.indptr, rows.indices, rows.values, labels, vocab)
+
+
+def _row_dot(rows: SparseRows, k: int, w: np.ndarray) -> float:
+    lo, hi = rows.indptr[k], rows.indptr[k + 1]
+    return math.fsum(rows.values[lo:hi] * w[rows.indices[lo:hi]])
