@@ -106,10 +106,12 @@ def test_a_float32_run_differs_from_float64_and_stores_float32_values():
 
 
 def test_float32_noisy_and_data_problems_run_and_repeat_bit_for_bit():
+    # Adam alone: the noise and minibatch streams are the problem's, whatever the optimizer
+    # (rmsprop's float32 steps are checked against torch above); each runner costs a compile.
     kw = dict(steps=100, seeds=2, dtype="float32")
     for problem in ("noisy_logreg", "rosenbrock_nd"):
-        a = adambench.run(problem, ["adam(lr=0.01)", "rmsprop(lr=0.001)"], **kw).to_dict()
-        b = adambench.run(problem, ["adam(lr=0.01)", "rmsprop(lr=0.001)"], **kw).to_dict()
+        a = adambench.run(problem, ["adam(lr=0.01)", "adam(lr=0.001)"], **kw).to_dict()
+        b = adambench.run(problem, ["adam(lr=0.01)", "adam(lr=0.001)"], **kw).to_dict()
         a.pop("volatile"), b.pop("volatile")
         assert a == b
         assert all(r["status"] != "diverged" for r in a["runs"])
