@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -60,6 +60,9 @@ class ProblemRef:
     name: str  # the shipped problem's name, or the file's path as the user gave it
     dim: int | None  # for vector problems
     text: str | None = None  # YAML text of a problem file
+    # The client's target, which a suite or a caller may have set (dataclasses.replace) apart
+    # from the one the name or the file gives: without it a worker would judge runs by another.
+    target: float | None = None
 
 
 @dataclass(frozen=True)
@@ -183,7 +186,7 @@ def problem_ref(problem: Problem) -> ProblemRef:
 
     dim = problem.dim if problem.kind == "vector" else None
     if problem.source == "built-in":
-        return ProblemRef(problem.name, dim)
+        return ProblemRef(problem.name, dim, target=problem.target)
     path = Path(problem.source)
     try:
         text = path.read_text(encoding="utf-8")
@@ -195,9 +198,9 @@ def problem_ref(problem: Problem) -> ProblemRef:
     again = problem_from_dict(
         safeyaml.loads(text, problem.source), where=problem.source, dim=dim, source=problem.source
     )
-    if _fingerprint(again) != _fingerprint(problem):
+    if _fingerprint(replace(again, target=problem.target)) != _fingerprint(problem):
         raise UsageError(f"{problem.source} changed after it was loaded; run again")
-    return ProblemRef(problem.source, dim, text)
+    return ProblemRef(problem.source, dim, text, problem.target)
 
 
 def _fingerprint(p: Problem) -> tuple[Any, ...]:
@@ -418,7 +421,8 @@ def load_problem_ref(ref: ProblemRef) -> Problem:
         if len(_PROBLEMS) > 64:
             _PROBLEMS.clear()
         _PROBLEMS[key] = p
-    return _PROBLEMS[key]
+    p = _PROBLEMS[key]
+    return p if p.target == ref.target else replace(p, target=ref.target)
 
 
 def load_spec(ref: SpecRef) -> OptimizerSpec:
