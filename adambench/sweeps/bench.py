@@ -145,6 +145,27 @@ class BenchResult:
     #: Runs made, tuning runs included.
     runs: int = 0
 
+    @classmethod
+    def from_dict(cls, block: dict[str, Any]) -> BenchResult:
+        """The bench of a saved result's ``bench`` block (its statistics recompute from it)."""
+        entries = [
+            BenchEntry(
+                p["problem"], p["steps"], p["start"], p["target"], p["min_value"], p["tuning"],
+                tuple(
+                    OptimizerOutcome(
+                        o["optimizer"], o["label"], dict(o["tuned"]), o["at_edge"],
+                        tuple(_run_from_dict(r) for r in o["runs"]),
+                    )
+                    for o in p["optimizers"]
+                ),
+            )
+            for p in block["problems"]
+        ]  # fmt: skip
+        return cls(
+            block["suite"], tuple(block["optimizers"]), tuple(block["seeds"]),
+            dict(block["tune"]), entries,
+        )  # fmt: skip
+
     def erts(self) -> np.ndarray:
         """A row per problem, a column per optimizer."""
         return np.array([[o.ert for o in e.outcomes] for e in self.entries], float)
@@ -531,6 +552,14 @@ def _entry(
         tuned.tuning.rule(),
         tuple(outcomes),
     )
+
+
+def _run_from_dict(r: dict[str, Any]) -> BenchRun:
+    reach = None if r["reach"] is None else tuple(r["reach"])
+    return BenchRun(
+        r["seed"], r["status"], r["steps"], r["steps_to_target"], r["final_gap"], r["best_gap"],
+        reach,
+    )  # fmt: skip
 
 
 def _bench_run(r: RunResult, min_value: float | None, every: int) -> BenchRun:
