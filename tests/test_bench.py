@@ -133,6 +133,55 @@ def test_the_terminal_shows_tables_the_ecdf_and_the_verdict(bench_run):
     assert png.stat().st_size > 0
 
 
+def test_the_bench_runs_in_two_passes_with_the_per_problem_numbers(bench_run, monkeypatch):
+    """Every problem's tuning runs go to run_jobs together, then every reported run: the
+    numbers are those of tuning and running each problem on its own (``run --tune``)."""
+    from dataclasses import replace
+
+    import adambench.backends as backends
+    from adambench.problems import load_problem
+    from adambench.sweeps.bench import run_bench
+    from adambench.sweeps.bench_suite import load_suite
+    from adambench.sweeps.tuning import run_tuned
+
+    _, data, _ = bench_run
+    calls = []
+
+    def counting(jobs, *args, **kw):
+        calls.append([j.problem.name for j in jobs])
+        return run_jobs(jobs, *args, **kw)
+
+    run_jobs = backends.run_jobs
+    monkeypatch.setattr(backends, "run_jobs", counting)
+    suite = data["bench"]
+    spec = load_suite(str(bench_run[2].parent / "two.yaml"))
+    again = run_bench(spec, threads=1)
+    assert calls == [["beale", "rosenbrock"], ["beale", "rosenbrock"]]
+    assert json.loads(again.to_json())["bench"] == suite  # threads never change a number
+    monkeypatch.setattr(backends, "run_jobs", run_jobs)
+    for entry in suite["problems"]:
+        prob = replace(load_problem(entry["problem"]), target=entry["target"])
+        alone = run_tuned(prob, ["adam", "sgd"], tune_count=3, steps=300, seeds=3, start="random")
+        for k, o in enumerate(entry["optimizers"]):
+            assert o["tuned"] == dict(alone.tuning.choices[k].values)
+            runs = alone.result.runs_of(k)
+            assert [r["steps_to_target"] for r in o["runs"]] == [r.steps_to_target for r in runs]
+            gaps = [r.final_loss - entry["min_value"] for r in runs]
+            assert [r["final_gap"] for r in o["runs"]] == gaps
+
+
+def test_the_compile_time_is_reported_apart_from_the_runs(bench_run):
+    r, data, _ = bench_run
+    v = data["volatile"]
+    t = v["timings"]
+    assert set(t) == {"compile_s", "run_s", "total_s"}
+    assert t["compile_s"] + t["run_s"] == pytest.approx(t["total_s"], abs=1e-5)
+    assert v["runs"] == 2 * 2 * 3 * (3 + 1)  # problems x optimizers x seeds x (tune points + 1)
+    assert (t["compile_s"] > 0) == (v["compiled"] > 0)
+    line = f"took {t['total_s']:.1f} s: {t['run_s']:.1f} s running 48 runs (tuning and reported)"
+    assert line in r.stderr
+
+
 def test_the_bootstrap_is_deterministic_and_seeded():
     rng = np.random.default_rng(7)
     erts = rng.integers(10, 100, size=(12, 4)).astype(float)
@@ -213,6 +262,10 @@ def test_unknown_suites_and_bad_outputs_are_usage_errors(tmp_path):
     assert r.exit_code == 2 and "unknown suite 'cardd' (did you mean 'card'?)" in r.output
     r = invoke("bench", "card", "-o", tmp_path / "x.csv")
     assert r.exit_code == 2 and "a bench result is written as .json" in r.output
+    r = invoke("bench", "card", "--chunk-runs", "5")
+    assert r.exit_code == 2 and "--chunk-runs applies to runs on a Dask cluster" in r.output
+    r = invoke("bench", "card", "--workers", "2")
+    assert r.exit_code == 2 and "--workers applies to runs on a Dask cluster" in r.output
 
 
 def test_a_suite_file_reads_its_settings(tmp_path):

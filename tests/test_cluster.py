@@ -109,6 +109,34 @@ def test_a_check_suite_on_the_cluster_is_the_local_check(client, tmp_path):
     assert len(remote.cases) == 4
 
 
+def test_a_bench_on_the_cluster_is_the_local_bench_bit_for_bit(client):
+    # Both passes (every problem's tuning runs, then the reported runs) go in 5-run chunks;
+    # beale twice (two starts and lengths) with the kernels the sweeps here compile anyway.
+    from adambench.sweeps.bench import run_bench
+    from adambench.sweeps.bench_suite import Suite, SuiteProblem
+
+    problems = (SuiteProblem("beale", steps=200), SuiteProblem("beale", 150, "default", 0.1))
+    suite = Suite("two", problems, optimizers=("adam", "rmsprop"), seeds=2, tune={"count": 3})
+    local = json.loads(run_bench(suite).to_json())
+    remote = json.loads(run_bench(suite, scheduler=C.Cluster(client, chunk_runs=5)).to_json())
+    assert remote["bench"] == local["bench"] and remote["notes"] == local["notes"]
+    assert remote["volatile"]["runs"] == 2 * 2 * 2 * 4
+
+
+def test_a_problem_travels_to_a_worker_with_the_target_the_client_gave_it(tmp_path):
+    # No cluster needed: the reference a task carries, rebuilt as a worker rebuilds it.
+    from dataclasses import replace
+
+    from adambench.problems import load_problem
+
+    problem = tmp_path / "noisy_bowl.yaml"
+    problem.write_text(NOISY_BOWL, encoding="utf-8")
+    for p in (load_problem("beale"), load_problem(str(problem))):
+        for target in (0.25, None, p.target):
+            mine = replace(p, target=target)
+            assert T.load_problem_ref(T.problem_ref(mine)).target == target
+
+
 def test_a_worker_killed_mid_sweep_has_its_chunks_run_again(tmp_path):
     cluster, client = local_cluster()
     try:

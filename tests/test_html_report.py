@@ -31,6 +31,16 @@ cases:
     expect: {final_loss_below: 1.0e-30}
 """
 
+BENCH_SUITE = """\
+name: tiny-bench
+problems:
+  - {problem: beale, steps: 40, target: {gap: 0.5}}
+  - {problem: beale, steps: 30, start: default, target: 1.0}
+optimizers: [adam, adam(beta1=0.5)]
+seeds: 2
+tune: {count: 2}
+"""
+
 
 def invoke(*args: object):
     return runner.invoke(app, [str(a) for a in args])
@@ -95,7 +105,11 @@ def results(tmp_path_factory) -> dict[str, Path]:
     r = invoke("check", d / "suite.yaml", "--json")
     assert r.exit_code == 1, r.output  # the impossible check fails: a report with a FAIL row
     check.write_text(r.stdout)
-    return {"run": run, "sweep": sweep, "check": check}
+    bench = d / "bench.json"
+    (d / "bench.yaml").write_text(BENCH_SUITE)
+    r = invoke("bench", d / "bench.yaml", "-o", bench, "-q")
+    assert r.exit_code == 0, r.output
+    return {"run": run, "sweep": sweep, "check": check, "bench": bench}
 
 
 def report(src: Path, out: Path) -> Page:
@@ -138,6 +152,26 @@ def test_sweep_report_has_the_heat_map_and_every_point_ranked(results, tmp_path)
     ranked = [r for r in page.rows if len(r) > 1 and r[1] in labels]
     assert [int(r[0]) for r in ranked] == sorted(labels.values())
     assert {r[1] for r in ranked} == set(labels)
+
+
+def test_bench_report_has_the_verdict_figure_ranks_and_every_tuned_optimizer(results, tmp_path):
+    page = report(results["bench"], tmp_path / "bench.html")
+    data = json.loads(results["bench"].read_text())["bench"]
+    text = " ".join(page.text)
+    assert data["verdict"] in text
+    assert len(page.svgs) == 1  # the ECDF and the performance profile, side by side
+    rows = [" ".join(r).split() for r in page.rows]
+    for name, r in data["ranks"].items():
+        assert [name, f"{r['mean']:.2f}", f"{r['low']:.2f}-{r['high']:.2f}"] in [
+            row[:3] for row in rows
+        ]
+    tuned = [row for row in rows if row[0] == "beale"]
+    want = [[p["steps"], o["label"], o["tuned"]["lr"]] for p in data["problems"] for o in
+            p["optimizers"]]  # fmt: skip
+    assert [[int(row[1]), row[3], float(row[4].split("=")[1])] for row in tuned] == [
+        [s, label, pytest.approx(lr, rel=1e-3)] for s, label, lr in want
+    ]
+    assert "1000 resamples, seed 0" in text and "Environment" in text
 
 
 def test_check_report_has_the_verdict_and_each_check(results, tmp_path):
@@ -214,7 +248,7 @@ def need_chromium() -> str:
     pytest.skip("chromium is not installed (apt-get install -y chromium); CI runs this test")
 
 
-@pytest.mark.parametrize("kind", ["run", "sweep", "check"])
+@pytest.mark.parametrize("kind", ["run", "sweep", "check", "bench"])
 def test_the_report_renders_in_headless_chromium(results, tmp_path, kind):
     browser = need_chromium()
     page = tmp_path / "page.html"

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -60,6 +60,9 @@ class ProblemRef:
     name: str  # the shipped problem's name, or the file's path as the user gave it
     dim: int | None  # for vector problems
     text: str | None = None  # YAML text of a problem file
+    # The client's target, which a suite or a caller may have set (dataclasses.replace) apart
+    # from the one the name or the file gives: without it a worker would judge runs by another.
+    target: float | None = None
     noise: float | None = None  # --noise (None: the file's gradient_noise)
     rotate: int | None = None  # --rotate's seed
 
@@ -189,7 +192,7 @@ def problem_ref(problem: Problem) -> ProblemRef:
         "rotate": problem.rotation_seed,
     }
     if problem.source == "built-in":
-        return ProblemRef(problem.name, dim, **variant)
+        return ProblemRef(problem.name, dim, target=problem.target, **variant)
     path = Path(problem.source)
     try:
         text = path.read_text(encoding="utf-8")
@@ -202,9 +205,9 @@ def problem_ref(problem: Problem) -> ProblemRef:
         safeyaml.loads(text, problem.source), where=problem.source, dim=dim, source=problem.source
     )
     again = with_variant(again, **variant)
-    if _fingerprint(again) != _fingerprint(problem):
+    if _fingerprint(replace(again, target=problem.target)) != _fingerprint(problem):
         raise UsageError(f"{problem.source} changed after it was loaded; run again")
-    return ProblemRef(problem.source, dim, text, **variant)
+    return ProblemRef(problem.source, dim, text, problem.target, **variant)
 
 
 def _fingerprint(p: Problem) -> tuple[Any, ...]:
@@ -427,7 +430,8 @@ def load_problem_ref(ref: ProblemRef) -> Problem:
         if len(_PROBLEMS) > 64:
             _PROBLEMS.clear()
         _PROBLEMS[key] = p
-    return _PROBLEMS[key]
+    p = _PROBLEMS[key]
+    return p if p.target == ref.target else replace(p, target=ref.target)
 
 
 def load_spec(ref: SpecRef) -> OptimizerSpec:

@@ -10,6 +10,7 @@ from typing import Annotated, Any
 import typer
 
 from adambench.cli.boundary import boundary
+from adambench.cli.cluster import ChunkRunsOpt, SchedulerOpt, WorkersOpt
 from adambench.cli.consoles import err, out, print_table
 from adambench.cli.feedback import SweepFeedback
 from adambench.cli.options import (
@@ -85,6 +86,9 @@ def bench(
     ] = None,
     json_out: JsonOpt = False,
     quiet: QuietOpt = False,
+    scheduler: SchedulerOpt = None,
+    workers: WorkersOpt = None,
+    chunk_runs: ChunkRunsOpt = None,
 ) -> None:
     """Benchmark optimizers over a suite of problems, each tuned per problem, from many starts.
 
@@ -97,6 +101,10 @@ def bench(
     \b
       adambench bench card -O adam,adamw,rmsprop,sgd --seeds 20 --tune lr
       adambench bench my_suite.yaml -o bench.json --plot bench.png
+      adambench bench classic --scheduler local -o classic.json
+
+    The runs go in two passes over the whole suite (every tuning run, then every reported
+    run), here or on a Dask cluster (--scheduler); the numbers are the same either way.
     """
     with boundary():
         from adambench.sweeps.bench import run_bench
@@ -105,6 +113,7 @@ def bench(
         _check_paths(output, plot)
         spec = load_suite(suite)
         feedback = SweepFeedback(quiet or json_out)
+        cluster = _cluster(scheduler, workers, chunk_runs, threads, quiet or json_out, feedback)
         try:
             result = run_bench(
                 spec,
@@ -119,6 +128,7 @@ def bench(
                 threads=threads,
                 progress=feedback.phase,
                 on_compile=feedback.compiling,
+                scheduler=cluster,
             )
         finally:
             feedback.close()
@@ -132,6 +142,28 @@ def bench(
             _print_bench(result, quiet)
         _plot_bench(result, plot, quiet)
         say_wrote(output, quiet)
+
+
+def _cluster(
+    scheduler: str | None,
+    workers: int | None,
+    chunk_runs: int | None,
+    threads: int | None,
+    quiet: bool,
+    feedback: SweepFeedback,
+) -> Any:
+    """The Dask cluster of --scheduler (None: the runs go here). A bench keeps no partial
+    output: its two passes are two distributed runs, and it has no --resume."""
+    from adambench.cli.cluster import cluster_from_options
+    from adambench.cli.feedback import chunk_feedback
+    from adambench.errors import UsageError
+
+    if scheduler is None and chunk_runs is not None:
+        raise UsageError("--chunk-runs applies to runs on a Dask cluster; give --scheduler too")
+    cluster = cluster_from_options(scheduler, workers, chunk_runs, threads, quiet=quiet)
+    if cluster is not None:
+        cluster.on_chunk = chunk_feedback(feedback)
+    return cluster
 
 
 def _check_paths(output: Path | None, plot: Path | None) -> None:
@@ -165,7 +197,7 @@ def _print_bench(result: Any, quiet: bool) -> None:
     out.print()
     out.print(escape(result.verdict()), highlight=False)
     if not quiet:
-        for note in [n for n in notes if n] + result.notes:
+        for note in [n for n in notes if n] + result.notes + [R.timing_text(result)]:
             err.print(f"[dim]{escape(note)}[/dim]", highlight=False)
 
 

@@ -10,9 +10,11 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
     from adambench.sweeps.bench import BenchResult
 
-__all__ = ["bench_plot", "profile_curve"]
+__all__ = ["bench_figure", "bench_plot", "profile_curve"]
 
 
 def profile_curve(erts: np.ndarray, j: int) -> tuple[np.ndarray, np.ndarray]:
@@ -27,12 +29,19 @@ def profile_curve(erts: np.ndarray, j: int) -> tuple[np.ndarray, np.ndarray]:
 
 def bench_plot(bench: BenchResult, path: str | Path) -> None:
     """Draw the ECDF and the performance profile to ``path`` (png, svg or pdf, atomically)."""
-    from matplotlib.figure import Figure
-
     from adambench.report.plots import require_matplotlib, save_figure
-    from adambench.sweeps.bench_stats import ecdf
 
     require_matplotlib()
+    save_figure(bench_figure(bench), path)
+
+
+def bench_figure(bench: BenchResult) -> Figure:
+    """The ECDF (left) and the performance profile (right) as one matplotlib figure (for
+    ``--plot`` and the HTML report)."""
+    from matplotlib.figure import Figure
+
+    from adambench.sweeps.bench_stats import ecdf
+
     fig = Figure(figsize=(10, 4.2), layout="constrained")
     left, right = fig.subplots(1, 2)
     top = max(e.steps for e in bench.entries)
@@ -58,4 +67,4 @@ def bench_plot(bench: BenchResult, path: str | Path) -> None:
         ax.set_ylim(-0.02, 1.02)
         ax.grid(True, alpha=0.3)
         ax.legend(fontsize=8)
-    save_figure(fig, path)
+    return fig

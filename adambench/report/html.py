@@ -6,8 +6,8 @@ No network, no JavaScript. Every string from the result (problem names, formulas
 is HTML-escaped. The same JSON gives the same bytes: the SVG ids use a fixed salt and carry no
 date, and nothing of ``volatile`` (dates, timings) is shown.
 
-Each result kind has one section builder in :data:`SECTIONS` (run, sweep, check); a new kind
-(the bench) adds one function there and one line in :func:`result_kind`.
+Each result kind has one section builder in :data:`SECTIONS` (run, sweep, check, bench); a new
+kind adds one function there and one line in :func:`result_kind`.
 """
 
 from __future__ import annotations
@@ -37,9 +37,10 @@ code{background:#f6f6f6;padding:0 .2em}.fail{color:#b00020}.pass{color:#1b5e20}
 
 
 def read_report_input(path: Any) -> dict[str, Any]:
-    """Load a result to report: a run, sweep or tuned result (``run``/``sweep -o FILE.json``)
-    or a check report (``check``/``compare --json``). Errors are ConfigError (exit 2) naming
-    the file: missing, not JSON, not an adambench result, a schema version not read here."""
+    """Load a result to report: a run, sweep, tuned or bench result (``run``/``sweep``/``bench
+    -o FILE.json``) or a check report (``check``/``compare --json``). Errors are ConfigError
+    (exit 2) naming the file: missing, not JSON, not an adambench result, a schema version not
+    read here."""
     from adambench.engine.results import read_json, read_result_file
 
     data = read_json(path)
@@ -49,9 +50,11 @@ def read_report_input(path: Any) -> dict[str, Any]:
 
 
 def result_kind(data: Mapping[str, Any]) -> str:
-    """The section builder a loaded result takes: ``check``, ``sweep`` or ``run``."""
+    """The section builder a loaded result takes: ``check``, ``bench``, ``sweep`` or ``run``."""
     if data.get("format") == _CHECK_FORMAT:
         return "check"
+    if isinstance(data.get("bench"), Mapping):
+        return "bench"
     if isinstance(data.get("sweep"), Mapping):
         return "sweep"
     return "run"
@@ -329,9 +332,88 @@ def _check_sections(data: Mapping[str, Any], where: str) -> tuple[str, str]:
     return f"adambench {data['kind']}: {data['name']}", "".join(body)
 
 
+# --- bench results --------------------------------------------------------------------------
+
+
+def _bench_figure(data: Mapping[str, Any]) -> str:
+    from adambench.report.bench_plots import bench_figure
+    from adambench.sweeps.bench import BenchResult
+
+    bench = BenchResult.from_dict(dict(data["bench"]))
+    caption = (
+        "Left: the share of (problem, target, seed) triples reached by each step (51 gaps above "
+        "the known minimum, 1e2 to 1e-8). Right: the Dolan-More performance profile, the share "
+        "of problems on which an optimizer's ERT is within tau times the best."
+    )
+    return _figure(svg_of(bench_figure(bench)), caption)
+
+
+def _bench_problem_rows(block: Mapping[str, Any]) -> list[list[Any]]:
+    """A row per (problem, optimizer): its tuned point and how its runs did there."""
+    rows = []
+    for p in block["problems"]:
+        for o in p["optimizers"]:
+            tuned = ", ".join(f"{k}={_fmt(v)}" for k, v in o["tuned"].items())
+            rows.append(
+                [p["problem"], p["steps"], p["target"], o["label"], tuned, o["at_edge"],
+                 _percent(o["success_rate"]), o["ert"], o["median_steps_to_target"],
+                 o["median_final_gap"]]
+            )  # fmt: skip
+    return rows
+
+
+def _bench_summary_rows(block: Mapping[str, Any]) -> list[list[Any]]:
+    """A row per optimizer: average rank with its interval, then its profile at a few taus."""
+    from adambench.report.bench_tables import PROFILE_COLUMNS
+
+    taus = block["profile"]["taus"]
+    at = [taus.index(t) for t in PROFILE_COLUMNS if t in taus]
+    rows = []
+    for name in block["optimizers"]:
+        r, shares = block["ranks"][name], block["profile"]["fractions"][name]
+        interval = f"{r['low']:.2f}-{r['high']:.2f}"
+        rows.append([name, f"{r['mean']:.2f}", interval, *(_percent(shares[k]) for k in at)])
+    return rows
+
+
+def _bench_sections(data: Mapping[str, Any], where: str) -> tuple[str, str]:
+    from adambench.report.bench_tables import PROFILE_COLUMNS
+
+    block = data["bench"]
+    taus = [t for t in PROFILE_COLUMNS if t in block["profile"]["taus"]]
+    b = block["bootstrap"]
+    summary_headers = ["optimizer", "average rank by ERT",
+                       f"{100 * b['level']:.0f}% bootstrap interval",
+                       *(f"profile at tau={t:g}" for t in taus)]  # fmt: skip
+    problem_headers = ["problem", "steps", "target", "optimizer", "tuned", "at edge",
+                       "success rate", "ERT", "median steps to target",
+                       "median final gap"]  # fmt: skip
+    seeds = block["seeds"]
+    settings = {
+        "suite": block["suite"],
+        "optimizers": ", ".join(block["optimizers"]),
+        "seeds": f"{seeds[0]}..{seeds[-1]} ({len(seeds)})",
+        "tuning": block["tune"],
+        "target gaps": f"{len(block['target_gaps'])}, {block['target_gaps'][0]:g} to "
+        f"{block['target_gaps'][-1]:g}",
+        "bootstrap": f"{b['resamples']} resamples, seed {b['seed']}",
+    }
+    body = [
+        f"<h2>Verdict</h2>\n<p>{_e(block['verdict'])}</p>\n",
+        _figure_section(_bench_figure(data)),
+        "<h2>Ranks</h2>\n" + _table(summary_headers, _bench_summary_rows(block)),
+        "<h2>Problems</h2>\n" + _table(problem_headers, _bench_problem_rows(block)),
+        _pairs("Settings", settings),
+        _notes(data),
+        _environment(data),
+    ]
+    return f"adambench bench: {block['suite']}", "".join(body)
+
+
 #: One section builder per result kind: (data, file name) -> (title, HTML body).
 SECTIONS: dict[str, Callable[[Mapping[str, Any], str], tuple[str, str]]] = {
     "run": _run_sections,
     "sweep": _sweep_sections,
     "check": _check_sections,
+    "bench": _bench_sections,
 }

@@ -21,10 +21,12 @@ from adambench.numbers import finite_or_none
 from adambench.sweeps.bench_suite import Suite, SuiteProblem
 
 if TYPE_CHECKING:
+    from adambench.backends.execution import Executed
     from adambench.engine.batches import CompileFn, ProgressFn
+    from adambench.engine.jobs import Job
     from adambench.engine.results import RunResult
     from adambench.problems import Problem
-    from adambench.sweeps.tuning import TunedResult
+    from adambench.sweeps.tuning import PendingTuning, TunedResult, Tuning
 
 __all__ = ["BenchEntry", "BenchResult", "BenchRun", "OptimizerOutcome", "run_bench"]
 
@@ -138,6 +140,31 @@ class BenchResult:
     timings: dict[str, float] = field(default_factory=dict)
     threads: int = 1
     date: str = ""
+    #: Kernels compiled cold (not found in the disk cache); their time is timings' compile_s.
+    compiled: int = 0
+    #: Runs made, tuning runs included.
+    runs: int = 0
+
+    @classmethod
+    def from_dict(cls, block: dict[str, Any]) -> BenchResult:
+        """The bench of a saved result's ``bench`` block (its statistics recompute from it)."""
+        entries = [
+            BenchEntry(
+                p["problem"], p["steps"], p["start"], p["target"], p["min_value"], p["tuning"],
+                tuple(
+                    OptimizerOutcome(
+                        o["optimizer"], o["label"], dict(o["tuned"]), o["at_edge"],
+                        tuple(_run_from_dict(r) for r in o["runs"]),
+                    )
+                    for o in p["optimizers"]
+                ),
+            )
+            for p in block["problems"]
+        ]  # fmt: skip
+        return cls(
+            block["suite"], tuple(block["optimizers"]), tuple(block["seeds"]),
+            dict(block["tune"]), entries,
+        )  # fmt: skip
 
     def erts(self) -> np.ndarray:
         """A row per problem, a column per optimizer."""
@@ -265,6 +292,8 @@ class BenchResult:
             "volatile": {
                 "date": self.date,
                 "threads": self.threads,
+                "compiled": self.compiled,
+                "runs": self.runs,
                 "timings": {k: round(v, 6) for k, v in self.timings.items()},
             },
         }
@@ -285,13 +314,21 @@ def run_bench(
     threads: int | None = None,
     progress: Callable[[str, int], ProgressFn | None] | None = None,
     on_compile: CompileFn | None = None,
+    scheduler: Any = None,
 ) -> BenchResult:
     """Tune ``tune`` (default ``lr``) per optimizer on every problem of ``suite`` (a
     :class:`Suite`, a built-in suite's name or a suite file's path) under the same
     grid, then run each at its choice from ``seeds`` random starts (seeds ``seed..``), by
-    :func:`adambench.sweeps.tuning.run_tuned`. Arguments given here win over the suite file's;
-    ``progress(label, steps)`` returns the progress callback of each pass (label:
-    ``beale: tuning``, ``beale: runs``; steps: of each run)."""
+    :func:`adambench.sweeps.tuning.run_tuned` would one problem at a time (the same numbers, bit
+    for bit). Arguments given here win over the suite file's.
+
+    The runs go in two passes, each one ``run_jobs`` call over every problem: all tuning runs,
+    then all reported runs, so engine threads, chunks and ``scheduler`` (as
+    :func:`adambench.sweeps.execution.sweep` takes
+    it: ``"local"``, an address, a Client or a Cluster) work across problems; the results do
+    not depend on them. ``progress(label, steps)`` returns the progress callback of each pass
+    (label: ``40 problems: tuning``, ``40 problems: runs``; steps: the mean per run). The
+    timings hold the cold compile time (``compile_s``) apart from the runs' (``run_s``)."""
     import time
     from datetime import datetime, timezone
 
@@ -310,32 +347,23 @@ def run_bench(
     n_seeds = seeds if seeds is not None else (suite.seeds or 20)
     first = seed if seed is not None else (suite.seed or 0)
     problems = [_suite_problem(suite, k) for k in range(len(suite.problems))]  # checked first
+    steps_of = [
+        item.steps or steps or suite.steps or p.steps
+        for item, p in zip(suite.problems, problems, strict=True)
+    ]
     t0 = time.perf_counter()
-    entries, notes, used = [], [], 1
-    for item, prob in zip(suite.problems, problems, strict=True):
-        n_steps = item.steps or steps or suite.steps or prob.steps
-        tuned = _tuned(
-            prob,
-            opts,
-            tune_opts,
-            n_steps,
-            n_seeds,
-            first,
-            item.start,
-            threads,
-            _phase_progress(progress, prob.name, n_steps),
-            on_compile,
-        )
-        entries.append(_entry(prob, item, tuned, opts))
-        used = max(used, tuned.result.threads)
-        notes += [f"{prob.name}: {n}" for n in tuned.result.notes]
-        if prob.min_value is None:
-            notes.append(f"{prob.name}: no known minimum, left out of the ECDF")
+    run = _BatchRunner(scheduler, threads, progress, on_compile)
+    entries, notes = _run_passes(suite, problems, opts, tune_opts, steps_of, n_seeds, first, run)
     seeds_used = tuple(range(first, first + n_seeds))
-    timings = {"total_s": time.perf_counter() - t0}
+    total = time.perf_counter() - t0
+    timings = {"compile_s": run.compile_s, "run_s": total - run.compile_s, "total_s": total}
     params = {k: v for k, v in tune_opts.items() if v is not None}
     date = datetime.now(timezone.utc).isoformat(timespec="seconds")
-    return BenchResult(suite.name, opts, seeds_used, params, entries, notes, timings, used, date)
+    result = BenchResult(
+        suite.name, opts, seeds_used, params, entries, notes, timings, run.threads, date
+    )
+    result.compiled, result.runs = len(run.compiled), run.runs
+    return result
 
 
 def _optimizer_list(items: Sequence[str], where: str | None) -> tuple[str, ...]:
@@ -357,35 +385,129 @@ def _optimizer_list(items: Sequence[str], where: str | None) -> tuple[str, ...]:
     return opts
 
 
-def _tuned(
+def _run_passes(
+    suite: Suite,
+    problems: Sequence[Problem],
+    opts: Sequence[str],
+    tune_opts: dict[str, Any],
+    steps_of: Sequence[int],
+    n_seeds: int,
+    first: int,
+    run: _BatchRunner,
+) -> tuple[list[BenchEntry], list[str]]:
+    """Every problem's tuning runs in one pass, then every problem's reported runs in another;
+    each problem's entry, and the notes."""
+    from adambench.engine import jobs as engine
+    from adambench.sweeps.tuning import TunedResult, choice_notes
+
+    pending = [
+        _pending_tuning(p, item, opts, tune_opts, n, n_seeds, first)
+        for p, item, n in zip(problems, suite.problems, steps_of, strict=True)
+    ]
+    done = run("tuning", [t.job for t in pending])
+    tunings = [t.finish(done) for t in pending]
+    jobs = [
+        _comparison_job(p, item, opts, tuning, n, n_seeds, first)
+        for p, item, tuning, n in zip(problems, suite.problems, tunings, steps_of, strict=True)
+    ]
+    done = run("runs", jobs)
+    entries, notes = [], []
+    for prob, item, tuning, job in zip(problems, suite.problems, tunings, jobs, strict=True):
+        result = engine.collect(job, threads=done.threads)
+        result.notes += choice_notes(tuning)
+        entries.append(_entry(prob, item, TunedResult(result, tuning), opts))
+        notes += [f"{prob.name}: {n}" for n in result.notes]
+        if prob.min_value is None:
+            notes.append(f"{prob.name}: no known minimum, left out of the ECDF")
+    notes += [n for n in done.notes if n not in notes]  # from a cluster's workers
+    return entries, notes
+
+
+class _BatchRunner:
+    """Runs one phase of the bench (every problem's tuning runs, then every problem's
+    reported runs) as one ``run_jobs`` call, so threads, chunks and a scheduler work across
+    problems; adds up the phases' compile time and keeps the engine threads used."""
+
+    def __init__(
+        self,
+        scheduler: Any,
+        threads: int | None,
+        progress: Callable[[str, int], ProgressFn | None] | None,
+        on_compile: CompileFn | None,
+    ) -> None:
+        self.scheduler, self.threads_asked = scheduler, threads
+        self.progress, self.on_compile = progress, on_compile
+        self.compile_s, self.threads = 0.0, 1
+        self.compiled: list[str] = []
+        self.runs = 0
+
+    def __call__(self, phase: str, jobs: Sequence[Job]) -> Executed:
+        from adambench.backends import run_jobs
+
+        runs = sum(len(j.configs) * len(j.settings.seeds) for j in jobs)
+        run_steps = sum(len(j.configs) * len(j.settings.seeds) * j.settings.steps for j in jobs)
+        self.runs += runs
+        mean_steps = max(1, round(run_steps / runs))  # the bar counts runs of mixed lengths
+        label = f"{len(jobs)} problem{'s' if len(jobs) != 1 else ''}: {phase}"
+        done = run_jobs(
+            jobs,
+            self.scheduler,
+            threads=self.threads_asked,
+            progress=self.progress(label, mean_steps) if self.progress else None,
+            on_compile=self.on_compile,
+            what=f"bench {phase}: {runs:,} runs",
+        )
+        if done.compiled:  # loading machine code from the disk cache counts as running
+            self.compile_s += jobs[0].timings.get("compile_s", 0.0)
+            self.compiled += done.compiled
+        self.threads = max(self.threads, done.threads)
+        return done
+
+
+def _pending_tuning(
     prob: Problem,
+    item: SuiteProblem,
     opts: Sequence[str],
     tune_opts: dict[str, Any],
     steps: int,
     seeds: int,
     first: int,
-    start: Any,
-    threads: int | None,
-    progress: Callable[[str], ProgressFn | None] | None,
-    on_compile: CompileFn | None,
-) -> TunedResult:
-    """One problem's tuned comparison (the ``run --tune`` protocol)."""
-    from adambench.sweeps.tuning import run_tuned
+) -> PendingTuning:
+    """One problem's tuning search, prepared as ``run --tune`` does it (run_tuned): as many
+    tuning seeds as reported ones, following them, so the choice is made on held-out seeds."""
+    from adambench.sweeps.tuning import prepare_tuning
 
-    return run_tuned(
+    return prepare_tuning(
         prob,
         list(opts),
         param=tune_opts["params"],
-        tune_count=tune_opts["count"],
-        tune_budget=tune_opts["budget"],
         tune_range=tune_opts["range"],
-        steps=steps,
+        count=tune_opts["count"],
+        budget=tune_opts["budget"],
         seeds=seeds,
-        seed=first,
-        start=start,
-        threads=threads,
-        progress=progress,
-        on_compile=on_compile,
+        seed=first + seeds,
+        eval_seeds=tuple(range(first, first + seeds)),
+        steps=steps,
+        start=item.start,
+    )
+
+
+def _comparison_job(
+    prob: Problem,
+    item: SuiteProblem,
+    opts: Sequence[str],
+    tuning: Tuning,
+    steps: int,
+    seeds: int,
+    first: int,
+) -> Job:
+    """One problem's reported runs: every optimizer at its tuned point, seeds ``first..``."""
+    from adambench.engine import jobs as engine
+    from adambench.sweeps.tuning import tuned_configs
+
+    configs = tuned_configs(prob, list(opts), tuning)
+    return engine.prepare(
+        prob, configs, steps=steps, seeds=seeds, seed=first, start=item.start, allocate=False
     )
 
 
@@ -410,15 +532,6 @@ def _suite_problem(suite: Suite, k: int) -> Problem:
     return prob if item.target is None else replace(prob, target=item.target)
 
 
-def _phase_progress(
-    progress: Callable[[str, int], ProgressFn | None] | None, name: str, steps: int
-) -> Callable[[str], ProgressFn | None] | None:
-    """run_tuned's ``progress(phase)`` from the bench's ``progress(label, steps)``."""
-    if progress is None:
-        return None
-    return lambda phase: progress(f"{name}: {'tuning' if phase == 'tune' else 'runs'}", steps)
-
-
 def _entry(
     prob: Problem, item: SuiteProblem, tuned: TunedResult, opts: Sequence[str]
 ) -> BenchEntry:
@@ -439,6 +552,14 @@ def _entry(
         tuned.tuning.rule(),
         tuple(outcomes),
     )
+
+
+def _run_from_dict(r: dict[str, Any]) -> BenchRun:
+    reach = None if r["reach"] is None else tuple(r["reach"])
+    return BenchRun(
+        r["seed"], r["status"], r["steps"], r["steps_to_target"], r["final_gap"], r["best_gap"],
+        reach,
+    )  # fmt: skip
 
 
 def _bench_run(r: RunResult, min_value: float | None, every: int) -> BenchRun:

@@ -8,14 +8,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from adambench.backends.execution import Executed
     from adambench.engine.batches import CompileFn, ProgressFn
+    from adambench.engine.jobs import Job
     from adambench.engine.results import Result
     from adambench.problems import Problem
 from adambench.sweeps.grid import MAX_RUNS, Axis
 from adambench.sweeps.plan import Plan, plan
 from adambench.sweeps.result import SweepResult, check_metric, outcomes_of
 
-__all__ = ["sweep"]
+__all__ = ["prepare_sweep", "sweep", "sweep_result"]
 
 
 def sweep(
@@ -59,6 +61,52 @@ def sweep(
     (the command line prints the sweep's size then).
     """
     from adambench.backends import run_jobs
+
+    p, job = prepare_sweep(
+        problem,
+        optimizers,
+        grid,
+        seeds=seeds,
+        seed=seed,
+        steps=steps,
+        start=start,
+        metric=metric,
+        max_runs=max_runs,
+        dim=dim,
+        where=where,
+        dtype=dtype,
+    )
+    if on_plan is not None:
+        on_plan(p, job.settings.steps)
+    done = run_jobs(
+        [job],
+        scheduler,
+        threads=threads,
+        progress=progress,
+        on_compile=on_compile,
+        chunk_steps=chunk_steps,
+        what=f"sweep {p.problem.name}: {p.runs:,} runs of {job.settings.steps} steps",
+    )
+    return sweep_result(p, job, done, metric)
+
+
+def prepare_sweep(
+    problem: Problem | str | Path,
+    optimizers: Sequence[str] | str,
+    grid: Sequence[str | Axis] | Mapping[str, Any],
+    *,
+    seeds: int = 1,
+    seed: int = 0,
+    steps: int | None = None,
+    start: Any = None,
+    metric: str = "final_loss",
+    max_runs: int | None = MAX_RUNS,
+    dim: int | None = None,
+    where: str | None = None,
+    dtype: str = "float64",
+) -> tuple[Plan, Job]:
+    """A sweep's validated plan and its engine job, not yet run (``allocate=False``): for
+    :func:`adambench.backends.run_jobs`, alone or with other jobs, then :func:`sweep_result`."""
     from adambench.engine import jobs as engine
 
     p = plan(problem, optimizers, grid, seeds=seeds, max_runs=max_runs, dim=dim, where=where)
@@ -79,17 +127,13 @@ def sweep(
         allocate=False,
         dtype=dtype,
     )
-    if on_plan is not None:
-        on_plan(p, job.settings.steps)
-    done = run_jobs(
-        [job],
-        scheduler,
-        threads=threads,
-        progress=progress,
-        on_compile=on_compile,
-        chunk_steps=chunk_steps,
-        what=f"sweep {prob.name}: {p.runs:,} runs of {job.settings.steps} steps",
-    )
+    return p, job
+
+
+def sweep_result(p: Plan, job: Job, done: Executed, metric: str) -> SweepResult:
+    """The :class:`SweepResult` of a job of :func:`prepare_sweep` once ``run_jobs`` ran it."""
+    from adambench.engine import jobs as engine
+
     result = engine.collect(job, threads=done.threads)
     result.notes = p.notes + result.notes + [n for n in done.notes if n not in result.notes]
     return _from_result(p, result, metric)

@@ -13,18 +13,30 @@ from adambench.errors import UsageError
 from adambench.limits import MAX_SEED, MAX_SEEDS, check_int
 
 if TYPE_CHECKING:
+    from adambench.backends.execution import Executed
     from adambench.engine.batches import CompileFn, ProgressFn
+    from adambench.engine.jobs import Job
     from adambench.engine.results import Result
     from adambench.optimizers.spec import OptimizerConfig
     from adambench.problems import Problem
 from adambench.sweeps.aggregate import RANKING, Heatmap, PointStat, heatmaps
-from adambench.sweeps.execution import sweep
+from adambench.sweeps.execution import prepare_sweep, sweep, sweep_result
 from adambench.sweeps.grid import METRIC_NAMES, Value, show_value
-from adambench.sweeps.plan import base_label
+from adambench.sweeps.plan import Plan, base_label
 from adambench.sweeps.result import SweepResult, check_metric, points_dicts, ranking_text
 from adambench.sweeps.tune_grid import TuneAxis, parse_tune_names, parse_tune_ranges, tuning_axes
 
-__all__ = ["Choice", "TunedResult", "Tuning", "run_tuned", "tune"]
+__all__ = [
+    "Choice",
+    "PendingTuning",
+    "TunedResult",
+    "Tuning",
+    "choice_notes",
+    "prepare_tuning",
+    "run_tuned",
+    "tune",
+    "tuned_configs",
+]
 
 
 @dataclass(frozen=True)
@@ -249,6 +261,67 @@ def tune(
     return Tuning(axes, count, budget, metric, s, _choices(s, axes), tuple(eval_seeds))
 
 
+@dataclass
+class PendingTuning:
+    """A tuning search whose sweep job is prepared but not run: run ``job`` with
+    :func:`adambench.backends.run_jobs` (alone or with other jobs), then :meth:`finish`."""
+
+    axes: list[TuneAxis]
+    count: int | None
+    budget: int | None
+    metric: str
+    plan: Plan
+    job: Job
+    eval_seeds: tuple[int, ...]
+
+    def finish(self, done: Executed) -> Tuning:
+        s = sweep_result(self.plan, self.job, done, self.metric)
+        return Tuning(
+            self.axes,
+            self.count,
+            self.budget,
+            self.metric,
+            s,
+            _choices(s, self.axes),
+            self.eval_seeds,
+        )
+
+
+def prepare_tuning(
+    problem: Problem,
+    optimizers: Sequence[str],
+    *,
+    param: str | Sequence[str] = "lr",
+    tune_range: Any = None,
+    count: int | None = None,
+    budget: int | None = None,
+    metric: str = "final_loss",
+    seeds: int = 1,
+    seed: int = 0,
+    eval_seeds: Sequence[int] = (),
+    steps: int | None = None,
+    start: Any = None,
+    dtype: str = "float64",
+) -> PendingTuning:
+    """:func:`tune`'s search validated and prepared, not run: the same runs, so the same
+    choices, as :func:`tune` with these arguments."""
+    axes = _tuning_axes(optimizers, param, tune_range, count, budget)
+    p, job = prepare_sweep(
+        problem,
+        optimizers,
+        [ax.axis() for ax in axes],
+        seeds=seeds,
+        seed=seed,
+        steps=steps,
+        start=start,
+        metric=metric,
+        max_runs=None,
+        where="--tune",
+        dtype=dtype,
+    )
+    return PendingTuning(axes, count, budget, metric, p, job, tuple(eval_seeds))
+
+
 def _tuning_axes(
     optimizers: Sequence[str],
     param: str | Sequence[str],
@@ -399,7 +472,7 @@ def run_tuned(
     )
     result = engine.run(
         prob,
-        _tuned_configs(prob, optimizers, tuning),
+        tuned_configs(prob, optimizers, tuning),
         steps=steps,
         seeds=n_seeds,
         seed=first,
@@ -409,7 +482,7 @@ def run_tuned(
         on_compile=on_compile,
         **run_options,
     )
-    result.notes += _choice_notes(tuning)
+    result.notes += choice_notes(tuning)
     return TunedResult(result, tuning)
 
 
@@ -425,7 +498,7 @@ def _refuse_lr_option(names: Sequence[str], lr: float | None) -> None:
     )
 
 
-def _tuned_configs(
+def tuned_configs(
     prob: Problem, optimizers: Sequence[str] | str, tuning: Tuning
 ) -> list[OptimizerConfig]:
     """Each optimizer at the point tuning chose for it (its tuned values' source ``tuned``)."""
@@ -442,7 +515,7 @@ def _tuned_configs(
     return configs
 
 
-def _choice_notes(tuning: Tuning) -> list[str]:
+def choice_notes(tuning: Tuning) -> list[str]:
     """Notes on choices to doubt: at an end of a range, or with no finite median."""
     notes = []
     for c in tuning.choices:
