@@ -99,6 +99,8 @@ class Problem:
     #: ``--rotate SEED``: the seed, the orthogonal matrix R and the centre c of the rotation
     #: (the loss at x is the file's loss at c + R (x - c)); None: not rotated.
     rotation_seed: int | None = None
+    #: ``--noise SIGMA`` when given (it replaced the file's ``gradient_noise``); None: the file's.
+    noise_override: float | None = None
     rotation: np.ndarray | None = None
     rotation_centre: np.ndarray | None = None
 
@@ -277,7 +279,7 @@ def with_variant(
                 "--noise applies to expression and vector problems (data problems' "
                 "gradients are already minibatch estimates)"
             )
-        changes["gradient_noise"] = float(noise)
+        changes["gradient_noise"] = changes["noise_override"] = float(noise)
     if rotate is not None:
         changes.update(_rotated(problem, rotate))
     return replace(problem, **changes) if changes else problem

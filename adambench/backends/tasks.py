@@ -187,10 +187,7 @@ def problem_ref(problem: Problem) -> ProblemRef:
     from adambench.problems import problem_from_dict, with_variant
 
     dim = problem.dim if problem.kind == "vector" else None
-    variant = {
-        "noise": None if problem.kind == "logreg" else problem.gradient_noise,
-        "rotate": problem.rotation_seed,
-    }
+    variant = {"noise": problem.noise_override, "rotate": problem.rotation_seed}
     if problem.source == "built-in":
         return ProblemRef(problem.name, dim, target=problem.target, **variant)
     path = Path(problem.source)
