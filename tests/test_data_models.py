@@ -234,3 +234,29 @@ def test_eval_every_changes_what_is_measured_not_the_run(softmax_problem, tmp_pa
         held = a.loss_trace[(np.arange(100) // 7) * 7]
         np.testing.assert_array_equal(b.loss_trace[:100], held)
         assert b.best_loss == np.min([*a.loss_trace[:100:7], a.final_loss])
+
+
+@pytest.mark.parametrize(
+    ("n_train", "batch", "steps", "expected"),
+    [
+        (200, 16, 2000, 200),  # 10 x 200 / 16 = 125, rounded up to 200 (noisy_logreg)
+        (1438, 32, 2000, 500),  # 449.4 -> 500 (digits in batches of 32)
+        (1438, 128, 1000, 200),  # 112.3 -> 200
+        (100, 100, 500, 10),  # full batch: the loss is a second pass, measured every 10
+        (200, 16, 50, 50),  # capped by the problem's steps
+        (10, 1, 5000, 100),
+    ],
+)
+def test_default_eval_every_keeps_measuring_near_a_tenth_of_the_run(
+    n_train, batch, steps, expected
+):
+    from adambench.problems import default_eval_every
+
+    every = default_eval_every(n_train, batch, steps)
+    assert every == expected
+    # One measurement (n_train rows) per `every` steps (batch rows each): at most ~10 % extra.
+    assert every == steps or n_train / (every * batch) <= 0.1
+
+
+def test_a_data_problem_without_eval_every_gets_the_default():
+    assert load_problem("noisy_logreg").model["eval_every"] == 200
