@@ -831,19 +831,41 @@ def _sigmoid(z):
 
 
 @jit
+def _row_dot(w, base, data, k, d):
+    """w[base : base + d] . data[k, :d], summed left to right: the one order every linear
+    model (logistic, softmax, least squares) uses, so their losses and gradients agree bit for
+    bit with each other and with earlier versions."""
+    z = 0.0
+    for j in range(d):
+        z += w[base + j] * data[k, j]
+    return z
+
+
+@jit
+def _add_squares(acc, w, base, n):
+    """acc + w[base]^2 + ... + w[base + n - 1]^2, added one at a time (an accumulator in, not a
+    partial sum, so that softmax's penalty over classes keeps its single running sum)."""
+    for j in range(n):
+        acc += w[base + j] * w[base + j]
+    return acc
+
+
+@jit
+def _add_l2_gradient(g, w, base, n, l2):
+    """g[base + j] += l2 * w[base + j] for j < n: the gradient of the (l2 / 2) |w|^2 penalty."""
+    for j in range(n):
+        g[base + j] += l2 * w[base + j]
+
+
+@jit
 def logreg_loss(w, data, l2, n_reg):
     """Mean binary cross-entropy of sigmoid(w . a) plus (l2 / 2) |w[:n_reg]|^2."""
     n, d = data.shape[0], w.shape[0]
     total = 0.0
     for k in range(n):
-        z = 0.0
-        for j in range(d):
-            z += w[j] * data[k, j]
+        z = _row_dot(w, 0, data, k, d)
         total += _softplus(z) - data[k, d] * z
-    reg = 0.0
-    for j in range(n_reg):
-        reg += w[j] * w[j]
-    return total / n + 0.5 * l2 * reg
+    return total / n + 0.5 * l2 * _add_squares(0.0, w, 0, n_reg)
 
 
 @jit
@@ -854,17 +876,14 @@ def logreg_grad(w, g, data, rows, l2, n_reg):
         g[j] = 0.0
     for r in range(rows.shape[0]):
         k = rows[r]
-        z = 0.0
-        for j in range(d):
-            z += w[j] * data[k, j]
+        z = _row_dot(w, 0, data, k, d)
         err = _sigmoid(z) - data[k, d]
         for j in range(d):
             g[j] += err * data[k, j]
     inv = 1.0 / rows.shape[0]
     for j in range(d):
         g[j] *= inv
-    for j in range(n_reg):
-        g[j] += l2 * w[j]
+    _add_l2_gradient(g, w, 0, n_reg, l2)
 
 
 # Softmax (multinomial logistic) regression: rows of ``data`` are [features..., class index];
@@ -878,10 +897,7 @@ def _logits(w, data, k, n_classes, z):
     d = data.shape[1] - 1
     top = -math.inf
     for c in range(n_classes):
-        s = 0.0
-        base = c * d
-        for j in range(d):
-            s += w[base + j] * data[k, j]
+        s = _row_dot(w, c * d, data, k, d)
         z[c] = s
         top = max(top, s)
     return top
@@ -891,8 +907,7 @@ def _logits(w, data, k, n_classes, z):
 def _softmax_penalty(w, l2, n_reg, n_classes, d):
     reg = 0.0
     for c in range(n_classes):
-        for j in range(n_reg):
-            reg += w[c * d + j] * w[c * d + j]
+        reg = _add_squares(reg, w, c * d, n_reg)
     return 0.5 * l2 * reg
 
 
@@ -936,8 +951,7 @@ def softmax_grad(w, g, data, rows, l2, n_reg, n_classes):
     for i in range(g.shape[0]):
         g[i] *= inv
     for c in range(n_classes):
-        for j in range(n_reg):
-            g[c * d + j] += l2 * w[c * d + j]
+        _add_l2_gradient(g, w, c * d, n_reg, l2)
 
 
 # Least squares: rows of ``data`` are [features..., target value].
@@ -949,15 +963,9 @@ def lsq_loss(w, data, l2, n_reg):
     n, d = data.shape[0], w.shape[0]
     total = 0.0
     for k in range(n):
-        z = 0.0
-        for j in range(d):
-            z += w[j] * data[k, j]
-        r = z - data[k, d]
+        r = _row_dot(w, 0, data, k, d) - data[k, d]
         total += 0.5 * r * r
-    reg = 0.0
-    for j in range(n_reg):
-        reg += w[j] * w[j]
-    return total / n + 0.5 * l2 * reg
+    return total / n + 0.5 * l2 * _add_squares(0.0, w, 0, n_reg)
 
 
 @jit
@@ -968,17 +976,14 @@ def lsq_grad(w, g, data, rows, l2, n_reg):
         g[j] = 0.0
     for r in range(rows.shape[0]):
         k = rows[r]
-        z = 0.0
-        for j in range(d):
-            z += w[j] * data[k, j]
+        z = _row_dot(w, 0, data, k, d)
         err = z - data[k, d]
         for j in range(d):
             g[j] += err * data[k, j]
     inv = 1.0 / rows.shape[0]
     for j in range(d):
         g[j] *= inv
-    for j in range(n_reg):
-        g[j] += l2 * w[j]
+    _add_l2_gradient(g, w, 0, n_reg, l2)
 
 
 # ---------------------------------------------------------------------------------------------

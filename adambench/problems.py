@@ -38,6 +38,7 @@ __all__ = [
     "MAX_STEPS",
     "TAGS",
     "Problem",
+    "default_eval_every",
     "haar_rotation",
     "is_path",
     "list_problems",
@@ -584,6 +585,10 @@ def _data_problem(f: Fields, base_dir: Path | None) -> _Shape:
     model["batch_size"] = f.nested("model", f.get("model") or {}).integer(
         "batch_size", 1, len(train_y), min(16, len(train_y))
     )
+    if model["eval_every"] == 0:
+        steps = f.get("steps")
+        cap = steps if isinstance(steps, int) and not isinstance(steps, bool) else MAX_STEPS
+        model["eval_every"] = default_eval_every(len(train_y), model["batch_size"], cap)
     table = design(train_x, train_y, model["bias"])
     test = design(test_x, test_y, model["bias"]) if len(test_y) else None
     per_class = table.shape[1] - 1
@@ -729,7 +734,8 @@ def _model(f: Fields) -> dict[str, Any]:
     l2 = model.number("l2", 1e-3)
     if l2 < 0:
         raise model.fail("l2", f"must be >= 0, got {l2:g}")
-    eval_every = model.integer("eval_every", 1, MAX_STEPS, 1)
+    # 0 until the data and batch sizes are known: then default_eval_every (in _data_problem).
+    eval_every = model.integer("eval_every", 1, MAX_STEPS, 1) if "eval_every" in model else 0
     settings = {"kind": kind, "bias": bias, "l2": l2, "eval_every": eval_every}
     settings["input_dropout"] = _dropout(model, "input_dropout")
     if kind == "mlp":
@@ -864,6 +870,25 @@ def _optimum_note(model: str, steps: int) -> str:
         return "optimum by a direct solve of the normal equations"
     method = "Newton's method" if model == "logistic" else "Newton's method with backtracking"
     return f"optimum by {method} on the full-batch loss ({steps} steps)"
+
+
+def default_eval_every(n_train: int, batch_size: int, steps: int) -> int:
+    """The ``eval_every`` of a data problem whose file gives none: measuring the full training
+    loss costs about n_train / batch_size minibatch steps, so measuring every
+    10 n_train / batch_size steps keeps it near 10 % of the run or under. That count is rounded
+    up to 1, 2 or 5 times a power of ten (200 rows in batches of 16: 125, so 200), and capped by
+    the problem's ``steps`` (the last iterate is always measured). Full-batch problems get 10:
+    their loss is a second pass over the rows, as dear as the gradient's."""
+    wanted = math.ceil(10 * n_train / batch_size)
+    nice = 1
+    while nice < wanted:
+        nice = _next_nice(nice)
+    return max(1, min(nice, steps))
+
+
+def _next_nice(value: int) -> int:
+    """The next of 1, 2, 5, 10, 20, 50, ... after ``value`` (itself one of them)."""
+    return value * 5 // 2 if str(value)[0] == "2" else value * 2
 
 
 def _eval_notes(every: int) -> list[str]:

@@ -19,6 +19,54 @@ def random_rows(n: int, d: int, label: np.ndarray) -> np.ndarray:
     return np.column_stack([rng.normal(size=(n, d)), label]).astype(np.float64)
 
 
+def left_to_right_loss(model: str, w: np.ndarray, data: np.ndarray, l2: float, n_reg: int) -> float:
+    """The linear models' loss in plain Python, every sum taken left to right: the order the
+    compiled kernels promise (pinned numbers in the docs and goldens depend on it)."""
+    import math
+
+    n, d = data.shape[0], data.shape[1] - 1
+    classes = w.shape[0] // d
+    total = 0.0
+    for k in range(n):
+        z = []
+        for c in range(classes):
+            s = 0.0
+            for j in range(d):
+                s += w[c * d + j] * data[k, j]
+            z.append(s)
+        if model == "logistic":
+            total += max(z[0], 0.0) + math.log1p(math.exp(-abs(z[0]))) - data[k, d] * z[0]
+        elif model == "least_squares":
+            r = z[0] - data[k, d]
+            total += 0.5 * r * r
+        else:
+            top = max(z)
+            e = 0.0
+            for c in range(classes):
+                e += math.exp(z[c] - top)
+            total += top + math.log(e) - z[int(data[k, d])]
+    reg = 0.0
+    for c in range(classes):
+        for j in range(n_reg):
+            reg += w[c * d + j] * w[c * d + j]
+    return total / n + 0.5 * l2 * reg
+
+
+@pytest.mark.parametrize("model", ["logistic", "softmax", "least_squares"])
+def test_linear_model_losses_sum_in_one_fixed_order(model):
+    rng = np.random.default_rng(2)
+    n, d, k = 23, 6, 4
+    label = rng.integers(0, k if model == "softmax" else 2, n).astype(float)
+    data = random_rows(n, d, label)
+    w = rng.normal(size=d * (k if model == "softmax" else 1))
+    loss = {
+        "logistic": lambda: K.logreg_loss(w, data, 0.3, d - 1),
+        "least_squares": lambda: K.lsq_loss(w, data, 0.3, d - 1),
+        "softmax": lambda: K.softmax_loss(w, data, 0.3, d - 1, k),
+    }[model]()
+    assert loss == left_to_right_loss(model, w, data, 0.3, d - 1)  # bit for bit, not approx
+
+
 @pytest.mark.torch
 @pytest.mark.parametrize("model", ["logistic", "softmax", "least_squares"])
 def test_gradient_and_loss_match_torch_autograd(model):
@@ -186,3 +234,29 @@ def test_eval_every_changes_what_is_measured_not_the_run(softmax_problem, tmp_pa
         held = a.loss_trace[(np.arange(100) // 7) * 7]
         np.testing.assert_array_equal(b.loss_trace[:100], held)
         assert b.best_loss == np.min([*a.loss_trace[:100:7], a.final_loss])
+
+
+@pytest.mark.parametrize(
+    ("n_train", "batch", "steps", "expected"),
+    [
+        (200, 16, 2000, 200),  # 10 x 200 / 16 = 125, rounded up to 200 (noisy_logreg)
+        (1438, 32, 2000, 500),  # 449.4 -> 500 (digits in batches of 32)
+        (1438, 128, 1000, 200),  # 112.3 -> 200
+        (100, 100, 500, 10),  # full batch: the loss is a second pass, measured every 10
+        (200, 16, 50, 50),  # capped by the problem's steps
+        (10, 1, 5000, 100),
+    ],
+)
+def test_default_eval_every_keeps_measuring_near_a_tenth_of_the_run(
+    n_train, batch, steps, expected
+):
+    from adambench.problems import default_eval_every
+
+    every = default_eval_every(n_train, batch, steps)
+    assert every == expected
+    # One measurement (n_train rows) per `every` steps (batch rows each): at most ~10 % extra.
+    assert every == steps or n_train / (every * batch) <= 0.1
+
+
+def test_a_data_problem_without_eval_every_gets_the_default():
+    assert load_problem("noisy_logreg").model["eval_every"] == 200
