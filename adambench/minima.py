@@ -28,7 +28,7 @@ import numpy as np
 
 from adambench import expr
 from adambench.errors import ExpressionError
-from adambench.fields import Fields
+from adambench.fields import Fields, show
 
 __all__ = ["Minimum", "evaluate", "minimum", "point", "target"]
 
@@ -132,9 +132,10 @@ def point(value: Any, n: int, f: Fields, key: str) -> np.ndarray:
             key,
             "must be a list of numbers, {fill: v}, {pattern: [a, b, ...]} or {formula: '...'}",
         )
-    if not isinstance(value, list) or len(value) != n:
-        got = len(value) if isinstance(value, list) else type(value).__name__
-        raise f.fail(key, f"must have {n} numbers (one per variable), got {got}")
+    if not isinstance(value, list):
+        raise f.fail(key, f"must be a list of {n} numbers, got {show(value)}")
+    if len(value) != n:
+        raise f.fail(key, f"must have {n} numbers (one per variable), got {len(value)}")
     return np.array([f.as_number(v, key) for v in value], dtype=float)
 
 

@@ -95,7 +95,9 @@ def socket_dir() -> str | None:
     import stat
 
     base = os.environ.get("XDG_RUNTIME_DIR")
-    path = os.path.join(base, "adambench") if base else f"/tmp/adambench-{os.getuid()}"
+    path = os.path.join(base, "adambench") if base else ""
+    if not path or len(path) > 70:  # a socket's path is limited to 107 bytes; names take 30
+        path = f"/tmp/adambench-{os.getuid()}"
     try:
         with contextlib.suppress(FileExistsError):
             os.mkdir(path, 0o700)

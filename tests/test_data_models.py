@@ -225,6 +225,8 @@ def test_eval_every_changes_what_is_measured_not_the_run(softmax_problem, tmp_pa
     (tmp_path / "p.yaml").write_text(text)
     sparse = load_problem(tmp_path / "p.yaml")
     assert "evaluated every 7 steps" in " ".join(sparse.notes)
+    (tmp_path / "every.yaml").write_text(text.replace("eval_every: 7", "eval_every: 1"))
+    problem = load_problem(tmp_path / "every.yaml")  # the default is no longer every step
     kw = {"steps": 100, "seeds": 2, "every": 1}
     one, seven = (adambench.run(p, ["sgd(lr=0.5)"], **kw) for p in (problem, sparse))
     for a, b in zip(one.runs, seven.runs, strict=True):

@@ -20,13 +20,17 @@ pytestmark = pytest.mark.skipif(not hasattr(os, "fork"), reason="the worker need
 @pytest.fixture
 def runtime(tmp_path: Path):
     """A private XDG_RUNTIME_DIR; every worker started in it is stopped afterwards."""
-    folder = tmp_path / "run"
-    folder.mkdir(mode=0o700)
+    import shutil
+    import tempfile
+
+    # short: a socket's path is limited to 107 bytes, and xdist's tmp_path is long
+    folder = Path(tempfile.mkdtemp(prefix="ab-", dir="/tmp"))
     yield folder
     sockets = folder / "adambench"
     if sockets.is_dir():
         for path in resident.worker_sockets(str(sockets)):
             resident.request_control(path, "stop")
+    shutil.rmtree(folder, ignore_errors=True)
 
 
 def _env(runtime: Path, worker: bool, **extra: str) -> dict[str, str]:
@@ -160,7 +164,8 @@ def test_the_key_changes_with_the_package_and_numba_settings(tmp_path: Path) -> 
     assert resident.package_fingerprint(str(package)) != before
 
 
-def test_a_socket_folder_open_to_others_is_not_used(tmp_path: Path, monkeypatch) -> None:
+def test_a_socket_folder_open_to_others_is_not_used(runtime: Path, monkeypatch) -> None:
+    tmp_path = runtime
     monkeypatch.setenv("XDG_RUNTIME_DIR", str(tmp_path))
     (tmp_path / "adambench").mkdir(mode=0o755)
     os.chmod(tmp_path / "adambench", 0o755)
