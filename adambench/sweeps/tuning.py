@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from adambench.optimizers.spec import OptimizerConfig
     from adambench.problems import Problem
 from adambench.sweeps.aggregate import RANKING, Heatmap, PointStat, heatmaps
-from adambench.sweeps.execution import prepare_sweep, sweep, sweep_result
+from adambench.sweeps.execution import prepare_sweep, sweep_result
 from adambench.sweeps.grid import METRIC_NAMES, Value, show_value
 from adambench.sweeps.plan import Plan, base_label
 from adambench.sweeps.result import SweepResult, check_metric, points_dicts, ranking_text
@@ -236,29 +236,38 @@ def tune(
     :mod:`adambench.sweeps.tune_grid`. ``count`` is the values per numeric axis (default 9);
     ``budget`` caps the points per optimizer, the axes sized to fit it.
     """
+    from adambench.backends import run_jobs
+
     if isinstance(optimizers, str):
         optimizers = [optimizers]
     if low is not None or high is not None:
         tune_range = (1e-4 if low is None else low, 1.0 if high is None else high)
-    axes = _tuning_axes(optimizers, param, tune_range, count, budget)
-    s = sweep(
+    pending = prepare_tuning(
         problem,
         optimizers,
-        [ax.axis() for ax in axes],
+        param=param,
+        tune_range=tune_range,
+        count=count,
+        budget=budget,
+        metric=metric,
         seeds=seeds,
         seed=seed,
+        eval_seeds=eval_seeds,
         steps=steps,
         start=start,
-        metric=metric,
-        max_runs=None,
         dim=dim,
+        dtype=dtype,
+    )
+    p, job = pending.plan, pending.job
+    done = run_jobs(
+        [job],
+        None,
         threads=threads,
         progress=progress,
         on_compile=on_compile,
-        where="--tune",  # a point no optimizer accepts is named as the tuning's
-        dtype=dtype,
+        what=f"sweep {p.problem.name}: {p.runs:,} runs of {job.settings.steps} steps",
     )
-    return Tuning(axes, count, budget, metric, s, _choices(s, axes), tuple(eval_seeds))
+    return pending.finish(done)
 
 
 @dataclass
@@ -288,7 +297,7 @@ class PendingTuning:
 
 
 def prepare_tuning(
-    problem: Problem,
+    problem: Problem | str | Path,
     optimizers: Sequence[str],
     *,
     param: str | Sequence[str] = "lr",
@@ -301,6 +310,7 @@ def prepare_tuning(
     eval_seeds: Sequence[int] = (),
     steps: int | None = None,
     start: Any = None,
+    dim: int | None = None,
     dtype: str = "float64",
 ) -> PendingTuning:
     """:func:`tune`'s search validated and prepared, not run: the same runs, so the same
@@ -316,7 +326,8 @@ def prepare_tuning(
         start=start,
         metric=metric,
         max_runs=None,
-        where="--tune",
+        dim=dim,
+        where="--tune",  # a point no optimizer accepts is named as the tuning's
         dtype=dtype,
     )
     return PendingTuning(axes, count, budget, metric, p, job, tuple(eval_seeds))
