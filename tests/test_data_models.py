@@ -262,3 +262,21 @@ def test_default_eval_every_keeps_measuring_near_a_tenth_of_the_run(
 
 def test_a_data_problem_without_eval_every_gets_the_default():
     assert load_problem("noisy_logreg").model["eval_every"] == 200
+
+
+def test_the_paper_sweep_files_load_as_the_paper_set_them():
+    from adambench.safeyaml import load_file
+    from adambench.sweeps.config import load_sweep_file
+
+    root = Path(adambench.__file__).resolve().parent.parent
+    logreg = load_sweep_file(root / "sample_configs" / "paper_logreg_digits.yaml")
+    assert [o.split("(")[0] for o in logreg.optimizers] == ["adam", "sgd", "adagrad"]
+    assert all("schedule=inverse_sqrt" in o for o in logreg.optimizers)  # alpha / sqrt(t)
+    assert load_file(logreg.problem)["model"]["batch_size"] == 128
+    timed = load_sweep_file(root / "benchmarks" / "mlp_sweep.yaml")
+    assert (timed.problem, timed.steps, timed.grid) == (
+        "digits_mlp",
+        2000,
+        {"lr": timed.grid["lr"]},
+    )
+    assert timed.grid["lr"].endswith("log100")  # 100 configurations
