@@ -63,7 +63,14 @@ _COMMON_KEYS = {
     "reference": "where the function is defined (a paper or a library of test functions)",
 }
 
-_EXPRESSION_KEYS = {**_COMMON_KEYS, "variables": "", "dim": "", "expression": "", "minimum": ""}
+_EXPRESSION_KEYS = {
+    **_COMMON_KEYS,
+    "variables": "",
+    "dim": "",
+    "expression": "",
+    "minimum": "",
+    "rotate": "a seed: the problem rotated as --rotate SEED rotates it",
+}
 _DATA_KEYS = {**_COMMON_KEYS, "variables": "", "data": "", "model": ""}
 _RESERVED = {"pi", "e", "dim", "sum", "i", *expr.UPDATE_FUNCTIONS}
 
@@ -104,6 +111,8 @@ class Problem:
     noise_override: float | None = None
     rotation: np.ndarray | None = None
     rotation_centre: np.ndarray | None = None
+    #: The rotation is the file's own (``rotate: SEED``), part of the problem, not a variant.
+    file_rotation: bool = False
 
     @property
     def stochastic(self) -> bool:
@@ -297,7 +306,10 @@ def _rotated(problem: Problem, seed: int) -> dict[str, Any]:
             f"this one has {problem.dim}"
         )
     if problem.rotation is not None:
-        raise UsageError("the problem is rotated already")
+        raise UsageError(
+            f"problem '{problem.name}' is rotated already (its file says rotate: "
+            f"{problem.rotation_seed})"
+        )
     R = haar_rotation(problem.dim, seed)
     c = problem.minimizers[0].copy() if problem.minimizers else problem.domain.mean(axis=1)
 
@@ -384,7 +396,7 @@ def problem_from_dict(
     if shape.kind == "logreg" and shape.data is not None:
         notes += _batch_notes(shape.data.shape[0], shape.model["batch_size"])
         notes += _eval_notes(shape.model["eval_every"])
-    return Problem(
+    problem = Problem(
         name=name.strip(),
         description=description.strip(),
         kind=shape.kind,
@@ -404,6 +416,23 @@ def problem_from_dict(
         reference=f.text("reference", "").strip(),
         **settings,
     )
+    return _rotated_by_file(problem, f) if "rotate" in f else problem
+
+
+def _rotated_by_file(problem: Problem, f: Fields) -> Problem:
+    """The problem rotated by its file's ``rotate: SEED`` (as ``--rotate SEED`` would), at the
+    dim it was loaded at: a rotated function that is a file of its own (BBOB's rotated
+    ellipsoid at any dim)."""
+    seed = f.get("rotate")
+    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**63:
+        raise f.fail("rotate", f"takes a seed, a whole number >= 0, got {seed!r}")
+    if problem.dim > MAX_ROTATE_DIM:
+        raise f.fail(
+            "rotate",
+            f"takes problems of at most {MAX_ROTATE_DIM} variables (R is dense); "
+            f"this one has {problem.dim}",
+        )
+    return replace(problem, file_rotation=True, **_rotated(problem, seed))
 
 
 def _shape(f: Fields, is_data: bool, base_dir: Path | None) -> _Shape:

@@ -100,6 +100,7 @@ NUMPY_FORMS: dict[str, Any] = {
     "ellipsoid": lambda v, m=np: m.sum(1e6 ** (m.arange(len(v)) / 9) * v**2),
     "sharp_ridge": lambda v, m=np: v[0] ** 2 + 100 * m.linalg.norm(v[1:]),
     "rotated_ellipsoid": lambda v, m=np: _rotated_ellipsoid(v),
+    "ellipsoid_rotated": lambda v, m=np: _bbob_rotated_ellipsoid(v, m),
     "powell": lambda v, m=np: m.sum(
         (v[0::4] + 10 * v[1::4]) ** 2
         + 5 * (v[2::4] - v[3::4]) ** 2
@@ -144,6 +145,16 @@ NUMPY_FORMS: dict[str, Any] = {
         + (v[0] ** 2 + v[1] ** 3 - 1) ** 2
     ),
 }
+
+
+def _bbob_rotated_ellipsoid(v, m):
+    """BBOB's f10 at z = R v, R the Haar rotation of seed 1 (the file's ``rotate: 1``): the QR
+    factor of a seeded Gaussian matrix with its columns' signs set by R's diagonal."""
+    n = len(v)
+    q, r = np.linalg.qr(np.random.default_rng(1).standard_normal((n, n)))
+    rotation = q * np.sign(np.diag(r))
+    z = (rotation if m is np else m.torch.from_numpy(rotation)) @ v
+    return m.sum(10.0 ** (6 * m.arange(n) / max(n - 1, 1)) * z**2)
 
 
 def _levy(v, m):

@@ -107,3 +107,32 @@ def test_a_rotated_problem_travels_to_a_cluster_worker_whole():
         assert np.array_equal(again.rotation, q.rotation)
     with pytest.raises(AdambenchError):
         with_variant(with_variant(load_problem("beale"), rotate=1), rotate=2)
+
+
+def test_a_file_s_rotate_key_is_the_problem_itself(write_yaml):
+    """``rotate: SEED`` in a file rotates it at whatever dim it is loaded, as --rotate would;
+    it travels to a worker in the file's text (not as a variant), and is refused twice."""
+    from adambench.backends.tasks import _fingerprint, load_problem_ref, problem_ref
+
+    text = "name: bowl\ndim: 4\nexpression: sum(i, 0, dim-1, (i+1)*x[i]**2)\nstart: {fill: 1}\n"
+    plain = load_problem(write_yaml(text, "plain.yaml"), dim=6)
+    rotated = load_problem(write_yaml(text + "rotate: 7\n", "turned.yaml"), dim=6)
+    expected = with_variant(plain, rotate=7)
+    assert rotated.file_rotation and rotated.rotation_seed == 7
+    assert np.array_equal(rotated.rotation, expected.rotation)
+    assert np.array_equal(rotated.start, expected.start)
+    ref = problem_ref(rotated)
+    assert ref.rotate is None and ref.text is not None
+    assert _fingerprint(load_problem_ref(ref)) == _fingerprint(rotated)
+    with pytest.raises(AdambenchError, match="rotated already"):
+        with_variant(rotated, rotate=2)
+    for bad, message in (
+        ("rotate: -1", "a whole number >= 0, got -1"),
+        ("rotate: yes", "got True"),
+    ):
+        path = write_yaml(text + bad + "\n", "bad.yaml")
+        with pytest.raises(AdambenchError, match=message):
+            load_problem(path)
+    path = write_yaml(text + "rotate: 1\n", "big.yaml")
+    with pytest.raises(AdambenchError, match="'rotate' takes problems of at most 2000"):
+        load_problem(path, dim=2001)

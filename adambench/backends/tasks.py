@@ -187,7 +187,8 @@ def problem_ref(problem: Problem) -> ProblemRef:
     from adambench.problems import problem_from_dict, with_variant
 
     dim = problem.dim if problem.kind == "vector" else None
-    variant = {"noise": problem.noise_override, "rotate": problem.rotation_seed}
+    rotate = None if problem.file_rotation else problem.rotation_seed  # the file's: in its text
+    variant = {"noise": problem.noise_override, "rotate": rotate}
     if problem.source == "built-in":
         return ProblemRef(problem.name, dim, target=problem.target, **variant)
     path = Path(problem.source)
