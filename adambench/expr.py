@@ -27,6 +27,7 @@ The tree is a nest of tuples, hashable and printable (its ``repr`` is the cache 
 ``("sum", (a, b), (c, d), term)``  sum for i from a*dim+b to c*dim+d of term (a bound
                             ``(a, b, q)`` is a*dim/q + b, dim a multiple of q/gcd(a, q))
 ``("prod", lo, hi, term)``  the product of term over i, bounds as for ``sum``
+``("max"|"min", lo, hi, term)``  the largest (smallest) term over i, bounds as for ``sum``
 ``("reduce", "sum"|"norm", a)``  ``sum_i(a)`` / ``norm(a)`` over every coordinate (updates)
 ==========================  ==================================================
 
@@ -54,6 +55,7 @@ __all__ = [
     "MAX_NODES",
     "REDUCTIONS",
     "UPDATE_FUNCTIONS",
+    "VECTOR_REDUCTIONS",
     "Grammar",
     "Node",
     "absolute_indices",
@@ -115,6 +117,9 @@ UPDATE_FUNCTIONS: dict[str, int] = {**BASE_FUNCTIONS, "float32": 1}
 #: (:attr:`Grammar.reductions`): ``sum_i(a)`` is the sum of a over the coordinates, ``norm(a)`` the
 #: Euclidean norm sqrt(sum_i(a**2)). The name -> the operation in the ``reduce`` node.
 REDUCTIONS: dict[str, str] = {"sum_i": "sum", "norm": "norm"}
+
+#: The reductions over i of a vector problem's stencil terms (node kinds and function names).
+VECTOR_REDUCTIONS = ("sum", "prod", "max", "min")
 
 _BINOPS = {ast.Add: "add", ast.Sub: "sub", ast.Mult: "mul", ast.Div: "div", ast.Pow: "pow"}
 _CMPOPS = {ast.Gt: ">", ast.GtE: ">=", ast.Lt: "<", ast.LtE: "<=", ast.Eq: "==", ast.NotEq: "!="}
@@ -263,6 +268,8 @@ class _Parser:
             raise self.refuse(node, "a starred argument")
         if fname in ("sum", "prod") and self.grammar.vector is not None:
             return self.stencil_sum(node, depth, index)
+        if fname in ("max", "min") and self.grammar.vector is not None and len(node.args) == 4:
+            return self.stencil_sum(node, depth, index)  # over coordinates, not of two terms
         if fname in REDUCTIONS:
             return self.reduction(node, fname, depth, index)
         arity = self.grammar.functions.get(fname)
@@ -273,7 +280,9 @@ class _Parser:
             allowed = ", ".join(sorted(self.grammar.functions))
             raise self.fail(f"unknown function '{fname}'{hint}; allowed: {allowed}")
         if len(node.args) != arity:
-            raise self.fail(f"{fname}() takes {arity} argument(s), got {len(node.args)}")
+            over = " (or index, first, last, term)" if fname in ("max", "min") else ""
+            over = over if self.grammar.vector is not None else ""
+            raise self.fail(f"{fname}() takes {arity} argument(s){over}, got {len(node.args)}")
         args = []
         for k, arg in enumerate(node.args):
             if fname == "where" and k == 0 and isinstance(arg, ast.Compare):
@@ -494,7 +503,7 @@ def _fold(node: Node, where: str | None) -> float | None:
             _fold(node[2], where)
             _fold(node[3], where)
         return None
-    if kind in ("sum", "prod"):
+    if kind in VECTOR_REDUCTIONS:
         _fold(node[3], where)
         return None
     if kind == "reduce":
@@ -539,7 +548,18 @@ def check_constants(tree: Node, where: str | None = None) -> None:
     _fold(tree, where)
 
 
-_VARYING = ("sym", "idx", "ivar", "cmp", "sum", "reduce", "prod", "sidx", "widx", "aidx", "dim")
+_VARYING = (
+    "sym",
+    "idx",
+    "ivar",
+    "cmp",
+    "reduce",
+    "sidx",
+    "widx",
+    "aidx",
+    "dim",
+    *VECTOR_REDUCTIONS,
+)
 
 
 def is_constant(node: Node) -> bool:
@@ -606,7 +626,7 @@ def render(node: Node, names: Mapping[str, str] | None = None) -> str:
         return f"{node[1]}({', '.join(render(a, names) for a in node[2:])})"
     if kind == "cmp":
         return f"{render(node[2], names)} {node[1]} {render(node[3], names)}"
-    if kind in ("sum", "prod"):
+    if kind in VECTOR_REDUCTIONS:
         lo, hi = render_bound(node[1]), render_bound(node[2])
         return f"{kind}(i, {lo}, {hi}, {render(node[3], names)})"
     if kind == "reduce":
@@ -896,8 +916,9 @@ def _collect(node: Node, kinds: tuple[str, ...], out: list[Node]) -> list[Node]:
 
 
 def vector_reductions(tree: Node) -> list[Node]:
-    """The distinct ``sum``/``prod`` nodes of a vector expression, in reading order."""
-    return _collect(tree, ("sum", "prod"), [])
+    """The distinct ``sum``/``prod``/``max``/``min`` nodes of a vector expression, in reading
+    order."""
+    return _collect(tree, VECTOR_REDUCTIONS, [])
 
 
 def absolute_indices(tree: Node) -> list[Node]:

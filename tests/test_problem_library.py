@@ -101,6 +101,7 @@ NUMPY_FORMS: dict[str, Any] = {
     "sharp_ridge": lambda v, m=np: v[0] ** 2 + 100 * m.linalg.norm(v[1:]),
     "rotated_ellipsoid": lambda v, m=np: _rotated_ellipsoid(v),
     "ellipsoid_rotated": lambda v, m=np: _bbob_rotated_ellipsoid(v, m),
+    "schwefel_2_21": lambda v, m=np: m.max(m.abs(v)),
     "powell": lambda v, m=np: m.sum(
         (v[0::4] + 10 * v[1::4]) ** 2
         + 5 * (v[2::4] - v[3::4]) ** 2
@@ -217,7 +218,20 @@ class _TorchMath:
     def __init__(self, torch: Any) -> None:
         self.torch = torch
         self.pi, self.e = math.pi, math.e
-        for fn in ("sin", "cos", "exp", "sqrt", "sum", "prod", "mean", "hypot", "linalg", "dot"):
+        for fn in (
+            "sin",
+            "cos",
+            "exp",
+            "sqrt",
+            "sum",
+            "prod",
+            "mean",
+            "hypot",
+            "linalg",
+            "dot",
+            "abs",
+            "max",
+        ):
             setattr(self, fn, getattr(torch, fn))
 
     def arange(self, *bounds: int) -> Any:

@@ -99,6 +99,12 @@ CASES: dict[str, tuple[str, list[int], Any]] = {
         [4, 12],
         _powell,
     ),
+    "max and min over coordinates": (
+        "max(i, 0, dim-1, abs(x[i])) + min(i, 0, dim-2, x[i]*x[i + 1])"
+        " + 0.5*max(i, 0, dim-1, x[i] - 0.1*i)**2",
+        [2, 5],
+        lambda v, m: m.max(m.abs(v)) + m.min(v[:-1] * v[1:]) + 0.5 * m.max(v - 0.1 * _i(v, m)) ** 2,
+    ),
     "a product with zero factors": (
         "prod(i, 0, dim-1, x[i]) + prod(i, 0, dim-2, x[i] + x[i + 1])",
         [2, 4, 6],
@@ -161,6 +167,7 @@ EVERYTHING = (
     "10*dim + sum(i, 0, dim-1, x[i]**2)**2/dim**2 - prod(i, 0, dim-1, cos(x[i]/sqrt(i + 1)))"
     " + exp(-sum(i, 0, dim-1, (x[(i + 1) % dim] - x[i])**2)/dim) + (x[0] - 1)**2 + x[dim-1]**4"
     " + sum(i, 0, dim/4-1, (x[4*i] + 10*x[4*i + 1])**2 + (x[4*i + 2] - x[4*i + 3])**4)"
+    " + max(i, 0, dim-1, abs(x[i]))"
 )
 
 
@@ -190,6 +197,8 @@ def test_compiled_kernels_agree_bit_for_bit_and_with_the_python_run(write_yaml):
         ("x[dim] + sum(i, 0, dim-1, x[i]**2)", 3, r"x\[dim\] is outside 0..dim-1 with dim = 3"),
         ("prod(i, 2, dim-1, x[i])", 1, r"prod\(i, 2, 0, \.\.\.\) is empty for dim = 1"),
         ("x[0]**2", 3, "has no sum"),
+        ("max(i, 0, dim-1, x[i], 1)", 3, r"max\(\) takes 2 argument\(s\) \(or index, first, last"),
+        ("sum(i, 0, dim-1, max(j, 0, dim-1, x[j]))", 3, "a nested max"),
         ("sum(i, 0, dim-1, where(x[i], 1, x[i]))", 3, "condition must be a comparison"),
     ],
 )
@@ -247,7 +256,7 @@ def _vector_formula(draw: st.DrawFn, depth: int = 0) -> str:
             cond = draw(st.sampled_from(["x[i] < 0", "x[0]", "dim > 2", "i"]))
             return f"where({cond}, {draw(_vector_formula(depth + 1))}, 0)"
         return f"{fn}({draw(_vector_formula(depth + 1))})"
-    reducer = draw(st.sampled_from(["sum", "prod"]))
+    reducer = draw(st.sampled_from(["sum", "prod", "max", "min"]))
     lo, hi = draw(_VEC_BOUNDS), draw(_VEC_BOUNDS)
     return f"{reducer}(i, {lo}, {hi}, {draw(_vector_formula(depth + 1))})"
 
@@ -302,3 +311,17 @@ def test_show_lists_the_sums_their_outer_derivatives_and_each_terms_derivative()
     assert lines["d factor of S2/d x[i]"] == "-sin(x[i]/sqrt(i + 1))/sqrt(i + 1)"
     levy = dict(describe("levy"))
     assert "d f/d x[0]" in levy and "d f/d x[dim-1]" in levy
+
+
+def test_max_over_coordinates_sends_its_gradient_to_the_first_extreme_term(write_yaml):
+    """Ties: the first i attaining the max (min) takes the whole (sub)gradient, as the index
+    torch.max(v, 0) returns; a NaN term makes the value NaN (torch.max propagates NaN)."""
+    fns = _in_python(
+        _problem(write_yaml, "max(i, 0, dim-1, abs(x[i])) + min(i, 0, dim-1, x[i])", 4)
+    )
+    g = np.empty(4)
+    f = fns["p_fg"](np.array([2.0, -1.0, 2.0, -1.0]), g, np.zeros(4), None)
+    assert f == 1.0
+    np.testing.assert_array_equal(g, [1.0, 1.0, 0.0, 0.0])
+    f = fns["p_fg"](np.array([0.5, math.nan, -3.0, 0.5]), g, np.zeros(4), None)
+    assert math.isnan(f)

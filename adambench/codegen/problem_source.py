@@ -300,6 +300,12 @@ class _Reduction:
         out = [f"    lo{k} = {self.first}", f"    hi{k} = {self.last}"]
         if self.kind == "sum":
             return [*out, f"    r{k} = 0.0", *self.loop("    "), f"        r{k} += {self.t_code}"]
+        if self.kind in ("max", "min"):  # the first extreme term wins; a NaN term wins for good
+            better = ">" if self.kind == "max" else "<"
+            out += [f"    r{k} = math.nan", f"    at{k} = lo{k}", *self.loop("    ")]
+            out += [f"        tk = {self.t_code}"]
+            out += [f"        if i == lo{k} or (tk {better} r{k}) or (tk != tk and r{k} == r{k}):"]
+            return [*out, f"            r{k} = tk", f"            at{k} = i"]
         out += [f"    m{k} = hi{k} - lo{k} + 1", f"    pre{k} = np.empty(m{k} + 1)"]
         out += [f"    fac{k} = np.empty(m{k})", f"    pre{k}[0] = 1.0", *self.loop("    ")]
         out += [f"        fac{k}[i - lo{k}] = {self.t_code}"]
@@ -319,7 +325,8 @@ class _Reduction:
             use = f"w{k} * ({d})"
             if self.kind == "prod":
                 use = f"w{k} * (pre{k}[i - lo{k}] * suf{k}[i - lo{k} + 1] * ({d}))"
-            out += [f"        i = {i}", f"        if lo{k} <= i <= hi{k}{extra}:"]
+            inside = f"i == at{k}" if self.kind in ("max", "min") else f"lo{k} <= i <= hi{k}"
+            out += [f"        i = {i}", f"        if {inside}{extra}:"]
             out += ["            " + line for line in self.lines]
             out += [f"            gj += {use}"]
         return out

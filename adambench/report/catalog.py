@@ -395,7 +395,7 @@ def _reduced_gradient_lines(p: Any) -> list[tuple[str, str]]:
             {str(sym): sym for sym in leaf_syms.values()} | {"dim": sympy.Symbol("dim")},
             index=sympy.Symbol("i"),
         )
-        what = "term" if node[0] == "sum" else "factor"
+        what = "factor" if node[0] == "prod" else "term"
         for sym in leaf_syms.values():
             out.append((f"d {what} of S{k + 1}/d {sym}", str(sympy.diff(term, sym))))
     return out
