@@ -223,6 +223,10 @@ SUITE_MISTAKES = [
     ("problems: [beale]\nseeds: 0", "'seeds' must be between 1"),
     ("problems: [beale, beale]\noptimizers: [adam, adam]", "optimizer 'adam' is listed twice"),
     ("- beale", "a suite file must be a mapping"),
+    ("problems: [{problem: beale, noise: -1}]", "'problems[0].noise' must be a number >= 0"),
+    ("problems: [{problem: beale, rotate: 1.5}]", "'problems[0].rotate' must be"),
+    ("problems: [{problem: noisy_logreg, rotate: 1}]", "not to data problems"),
+    ("problems: [{problem: ellipsoid_rotated, rotate: 2}]", "is rotated already"),
 ]
 
 
@@ -293,3 +297,25 @@ def test_a_bench_without_known_minima_or_successes_still_writes_valid_json():
     assert data["bench"]["problems"][0]["optimizers"][0]["ert"] is None
     assert data["bench"]["verdict"].endswith("No optimizer reached a target on any problem, "
                                              "so none ranks ahead.")  # fmt: skip
+
+
+def test_noise_and_rotate_vary_the_suite_and_are_recorded(tmp_path):
+    """--noise applies to every problem that takes it, a suite entry's rotate: to its problem;
+    a data problem runs as it is, with a note; the JSON and the table name the variant."""
+    suite = tmp_path / "v.yaml"
+    suite.write_text(
+        "problems:\n  - {problem: beale, steps: 30, rotate: 3}\n  - {problem: noisy_logreg, "
+        "steps: 30}\noptimizers: [sgd]\nseeds: 2\ntune: {count: 2}\n"
+    )
+    out = tmp_path / "v.json"
+    r = invoke("bench", suite, "--noise", "0.5", "-o", out)
+    assert r.exit_code == 0, r.output
+    data = json.loads(out.read_text())
+    jsonschema.validate(data, SCHEMA)
+    beale, logreg = data["bench"]["problems"]
+    assert (beale["rotate"], beale["gradient_noise"]) == (3, 0.5)
+    assert logreg["rotate"] is None and logreg["gradient_noise"] == 0.0
+    assert "beale (rotated 3, noise 0.5)" in r.stdout
+    assert "noisy_logreg: a data problem, run without --noise/--rotate" in r.stderr
+    r = invoke("bench", suite, "--noise", "-1")
+    assert r.exit_code == 2 and "--noise must be a number >= 0" in r.output

@@ -121,7 +121,9 @@ def test_problem_example_is_the_sample_file_and_loads():
     keys = set(re.findall(r"^(\w+):", annotated, flags=re.M))
     from adambench.problems import _EXPRESSION_KEYS
 
-    assert keys == set(_EXPRESSION_KEYS) - {"dim"}  # every key of an expression problem
+    # every key of an expression problem; rotate (a seeded rotation) in its own paragraph
+    assert keys == set(_EXPRESSION_KEYS) - {"dim", "rotate"}
+    assert "`rotate: SEED`" in (ROOT / "docs" / "problems.md").read_text(encoding="utf-8")
     assert p.loss_numpy if p.kind == "logreg" else True
     assert "rosenbrock_nd" in next(b for b in blocks("yaml", "docs/problems.md") if "dim:" in b)
 

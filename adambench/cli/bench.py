@@ -15,7 +15,9 @@ from adambench.cli.consoles import err, out, print_table
 from adambench.cli.feedback import SweepFeedback
 from adambench.cli.options import (
     JsonOpt,
+    NoiseOpt,
     QuietOpt,
+    RotateOpt,
     StepsOpt,
     SweepSeedOpt,
     SweepThreadsOpt,
@@ -76,6 +78,8 @@ def bench(
         ),
     ] = None,
     threads: SweepThreadsOpt = None,
+    noise: NoiseOpt = None,
+    rotate: RotateOpt = None,
     output: Annotated[
         Path | None,
         typer.Option("--output", "-o", help="Write the bench result to FILE (.json)."),
@@ -102,6 +106,10 @@ def bench(
       adambench bench card -O adam,adamw,rmsprop,sgd --seeds 20 --tune lr
       adambench bench my_suite.yaml -o bench.json --plot bench.png
       adambench bench classic --scheduler local -o classic.json
+      adambench bench ill-conditioned -O adam,sgd --rotate 1
+
+    --noise and --rotate apply to every expression and vector problem of the suite (a suite
+    file's noise: and rotate: keys set them per problem); data problems run as they are.
 
     The runs go in two passes over the whole suite (every tuning run, then every reported
     run), here or on a Dask cluster (--scheduler); the numbers are the same either way.
@@ -129,6 +137,8 @@ def bench(
                 progress=feedback.phase,
                 on_compile=feedback.compiling,
                 scheduler=cluster,
+                noise=noise,
+                rotate=rotate,
             )
         finally:
             feedback.close()

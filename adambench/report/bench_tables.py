@@ -82,7 +82,7 @@ def problems_table(bench: BenchResult) -> Table:
     for e in bench.entries:
         for j, o in enumerate(e.outcomes):
             t.add_row(
-                escape(e.problem) if j == 0 else "",
+                escape(e.label) if j == 0 else "",
                 escape(o.optimizer),
                 escape(_tuned_text(o)),
                 f"{o.successes}/{len(o.runs)}",

@@ -350,12 +350,15 @@ def _bench_figure(data: Mapping[str, Any]) -> str:
 
 def _bench_problem_rows(block: Mapping[str, Any]) -> list[list[Any]]:
     """A row per (problem, optimizer): its tuned point and how its runs did there."""
+    from adambench.sweeps.bench import problem_label
+
     rows = []
     for p in block["problems"]:
+        name = problem_label(p["problem"], p.get("rotate"), p.get("gradient_noise", 0.0))
         for o in p["optimizers"]:
             tuned = ", ".join(f"{k}={_fmt(v)}" for k, v in o["tuned"].items())
             rows.append(
-                [p["problem"], p["steps"], p["target"], o["label"], tuned, o["at_edge"],
+                [name, p["steps"], p["target"], o["label"], tuned, o["at_edge"],
                  _percent(o["success_rate"]), o["ert"], o["median_steps_to_target"],
                  o["median_final_gap"]]
             )  # fmt: skip

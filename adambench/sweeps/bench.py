@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 import adambench.sweeps.bench_stats as S
-from adambench.errors import ConfigError, UsageError
+from adambench.errors import AdambenchError, ConfigError, UsageError
 from adambench.numbers import finite_or_none
 from adambench.sweeps.bench_suite import Suite, SuiteProblem
 
@@ -28,7 +28,14 @@ if TYPE_CHECKING:
     from adambench.problems import Problem
     from adambench.sweeps.tuning import PendingTuning, TunedResult, Tuning
 
-__all__ = ["BenchEntry", "BenchResult", "BenchRun", "OptimizerOutcome", "run_bench"]
+__all__ = [
+    "BenchEntry",
+    "BenchResult",
+    "BenchRun",
+    "OptimizerOutcome",
+    "problem_label",
+    "run_bench",
+]
 
 DEFAULT_OPTIMIZERS = ("adam", "adamw", "rmsprop", "sgd")
 
@@ -102,6 +109,13 @@ class OptimizerOutcome:
         }
 
 
+def problem_label(name: str, rotate: int | None, gradient_noise: float) -> str:
+    """A bench problem's name with its variant: ``ellipsoid (rotated 1, noise 0.1)``."""
+    parts = [f"rotated {rotate}"] if rotate is not None else []
+    parts += [f"noise {gradient_noise:g}"] if gradient_noise else []
+    return f"{name} ({', '.join(parts)})" if parts else name
+
+
 @dataclass(frozen=True)
 class BenchEntry:
     """One problem of the bench: its settings and each optimizer's outcome."""
@@ -113,6 +127,13 @@ class BenchEntry:
     min_value: float | None
     tuning_rule: str
     outcomes: tuple[OptimizerOutcome, ...]
+    #: The rotation's seed (None: not rotated) and the gradient noise the runs had.
+    rotate: int | None = None
+    gradient_noise: float = 0.0
+
+    @property
+    def label(self) -> str:
+        return problem_label(self.problem, self.rotate, self.gradient_noise)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -122,6 +143,8 @@ class BenchEntry:
             "target": finite_or_none(self.target),
             "min_value": finite_or_none(self.min_value),
             "tuning": self.tuning_rule,
+            "rotate": self.rotate,
+            "gradient_noise": self.gradient_noise,
             "optimizers": [o.to_dict() for o in self.outcomes],
         }
 
@@ -158,6 +181,7 @@ class BenchResult:
                     )
                     for o in p["optimizers"]
                 ),
+                p.get("rotate"), p.get("gradient_noise", 0.0),
             )
             for p in block["problems"]
         ]  # fmt: skip
@@ -315,6 +339,8 @@ def run_bench(
     progress: Callable[[str, int], ProgressFn | None] | None = None,
     on_compile: CompileFn | None = None,
     scheduler: Any = None,
+    noise: float | None = None,
+    rotate: int | None = None,
 ) -> BenchResult:
     """Tune ``tune`` (default ``lr``) per optimizer on every problem of ``suite`` (a
     :class:`Suite`, a built-in suite's name or a suite file's path) under the same
@@ -328,7 +354,11 @@ def run_bench(
     it: ``"local"``, an address, a Client or a Cluster) work across problems; the results do
     not depend on them. ``progress(label, steps)`` returns the progress callback of each pass
     (label: ``40 problems: tuning``, ``40 problems: runs``; steps: the mean per run). The
-    timings hold the cold compile time (``compile_s``) apart from the runs' (``run_s``)."""
+    timings hold the cold compile time (``compile_s``) apart from the runs' (``run_s``).
+
+    ``noise`` and ``rotate`` (``--noise``/``--rotate``) vary every expression and vector problem
+    of the suite that a suite file's own ``noise:``/``rotate:`` does not; data problems and
+    problems rotated by their file run as they are, with a note."""
     import time
     from datetime import datetime, timezone
 
@@ -346,7 +376,10 @@ def run_bench(
     }
     n_seeds = seeds if seeds is not None else (suite.seeds or 20)
     first = seed if seed is not None else (suite.seed or 0)
-    problems = [_suite_problem(suite, k) for k in range(len(suite.problems))]  # checked first
+    if noise is not None and not (isinstance(noise, (int, float)) and noise >= 0):
+        raise UsageError(f"--noise must be a number >= 0, got {noise!r}")
+    variants = [_variant(suite, k, noise, rotate) for k in range(len(suite.problems))]
+    problems = [_suite_problem(suite, k, v) for k, v in enumerate(variants)]  # checked first
     steps_of = [
         item.steps or steps or suite.steps or p.steps
         for item, p in zip(suite.problems, problems, strict=True)
@@ -354,6 +387,7 @@ def run_bench(
     t0 = time.perf_counter()
     run = _BatchRunner(scheduler, threads, progress, on_compile)
     entries, notes = _run_passes(suite, problems, opts, tune_opts, steps_of, n_seeds, first, run)
+    notes = _variant_notes(problems, noise, rotate) + notes
     seeds_used = tuple(range(first, first + n_seeds))
     total = time.perf_counter() - t0
     timings = {"compile_s": run.compile_s, "run_s": total - run.compile_s, "total_s": total}
@@ -368,7 +402,6 @@ def run_bench(
 
 def _optimizer_list(items: Sequence[str], where: str | None) -> tuple[str, ...]:
     """Every spec of the -O values (or of the suite file ``where``), each once and known."""
-    from adambench.errors import AdambenchError
     from adambench.optimizers.registry import get, parse_specs, split_specs
 
     opts = tuple(part.strip() for item in items for part in split_specs(item))
@@ -511,15 +544,51 @@ def _comparison_job(
     )
 
 
-def _suite_problem(suite: Suite, k: int) -> Problem:
-    """Problem ``k`` of the suite with the suite's target (a loss, or a gap above its known
-    minimum); a suite file's mistake is named by the file and the entry."""
-    from adambench.errors import AdambenchError
+def _variant(suite: Suite, k: int, noise: float | None, rotate: int | None) -> dict[str, Any]:
+    """The ``noise``/``rotate`` of problem ``k``: its suite entry's, else the command line's
+    where the problem takes them (an expression or vector problem not rotated by its file)."""
+    item = suite.problems[k]
+    if noise is None and rotate is None:
+        return {"noise": item.noise, "rotate": item.rotate}
     from adambench.problems import load_problem
+
+    try:
+        prob = load_problem(item.problem)
+    except AdambenchError:
+        return {"noise": item.noise, "rotate": item.rotate}  # refused with its entry, below
+    takes = prob.kind != "logreg"
+    return {
+        "noise": item.noise if item.noise is not None else noise if takes else None,
+        "rotate": item.rotate
+        if item.rotate is not None
+        else rotate
+        if takes and prob.rotation is None
+        else None,
+    }
+
+
+def _variant_notes(
+    problems: Sequence[Problem], noise: float | None, rotate: int | None
+) -> list[str]:
+    """Which problems --noise/--rotate left alone, and why."""
+    notes = []
+    for p in problems:
+        if p.kind == "logreg" and (noise is not None or rotate is not None):
+            notes.append(f"{p.name}: a data problem, run without --noise/--rotate")
+        elif rotate is not None and p.file_rotation:
+            notes.append(f"{p.name}: rotated by its file already, run without --rotate")
+    return notes
+
+
+def _suite_problem(suite: Suite, k: int, variant: dict[str, Any]) -> Problem:
+    """Problem ``k`` of the suite with its variant (``noise``/``rotate``) and the suite's target
+    (a loss, or a gap above its known minimum); a suite file's mistake is named by the file and
+    the entry."""
+    from adambench.problems import load_problem, with_variant
 
     item = suite.problems[k]
     try:
-        prob = load_problem(item.problem)
+        prob = with_variant(load_problem(item.problem), **variant)
         if item.gap is not None and prob.min_value is None:
             raise UsageError(f"{prob.name} has no known minimum for a target gap")
     except AdambenchError as e:
@@ -551,6 +620,8 @@ def _entry(
         prob.min_value,
         tuned.tuning.rule(),
         tuple(outcomes),
+        prob.rotation_seed,
+        prob.gradient_noise,
     )
 
 

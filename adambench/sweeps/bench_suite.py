@@ -38,7 +38,7 @@ BUILTIN_SUITES: dict[str, str | None] = {
     "nd": "nd",
 }
 _SUITE_KEYS = ("name", "problems", "optimizers", "seeds", "seed", "steps", "tune")
-_PROBLEM_KEYS = ("problem", "steps", "start", "target")
+_PROBLEM_KEYS = ("problem", "steps", "start", "target", "noise", "rotate")
 _TUNE_KEYS = ("params", "count", "budget", "range")
 
 
@@ -53,6 +53,9 @@ class SuiteProblem:
     start: Any = "random"
     target: float | None = None
     gap: float | None = None
+    #: ``--noise`` / ``--rotate`` for this problem alone (None: as the command line says).
+    noise: float | None = None
+    rotate: int | None = None
 
 
 @dataclass(frozen=True)
@@ -193,7 +196,12 @@ def _suite_problem(f: Fields, k: int, item: Any) -> SuiteProblem:
         raise p.fail("problem", "is required: a problem name or file")
     steps = p.integer("steps", 1, MAX_STEPS) if "steps" in p else None
     target, gap = _target(p, item.get("target"))
-    return SuiteProblem(item["problem"], steps, _start(p, item.get("start", "random")), target, gap)
+    start = _start(p, item.get("start", "random"))
+    noise = p.number("noise") if "noise" in p else None
+    if noise is not None and not noise >= 0:
+        raise p.fail("noise", f"must be a number >= 0, got {item['noise']}")
+    rotate = p.integer("rotate", 0, MAX_SEED) if "rotate" in p else None
+    return SuiteProblem(item["problem"], steps, start, target, gap, noise, rotate)
 
 
 def _start(p: Fields, value: Any) -> Any:
