@@ -227,6 +227,22 @@ cases:
     assert case.passed is (reached / 6 >= 0.8 and case.metrics["steps_to_target"] <= 500)
 
 
+def test_a_case_s_noise_and_rotate_are_those_of_run(write_yaml):
+    """``rotate:``/``noise:`` vary a case's problem as --rotate/--noise vary run's, and the
+    settings (so a baseline) record the rotation."""
+    from adambench.problems import load_problem, with_variant
+
+    text = "cases:\n  - problem: beale\n    optimizer: sgd(lr=0.01)\n    steps: 50\n    rotate: 3\n"
+    (case,) = run_yaml(write_yaml, text + "    noise: 0.25\n").cases
+    assert case.settings["problem"]["rotate"] == 3
+    assert case.settings["problem"]["gradient_noise"] == 0.25
+    varied = with_variant(load_problem("beale"), noise=0.25, rotate=3)
+    (run,) = adambench.run(varied, ["sgd(lr=0.01)"], steps=50).runs
+    assert case.metrics["final_loss"] == run.final_loss
+    (plain,) = run_yaml(write_yaml, text.replace("    rotate: 3\n", "")).cases
+    assert "rotate" not in plain.settings["problem"]
+
+
 def test_same_numbers_every_run_and_any_thread_count(write_yaml):
     text = (
         SMALL
@@ -256,6 +272,11 @@ def test_check_is_exported_lazily():
 
 BAD_SUITES = [
     ("cases: [", r"suite\.yaml: line \d+: invalid YAML"),
+    (
+        "cases:\n  - problem: beale\n    optimizer: adam\n    noise: -1\n",
+        r"case 'beale' \(cases\[0\]\): 'noise' must be a number >= 0",
+    ),
+    ("cases:\n  - problem: noisy_logreg\n    optimizer: adam\n    rotate: 1\n", r"not to data"),
     ("- 1\n- 2\n", r"suite\.yaml: a suite must be a mapping with a 'cases' list"),
     ("name: x\n", r"suite\.yaml: 'cases' is required"),
     ("cases: []\n", r"'cases' is required: a non-empty list"),

@@ -39,15 +39,15 @@ def plan(suite: Suite, allocate: bool = True, dtype: str | None = None) -> list[
     from adambench.engine.jobs import prepare
     from adambench.optimizers.registry import configs_from_specs, validate_suggestions
 
-    problems: dict[tuple[str, int | None], Problem] = {}
-    suggestions: dict[tuple[str, int | None], dict[str, dict[str, Any]]] = {}
+    problems: dict[tuple[Any, ...], Problem] = {}
+    suggestions: dict[tuple[Any, ...], dict[str, dict[str, Any]]] = {}
     out: list[PlannedCase] = []
     seen: dict[str, str] = {}
     for case in suite.cases:
-        key = (case.problem, case.dim)
+        key = (case.problem, case.dim, case.noise, case.rotate)
         if key not in problems:
             try:
-                problems[key] = _load_problem(case.problem, case.dim)
+                problems[key] = _load_problem(case)
                 suggestions[key] = validate_suggestions(problems[key])
             except AdambenchError as exc:
                 raise _case_error(case, suite.path, "problem", exc) from None
@@ -97,10 +97,11 @@ def _field_of(message: str) -> str:
     return "case"
 
 
-def _load_problem(name: str, dim: int | None) -> Problem:
-    from adambench.problems import load_problem
+def _load_problem(case: CaseSpec) -> Problem:
+    from adambench.problems import load_problem, with_variant
 
-    return load_problem(name, dim=dim)
+    problem = load_problem(case.problem, dim=case.dim)
+    return with_variant(problem, noise=case.noise, rotate=case.rotate)
 
 
 def problem_facts(problem: Problem) -> dict[str, bool]:
@@ -146,6 +147,8 @@ def _settings(problem: Problem, cfg: OptimizerConfig, job: Job) -> dict[str, Any
             "target": number_or_none(problem.target),
             "minimum_value": number_or_none(problem.min_value),
             "gradient_noise": problem.gradient_noise,
+            # only when rotated: the settings of every other baseline stay as they were
+            **({"rotate": problem.rotation_seed} if problem.rotation is not None else {}),
         },
         "optimizer": {
             "name": cfg.name,

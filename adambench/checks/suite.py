@@ -45,6 +45,8 @@ _CASE_KEYS = {
     "description": "one line",
     "problem": "a shipped problem or a problem file",
     "dim": "dimension of a vector problem",
+    "noise": "gradient noise of this standard deviation (as --noise)",
+    "rotate": "a seed: the problem rotated (as --rotate)",
     "optimizer": "a -O spec, or a list of them",
     "steps": "steps per run",
     "seeds": "number of seeds",
@@ -75,6 +77,9 @@ class CaseSpec:
     expect: tuple[Expectation, ...]
     tolerances: Mapping[str, Tolerance | None]
     dtype: str = "float64"
+    #: ``noise:`` / ``rotate:`` (None: the problem's own), as ``--noise`` / ``--rotate``.
+    noise: float | None = None
+    rotate: int | None = None
 
     @property
     def title(self) -> str:
@@ -209,6 +214,10 @@ def _case(
     if not isinstance(problem, str) or not problem.strip():
         raise ctx.fail("problem", "is required: a shipped problem name or a problem file")
     dim = None if raw.get("dim") is None else ctx.integer("dim", 1, 100_000_000)
+    noise = None if raw.get("noise") is None else ctx.number("noise")
+    if noise is not None and not noise >= 0:
+        raise ctx.fail("noise", f"must be a number >= 0, got {shown_value(raw['noise'])}")
+    rotate = None if raw.get("rotate") is None else ctx.integer("rotate", 0, 2**63 - 1)
     opt = raw.get("optimizer")
     if isinstance(opt, str):
         optimizers: tuple[str, ...] = (opt,)
@@ -238,6 +247,8 @@ def _case(
         expect=expect,
         tolerances=tolerances,
         dtype=settings.get("dtype", DTYPES[0]),
+        noise=noise,
+        rotate=rotate,
     )
 
 
