@@ -60,22 +60,32 @@ gradient_noise: 0.3
 """
 
 
+#: float32's layouts round where the array loop stores (one cast per assignment, written by the
+#: layout, not by the optimizer): checked on the optimizers whose updates have the most to round
+#: (several state slots, run-level scalars, sign and trust logic) and on the training controls.
+#: Every optimizer's float32 fused loop is held to torch in tests/test_float32.py.
+FLOAT32_KINDS = ("adam", "nadam", "radam", "rmsprop", "adadelta", "rprop")
+
+
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
 def test_every_runner_layout_gives_the_same_bytes(dtype, write_yaml):
     """The generic array loop, the fused loop (values in registers) and the lockstep loop (runs
     interleaved) run the same operations: identical results, divergence and stops included; in
     float32 the register loops round where the array loop stores into its float32 rows."""
     problem = write_yaml(NOISY_BEALE)
+    specs = LAYOUT_SPECS
+    if dtype == "float32":
+        specs = [s for s in LAYOUT_SPECS if s.split("(")[0] in FLOAT32_KINDS]
     kw = dict(steps=300, seeds=3, start="random", average=True, every=7, threads=2, dtype=dtype)
     results = {
-        layout: adambench.run(problem, LAYOUT_SPECS, layout=layout, **kw)
+        layout: adambench.run(problem, specs, layout=layout, **kw)
         for layout in ("generic", "fused", "lockstep", "auto")
     }
     assert len({stable(r) for r in results.values()}) == 1
     statuses = {run.status for run in results["generic"].runs}
     assert {"diverged", "reached_target", "max_steps"} <= statuses  # every branch is taken
     stops = {
-        layout: adambench.run(problem, LAYOUT_SPECS[:3], layout=layout, stop_at_target=True, **kw)
+        layout: adambench.run(problem, specs[:3], layout=layout, stop_at_target=True, **kw)
         for layout in ("generic", "lockstep")
     }
     assert len({stable(r) for r in stops.values()}) == 1
