@@ -61,16 +61,21 @@ BUILTIN_PROBLEMS = (
 #: worker busy while the other idles. The rest follow in collection order.
 SLOWEST_FILES_FIRST = (
     "test_layouts.py",
-    "test_torch_reference.py",
-    "test_float32.py",
     "test_golden_outputs.py",
-    "test_atomic_outputs.py",
+    "test_torch_reference.py",
     "test_library.py",
-    "test_cache.py",
+    "test_atomic_outputs.py",
+    "test_plots.py",
+    "test_schedules.py",
     "test_optimizer_files.py",
     "test_bad_inputs.py",
-    "test_plots.py",
+    "test_float32.py",
     "test_cluster.py",
+    "test_cache.py",
+    "test_engine.py",
+    "test_vector_grammar.py",
+    "test_terminal.py",
+    "test_interrupts.py",
 )
 
 

@@ -297,10 +297,24 @@ def reference_trajectory(f, start, cls, kwargs, steps):
     return np.array(out)
 
 
+#: The rules checked on rosenbrock as well as beale: those whose update branches on the
+#: gradient's size or sign (trust ratio, bounds, sign), where a second surface takes other
+#: branches; each other rule is one straight-line update, and one surface tests it (every
+#: (problem, rule) pair compiles a module of its own).
+BRANCHING_RULES = ("lamb", "adabound", "signum", "adan")
+TRAJECTORY_CASES = [
+    (problem, *case)
+    for case in REFERENCE_CASES
+    for problem in PROBLEMS
+    if problem == "beale" or case[0].split("(")[0] in BRANCHING_RULES
+]
+
+
 @pytest.mark.torch
-@pytest.mark.parametrize("problem", list(PROBLEMS))
 @pytest.mark.parametrize(
-    ("spec", "cls", "kwargs", "source"), REFERENCE_CASES, ids=[c[0] for c in REFERENCE_CASES]
+    ("problem", "spec", "cls", "kwargs", "source"),
+    TRAJECTORY_CASES,
+    ids=[f"{c[1]}-{c[0]}" for c in TRAJECTORY_CASES],
 )
 def test_trajectory_matches_pytorch_optimizer(problem, spec, cls, kwargs, source):
     f, start = PROBLEMS[problem]
