@@ -605,6 +605,8 @@ def _suggested(value: Any, f: Fields) -> dict[str, dict[str, Any]]:
 
 
 _GENERATED_KEYS = ("generator", "n_samples", "noise", "data_seed")
+#: The largest generated corpus (documents x mean length), a bound on time and memory.
+_MAX_CORPUS_WORDS = 50_000_000
 _BOW_KEYS = ("n_docs", "vocab", "doc_length", "zipf", "informative", "signal")
 _FILE_KEYS = ("file", "format", "target", "zero_based")
 _SPLIT_KEYS = ("standardize", "test_fraction", "split_seed", "max_rows")
@@ -682,11 +684,11 @@ def _bow_corpus(data: Fields) -> tuple[SparseRows, str]:
     from adambench.corpus import BOW_DEFAULTS, bag_of_words
 
     d = BOW_DEFAULTS
-    vocab = data.integer("vocab", 1, MAX_DIM - 1, int(d["vocab"]))
+    vocab = data.integer("vocab", 1, 1_000_000, int(d["vocab"]))
     settings = {
         "n_docs": data.integer("n_docs", 2, 1_000_000, int(d["n_docs"])),
         "vocab": vocab,
-        "doc_length": data.integer("doc_length", 1, 100_000, int(d["doc_length"])),
+        "doc_length": data.integer("doc_length", 1, 10_000, int(d["doc_length"])),
         "zipf": data.number("zipf", float(d["zipf"])),
         "informative": data.integer("informative", 0, vocab, min(int(d["informative"]), vocab)),
         "signal": data.number("signal", float(d["signal"])),
@@ -695,6 +697,11 @@ def _bow_corpus(data: Fields) -> tuple[SparseRows, str]:
     for key in ("zipf", "signal"):
         if not 0 <= settings[key] <= 100:
             raise data.fail(key, f"must be between 0 and 100, got {settings[key]:g}")
+    words = settings["n_docs"] * settings["doc_length"]
+    if words > _MAX_CORPUS_WORDS:
+        raise data.fail(
+            "n_docs", f"x doc_length is {words:,} words, more than {_MAX_CORPUS_WORDS:,}"
+        )
     corpus = bag_of_words(**settings)
     if np.unique(corpus.labels).shape[0] < 2:
         raise data.fail("n_docs", "gives documents of one class only (give more documents)")
