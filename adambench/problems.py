@@ -406,9 +406,7 @@ def problem_from_dict(
     is_mlp = shape.kind == "logreg" and shape.model["kind"] == "mlp"
     if is_mlp:
         start = _mlp_start(shape.model, start if "start" in raw else None, notes)
-    elif shape.sparse is not None:
-        notes.append("sparse data: no minimum computed (targets are values, not gaps)")
-    elif shape.kind == "logreg":
+    elif shape.kind == "logreg" and shape.sparse is None:
         minimizers, min_value, steps_taken = _data_optimum(shape, where)
         notes.append(_optimum_note(shape.model["kind"], steps_taken))
         if shape.model["kind"] == "softmax" and shape.model["bias"]:
@@ -416,10 +414,10 @@ def problem_from_dict(
             # minimisers are a line, and a distance to one point of it would mislead.
             minimizers = ()
             notes.append("the minimiser is not unique (the biases only up to a common constant)")
+    notes += [_SPARSE_NOTE] * (shape.sparse is not None)
     settings = _settings(f, min_value, start, minimizers, dropped=known.note is not None)
     if shape.kind == "logreg" and shape.data is not None:
-        n_train = shape.sparse.n_rows if shape.sparse is not None else shape.data.shape[0]
-        notes += _batch_notes(n_train, shape.model["batch_size"])
+        notes += _batch_notes(_n_rows(shape), shape.model["batch_size"])
         notes += _eval_notes(shape.model["eval_every"])
     return Problem(
         name=name.strip(),
@@ -443,6 +441,15 @@ def problem_from_dict(
         reference=f.text("reference", "").strip(),
         **settings,
     )
+
+
+_SPARSE_NOTE = "sparse data: no minimum computed (targets are values, not gaps)"
+
+
+def _n_rows(shape: _Shape) -> int:
+    """The training rows of a data problem's shape, sparse or dense."""
+    assert shape.data is not None
+    return shape.sparse.n_rows if shape.sparse is not None else shape.data.shape[0]
 
 
 def _shape(f: Fields, is_data: bool, base_dir: Path | None) -> _Shape:

@@ -28,10 +28,7 @@ import numba
 import numpy as np
 from numba import prange
 
-from adambench.kernels import dropout_scale
-
 __all__ = [
-    "drop_batch",
     "is_absent",
     "lazy_adam_array_step",
     "lazy_adam_array_step_par",
@@ -181,36 +178,6 @@ def unpack(data):
     values = flat[a : a + nnz]
     a += nnz
     return indptr, indices, values, flat[a : a + n]
-
-
-@_jit
-def drop_batch(indptr, indices, values, labels, rows, n_features, p, seed, t):
-    """The batch ``rows`` as CSR arrays of its own (rows renumbered 0..) with input dropout:
-    each stored feature ``j < n_features`` of the batch's ``r``-th row scaled by
-    ``dropout_scale(seed, t, r, j, p)``, the factor the dense ``drop_inputs`` uses for that
-    cell (an absent word is 0 whatever its factor, so only the present ones are drawn)."""
-    bs = rows.shape[0]
-    size = 0
-    for r in range(bs):
-        size += indptr[rows[r] + 1] - indptr[rows[r]]
-    b_indptr = np.zeros(bs + 1, np.int64)
-    b_indices = np.empty(size, np.int64)
-    b_values = np.empty(size)
-    b_labels = np.empty(bs)
-    q_out = 0
-    for r in range(bs):
-        k = rows[r]
-        b_labels[r] = labels[k]
-        for q in range(indptr[k], indptr[k + 1]):
-            j = indices[q]
-            b_indices[q_out] = j
-            v = values[q]
-            if j < n_features:
-                v *= dropout_scale(seed, t, r, j, p)
-            b_values[q_out] = v
-            q_out += 1
-        b_indptr[r + 1] = q_out
-    return b_indptr, b_indices, b_values, b_labels
 
 
 @_jit

@@ -489,6 +489,36 @@ from adambench import sparse_kernels as S
 
 
 @jit
+def sparse_drop_batch(indptr, indices, values, labels, rows, n_features, p, seed, t):
+    # The batch ``rows`` as CSR arrays of its own (rows renumbered 0..) with input dropout:
+    # each stored feature j < n_features of the batch's r-th row scaled by
+    # K.dropout_scale(seed, t, r, j, p), the factor the dense drop_inputs uses for that cell
+    # (an absent word is 0 whatever its factor, so only the present ones are drawn).
+    bs = rows.shape[0]
+    size = 0
+    for r in range(bs):
+        size += indptr[rows[r] + 1] - indptr[rows[r]]
+    b_indptr = np.zeros(bs + 1, np.int64)
+    b_indices = np.empty(size, np.int64)
+    b_values = np.empty(size)
+    b_labels = np.empty(bs)
+    q_out = 0
+    for r in range(bs):
+        k = rows[r]
+        b_labels[r] = labels[k]
+        for q in range(indptr[k], indptr[k + 1]):
+            j = indices[q]
+            b_indices[q_out] = j
+            v = values[q]
+            if j < n_features:
+                v *= K.dropout_scale(seed, t, r, j, p)
+            b_values[q_out] = v
+            q_out += 1
+        b_indptr[r + 1] = q_out
+    return b_indptr, b_indices, b_values, b_labels
+
+
+@jit
 def p_loss(x, pd, data):
     indptr, indices, values, labels = S.unpack(data)
     return S.logreg_full_loss(x, indptr, indices, values, labels, pd[1], int(pd[2]))
@@ -516,7 +546,7 @@ def p_train(x, g, pd, data, ps, t, seed):
         ps[n + 1] = epoch
     rows = perm[b * bs : min(b * bs + bs, n)]
     if pd[6] > 0.0:
-        indptr_b, indices_b, values_b, labels_b = S.drop_batch(
+        indptr_b, indices_b, values_b, labels_b = sparse_drop_batch(
             indptr, indices, values, labels, rows, int(pd[2]), pd[6], seed, t
         )
         rows_b = np.arange(rows.shape[0])
