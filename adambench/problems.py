@@ -615,7 +615,7 @@ _GENERATED_KEYS = ("generator", "n_samples", "noise", "data_seed")
 #: The largest generated corpus (documents x mean length), a bound on time and memory.
 _MAX_CORPUS_WORDS = 50_000_000
 _BOW_KEYS = ("n_docs", "vocab", "doc_length", "zipf", "informative", "signal")
-_FILE_KEYS = ("file", "format", "target", "zero_based")
+_FILE_KEYS = ("file", "format", "target", "zero_based", "sparse")
 _SPLIT_KEYS = ("standardize", "test_fraction", "split_seed", "max_rows")
 
 
@@ -627,7 +627,11 @@ def _data_problem(f: Fields, base_dir: Path | None) -> _Shape:
     data.unknown_keys((*_GENERATED_KEYS, *_BOW_KEYS, "builtin", *_FILE_KEYS, *_SPLIT_KEYS))
     model = _model(f)
     if data.get("generator") == "bow":
-        return _bow_problem(f, data, model)
+        return _sparse_shape(f, data, model, *_bow_corpus(data, model))
+    if "file" in data and data.boolean("sparse", False):
+        return _sparse_shape(f, data, model, *_svmlight_sparse(data, model, base_dir))
+    if "sparse" in data and "file" not in data:
+        raise data.fail("sparse", "applies to an svmlight file (file:); bow data is always sparse")
     for key in _BOW_KEYS:
         if key in data:
             raise data.fail(key, "applies to generator: bow")
@@ -656,21 +660,14 @@ def _data_problem(f: Fields, base_dir: Path | None) -> _Shape:
     return _Shape("logreg", variables, n, data=table, model=model, test_data=test)
 
 
-def _bow_problem(f: Fields, data: Fields, model: dict[str, Any]) -> _Shape:
-    """A logistic model on the generated bag-of-words corpus, stored sparse end to end."""
+def _sparse_shape(
+    f: Fields, data: Fields, model: dict[str, Any], corpus: SparseRows, source: str
+) -> _Shape:
+    """A logistic model on sparse rows (the bow corpus, an svmlight file), CSR end to end."""
     from adambench.corpus import pack
 
-    if model["kind"] != "logistic":
-        raise data.fail("generator", "bow needs model.kind: logistic (its kernels are sparse)")
-    for key in ("n_samples", "noise"):
-        if key in data:
-            raise data.fail(key, "applies to generator: two_moons")
-    for key in (*_FILE_KEYS[1:], "max_rows"):
-        if key in data:
-            raise data.fail(key, "applies to a data file (file: or builtin:)")
     if data.boolean("standardize", False):
-        raise data.fail("standardize", "would make sparse data dense (centring); not with bow")
-    corpus, source = _bow_corpus(data)
+        raise data.fail("standardize", "would make sparse data dense (centring)")
     model["n_classes"] = 2
     train, test = _sparse_split(data, corpus)
     if test is not None:
@@ -686,10 +683,18 @@ def _bow_problem(f: Fields, data: Fields, model: dict[str, Any]) -> _Shape:
     return replace(shape, sparse=train, sparse_test=test)
 
 
-def _bow_corpus(data: Fields) -> tuple[SparseRows, str]:
+def _bow_corpus(data: Fields, model: dict[str, Any]) -> tuple[SparseRows, str]:
     """The corpus the block's generator settings (``BOW_DEFAULTS``) give, and its description."""
     from adambench.corpus import BOW_DEFAULTS, bag_of_words
 
+    if model["kind"] != "logistic":
+        raise data.fail("generator", "bow needs model.kind: logistic (its kernels are sparse)")
+    for key in ("n_samples", "noise"):
+        if key in data:
+            raise data.fail(key, "applies to generator: two_moons")
+    for key in (*_FILE_KEYS[1:], "max_rows"):
+        if key in data:
+            raise data.fail(key, "applies to a data file (file: or builtin:)")
     d = BOW_DEFAULTS
     vocab = data.integer("vocab", 1, 1_000_000, int(d["vocab"]))
     settings = {
@@ -789,8 +794,8 @@ def _data_set(
     return table.features, target, f"{described}; {table.features.shape[1]} features"
 
 
-def _file_table(data: Fields, base_dir: Path | None, max_rows: int | None) -> Any:
-    """The user's data file the block names (its path relative to the problem file)."""
+def _data_path(data: Fields, base_dir: Path | None) -> tuple[Path, str, str]:
+    """The data file's path (relative to the problem file's folder), as written, and format."""
     from adambench import data_files
 
     text = data.text("file", got=True)
@@ -801,9 +806,41 @@ def _file_table(data: Fields, base_dir: Path | None, max_rows: int | None) -> An
     if "format" in data or guessed is None:
         if "format" not in data:
             raise data.fail("format", f"is needed: '{text}' has no .csv, .npz or .svm suffix")
-        fmt = data.choice("format", data_files.FORMATS)
-    else:
-        fmt = guessed
+        return path, text, data.choice("format", data_files.FORMATS)
+    return path, text, guessed
+
+
+def _svmlight_sparse(data: Fields, model: dict[str, Any], base_dir: Path | None) -> Any:
+    """An svmlight file read into CSR arrays (``sparse: true``): never a dense matrix."""
+    from adambench import data_files
+    from adambench.corpus import SparseRows
+
+    if model["kind"] != "logistic":
+        raise data.fail("sparse", "needs model.kind: logistic (its kernels are sparse)")
+    path, text, fmt = _data_path(data, base_dir)
+    if fmt != "svmlight":
+        raise data.fail("sparse", f"applies to an svmlight file, not a {fmt} file")
+    if "target" in data:
+        raise data.fail("target", "applies to a CSV file; an svmlight file has its labels")
+    max_rows = data.integer("max_rows", 1, 2**62, None) if "max_rows" in data else None
+    zero_based = data.boolean("zero_based", False)
+    indptr, indices, values, labels, width = data_files.read_svmlight_csr(
+        path, zero_based, max_rows
+    )
+    rows = np.arange(labels.shape[0])
+    table = data_files.Table(text, np.zeros((rows.shape[0], 0)), labels, (), "label", rows, "row")
+    if width == 0:
+        raise ConfigError("has no feature columns besides 'label'", where=text)
+    target, _ = data_files.class_labels(table, binary=True)
+    corpus = SparseRows(indptr, indices, values, target, width)
+    return corpus, f"file {text}; {width} features, {corpus.nnz:,} nonzeros, stored sparse"
+
+
+def _file_table(data: Fields, base_dir: Path | None, max_rows: int | None) -> Any:
+    """The user's data file the block names (its path relative to the problem file)."""
+    from adambench import data_files
+
+    path, text, fmt = _data_path(data, base_dir)
     target = None
     if fmt == "csv":
         if "target" not in data:

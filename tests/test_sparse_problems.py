@@ -76,6 +76,31 @@ def test_dense_optimizers_on_sparse_rows_follow_the_dense_trajectory_bit_for_bit
     assert not np.array_equal(a.runs[0].final_x, a.runs[1].final_x)
 
 
+def test_an_svmlight_file_read_sparse_runs_as_the_dense_rows(pair, tmp_path):
+    """``sparse: true`` keeps an svmlight file in CSR form; labels -1/1 read as 0/1; the run is
+    the dense reading's, bit for bit."""
+    _, _, corpus = pair
+    lines = []
+    for k in range(corpus.n_rows):
+        lo, hi = corpus.indptr[k], corpus.indptr[k + 1]
+        pairs = " ".join(
+            f"{j + 1}:{float(v)!r}" for j, v in zip(corpus.indices[lo:hi], corpus.values[lo:hi])
+        )
+        lines.append(f"{2 * int(corpus.labels[k]) - 1} {pairs}")
+    (tmp_path / "rows.svm").write_text("\n".join(lines) + "\n")
+    sparse = _write(tmp_path, "svm_sparse", "{file: rows.svm, sparse: true, test_fraction: 0.2}")
+    dense = _write(tmp_path, "svm_dense", "{file: rows.svm, test_fraction: 0.2}")
+    assert sparse.sparse is not None and dense.sparse is None
+    kw = {"steps": 30, "seeds": 2}
+    a = adambench.run(sparse, ["adam(lr=0.05)"], **kw)
+    b = adambench.run(dense, ["adam(lr=0.05)"], **kw)
+    for x, y in zip(a.runs, b.runs, strict=True):
+        np.testing.assert_array_equal(x.final_x, y.final_x)
+        assert x.final_loss == y.final_loss
+    with pytest.raises(ConfigError, match=r"'data.sparse' applies to an svmlight file, not a npz"):
+        _write(tmp_path, "npz_sparse", "{file: rows.npz, sparse: true}")
+
+
 def test_sparse_gradient_through_the_problem_layer_matches_torch_autograd(pair):
     torch = pytest.importorskip("torch")
     from adambench.engine import problem_functions
