@@ -229,3 +229,13 @@ def test_lazy_adam_on_sparse_rows_is_the_same_in_every_layout_and_thread_count(p
     clipped = adambench.run(sparse, specs, layout="generic", **kw).runs[2].final_x
     never = np.setdiff1d(np.arange(sparse.dim - 1), sparse.sparse.indices)
     assert np.all(clipped[never] == 0.0)
+
+
+def test_the_shipped_bow_problem_and_what_list_tells_of_it():
+    from adambench.report.catalog import catalog
+
+    problem = load_problem("bow_logistic")
+    assert problem.sparse is not None and problem.sparse.n_rows == 1600
+    assert problem.model["eval_every"] == 500  # the default rule: 10 x 1,600 / 32
+    listed = {row["name"]: row["dim"] for row in catalog()["problems"]}
+    assert listed["bow_logistic"] == problem.dim == 10_001
