@@ -58,8 +58,8 @@ def _problem_headline(name: str, raw: Any) -> dict[str, Any]:
 
 def _data_dim(raw: dict[str, Any]) -> int | str:
     """A data problem's number of weights, from its file alone: its variables, a shipped data
-    set's shape, two moons' 2 features or a bow corpus's vocabulary (a bias adds one per class; an mlp's layers decide its
-    own); "–" for a user's file."""
+    set's shape, two moons' 2 features or a bow corpus's vocabulary (a bias adds one per class;
+    an mlp's layers decide its own); "–" for a user's file."""
     from adambench.problem_files import BUILTIN_DATA_SHAPES
 
     if "variables" in raw:
