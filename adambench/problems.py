@@ -107,9 +107,10 @@ class Problem:
     noise_override: float | None = None
     rotation: np.ndarray | None = None
     rotation_centre: np.ndarray | None = None
-    #: Sparse data (a logistic model on ``generator: bow``): the training and held-out rows in
-    #: CSR form, the bias column appended; ``data`` and ``test_data`` then hold them packed
-    #: (:func:`adambench.corpus.pack`), the form a compiled runner takes.
+    #: Sparse data (a logistic model on ``generator: bow``, or an svmlight file read with
+    #: ``sparse: true``): the training and held-out rows in CSR form, the bias column appended;
+    #: ``data`` and ``test_data`` then hold them packed (:func:`adambench.corpus.pack`), the
+    #: form a compiled runner takes.
     sparse: SparseRows | None = None
     sparse_test: SparseRows | None = None
 
