@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["BOW_DEFAULTS", "SparseRows", "bag_of_words"]
+__all__ = ["BOW_DEFAULTS", "SparseRows", "bag_of_words", "pack"]
 
 #: The generator's settings and their defaults (``generator: bow`` in a problem's ``data:``).
 BOW_DEFAULTS: dict[str, float | int] = {
@@ -59,6 +59,28 @@ class SparseRows:
             lo, hi = self.indptr[k], self.indptr[k + 1]
             out[k, self.indices[lo:hi]] = self.values[lo:hi]
         return out
+
+    @property
+    def nnz(self) -> int:
+        return int(self.indices.shape[0])
+
+    def with_bias(self) -> SparseRows:
+        """The rows with a constant feature 1 appended as column ``n_features`` (the bias)."""
+        lengths = np.diff(self.indptr) + 1
+        indptr = np.concatenate(([0], np.cumsum(lengths))).astype(np.int64)
+        ends = indptr[1:] - 1  # the last slot of each row: its bias
+        keep = np.ones(indptr[-1], bool)
+        keep[ends] = False
+        indices = np.full(indptr[-1], self.n_features, dtype=np.int64)
+        values = np.ones(indptr[-1])
+        indices[keep], values[keep] = self.indices, self.values
+        return SparseRows(indptr, indices, values, self.labels, self.n_features + 1)
+
+    def scores(self, w: np.ndarray) -> np.ndarray:
+        """``w . a_k`` of every row (numpy; for accuracies, not for the compiled losses)."""
+        owners = np.repeat(np.arange(self.n_rows), np.diff(self.indptr))
+        products = self.values * w[self.indices]
+        return np.bincount(owners, weights=products, minlength=self.n_rows)
 
     def take(self, rows: np.ndarray) -> SparseRows:
         """The rows ``rows`` (in that order), e.g. a train/test split."""
@@ -120,3 +142,18 @@ def bag_of_words(
 def _row_dot(rows: SparseRows, k: int, w: np.ndarray) -> float:
     lo, hi = rows.indptr[k], rows.indptr[k + 1]
     return math.fsum(rows.values[lo:hi] * w[rows.indices[lo:hi]])
+
+
+def pack(rows: SparseRows) -> np.ndarray:
+    """The rows as the one float64 array (1, L) a compiled runner takes as its ``data``:
+    ``[n_rows, nnz, n_features]``, indptr and indices as int64 bits, values, labels (read back
+    by :func:`adambench.sparse_kernels.unpack`)."""
+    header = np.array([rows.n_rows, rows.nnz, rows.n_features], dtype=np.float64)
+    parts = [
+        header,
+        rows.indptr.astype(np.int64).view(np.float64),
+        rows.indices.astype(np.int64).view(np.float64),
+        rows.values.astype(np.float64),
+        rows.labels.astype(np.float64),
+    ]
+    return np.concatenate(parts).reshape(1, -1)

@@ -21,7 +21,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -30,6 +30,9 @@ from adambench.errors import ConfigError, ProblemError, UsageError, did_you_mean
 from adambench.fields import Fields, show
 from adambench.limits import MAX_DIM, MAX_STEPS
 from adambench.problem_files import TAGS, builtin_files, mlp_size
+
+if TYPE_CHECKING:
+    from adambench.corpus import SparseRows
 
 __all__ = [
     "ACTIVATIONS",
@@ -113,6 +116,12 @@ class Problem:
     rotation_centre: np.ndarray | None = None
     #: The rotation is the file's own (``rotate: SEED``), part of the problem, not a variant.
     file_rotation: bool = False
+    #: Sparse data (a logistic model on ``generator: bow``, or an svmlight file read with
+    #: ``sparse: true``): the training and held-out rows in CSR form, the bias column appended;
+    #: ``data`` and ``test_data`` then hold them packed (:func:`adambench.corpus.pack`), the
+    #: form a compiled runner takes.
+    sparse: SparseRows | None = None
+    sparse_test: SparseRows | None = None
 
     @property
     def stochastic(self) -> bool:
@@ -125,15 +134,19 @@ class Problem:
             return f"expression|{self.dim}|{self.tree!r}{rotated}"
         if self.kind == "vector":
             return f"vector|{self.tree!r}{rotated}"
-        return f"data|{self.model['kind']}"
+        return f"data|{self.model['kind']}" + "|sparse" * (self.sparse is not None)
 
-    def problem_params(self) -> np.ndarray:
+    def problem_params(self, sparse_gradient: bool = False) -> np.ndarray:
         """The ``pd`` vector of the kernels: [gradient_noise, (data-problem settings:
-        l2, weights regularised per class, batch size, classes, eval_every)]."""
+        l2, weights regularised per class, batch size, classes, eval_every, input dropout;
+        with sparse data, 1 when the optimizer takes the minibatch's present coordinates
+        only (``sparse_gradient``: lazy Adam), else 0)]."""
         if self.kind == "logreg":
             m = self.model
             pd = [self.gradient_noise, m["l2"], self._n_reg(), m["batch_size"], m["n_classes"]]
             pd += [m["eval_every"], m["input_dropout"]]
+            if self.sparse is not None:
+                pd.append(1.0 if sparse_gradient else 0.0)
             if m["kind"] == "mlp":
                 activation = ACTIVATIONS.index(m["activation"])
                 pd += [m["dropout"], activation, len(m["hidden"]), *m["hidden"]]
@@ -147,13 +160,21 @@ class Problem:
 
     def _n_reg(self) -> int:
         """The features of a data problem, whose weights the l2 penalty covers (not the bias)."""
+        if self.sparse is not None:
+            return self.sparse.n_features - (1 if self.model["bias"] else 0)
         assert self.data is not None
         return self.data.shape[1] - 1 - (1 if self.model["bias"] else 0)
+
+    def n_train(self) -> int:
+        """The training rows of a data problem (0 for other problems)."""
+        if self.sparse is not None:
+            return self.sparse.n_rows
+        return self.data.shape[0] if self.kind == "logreg" and self.data is not None else 0
 
     def problem_state_width(self) -> int:
         """Integers of per-run state the kernels keep (minibatch permutation, the last loss
         evaluated, the permutation's epoch last)."""
-        return self.data.shape[0] + 2 if self.kind == "logreg" and self.data is not None else 0
+        return self.n_train() + 2 if self.kind == "logreg" and self.data is not None else 0
 
     def data_array(self) -> np.ndarray:
         return self.data if self.data is not None else np.zeros((0, 0))
@@ -176,6 +197,10 @@ class Problem:
         rows = self.test_data if test else self.data
         if self.kind != "logreg" or rows is None or not rows.shape[0]:
             return None
+        if self.sparse is not None:
+            csr = self.sparse_test if test else self.sparse
+            assert csr is not None
+            return float(np.mean((csr.scores(x) > 0) == (csr.labels > 0.5)))
         from adambench.datasets import mlp_accuracy, model_accuracy
 
         if self.model["kind"] == "mlp":
@@ -190,6 +215,13 @@ class Problem:
         rows = self.test_data if test else self.data
         assert self.kind == "logreg" and rows is not None
         m = self.model
+        if self.sparse is not None:  # the compiled kernel: the runner's numbers, bit for bit
+            from adambench.sparse_kernels import logreg_full_loss
+
+            csr = self.sparse_test if test else self.sparse
+            assert csr is not None
+            args = (csr.indptr, csr.indices, csr.values, csr.labels)
+            return float(logreg_full_loss(np.asarray(x, float), *args, m["l2"], self._n_reg()))
         if m["kind"] == "mlp":
             return mlp_loss(x, rows, m["widths"], m["activation"], m["l2"])
         return model_loss(m["kind"], x, rows, m["l2"], self._n_reg(), m["n_classes"])
@@ -205,7 +237,8 @@ class Problem:
                 dropped = f", dropout {m['dropout']:g}" * (m["dropout"] > 0)
                 return net + reg.replace("|w|", "|W|") + batches + dropped
             dropped = f", input dropout {m['input_dropout']:g}" * (m["input_dropout"] > 0)
-            return _MODEL_FORMULAS[m["kind"]] + reg + batches + dropped
+            stored = ", sparse rows" * (self.sparse is not None)
+            return _MODEL_FORMULAS[m["kind"]] + reg + batches + dropped + stored
         return self.expression or ""
 
 
@@ -348,6 +381,8 @@ class _Shape:
     data: np.ndarray | None = None
     model: dict[str, Any] = field(default_factory=dict)
     test_data: np.ndarray | None = None
+    sparse: SparseRows | None = None
+    sparse_test: SparseRows | None = None
 
 
 def problem_from_dict(
@@ -359,19 +394,7 @@ def problem_from_dict(
 ) -> Problem:
     """Validate a problem file's content and build the :class:`Problem`; a data file's path is
     relative to ``base_dir`` (the problem file's folder; None: the working directory)."""
-    if not isinstance(raw, Mapping):
-        raise ConfigError(
-            "a problem file must be a mapping of keys (name, variables, ...)", where=where
-        )
-    f = Fields(raw, where)
-    is_data = "data" in raw or "model" in raw
-    f.unknown_keys(_DATA_KEYS if is_data else _EXPRESSION_KEYS)
-    name = raw.get("name")
-    if not isinstance(name, str) or not name.strip():
-        raise f.fail("name", "is required and must be a non-empty string")
-    description = f.text("description", "")
-    if "start" not in raw and not is_data:
-        raise f.fail("start", "is required (one number per variable)")
+    f, name, description, is_data = _head(raw, where)
     shape = _shape(f, is_data, base_dir)
     n = _resized(shape, name, dim)
     if shape.kind == "vector":
@@ -384,7 +407,7 @@ def problem_from_dict(
     is_mlp = shape.kind == "logreg" and shape.model["kind"] == "mlp"
     if is_mlp:
         start = _mlp_start(shape.model, start if "start" in raw else None, notes)
-    elif shape.kind == "logreg":
+    elif shape.kind == "logreg" and shape.sparse is None:
         minimizers, min_value, steps_taken = _data_optimum(shape, where)
         notes.append(_optimum_note(shape.model["kind"], steps_taken))
         if shape.model["kind"] == "softmax" and shape.model["bias"]:
@@ -392,9 +415,10 @@ def problem_from_dict(
             # minimisers are a line, and a distance to one point of it would mislead.
             minimizers = ()
             notes.append("the minimiser is not unique (the biases only up to a common constant)")
+    notes += [_SPARSE_NOTE] * (shape.sparse is not None)
     settings = _settings(f, min_value, start, minimizers, dropped=known.note is not None)
     if shape.kind == "logreg" and shape.data is not None:
-        notes += _batch_notes(shape.data.shape[0], shape.model["batch_size"])
+        notes += _batch_notes(_n_rows(shape), shape.model["batch_size"])
         notes += _eval_notes(shape.model["eval_every"])
     problem = Problem(
         name=name.strip(),
@@ -411,12 +435,32 @@ def problem_from_dict(
         data=shape.data,
         model=shape.model,
         test_data=shape.test_data,
+        sparse=shape.sparse,
+        sparse_test=shape.sparse_test,
         notes=tuple(notes),
         tags=_tags(f),
         reference=f.text("reference", "").strip(),
         **settings,
     )
     return _rotated_by_file(problem, f) if "rotate" in f else problem
+
+
+def _head(raw: Any, where: str) -> tuple[Fields, str, str, bool]:
+    """The file's fields, name and description, and whether it is a data problem; its keys
+    checked against the kind's."""
+    if not isinstance(raw, Mapping):
+        raise ConfigError(
+            "a problem file must be a mapping of keys (name, variables, ...)", where=where
+        )
+    f = Fields(raw, where)
+    is_data = "data" in raw or "model" in raw
+    f.unknown_keys(_DATA_KEYS if is_data else _EXPRESSION_KEYS)
+    name = raw.get("name")
+    if not isinstance(name, str) or not name.strip():
+        raise f.fail("name", "is required and must be a non-empty string")
+    if "start" not in raw and not is_data:
+        raise f.fail("start", "is required (one number per variable)")
+    return f, name, f.text("description", ""), is_data
 
 
 def _rotated_by_file(problem: Problem, f: Fields) -> Problem:
@@ -433,6 +477,15 @@ def _rotated_by_file(problem: Problem, f: Fields) -> Problem:
             f"this one has {problem.dim}",
         )
     return replace(problem, file_rotation=True, **_rotated(problem, seed))
+
+
+_SPARSE_NOTE = "sparse data: no minimum computed (targets are values, not gaps)"
+
+
+def _n_rows(shape: _Shape) -> int:
+    """The training rows of a data problem's shape, sparse or dense."""
+    assert shape.data is not None
+    return shape.sparse.n_rows if shape.sparse is not None else shape.data.shape[0]
 
 
 def _shape(f: Fields, is_data: bool, base_dir: Path | None) -> _Shape:
@@ -595,7 +648,10 @@ def _suggested(value: Any, f: Fields) -> dict[str, dict[str, Any]]:
 
 
 _GENERATED_KEYS = ("generator", "n_samples", "noise", "data_seed")
-_FILE_KEYS = ("file", "format", "target", "zero_based")
+#: The largest generated corpus (documents x mean length), a bound on time and memory.
+_MAX_CORPUS_WORDS = 50_000_000
+_BOW_KEYS = ("n_docs", "vocab", "doc_length", "zipf", "informative", "signal")
+_FILE_KEYS = ("file", "format", "target", "zero_based", "sparse")
 _SPLIT_KEYS = ("standardize", "test_fraction", "split_seed", "max_rows")
 
 
@@ -604,20 +660,23 @@ def _data_problem(f: Fields, base_dir: Path | None) -> _Shape:
     from adambench.datasets import design
 
     data = f.mapping("data", "must be a mapping", {})
-    data.unknown_keys((*_GENERATED_KEYS, "builtin", *_FILE_KEYS, *_SPLIT_KEYS))
+    data.unknown_keys((*_GENERATED_KEYS, *_BOW_KEYS, "builtin", *_FILE_KEYS, *_SPLIT_KEYS))
     model = _model(f)
+    if data.get("generator") == "bow":
+        return _sparse_shape(f, data, model, *_bow_corpus(data, model))
+    if "file" in data and data.boolean("sparse", False):
+        return _sparse_shape(f, data, model, *_svmlight_sparse(data, model, base_dir))
+    if "sparse" in data and "file" not in data:
+        raise data.fail("sparse", "applies to an svmlight file (file:); bow data is always sparse")
+    for key in _BOW_KEYS:
+        if key in data:
+            raise data.fail(key, "applies to generator: bow")
     features, target, source = _data_set(data, model["kind"], base_dir)
     model["n_classes"] = _n_classes(model["kind"], target)
     train_x, train_y, test_x, test_y = _split(data, features, target)
     if len(test_y):
         source += f"; {len(train_y)} rows for training, {len(test_y)} held out"
-    model["batch_size"] = f.nested("model", f.get("model") or {}).integer(
-        "batch_size", 1, len(train_y), min(16, len(train_y))
-    )
-    if model["eval_every"] == 0:
-        steps = f.get("steps")
-        cap = steps if isinstance(steps, int) and not isinstance(steps, bool) else MAX_STEPS
-        model["eval_every"] = default_eval_every(len(train_y), model["batch_size"], cap)
+    _data_batching(f, model, len(train_y))
     table = design(train_x, train_y, model["bias"])
     test = design(test_x, test_y, model["bias"]) if len(test_y) else None
     per_class = table.shape[1] - 1
@@ -635,6 +694,91 @@ def _data_problem(f: Fields, base_dir: Path | None) -> _Shape:
         default_vars = None  # unnamed, as a vector problem's: x[0..n-1]
     variables = _data_variables(f, default_vars, n)
     return _Shape("logreg", variables, n, data=table, model=model, test_data=test)
+
+
+def _sparse_shape(
+    f: Fields, data: Fields, model: dict[str, Any], corpus: SparseRows, source: str
+) -> _Shape:
+    """A logistic model on sparse rows (the bow corpus, an svmlight file), CSR end to end."""
+    from adambench.corpus import pack
+
+    if data.boolean("standardize", False):
+        raise data.fail("standardize", "would make sparse data dense (centring)")
+    model["n_classes"] = 2
+    train, test = _sparse_split(data, corpus)
+    if test is not None:
+        source += f"; {train.n_rows} rows for training, {test.n_rows} held out"
+    _data_batching(f, model, train.n_rows)
+    if model["bias"]:
+        train, test = train.with_bias(), test.with_bias() if test is not None else None
+    n = train.n_features
+    model.update(n_features=corpus.n_features, source=source)
+    variables = _data_variables(f, None, n)
+    packed_test = pack(test) if test is not None else None
+    shape = _Shape("logreg", variables, n, data=pack(train), model=model, test_data=packed_test)
+    return replace(shape, sparse=train, sparse_test=test)
+
+
+def _bow_corpus(data: Fields, model: dict[str, Any]) -> tuple[SparseRows, str]:
+    """The corpus the block's generator settings (``BOW_DEFAULTS``) give, and its description."""
+    from adambench.corpus import BOW_DEFAULTS, bag_of_words
+
+    if model["kind"] != "logistic":
+        raise data.fail("generator", "bow needs model.kind: logistic (its kernels are sparse)")
+    for key in ("n_samples", "noise"):
+        if key in data:
+            raise data.fail(key, "applies to generator: two_moons")
+    for key in (*_FILE_KEYS[1:], "max_rows"):
+        if key in data:
+            raise data.fail(key, "applies to a data file (file: or builtin:)")
+    d = BOW_DEFAULTS
+    vocab = data.integer("vocab", 1, 1_000_000, int(d["vocab"]))
+    settings = {
+        "n_docs": data.integer("n_docs", 2, 1_000_000, int(d["n_docs"])),
+        "vocab": vocab,
+        "doc_length": data.integer("doc_length", 1, 10_000, int(d["doc_length"])),
+        "zipf": data.number("zipf", float(d["zipf"])),
+        "informative": data.integer("informative", 0, vocab, min(int(d["informative"]), vocab)),
+        "signal": data.number("signal", float(d["signal"])),
+        "data_seed": data.integer("data_seed", 0, 2**63 - 1, 0),
+    }
+    for key in ("zipf", "signal"):
+        if not 0 <= settings[key] <= 100:
+            raise data.fail(key, f"must be between 0 and 100, got {settings[key]:g}")
+    words = settings["n_docs"] * settings["doc_length"]
+    if words > _MAX_CORPUS_WORDS:
+        raise data.fail(
+            "n_docs", f"x doc_length is {words:,} words, more than {_MAX_CORPUS_WORDS:,}"
+        )
+    corpus = bag_of_words(**settings)
+    if np.unique(corpus.labels).shape[0] < 2:
+        raise data.fail("n_docs", "gives documents of one class only (give more documents)")
+    described = (
+        f"bag of words, {settings['n_docs']} documents, vocabulary {vocab}, "
+        f"{corpus.nnz:,} nonzeros, data seed {settings['data_seed']}"
+    )
+    return corpus, described
+
+
+def _sparse_split(data: Fields, corpus: SparseRows) -> tuple[SparseRows, SparseRows | None]:
+    """The training and held-out rows: the dense split's rule (``split_and_scale``) on the
+    row numbers, so a sparse and a dense copy of the same rows split alike."""
+    numbers = np.arange(corpus.n_rows, dtype=np.float64).reshape(-1, 1)
+    train_k, _, test_k, _ = _split(data, numbers, corpus.labels)
+    train = corpus.take(train_k[:, 0].astype(np.int64))
+    test = corpus.take(test_k[:, 0].astype(np.int64)) if test_k.shape[0] else None
+    return train, test
+
+
+def _data_batching(f: Fields, model: dict[str, Any], n_train: int) -> None:
+    """The model's batch size (at most the training rows) and its default eval_every."""
+    model["batch_size"] = f.nested("model", f.get("model") or {}).integer(
+        "batch_size", 1, n_train, min(16, n_train)
+    )
+    if model["eval_every"] == 0:
+        steps = f.get("steps")
+        cap = steps if isinstance(steps, int) and not isinstance(steps, bool) else MAX_STEPS
+        model["eval_every"] = default_eval_every(n_train, model["batch_size"], cap)
 
 
 def _data_variables(f: Fields, default: list[str] | None, n: int) -> tuple[str, ...]:
@@ -686,8 +830,8 @@ def _data_set(
     return table.features, target, f"{described}; {table.features.shape[1]} features"
 
 
-def _file_table(data: Fields, base_dir: Path | None, max_rows: int | None) -> Any:
-    """The user's data file the block names (its path relative to the problem file)."""
+def _data_path(data: Fields, base_dir: Path | None) -> tuple[Path, str, str]:
+    """The data file's path (relative to the problem file's folder), as written, and format."""
     from adambench import data_files
 
     text = data.text("file", got=True)
@@ -698,9 +842,41 @@ def _file_table(data: Fields, base_dir: Path | None, max_rows: int | None) -> An
     if "format" in data or guessed is None:
         if "format" not in data:
             raise data.fail("format", f"is needed: '{text}' has no .csv, .npz or .svm suffix")
-        fmt = data.choice("format", data_files.FORMATS)
-    else:
-        fmt = guessed
+        return path, text, data.choice("format", data_files.FORMATS)
+    return path, text, guessed
+
+
+def _svmlight_sparse(data: Fields, model: dict[str, Any], base_dir: Path | None) -> Any:
+    """An svmlight file read into CSR arrays (``sparse: true``): never a dense matrix."""
+    from adambench import data_files
+    from adambench.corpus import SparseRows
+
+    if model["kind"] != "logistic":
+        raise data.fail("sparse", "needs model.kind: logistic (its kernels are sparse)")
+    path, text, fmt = _data_path(data, base_dir)
+    if fmt != "svmlight":
+        raise data.fail("sparse", f"applies to an svmlight file, not a {fmt} file")
+    if "target" in data:
+        raise data.fail("target", "applies to a CSV file; an svmlight file has its labels")
+    max_rows = data.integer("max_rows", 1, 2**62, None) if "max_rows" in data else None
+    zero_based = data.boolean("zero_based", False)
+    indptr, indices, values, labels, width = data_files.read_svmlight_csr(
+        path, zero_based, max_rows
+    )
+    rows = np.arange(labels.shape[0])
+    table = data_files.Table(text, np.zeros((rows.shape[0], 0)), labels, (), "label", rows, "row")
+    if width == 0:
+        raise ConfigError("has no feature columns besides 'label'", where=text)
+    target, _ = data_files.class_labels(table, binary=True)
+    corpus = SparseRows(indptr, indices, values, target, width)
+    return corpus, f"file {text}; {width} features, {corpus.nnz:,} nonzeros, stored sparse"
+
+
+def _file_table(data: Fields, base_dir: Path | None, max_rows: int | None) -> Any:
+    """The user's data file the block names (its path relative to the problem file)."""
+    from adambench import data_files
+
+    path, text, fmt = _data_path(data, base_dir)
     target = None
     if fmt == "csv":
         if "target" not in data:
@@ -716,7 +892,7 @@ def _generated(data: Fields) -> tuple[np.ndarray, np.ndarray, str]:
     """Two moons (the only generator), and its description."""
     from adambench.datasets import two_moons
 
-    data.choice("generator", ("two_moons",), "two_moons")
+    data.choice("generator", ("two_moons", "bow"), "two_moons")
     n_samples = data.integer("n_samples", 2, 10_000_000, 200)
     noise = data.number("noise", 0.2)
     if noise < 0:

@@ -17,11 +17,12 @@ the tensors made once up front): a plain loop of forward, cross-entropy + l2, ba
 the ratio is taken pair by pair, so that it holds on a shared, noisy machine; the medians of
 each side and of the ratios are printed (ratio > 1: adambench is faster).
 
-The sparse row: adambench's side is the CSR kernels of ``adambench.sparse_kernels`` (minibatch
-gradient over the batch's nonzeros, l2 on every weight, SGD) in a loop compiled here, since the
-engine does not run sparse data problems yet; torch's side is the same loop with the corpus
-held both as a sparse COO tensor (``index_select`` of the batch's rows, ``torch.sparse.mm``) and
-as a dense tensor; both are timed and the faster one is torch's figure (its name is printed).
+The sparse row: adambench's side is ``adambench.run`` on a ``generator: bow`` problem (the
+corpus stored sparse end to end: the compiled runner's minibatch gradient over the batch's
+nonzeros, l2 on every weight, SGD), as for the dense models; torch's side is the same loop with
+the same rows held both as a sparse COO tensor (``index_select`` of the batch's rows,
+``torch.sparse.mm``) and as a dense tensor; both are timed and the faster one is torch's figure
+(its name is printed).
 """
 
 from __future__ import annotations
@@ -37,12 +38,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-import numba  # noqa: E402
 import numpy as np  # noqa: E402
 
 import adambench  # noqa: E402
-from adambench import sparse_kernels  # noqa: E402
-from adambench.corpus import bag_of_words  # noqa: E402
 from adambench.problems import load_problem  # noqa: E402
 
 LR = 0.05
@@ -50,7 +48,7 @@ LR = 0.05
 
 def adambench_epochs(problem, epochs: int) -> float:
     """Seconds of the compiled loop for ``epochs`` epochs of SGD."""
-    n, batch = problem.data.shape[0], problem.model["batch_size"]
+    n, batch = problem.n_train(), problem.model["batch_size"]
     steps = epochs * -(-n // batch)
     timed = dataclasses.replace(problem, model={**problem.model, "eval_every": steps})
     result = adambench.run(timed, [f"sgd(lr={LR})"], steps=steps, threads=1)
@@ -94,30 +92,16 @@ def torch_epochs(problem, epochs: int, torch) -> float:
 SPARSE_L2, SPARSE_BATCH = 1e-4, 32
 
 
-@numba.njit(cache=True)
-def _sparse_sgd_epochs(w, indptr, indices, values, labels, orders, batch, lr, l2):
-    """SGD over the epochs' row orders (one per row of ``orders``), compiled end to end."""
-    g = np.empty(w.shape[0])
-    n = labels.shape[0]
-    for e in range(orders.shape[0]):
-        for lo in range(0, n, batch):
-            rows = orders[e, lo : min(lo + batch, n)]
-            sparse_kernels.logreg_batch_grad(
-                w, g, indptr, indices, values, labels, rows, l2, w.shape[0]
-            )
-            for j in range(w.shape[0]):
-                w[j] -= lr * g[j]
+def sparse_problem():
+    """The corpus of ``generator: bow`` (its defaults) as a problem: no bias, no held-out rows."""
+    from adambench.problems import problem_from_dict
 
-
-def sparse_adambench_epochs(corpus, epochs: int) -> float:
-    """Seconds of ``epochs`` epochs of SGD with the compiled CSR kernels."""
-    rng = np.random.default_rng(0)
-    orders = np.stack([rng.permutation(corpus.n_rows) for _ in range(epochs)]).astype(np.int64)
-    w = np.zeros(corpus.n_features)
-    args = (corpus.indptr, corpus.indices, corpus.values, corpus.labels)
-    began = time.perf_counter()
-    _sparse_sgd_epochs(w, *args, orders, SPARSE_BATCH, LR, SPARSE_L2)
-    return time.perf_counter() - began
+    raw = {
+        "name": "sparse_bow",
+        "data": {"generator": "bow"},
+        "model": {"kind": "logistic", "l2": SPARSE_L2, "batch_size": SPARSE_BATCH},
+    }
+    return problem_from_dict(raw, "sparse_bow")
 
 
 def sparse_torch_epochs(corpus, epochs: int, torch, sparse: bool) -> float:
@@ -155,8 +139,9 @@ def sparse_torch_epochs(corpus, epochs: int, torch, sparse: bool) -> float:
 
 def sparse_row(pairs: int, epochs: int, torch) -> None:
     """The sparse logistic regression: adambench against torch's faster storage."""
-    corpus = bag_of_words()
-    sparse_adambench_epochs(corpus, 1)  # compile and warm every side
+    problem = sparse_problem()
+    corpus = problem.sparse
+    adambench_epochs(problem, 1)  # compile and warm every side
     best = {}
     for sparse in (True, False):
         sparse_torch_epochs(corpus, 1, torch, sparse)
@@ -164,7 +149,7 @@ def sparse_row(pairs: int, epochs: int, torch) -> None:
     storage = min(best, key=best.get)
     ours, theirs = [], []
     for _ in range(pairs):
-        ours.append(sparse_adambench_epochs(corpus, epochs) / epochs)
+        ours.append(adambench_epochs(problem, epochs) / epochs)
         theirs.append(sparse_torch_epochs(corpus, epochs, torch, storage) / epochs)
     ratio = statistics.median(t / o for o, t in zip(ours, theirs, strict=True))
     kind = "sparse COO" if storage else "dense"

@@ -36,6 +36,7 @@ LAYOUT_SPECS = [
     "radam(lr=0.05,weight_decay=0.01)",
     "adadelta(lr=0.5,weight_decay=0.01)",
     "rprop(lr=0.05)",
+    "lazy_adam(lr=0.02)",  # dense gradients: every coordinate present
     # the training controls: schedules (shared tables and not), warm-up, both clippings
     "adam(lr=0.05,schedule=cosine,t_max=120,eta_min=0.001,warmup=30,clip_norm=0.5)",
     "momentum(lr=0.002,schedule=step,step_size=40,gamma=0.5,clip_value=1)",

@@ -155,6 +155,7 @@ TWIN_SPECS = [
     "radam(lr=0.01,weight_decay=0.01)",
     "adadelta(weight_decay=0.01)",
     "rprop(lr=1e-3)",
+    "lazy_adam(lr=0.01)",
 ]
 
 

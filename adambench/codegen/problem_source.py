@@ -32,6 +32,8 @@ def problem_key(problem: Problem) -> str:
 
 def problem_source(problem: Problem) -> str:
     """The numba source of the problem's kernels, from the disk cache or generated (sympy)."""
+    if problem.kind == "logreg" and problem.sparse is not None:
+        return _SPARSE_DATA_TEMPLATE
     if problem.kind == "logreg":
         return _data_source(problem.model["kind"])
     key = problem_key(problem)
@@ -481,6 +483,96 @@ def p_train(x, g, pd, data, ps, t, seed):
     held = ps[n : n + 1].view(np.float64)
     if (t - 1) % int(pd[5]) == 0:
         held[0] = LOSS_ALL
+    return held[0]
+"""
+
+
+# A logistic model on sparse rows (``data`` packed by adambench.corpus.pack, read back by
+# S.unpack without a copy): the same pd and ps as above, plus pd[7] = 1 when the optimizer
+# takes the minibatch's present coordinates only (lazy Adam: the absent ones marked -0.0).
+# The gradient and losses are the dense kernels' numbers, bit for bit (sparse_kernels.py).
+_SPARSE_DATA_TEMPLATE = """
+from adambench import sparse_kernels as S
+
+
+@jit
+def sparse_drop_batch(indptr, indices, values, labels, rows, n_features, p, seed, t):
+    # The batch ``rows`` as CSR arrays of its own (rows renumbered 0..) with input dropout:
+    # each stored feature j < n_features of the batch's r-th row scaled by
+    # K.dropout_scale(seed, t, r, j, p), the factor the dense drop_inputs uses for that cell
+    # (an absent word is 0 whatever its factor, so only the present ones are drawn).
+    bs = rows.shape[0]
+    size = 0
+    for r in range(bs):
+        size += indptr[rows[r] + 1] - indptr[rows[r]]
+    b_indptr = np.zeros(bs + 1, np.int64)
+    b_indices = np.empty(size, np.int64)
+    b_values = np.empty(size)
+    b_labels = np.empty(bs)
+    q_out = 0
+    for r in range(bs):
+        k = rows[r]
+        b_labels[r] = labels[k]
+        for q in range(indptr[k], indptr[k + 1]):
+            j = indices[q]
+            b_indices[q_out] = j
+            v = values[q]
+            if j < n_features:
+                v *= K.dropout_scale(seed, t, r, j, p)
+            b_values[q_out] = v
+            q_out += 1
+        b_indptr[r + 1] = q_out
+    return b_indptr, b_indices, b_values, b_labels
+
+
+@jit
+def p_loss(x, pd, data):
+    indptr, indices, values, labels = S.unpack(data)
+    return S.logreg_full_loss(x, indptr, indices, values, labels, pd[1], int(pd[2]))
+
+
+@jit
+def p_fg(x, g, pd, data):
+    indptr, indices, values, labels = S.unpack(data)
+    everything = np.arange(labels.shape[0])
+    S.logreg_batch_grad(x, g, indptr, indices, values, labels, everything, pd[1], int(pd[2]))
+    return S.logreg_full_loss(x, indptr, indices, values, labels, pd[1], int(pd[2]))
+
+
+@jit
+def p_train(x, g, pd, data, ps, t, seed):
+    indptr, indices, values, labels = S.unpack(data)
+    n = labels.shape[0]
+    bs = int(pd[3])
+    n_batches = (n + bs - 1) // bs
+    epoch = (t - 1) // n_batches
+    b = (t - 1) % n_batches
+    perm = ps[:n]
+    if ps[n + 1] != epoch:
+        K.permutation(seed, epoch, perm)
+        ps[n + 1] = epoch
+    rows = perm[b * bs : min(b * bs + bs, n)]
+    if pd[6] > 0.0:
+        indptr_b, indices_b, values_b, labels_b = sparse_drop_batch(
+            indptr, indices, values, labels, rows, int(pd[2]), pd[6], seed, t
+        )
+        rows_b = np.arange(rows.shape[0])
+    else:
+        indptr_b, indices_b, values_b, labels_b, rows_b = indptr, indices, values, labels, rows
+    if pd[7] > 0.0:
+        S.logreg_batch_marked(x, g, indptr_b, indices_b, values_b, labels_b, rows_b, pd[1],
+                              int(pd[2]))
+    else:
+        S.logreg_batch_grad(x, g, indptr_b, indices_b, values_b, labels_b, rows_b, pd[1],
+                            int(pd[2]))
+    sigma = pd[0]
+    if sigma > 0.0:
+        for i in range(g.shape[0]):
+            if not S.is_absent(g[i]):
+                g[i] += sigma * K.normal(seed, t, i)
+    held = ps[n : n + 1].view(np.float64)
+    if (t - 1) % int(pd[5]) == 0:
+        held[0] = S.logreg_full_loss(x, indptr, indices, values, labels, pd[1], int(pd[2]))
     return held[0]
 """
 

@@ -414,7 +414,7 @@ def _make_batches(
         runs = [(k, s) for k in members for s in range(len(seeds))]
         arrays = run_arrays(prob, configs, spec, runs, starts, seeds, settings)
         name = f"{prob.name} x {spec.name}"
-        pd, data = prob.problem_params(), prob.data_array()
+        pd, data = prob.problem_params(spec.sparse_gradient), prob.data_array()
         batches.append(Batch(module, advance, warm, name, runs, arrays, pd, data))
     return batches
 

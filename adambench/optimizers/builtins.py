@@ -15,6 +15,14 @@ from adambench.optimizers.spec import HyperParam, OptimizerSpec
 __all__ = ["BUILTINS"]
 
 _KERNELS_FILE = str(PACKAGE_DIR / "kernels.py")
+_SPARSE_KERNELS_FILE = str(PACKAGE_DIR / "sparse_kernels.py")
+
+#: Lazy Adam's kernels (sparse_kernels.py): two slots (m, v), four constants from prepare.
+_LAZY_ADAM_KERNEL = KernelRef(
+    "adambench.sparse_kernels", "lazy_adam_init", "lazy_adam_array_step", _SPARSE_KERNELS_FILE,
+    prepare="lazy_adam_prepare", update="lazy_adam_update", slots=2, extra=0, consts=4,
+    step_par="lazy_adam_array_step_par",
+)  # fmt: skip
 
 
 def _lr(default: float) -> HyperParam:
@@ -105,6 +113,21 @@ BUILTINS: dict[str, OptimizerSpec] = {
             _builtin("adam_init", "adam", 3, 2, 7),
             "torch.optim.Adam: p -= (lr/bc1) m / (sqrt(v)/sqrt(bc2) + eps)",
             state_extra=2,
+        ),
+        OptimizerSpec(
+            "lazy_adam",
+            "Lazy Adam: moments and weights move only where the minibatch has data (SparseAdam)",
+            (
+                _lr(1e-3),
+                _beta("beta1", 0.9, "decay of the first moment"),
+                _beta("beta2", 0.999, "decay of the second moment"),
+                _eps(1e-8),
+            ),
+            2,
+            _LAZY_ADAM_KERNEL,
+            "torch.optim.SparseAdam: on sparse data only the batch's present coordinates, bias "
+            "correction with the global step; on dense data every coordinate (Adam)",
+            sparse_gradient=True,
         ),
         OptimizerSpec(
             "adamw",

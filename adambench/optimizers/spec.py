@@ -241,6 +241,9 @@ class OptimizerSpec:
     stepped_from_python: Any = field(default=None, compare=False)
     #: False for optimizers that read lr only at the start (torch's Rprop): a schedule is refused.
     schedulable: bool = True
+    #: True for lazy Adam: on sparse data its gradient holds the minibatch's present
+    #: coordinates only, the others marked -0.0 (see adambench.sparse_kernels).
+    sparse_gradient: bool = False
 
     def param(self, name: str) -> HyperParam:
         for hp in self.hyperparams:

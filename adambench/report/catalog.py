@@ -58,8 +58,8 @@ def _problem_headline(name: str, raw: Any) -> dict[str, Any]:
 
 def _data_dim(raw: dict[str, Any]) -> int | str:
     """A data problem's number of weights, from its file alone: its variables, a shipped data
-    set's shape, or two moons' 2 features (a bias adds one per class; an mlp's layers decide its
-    own); "–" for a user's file."""
+    set's shape, two moons' 2 features or a bow corpus's vocabulary (a bias adds one per class;
+    an mlp's layers decide its own); "–" for a user's file."""
     from adambench.problem_files import BUILTIN_DATA_SHAPES
 
     if "variables" in raw:
@@ -69,6 +69,9 @@ def _data_dim(raw: dict[str, Any]) -> int | str:
     if "file" in data or data.get("builtin", "digits") not in BUILTIN_DATA_SHAPES:
         return "–"
     features, classes = BUILTIN_DATA_SHAPES[data["builtin"]] if "builtin" in data else (2, 2)
+    if data.get("generator") == "bow":  # one weight per word of the vocabulary
+        vocab = data.get("vocab", 10000)
+        features = vocab if isinstance(vocab, int) else features
     if model.get("kind") == "mlp":
         from adambench.problem_files import mlp_size
 
