@@ -31,6 +31,7 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 BUILTIN_OPTIMIZERS = (
     "adam",
+    "lazy_adam",
     "adamw",
     "nadam",
     "radam",

@@ -287,8 +287,27 @@ def rprop(p, grad: Grad, steps, lr=1e-2, eta_minus=0.5, eta_plus=1.2, step_size_
     return out
 
 
+def lazy_adam(p, grad: Grad, steps, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8):
+    """torch.optim.SparseAdam's step on a gradient where every coordinate is present: eps
+    added to sqrt(v) before the bias correction, which goes into the step size."""
+    p = list(p)
+    n = len(p)
+    m, v = [0.0] * n, [0.0] * n
+    out = [list(p)]
+    for t in range(1, steps + 1):
+        g = grad(p)
+        step_size = lr * math.sqrt(1 - beta2**t) / (1 - beta1**t)
+        for i in range(n):
+            m[i] = beta1 * m[i] + (1 - beta1) * g[i]
+            v[i] = beta2 * v[i] + (1 - beta2) * g[i] ** 2
+            p[i] = p[i] - step_size * (m[i] / (math.sqrt(v[i]) + eps))
+        out.append(list(p))
+    return out
+
+
 REFERENCES = {
     "adam": adam,
+    "lazy_adam": lazy_adam,
     "adamax": adamax,
     "sgd": sgd,
     "momentum": lambda p, g, s, **k: sgd(p, g, s, **{"momentum": 0.9, **k}),

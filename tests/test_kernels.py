@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import math
 
 import numpy as np
@@ -21,8 +22,9 @@ def kernel_trajectory(name, start, grad, steps, **overrides):
     hp = np.array(cfg.hp_vector())
     p = np.array(start, float)
     state = np.zeros(spec.state_size(p.size))
-    getattr(K, spec.kernel.init)(p, hp, state)
-    step = getattr(K, spec.kernel.step)
+    home = importlib.import_module(spec.kernel.module)  # kernels.py, or sparse_kernels.py
+    getattr(home, spec.kernel.init)(p, hp, state)
+    step = getattr(home, spec.kernel.step)
     out = [p.copy()]
     for t in range(1, steps + 1):
         g = np.array(grad(list(p)), float)
@@ -36,6 +38,7 @@ CASES = [
     ("adam", {"lr": 0.01, "amsgrad": True}),
     ("adam", {"lr": 0.002, "bias_correction": False}),
     ("adam", {"lr": 0.01, "weight_decay": 0.1}),
+    ("lazy_adam", {"lr": 0.01}),
     ("adamax", {"lr": 0.01}),
     ("sgd", {"lr": 1e-3}),
     ("sgd", {"lr": 1e-3, "momentum": 0.5, "dampening": 0.3}),
