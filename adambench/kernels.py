@@ -103,6 +103,7 @@ __all__ = [
     "logreg_loss",
     "lsq_grad",
     "lsq_loss",
+    "minibatch_rows",
     "mlp_grad",
     "mlp_loss",
     "mlp_widths",
@@ -219,6 +220,21 @@ def permutation(seed, epoch, perm):
     for i in range(n - 1, 0, -1):
         j = int(uniform(seed, STREAM_BATCH, epoch, i) * (i + 1))
         perm[i], perm[j] = perm[j], perm[i]
+
+
+@jit
+def minibatch_rows(ps, n, bs, seed, t):
+    """The rows of step t's minibatch of ``bs`` (1-based t): batch (t - 1) % n_batches of the
+    epoch's seeded shuffle of 0..n-1, drawn into ``ps[:n]`` at the epoch's first step (the
+    epoch it belongs to kept in ``ps[n + 1]``)."""
+    n_batches = (n + bs - 1) // bs
+    epoch = (t - 1) // n_batches
+    b = (t - 1) % n_batches
+    perm = ps[:n]
+    if ps[n + 1] != epoch:
+        permutation(seed, epoch, perm)
+        ps[n + 1] = epoch
+    return perm[b * bs : min(b * bs + bs, n)]
 
 
 # ---------------------------------------------------------------------------------------------

@@ -466,15 +466,7 @@ def p_fg(x, g, pd, data):
 @jit
 def p_train(x, g, pd, data, ps, t, seed):
     n = data.shape[0]
-    bs = int(pd[3])
-    n_batches = (n + bs - 1) // bs
-    epoch = (t - 1) // n_batches
-    b = (t - 1) % n_batches
-    perm = ps[:n]
-    if ps[n + 1] != epoch:
-        K.permutation(seed, epoch, perm)
-        ps[n + 1] = epoch
-    rows = perm[b * bs : min(b * bs + bs, n)]
+    rows = K.minibatch_rows(ps, n, int(pd[3]), seed, t)
     GRAD_BATCH
     sigma = pd[0]
     if sigma > 0.0:
@@ -543,15 +535,7 @@ def p_fg(x, g, pd, data):
 def p_train(x, g, pd, data, ps, t, seed):
     indptr, indices, values, labels = S.unpack(data)
     n = labels.shape[0]
-    bs = int(pd[3])
-    n_batches = (n + bs - 1) // bs
-    epoch = (t - 1) // n_batches
-    b = (t - 1) % n_batches
-    perm = ps[:n]
-    if ps[n + 1] != epoch:
-        K.permutation(seed, epoch, perm)
-        ps[n + 1] = epoch
-    rows = perm[b * bs : min(b * bs + bs, n)]
+    rows = K.minibatch_rows(ps, n, int(pd[3]), seed, t)
     if pd[6] > 0.0:
         indptr_b, indices_b, values_b, labels_b = sparse_drop_batch(
             indptr, indices, values, labels, rows, int(pd[2]), pd[6], seed, t
