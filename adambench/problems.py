@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from adambench import expr, minima, safeyaml
-from adambench.errors import ConfigError, ProblemError, UsageError, did_you_mean
+from adambench.errors import AdambenchError, ConfigError, ProblemError, UsageError, did_you_mean
 from adambench.fields import Fields, show
 from adambench.limits import MAX_DIM, MAX_STEPS
 from adambench.problem_files import TAGS, builtin_files, mlp_size
@@ -328,14 +328,25 @@ def with_variant(
     return replace(problem, **changes) if changes else problem
 
 
-def _rotated(problem: Problem, seed: int) -> dict[str, Any]:
+def _rotate_flag_error(message: str) -> AdambenchError:
+    return UsageError(f"--rotate {message}")
+
+
+def _rotated(
+    problem: Problem,
+    seed: Any,
+    fail: Callable[[str], AdambenchError] = _rotate_flag_error,
+) -> dict[str, Any]:
+    """What rotating ``problem`` by ``seed`` changes of it; ``fail`` makes the error of a bad
+    seed or a problem too large, naming where the rotation was asked for (``--rotate``, or a
+    file's ``rotate:``)."""
     if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**63:
-        raise UsageError(f"--rotate takes a seed, a whole number >= 0, got {seed!r}")
+        raise fail(f"takes a seed, a whole number >= 0, got {seed!r}")
     if problem.kind == "logreg":
         raise UsageError("--rotate applies to expression and vector problems, not to data problems")
     if problem.dim > MAX_ROTATE_DIM:
-        raise UsageError(
-            f"--rotate takes problems of at most {MAX_ROTATE_DIM} variables (R is dense); "
+        raise fail(
+            f"takes problems of at most {MAX_ROTATE_DIM} variables (R is dense); "
             f"this one has {problem.dim}"
         )
     if problem.rotation is not None:
@@ -467,16 +478,8 @@ def _rotated_by_file(problem: Problem, f: Fields) -> Problem:
     """The problem rotated by its file's ``rotate: SEED`` (as ``--rotate SEED`` would), at the
     dim it was loaded at: a rotated function that is a file of its own (BBOB's rotated
     ellipsoid at any dim)."""
-    seed = f.get("rotate")
-    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**63:
-        raise f.fail("rotate", f"takes a seed, a whole number >= 0, got {seed!r}")
-    if problem.dim > MAX_ROTATE_DIM:
-        raise f.fail(
-            "rotate",
-            f"takes problems of at most {MAX_ROTATE_DIM} variables (R is dense); "
-            f"this one has {problem.dim}",
-        )
-    return replace(problem, file_rotation=True, **_rotated(problem, seed))
+    rotated = _rotated(problem, f.get("rotate"), lambda message: f.fail("rotate", message))
+    return replace(problem, file_rotation=True, **rotated)
 
 
 _SPARSE_NOTE = "sparse data: no minimum computed (targets are values, not gaps)"

@@ -378,8 +378,8 @@ def run_bench(
     first = seed if seed is not None else (suite.seed or 0)
     if noise is not None and not (isinstance(noise, (int, float)) and noise >= 0):
         raise UsageError(f"--noise must be a number >= 0, got {noise!r}")
-    variants = [_variant(suite, k, noise, rotate) for k in range(len(suite.problems))]
-    problems = [_suite_problem(suite, k, v) for k, v in enumerate(variants)]  # checked first
+    # every problem loaded (and so checked) before anything runs
+    problems = [_suite_problem(suite, k, noise, rotate) for k in range(len(suite.problems))]
     steps_of = [
         item.steps or steps or suite.steps or p.steps
         for item, p in zip(suite.problems, problems, strict=True)
@@ -544,27 +544,22 @@ def _comparison_job(
     )
 
 
-def _variant(suite: Suite, k: int, noise: float | None, rotate: int | None) -> dict[str, Any]:
-    """The ``noise``/``rotate`` of problem ``k``: its suite entry's, else the command line's
-    where the problem takes them (an expression or vector problem not rotated by its file)."""
-    item = suite.problems[k]
-    if noise is None and rotate is None:
-        return {"noise": item.noise, "rotate": item.rotate}
-    from adambench.problems import load_problem
-
-    try:
-        prob = load_problem(item.problem)
-    except AdambenchError:
-        return {"noise": item.noise, "rotate": item.rotate}  # refused with its entry, below
+def _variant(
+    item: SuiteProblem, prob: Problem, noise: float | None, rotate: int | None
+) -> dict[str, Any]:
+    """The ``noise``/``rotate`` of the suite's problem ``prob``: its entry's, else the command
+    line's where the problem takes them (an expression or vector problem not rotated by its
+    file)."""
     takes = prob.kind != "logreg"
-    return {
-        "noise": item.noise if item.noise is not None else noise if takes else None,
-        "rotate": item.rotate
-        if item.rotate is not None
-        else rotate
-        if takes and prob.rotation is None
-        else None,
-    }
+    if item.noise is not None:
+        noise = item.noise
+    elif not takes:
+        noise = None
+    if item.rotate is not None:
+        rotate = item.rotate
+    elif not takes or prob.rotation is not None:
+        rotate = None
+    return {"noise": noise, "rotate": rotate}
 
 
 def _variant_notes(
@@ -580,15 +575,16 @@ def _variant_notes(
     return notes
 
 
-def _suite_problem(suite: Suite, k: int, variant: dict[str, Any]) -> Problem:
-    """Problem ``k`` of the suite with its variant (``noise``/``rotate``) and the suite's target
+def _suite_problem(suite: Suite, k: int, noise: float | None, rotate: int | None) -> Problem:
+    """Problem ``k`` of the suite with its variant (:func:`_variant`) and the suite's target
     (a loss, or a gap above its known minimum); a suite file's mistake is named by the file and
     the entry."""
     from adambench.problems import load_problem, with_variant
 
     item = suite.problems[k]
     try:
-        prob = with_variant(load_problem(item.problem), **variant)
+        prob = load_problem(item.problem)
+        prob = with_variant(prob, **_variant(item, prob, noise, rotate))
         if item.gap is not None and prob.min_value is None:
             raise UsageError(f"{prob.name} has no known minimum for a target gap")
     except AdambenchError as e:
