@@ -41,6 +41,7 @@ from numba.extending import intrinsic
 
 __all__ = [
     "DIVERGED",
+    "EVAL_FIELDS",
     "FINISHED",
     "INVALID_START",
     "I_BEST_STEP",
@@ -101,11 +102,14 @@ __all__ = [
     "jit_parallel",
     "logreg_grad",
     "logreg_loss",
+    "logreg_metrics",
     "lsq_grad",
     "lsq_loss",
+    "lsq_metrics",
     "minibatch_rows",
     "mlp_grad",
     "mlp_loss",
+    "mlp_metrics",
     "mlp_widths",
     "nadam_init",
     "nadam_prepare",
@@ -119,6 +123,7 @@ __all__ = [
     "radam_step",
     "radam_step_par",
     "radam_update",
+    "record_evaluation",
     "rmsprop_prepare",
     "rmsprop_step",
     "rmsprop_step_par",
@@ -134,6 +139,7 @@ __all__ = [
     "sgd_update",
     "softmax_grad",
     "softmax_loss",
+    "softmax_metrics",
     "uniform",
     "zeros_init",
 ]
@@ -235,6 +241,24 @@ def minibatch_rows(ps, n, bs, seed, t):
         permutation(seed, epoch, perm)
         ps[n + 1] = epoch
     return perm[b * bs : min(b * bs + bs, n)]
+
+
+#: Floats of one evaluation in a data problem's per-run state (:func:`record_evaluation`).
+EVAL_FIELDS = 3
+
+
+@jit
+def record_evaluation(ps, n, k, train_loss, test_loss, test_accuracy):
+    """Keep evaluation ``k`` (of iterate k * eval_every) in the per-run state ``ps``: its
+    training loss, test loss and test accuracy as float64 bits from ``ps[n + 2]`` on, three
+    per evaluation (after the permutation of n rows, the last loss and the epoch). A state
+    without room for it (no held-out rows, or a caller's short ``ps``) keeps nothing."""
+    at = n + 2 + EVAL_FIELDS * k
+    if at + EVAL_FIELDS <= ps.shape[0]:
+        slot = ps[at : at + EVAL_FIELDS].view(np.float64)
+        slot[0] = train_loss
+        slot[1] = test_loss
+        slot[2] = test_accuracy
 
 
 # ---------------------------------------------------------------------------------------------
@@ -876,12 +900,21 @@ def _add_l2_gradient(g, w, base, n, l2):
 @jit
 def logreg_loss(w, data, l2, n_reg):
     """Mean binary cross-entropy of sigmoid(w . a) plus (l2 / 2) |w[:n_reg]|^2."""
+    return logreg_metrics(w, data, l2, n_reg)[0]
+
+
+@jit
+def logreg_metrics(w, data, l2, n_reg):
+    """(loss, accuracy) over the rows of ``data`` in one pass: the loss of
+    :func:`logreg_loss`, and the fraction of rows whose predicted label (w . a > 0) is theirs."""
     n, d = data.shape[0], w.shape[0]
     total = 0.0
+    right = 0
     for k in range(n):
         z = _row_dot(w, 0, data, k, d)
         total += _softplus(z) - data[k, d] * z
-    return total / n + 0.5 * l2 * _add_squares(0.0, w, 0, n_reg)
+        right += (z > 0.0) == (data[k, d] > 0.5)
+    return total / n + 0.5 * l2 * _add_squares(0.0, w, 0, n_reg), right / n
 
 
 @jit
@@ -930,16 +963,38 @@ def _softmax_penalty(w, l2, n_reg, n_classes, d):
 @jit
 def softmax_loss(w, data, l2, n_reg, n_classes):
     """Mean cross-entropy of softmax(W a) against the class, plus (l2 / 2) |W[:, :n_reg]|^2."""
+    return softmax_metrics(w, data, l2, n_reg, n_classes)[0]
+
+
+@jit
+def softmax_metrics(w, data, l2, n_reg, n_classes):
+    """(loss, accuracy) over the rows of ``data`` in one pass: the loss of
+    :func:`softmax_loss`, and the fraction of rows whose largest logit (the first of equal
+    ones, as numpy's argmax) is their class."""
     n, d = data.shape[0], data.shape[1] - 1
     z = np.empty(n_classes)
     total = 0.0
+    right = 0
     for k in range(n):
         top = _logits(w, data, k, n_classes, z)
         s = 0.0
         for c in range(n_classes):
             s += math.exp(z[c] - top)
-        total += top + math.log(s) - z[int(data[k, d])]
-    return total / n + _softmax_penalty(w, l2, n_reg, n_classes, d)
+        y = int(data[k, d])
+        total += top + math.log(s) - z[y]
+        right += _argmax(z) == y
+    return total / n + _softmax_penalty(w, l2, n_reg, n_classes, d), right / n
+
+
+@jit
+def _argmax(z):
+    """The index of the largest entry, the first of equal ones (a NaN counts as the largest,
+    as in numpy)."""
+    best = 0
+    for c in range(1, z.shape[0]):
+        if z[c] > z[best] or (math.isnan(z[c]) and not math.isnan(z[best])):
+            best = c
+    return best
 
 
 @jit
@@ -982,6 +1037,12 @@ def lsq_loss(w, data, l2, n_reg):
         r = _row_dot(w, 0, data, k, d) - data[k, d]
         total += 0.5 * r * r
     return total / n + 0.5 * l2 * _add_squares(0.0, w, 0, n_reg)
+
+
+@jit
+def lsq_metrics(w, data, l2, n_reg):
+    """(loss, NaN): least squares is not a classifier, so it has no accuracy."""
+    return lsq_loss(w, data, l2, n_reg), math.nan
 
 
 @jit
@@ -1096,16 +1157,27 @@ def _mlp_penalty(w, widths):
 @jit
 def mlp_loss(w, data, pd):
     """Mean cross-entropy of the network (no dropout: evaluation) plus (l2 / 2) |W|^2."""
+    return mlp_metrics(w, data, pd)[0]
+
+
+@jit
+def mlp_metrics(w, data, pd):
+    """(loss, accuracy) over the rows of ``data`` in one pass: the loss of :func:`mlp_loss`,
+    and the fraction of rows whose largest logit (the first of equal ones) is their class."""
     n, d = data.shape[0], data.shape[1] - 1
     widths = mlp_widths(pd, d)
     act = np.empty(widths.sum())
     scale = np.ones(widths.sum())
     prob = np.empty(widths[-1])
     total = 0.0
+    right = 0
     for k in range(n):
         _mlp_forward(w, widths, data[k], act, scale, pd[MLP_ACTIVATION] == 1.0)
-        total += _cross_entropy(act[act.shape[0] - widths[-1] :], int(data[k, d]), prob)
-    return total / n + pd[1] * _mlp_penalty(w, widths)
+        logits = act[act.shape[0] - widths[-1] :]
+        y = int(data[k, d])
+        total += _cross_entropy(logits, y, prob)
+        right += _argmax(logits) == y
+    return total / n + pd[1] * _mlp_penalty(w, widths), right / n
 
 
 @jit

@@ -36,6 +36,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ACTIVATIONS",
+    "HELD_OUT_TARGETS",
     "MAX_DIM",
     "MAX_ROTATE_DIM",
     "MAX_STEPS",
@@ -92,6 +93,7 @@ class Problem:
     start: np.ndarray
     minimizers: tuple[np.ndarray, ...]
     min_value: float | None
+    #: The target's value: a training loss, unless ``target_metric`` names a held-out metric.
     target: float | None
     domain: np.ndarray
     steps: int
@@ -122,6 +124,15 @@ class Problem:
     #: form a compiled runner takes.
     sparse: SparseRows | None = None
     sparse_test: SparseRows | None = None
+    #: What ``target`` bounds: "loss" (the training loss, checked at every evaluation of it),
+    #: or a data problem's "test_loss" (at most) or "test_accuracy" (at least), checked at
+    #: every evaluation of the held-out rows.
+    target_metric: str = "loss"
+
+    @property
+    def loss_target(self) -> float | None:
+        """The target on the training loss (None: none, or the target is a held-out one)."""
+        return self.target if self.target_metric == "loss" else None
 
     @property
     def stochastic(self) -> bool:
@@ -140,7 +151,8 @@ class Problem:
         """The ``pd`` vector of the kernels: [gradient_noise, (data-problem settings:
         l2, weights regularised per class, batch size, classes, eval_every, input dropout;
         with sparse data, 1 when the optimizer takes the minibatch's present coordinates
-        only (``sparse_gradient``: lazy Adam), else 0)]."""
+        only (``sparse_gradient``: lazy Adam), else 0; an mlp's layers; the training rows
+        last, which :meth:`runner_data` puts before the held-out ones)]."""
         if self.kind == "logreg":
             m = self.model
             pd = [self.gradient_noise, m["l2"], self._n_reg(), m["batch_size"], m["n_classes"]]
@@ -150,6 +162,7 @@ class Problem:
             if m["kind"] == "mlp":
                 activation = ACTIVATIONS.index(m["activation"])
                 pd += [m["dropout"], activation, len(m["hidden"]), *m["hidden"]]
+            pd.append(self.n_train())
             return np.array(pd, float)
         if self.rotation is not None:  # pd = [noise, R row by row, c]: see codegen's rotation
             assert self.rotation_centre is not None
@@ -171,13 +184,42 @@ class Problem:
             return self.sparse.n_rows
         return self.data.shape[0] if self.kind == "logreg" and self.data is not None else 0
 
-    def problem_state_width(self) -> int:
-        """Integers of per-run state the kernels keep (minibatch permutation, the last loss
-        evaluated, the permutation's epoch last)."""
-        return self.n_train() + 2 if self.kind == "logreg" and self.data is not None else 0
+    def problem_state_width(self, steps: int = 0) -> int:
+        """Integers of per-run state the kernels keep: the minibatch permutation, the last
+        loss evaluated, the permutation's epoch, then (with held-out rows) room for the
+        evaluations of a run of ``steps`` steps (:meth:`evaluations`), three floats each."""
+        if self.kind != "logreg" or self.data is None:
+            return 0
+        from adambench.kernels import EVAL_FIELDS
+
+        return self.n_train() + 2 + EVAL_FIELDS * self.evaluations(steps)
+
+    def evaluations(self, steps: int) -> int:
+        """How many evaluations of the held-out rows a run of ``steps`` steps makes inside
+        the compiled loop: at iterates 0, K, 2K, ... before the last (K = eval_every; the last
+        iterate's are measured when the run closes). 0 without held-out rows."""
+        if self.kind != "logreg" or self.test_data is None or steps < 1:
+            return 0
+        return (steps - 1) // int(self.model["eval_every"]) + 1
 
     def data_array(self) -> np.ndarray:
+        """The training rows the kernels take (packed, for sparse data)."""
         return self.data if self.data is not None else np.zeros((0, 0))
+
+    def runner_data(self) -> np.ndarray:
+        """The ``data`` of a compiled run: the training rows then the held-out ones (dense), or
+        the packed training rows with the packed held-out rows as a second row, zero-padded
+        (sparse)."""
+        if self.test_data is None:
+            return self.data_array()
+        assert self.data is not None
+        if self.sparse is None:
+            return np.ascontiguousarray(np.vstack([self.data, self.test_data]))
+        width = max(self.data.shape[1], self.test_data.shape[1])
+        out = np.zeros((2, width))
+        out[0, : self.data.shape[1]] = self.data[0]
+        out[1, : self.test_data.shape[1]] = self.test_data[0]
+        return out
 
     def distance_to_minimum(self, x: np.ndarray) -> float | None:
         """The Euclidean distance from ``x`` to the nearest known minimizer (None: none known).
@@ -427,7 +469,10 @@ def problem_from_dict(
             minimizers = ()
             notes.append("the minimiser is not unique (the biases only up to a common constant)")
     notes += [_SPARSE_NOTE] * (shape.sparse is not None)
+    held_out = _held_out_target(f, shape) if _held_out_metric(f) else None
     settings = _settings(f, min_value, start, minimizers, dropped=known.note is not None)
+    if held_out is not None:
+        settings["target_metric"], settings["target"] = held_out
     if shape.kind == "logreg" and shape.data is not None:
         notes += _batch_notes(_n_rows(shape), shape.model["batch_size"])
         notes += _eval_notes(shape.model["eval_every"])
@@ -542,7 +587,7 @@ def _settings(
 ) -> dict[str, Any]:
     """The keys every kind of problem has: target, plot box, steps, noise, suggestions, scale
     (``dropped``: the file's minimum could not follow --dim)."""
-    target = minima.target(f, min_value, len(start), dropped)
+    target = None if _held_out_metric(f) else minima.target(f, min_value, len(start), dropped)
     domain = _domain(f.get("domain"), len(start), start, minimizers, f)
     steps = f.integer("steps", 1, MAX_STEPS, 1000)
     noise = f.number("gradient_noise", 0.0)
@@ -564,6 +609,39 @@ def _settings(
         "contour": contour,
         "scale": scale,
     }
+
+
+#: Targets on a data problem's held-out rows: the metric and the comparison that reaches it.
+HELD_OUT_TARGETS = {"test_loss": "<=", "test_accuracy": ">="}
+
+
+def _held_out_metric(f: Fields) -> str | None:
+    """The held-out metric a ``target: {test_loss: v}`` or ``{test_accuracy: a}`` names."""
+    raw = f.get("target")
+    if isinstance(raw, Mapping):
+        return next((key for key in HELD_OUT_TARGETS if key in raw), None)
+    return None
+
+
+def _held_out_target(f: Fields, shape: _Shape) -> tuple[str, float]:
+    """A data problem's target on its held-out rows: the metric and its value, checked."""
+    metric = _held_out_metric(f)
+    assert metric is not None
+    raw = f.get("target")
+    if len(raw) != 1:
+        raise f.fail("target", f"{{{metric}: v}} takes no other key, got {show(raw)}")
+    block = f.nested("target", raw)
+    value = block.number(metric)
+    if shape.kind != "logreg":
+        raise block.fail(metric, "is a target for data problems (on their held-out rows)")
+    if shape.test_data is None:
+        raise block.fail(metric, "needs held-out rows: give data: {test_fraction: f} with f > 0")
+    if metric == "test_accuracy":
+        if shape.model["kind"] == "least_squares":
+            raise block.fail(metric, "least squares is not a classifier (give test_loss)")
+        if not 0.0 <= value <= 1.0:
+            raise block.fail(metric, f"must be a fraction between 0 and 1, got {value:g}")
+    return metric, value
 
 
 def _tags(f: Fields) -> tuple[str, ...]:

@@ -40,6 +40,7 @@ __all__ = [
     "logreg_batch_marked",
     "logreg_batch_touched",
     "logreg_full_loss",
+    "logreg_full_metrics",
     "unpack",
 ]
 
@@ -71,15 +72,24 @@ def _row_dot(w, indptr, indices, values, k):
 @_jit
 def logreg_full_loss(w, indptr, indices, values, labels, l2, n_reg):
     """Mean binary cross-entropy of sigmoid(w . a) over every row plus (l2/2) |w[:n_reg]|^2."""
+    return logreg_full_metrics(w, indptr, indices, values, labels, l2, n_reg)[0]
+
+
+@_jit
+def logreg_full_metrics(w, indptr, indices, values, labels, l2, n_reg):
+    """(loss, accuracy) over every row in one pass: the loss of :func:`logreg_full_loss`, and
+    the fraction of rows whose predicted label (w . a > 0) is theirs."""
     n = labels.shape[0]
     total = 0.0
+    right = 0
     for k in range(n):
         z = _row_dot(w, indptr, indices, values, k)
         total += _softplus(z) - labels[k] * z
+        right += (z > 0.0) == (labels[k] > 0.5)
     reg = 0.0
     for j in range(n_reg):
         reg += w[j] * w[j]
-    return total / n + 0.5 * l2 * reg
+    return total / n + 0.5 * l2 * reg, right / n
 
 
 @_jit

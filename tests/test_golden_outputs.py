@@ -193,14 +193,23 @@ def _available(extra: str) -> bool:
     return importlib.util.find_spec(extra) is not None
 
 
+#: What a JSON document says of the machine that wrote it, masked: the ``volatile`` block
+#: (times, threads) and the ``environment`` (versions, platform, CPU).
+_MACHINE_KEYS = ("volatile", "environment")
+
+
 def _strip_volatile(text: str) -> str:
-    """A JSON document without its ``volatile`` block (times, versions, host), re-serialised."""
+    """A JSON document without what depends on the machine, re-serialised: the blocks of
+    :data:`_MACHINE_KEYS`, and the last digits of floats (rounded to 12 significant digits:
+    numpy's BLAS takes other paths on other CPUs, e.g. in a data problem's Newton optimum)."""
 
     def strip(obj: object) -> object:
         if isinstance(obj, dict):
-            return {k: strip(v) for k, v in obj.items() if k != "volatile"}
+            return {k: strip(v) for k, v in obj.items() if k not in _MACHINE_KEYS}
         if isinstance(obj, list):
             return [strip(v) for v in obj]
+        if isinstance(obj, float):
+            return float(f"{obj:.12g}")
         return obj
 
     return json.dumps(strip(json.loads(text)), indent=1, sort_keys=False)

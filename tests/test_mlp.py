@@ -174,6 +174,7 @@ def test_shipped_digits_mlp_and_its_listed_weights():
     assert p.model["widths"] == [64, 32, 10] and p.dim == 64 * 32 + 32 + 32 * 10 + 10
     np.testing.assert_array_equal(p.start, glorot_start([64, 32, 10], 0))
     assert p.min_value is None and not p.minimizers and p.target == 0.05
-    assert p.problem_params()[6:].tolist() == [0.0, 0.0, 0.0, 1.0, 32.0]  # no dropout, tanh
+    # no dropout, tanh, one hidden layer of 32; the training rows last
+    assert p.problem_params()[6:].tolist() == [0.0, 0.0, 0.0, 1.0, 32.0, p.n_train()]
     listed = {row["name"]: row["dim"] for row in catalog()["problems"]}
     assert listed["digits_mlp"] == p.dim

@@ -65,6 +65,9 @@ class ProblemRef:
     target: float | None = None
     noise: float | None = None  # --noise (None: the file's gradient_noise)
     rotate: int | None = None  # --rotate's seed
+    target_metric: str = "loss"  # what ``target`` bounds (Problem.target_metric)
+    # The problem file's folder (absolute), where its data file's relative path starts.
+    folder: str | None = None
 
 
 @dataclass(frozen=True)
@@ -189,8 +192,9 @@ def problem_ref(problem: Problem) -> ProblemRef:
     dim = problem.dim if problem.kind == "vector" else None
     rotate = None if problem.file_rotation else problem.rotation_seed  # the file's: in its text
     variant = {"noise": problem.noise_override, "rotate": rotate}
+    aim = {"target": problem.target, "target_metric": problem.target_metric}
     if problem.source == "built-in":
-        return ProblemRef(problem.name, dim, target=problem.target, **variant)
+        return ProblemRef(problem.name, dim, **aim, **variant)
     path = Path(problem.source)
     try:
         text = path.read_text(encoding="utf-8")
@@ -199,20 +203,25 @@ def problem_ref(problem: Problem) -> ProblemRef:
             f"problem '{problem.name}' was not loaded from a file ({problem.source}); a cluster "
             "runs shipped problems and problem files"
         ) from None
+    folder = str(path.resolve().parent)
     again = problem_from_dict(
-        safeyaml.loads(text, problem.source), where=problem.source, dim=dim, source=problem.source
+        safeyaml.loads(text, problem.source),
+        where=problem.source,
+        dim=dim,
+        source=problem.source,
+        base_dir=Path(folder),
     )
     again = with_variant(again, **variant)
-    if _fingerprint(replace(again, target=problem.target)) != _fingerprint(problem):
+    if _fingerprint(replace(again, **aim)) != _fingerprint(problem):
         raise UsageError(f"{problem.source} changed after it was loaded; run again")
-    return ProblemRef(problem.source, dim, text, problem.target, **variant)
+    return ProblemRef(problem.source, dim, text, **aim, **variant, folder=folder)
 
 
 def _fingerprint(p: Problem) -> tuple[Any, ...]:
     data = files.digest(p.data.tobytes()) if p.data is not None else None
     return (
-        p.name, p.kind, p.dim, p.code_identity(), p.start.tobytes(), p.target, p.min_value,
-        p.steps, p.gradient_noise, p.scale, p.problem_params().tobytes(), data,
+        p.name, p.kind, p.dim, p.code_identity(), p.start.tobytes(), p.target, p.target_metric,
+        p.min_value, p.steps, p.gradient_noise, p.scale, p.problem_params().tobytes(), data,
     )  # fmt: skip
 
 
@@ -414,7 +423,7 @@ _SPECS: dict[tuple[Any, ...], OptimizerSpec] = {}
 def load_problem_ref(ref: ProblemRef) -> Problem:
     """The problem a reference names (cached per worker process)."""
     digest = files.digest(ref.text) if ref.text is not None else None
-    key = (ref.name, ref.dim, digest, ref.noise, ref.rotate)
+    key = (ref.name, ref.dim, digest, ref.noise, ref.rotate, ref.folder)
     if key not in _PROBLEMS:
         from adambench import safeyaml
         from adambench.problems import load_problem, problem_from_dict, with_variant
@@ -423,13 +432,15 @@ def load_problem_ref(ref: ProblemRef) -> Problem:
             p = load_problem(ref.name, dim=ref.dim)
         else:
             raw = safeyaml.loads(ref.text, ref.name)
-            p = problem_from_dict(raw, where=ref.name, dim=ref.dim, source=ref.name)
+            base = Path(ref.folder) if ref.folder is not None else None
+            p = problem_from_dict(raw, where=ref.name, dim=ref.dim, source=ref.name, base_dir=base)
         p = with_variant(p, noise=ref.noise, rotate=ref.rotate)
         if len(_PROBLEMS) > 64:
             _PROBLEMS.clear()
         _PROBLEMS[key] = p
     p = _PROBLEMS[key]
-    return p if p.target == ref.target else replace(p, target=ref.target)
+    aim = {"target": ref.target, "target_metric": ref.target_metric}
+    return p if (p.target, p.target_metric) == tuple(aim.values()) else replace(p, **aim)
 
 
 def load_spec(ref: SpecRef) -> OptimizerSpec:

@@ -26,7 +26,8 @@ if TYPE_CHECKING:
 
 __all__ = ["COLLECTED", "cores", "run_chunk"]
 
-#: The engine arrays a worker returns: those :func:`adambench.engine.jobs.collect` reads.
+#: The engine arrays a worker returns: those :func:`adambench.engine.jobs.collect` reads
+#: (and "EV", the evaluations part of "PS", without its minibatch permutation).
 COLLECTED = ("X", "M", "IM", "LT", "XT", "AVG")
 
 
@@ -85,6 +86,7 @@ def run_chunk(task: Task, on_compile: CompileFn | None = None) -> ChunkOutput:
 
     from adambench.cache import pop_notes
     from adambench.engine import jobs as engine
+    from adambench.engine.batches import kept_evaluations
 
     t0 = time.perf_counter()
     address, dask_threads = _worker()
@@ -113,6 +115,7 @@ def run_chunk(task: Task, on_compile: CompileFn | None = None) -> ChunkOutput:
                 [(part.config_index[k], part.seed_index + s) for k, s in b.runs], np.int64
             ).reshape(-1, 2)
             arrays = {key: np.ascontiguousarray(b.arrays[key]) for key in COLLECTED}
+            arrays["EV"] = kept_evaluations(job.problem, b.arrays)
             out.blocks.append(Block(part.job, runs, arrays))
         out.notes += [n for n in job.notes if n not in out.notes]
     out.notes += pop_notes()

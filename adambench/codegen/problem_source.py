@@ -446,26 +446,31 @@ def p_train(x, g, pd, data, ps, t, seed):
 
 
 # A data problem's model: pd = [gradient_noise, l2, n_regularised, batch_size, n_classes,
-# eval_every, input dropout, (an mlp's: hidden dropout, activation, layers, widths...)];
+# eval_every, input dropout, (an mlp's: hidden dropout, activation, layers, widths...),
+# n_train last]; ``data`` holds the n_train training rows, then the held-out rows (if any).
 # ps (per run) = [permutation of the samples..., the last loss evaluated (its float64 bits),
-# epoch of that permutation]. The loss returned is the full training set's (the gradient is the
-# minibatch's), evaluated at iterates 0, K, 2K, ... (K = eval_every): between two it is the
-# last one evaluated.
+# epoch of that permutation, the evaluations (K.record_evaluation)...]. The loss returned is
+# the full training set's (the gradient is the minibatch's), evaluated at iterates 0, K, 2K, ...
+# (K = eval_every): between two it is the last one evaluated. Each evaluation also measures the
+# held-out rows' loss and accuracy (in the same pass as their training loss would take).
 _DATA_TEMPLATE = """
 @jit
 def p_loss(x, pd, data):
+    train = data[: int(pd[-1])]
     return LOSS_ALL
 
 
 @jit
 def p_fg(x, g, pd, data):
+    train = data[: int(pd[-1])]
     GRAD_ALL
     return LOSS_ALL
 
 
 @jit
 def p_train(x, g, pd, data, ps, t, seed):
-    n = data.shape[0]
+    n = int(pd[-1])
+    train = data[:n]
     rows = K.minibatch_rows(ps, n, int(pd[3]), seed, t)
     GRAD_BATCH
     sigma = pd[0]
@@ -473,14 +478,20 @@ def p_train(x, g, pd, data, ps, t, seed):
         for i in range(g.shape[0]):
             g[i] += sigma * K.normal(seed, t, i)
     held = ps[n : n + 1].view(np.float64)
-    if (t - 1) % int(pd[5]) == 0:
+    every = int(pd[5])
+    if (t - 1) % every == 0:
         held[0] = LOSS_ALL
+        if data.shape[0] > n:
+            test = data[n:]
+            test_loss, test_accuracy = TEST_METRICS
+            K.record_evaluation(ps, n, (t - 1) // every, held[0], test_loss, test_accuracy)
     return held[0]
 """
 
 
 # A logistic model on sparse rows (``data`` packed by adambench.corpus.pack, read back by
-# S.unpack without a copy): the same pd and ps as above, plus pd[7] = 1 when the optimizer
+# S.unpack without a copy; a second row of it packs the held-out rows): the same pd and ps as
+# above, plus pd[7] = 1 when the optimizer
 # takes the minibatch's present coordinates only (lazy Adam: the absent ones marked -0.0).
 # The gradient and losses are the dense kernels' numbers, bit for bit (sparse_kernels.py).
 _SPARSE_DATA_TEMPLATE = """
@@ -555,8 +566,15 @@ def p_train(x, g, pd, data, ps, t, seed):
             if not S.is_absent(g[i]):
                 g[i] += sigma * K.normal(seed, t, i)
     held = ps[n : n + 1].view(np.float64)
-    if (t - 1) % int(pd[5]) == 0:
+    every = int(pd[5])
+    if (t - 1) % every == 0:
         held[0] = S.logreg_full_loss(x, indptr, indices, values, labels, pd[1], int(pd[2]))
+        if data.shape[0] > 1:  # the held-out rows, packed in data's second row
+            t_indptr, t_indices, t_values, t_labels = S.unpack(data[1:])
+            test_loss, test_accuracy = S.logreg_full_metrics(
+                x, t_indptr, t_indices, t_values, t_labels, pd[1], int(pd[2])
+            )
+            K.record_evaluation(ps, n, (t - 1) // every, held[0], test_loss, test_accuracy)
     return held[0]
 """
 
@@ -564,9 +582,10 @@ def p_train(x, g, pd, data, ps, t, seed):
 def _data_source(model: str) -> str:
     """The kernels of a data problem with model ``model`` (the kernels of :mod:`kernels`)."""
     if model == "mlp":
-        loss = "K.mlp_loss(x, data, pd)"
-        grad_all = "K.mlp_grad(x, g, data, np.arange(data.shape[0]), pd, 0, 0)"
-        grad_batch = "K.mlp_grad(x, g, data, rows, pd, seed, t)"
+        metrics = "K.mlp_metrics(x, ROWS, pd)"
+        grad_all = "K.mlp_grad(x, g, train, np.arange(train.shape[0]), pd, 0, 0)"
+        grad_batch = "K.mlp_grad(x, g, train, rows, pd, seed, t)"
+        loss = "K.mlp_loss(x, train, pd)"
     else:
         name, extra = {
             "logistic": ("logreg", ""),
@@ -574,20 +593,22 @@ def _data_source(model: str) -> str:
             "least_squares": ("lsq", ""),
         }[model]
         settings = f"pd[1], int(pd[2]){extra}"
-        loss = f"K.{name}_loss(x, data, {settings})"
-        grad_all = f"K.{name}_grad(x, g, data, np.arange(data.shape[0]), {settings})"
+        metrics = f"K.{name}_metrics(x, ROWS, {settings})"
+        loss = f"K.{name}_loss(x, train, {settings})"
+        grad_all = f"K.{name}_grad(x, g, train, np.arange(train.shape[0]), {settings})"
         # input dropout: the gradient of the batch's rows with features dropped (pd[6] = p)
         grad_batch = (
             f"if pd[6] > 0.0:\n"
-            f"        batch = K.drop_inputs(data, rows, int(pd[2]), pd[6], seed, t)\n"
+            f"        batch = K.drop_inputs(train, rows, int(pd[2]), pd[6], seed, t)\n"
             f"        K.{name}_grad(x, g, batch, np.arange(rows.shape[0]), {settings})\n"
             f"    else:\n"
-            f"        K.{name}_grad(x, g, data, rows, {settings})"
+            f"        K.{name}_grad(x, g, train, rows, {settings})"
         )
     return (
         _DATA_TEMPLATE.replace("LOSS_ALL", loss)
         .replace("GRAD_ALL", grad_all)
         .replace("GRAD_BATCH", grad_batch)
+        .replace("TEST_METRICS", metrics.replace("ROWS", "test"))
     )
 
 

@@ -22,7 +22,7 @@ import numpy as np
 
 from adambench import kernels as K
 from adambench.engine import metrics
-from adambench.engine.results import RunResult, Settings
+from adambench.engine.results import Evaluations, RunResult, Settings
 from adambench.optimizers.spec import OptimizerConfig, OptimizerSpec
 from adambench.problems import Problem
 
@@ -35,6 +35,7 @@ __all__ = [
     "advance_block",
     "collect_runs",
     "compile_batch",
+    "kept_evaluations",
     "run_arrays",
 ]
 
@@ -82,10 +83,10 @@ def run_arrays(
     dt = np.dtype(settings.dtype)
     n_rec = settings.steps // settings.every + 1
     R = len(runs)
-    ps_width = prob.problem_state_width()
+    ps_width = prob.problem_state_width(settings.steps)
     PS = np.zeros((R, ps_width), np.int64)
     if ps_width:
-        PS[:, -1] = -1  # no minibatch permutation drawn yet
+        PS[:, prob.n_train() + 1] = -1  # no minibatch permutation drawn yet
     M = np.full((R, K.N_FLOAT_METRICS), np.nan)
     M[:, K.M_BEST] = np.inf
     M[:, K.M_AVG_POW] = 1.0
@@ -120,7 +121,7 @@ def advance_block(
     from adambench.codegen.loops import RUNNER_ARGS  # imported with the runner, not at startup
 
     a = {k: v[lo:hi] for k, v in batch.arrays.items()}
-    target = prob.target if prob.target is not None else -math.inf
+    target = prob.loss_target if prob.loss_target is not None else -math.inf
     given = {
         **a,
         "pd": batch.pd,
@@ -309,6 +310,8 @@ def collect_runs(
     """Every run of the batches as a :class:`RunResult`, in (configuration, seed) order."""
     out: dict[tuple[int, int], RunResult] = {}
     for b in batches:
+        if "EV" not in b.arrays:
+            b.arrays["EV"] = kept_evaluations(prob, b.arrays)
         for r, (k, s) in enumerate(b.runs):
             out[(k, s)] = _run_result(prob, configs[k], settings, b.arrays, r, k, s, starts[s])
     return [out[key] for key in sorted(out)]
@@ -328,10 +331,15 @@ def _run_result(
     m, im = A["M"][r], A["IM"][r]
     code = int(im[K.I_STATUS])
     final_loss = float(m[K.M_FINAL])
-    status = metrics.status_of(code, int(im[K.I_TARGET_STEP]), float(m[K.M_STALL]), final_loss)
     x = A["X"][r].astype(np.float64)  # results hold float64 arrays, whatever the run's dtype
-    diverged = status == "diverged"
-    failed = diverged or status == "invalid_start"  # no iterate worth measuring
+    diverged = code == K.DIVERGED
+    failed = diverged or code == K.INVALID_START  # no iterate worth measuring
+    held_out = _held_out(prob, x, failed, A["EV"][r], im, final_loss)
+    target_step = int(im[K.I_TARGET_STEP])
+    if prob.target_metric != "loss" and prob.target is not None and held_out[2] is not None:
+        reached = held_out[2].first_reaching(prob.target_metric, prob.target)
+        target_step = -1 if reached is None else reached
+    status = metrics.status_of(code, target_step, float(m[K.M_STALL]), final_loss)
     n_rec = _recorded(code, im, settings.every)
     avg_x = avg_loss = None
     if settings.average_decay and code not in (K.INVALID_START,):
@@ -356,18 +364,50 @@ def _run_result(
         final_loss=final_loss if math.isfinite(final_loss) and not failed else None,
         best_loss=float(m[K.M_BEST]) if math.isfinite(m[K.M_BEST]) else None,
         best_step=int(im[K.I_BEST_STEP]) if im[K.I_BEST_STEP] >= 0 else None,
-        steps_to_target=int(im[K.I_TARGET_STEP]) if im[K.I_TARGET_STEP] >= 0 else None,
+        steps_to_target=target_step if target_step >= 0 else None,
         distance_to_minimum=None if failed else prob.distance_to_minimum(x),
         grad_norm=float(m[K.M_GNORM]) if math.isfinite(m[K.M_GNORM]) else None,
         accuracy=None if failed else prob.accuracy(x),
-        test_loss=None if failed or prob.test_data is None else prob.loss_numpy(x, test=True),
-        test_accuracy=None if failed else prob.accuracy(x, test=True),
+        test_loss=held_out[0],
+        test_accuracy=held_out[1],
+        evaluations=held_out[2],
         average_x=avg_x,
         average_loss=avg_loss,
         loss_trace=A["LT"][r, :n_rec].copy(),
         x_trace=A["XT"][r, :n_rec].astype(np.float64) if settings.record_x else None,
         trace_every=settings.every,
     )
+
+
+def kept_evaluations(prob: Problem, arrays: dict[str, np.ndarray]) -> np.ndarray:
+    """The part of a batch's per-run state ``PS`` that holds the evaluations of the held-out
+    rows (:func:`adambench.kernels.record_evaluation`): all a cluster worker returns of it."""
+    return np.ascontiguousarray(arrays["PS"][:, prob.n_train() + 2 :])
+
+
+def _held_out(
+    prob: Problem, x: np.ndarray, failed: bool, ev: np.ndarray, im: np.ndarray, final: float
+) -> tuple[float | None, float | None, Evaluations | None]:
+    """A run's test loss and accuracy at its last iterate (None: no held-out rows, or no
+    iterate worth measuring) and its evaluations: those the compiled loop kept (``ev``, its
+    row of :func:`kept_evaluations`), then the last iterate's."""
+    if prob.test_data is None:
+        return None, None, None
+    loss = None if failed else prob.loss_numpy(x, test=True)
+    accuracy = None if failed else prob.accuracy(x, test=True)
+    every = int(prob.model["eval_every"])
+    code, steps = int(im[K.I_STATUS]), int(im[K.I_STEPS])
+    # The last iterate the loop evaluated: a diverged run's last, a run stopped at its
+    # target's, else the one before the last step.
+    last = {K.DIVERGED: int(im[K.I_DIVERGED_AT]), K.STOPPED_AT_TARGET: steps}.get(code, steps - 1)
+    kept = ev.view(np.float64).reshape(-1, K.EVAL_FIELDS)
+    n = 0 if code == K.INVALID_START or last < 0 else min(last // every + 1, kept.shape[0])
+    rows = [(k * every, *kept[k]) for k in range(n)]
+    if not failed and (not rows or rows[-1][0] < steps):
+        rows.append((steps, final, loss, math.nan if accuracy is None else accuracy))
+    table = np.array(rows, float).reshape(-1, 1 + K.EVAL_FIELDS)
+    evaluations = Evaluations(table[:, 0].astype(np.int64), *table[:, 1:].T.copy())
+    return loss, accuracy, evaluations
 
 
 def _recorded(code: int, im: np.ndarray, every: int) -> int:

@@ -124,6 +124,12 @@ def prepare(
         raise UsageError("dim applies when the problem is given by name or path")
     configs = _configs(prob, optimizers, lr)
     _check_dtype_support(configs, check_dtype(dtype))
+    if stop_at_target and prob.target_metric != "loss":
+        raise UsageError(
+            f"stop at target stops a run at a training-loss target; {prob.name}'s target is "
+            f"on its {prob.target_metric.replace('_', ' ')}, measured every "
+            f"{prob.model['eval_every']} steps: runs go to their last step"
+        )
     n_steps = check_int("steps", prob.steps if steps is None else steps, 1, MAX_STEPS)
     n_seeds = check_int("seeds", seeds, 1, MAX_SEEDS)
     first = check_int("seed", seed, 0, MAX_SEED)
@@ -132,7 +138,7 @@ def prepare(
         raise UsageError(f"average decay must be in (0, 1), got {average_decay:g}")
     seed_list = tuple(range(first, first + n_seeds))
     every, want_x, notes = _traces(prob.dim, len(configs) * n_seeds, n_steps, every, record_x)
-    check_memory(prob, configs, n_seeds, n_steps // every + 1, want_x, average)
+    check_memory(prob, configs, n_seeds, n_steps // every + 1, want_x, average, n_steps)
     starts, start_kind = start_points(prob, start, seed_list)
     settings = Settings(
         steps=n_steps,
@@ -414,7 +420,7 @@ def _make_batches(
         runs = [(k, s) for k in members for s in range(len(seeds))]
         arrays = run_arrays(prob, configs, spec, runs, starts, seeds, settings)
         name = f"{prob.name} x {spec.name}"
-        pd, data = prob.problem_params(spec.sparse_gradient), prob.data_array()
+        pd, data = prob.problem_params(spec.sparse_gradient), prob.runner_data()
         batches.append(Batch(module, advance, warm, name, runs, arrays, pd, data))
     return batches
 

@@ -35,18 +35,20 @@ def check_memory(
     n_rec: int,
     record_x: bool,
     average: bool,
+    steps: int = 0,
 ) -> None:
     """Refuse (exit 2) a job whose per-run arrays (starts and those of
-    :func:`adambench.engine.batches.run_arrays`) exceed the available memory, before allocating
-    any: numpy would fail with a traceback, or the kernel's OOM killer end the process, only
-    after a long allocation."""
+    :func:`adambench.engine.batches.run_arrays`; ``steps``, the run's length, sizes a data
+    problem's evaluations) exceed the available memory, before allocating any: numpy would
+    fail with a traceback, or the kernel's OOM killer end the process, only after a long
+    allocation."""
     n = prob.dim
     per_seed = 0
     for c in configs:
         floats = 4 * n + c.spec.state_size(n) + len(c.spec.hyperparams) + K.N_FLOAT_METRICS
         floats += n_rec * (1 + (n if record_x else 0))
         floats += n if average else 0
-        per_seed += 8 * (floats + K.N_INT_METRICS + prob.problem_state_width())
+        per_seed += 8 * (floats + K.N_INT_METRICS + prob.problem_state_width(steps))
     need = n_seeds * per_seed
     have = available_memory()
     if have is not None and need > have:

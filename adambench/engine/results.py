@@ -32,6 +32,7 @@ __all__ = [
     "MAX_JSON_BYTES",
     "MAX_JSON_PARAMS",
     "SCHEMA_VERSION",
+    "Evaluations",
     "Result",
     "RunResult",
     "Settings",
@@ -61,6 +62,39 @@ class Settings:
     dtype: str = "float64"
 
 
+@dataclass(frozen=True)
+class Evaluations:
+    """A run's evaluations of a data problem's held-out rows: at iterates 0, K, 2K, ...
+    (K = eval_every, inside the compiled loop) and at its last iterate (when the run closes),
+    each with the full training loss measured there."""
+
+    steps: np.ndarray  # int64
+    train_loss: np.ndarray
+    test_loss: np.ndarray
+    test_accuracy: np.ndarray  # NaN for least squares (not a classifier)
+
+    def first_reaching(self, metric: str, target: float) -> int | None:
+        """The first evaluated step whose ``metric`` (test_loss at most, test_accuracy at
+        least) reaches ``target``; None if none does."""
+        values = getattr(self, metric)
+        hit = values <= target if metric == "test_loss" else values >= target
+        where = np.flatnonzero(hit)
+        return int(self.steps[where[0]]) if where.size else None
+
+    def best_test_accuracy(self) -> float | None:
+        """The highest test accuracy evaluated (None: none finite)."""
+        finite = self.test_accuracy[np.isfinite(self.test_accuracy)]
+        return float(finite.max()) if finite.size else None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "steps": self.steps.tolist(),
+            "train_loss": _vec(self.train_loss),
+            "test_loss": _vec(self.test_loss),
+            "test_accuracy": _vec(self.test_accuracy),
+        }
+
+
 @dataclass
 class RunResult:
     """One run: an optimizer configuration from one seed."""
@@ -85,6 +119,8 @@ class RunResult:
     #: A data problem's loss (with the penalty) and accuracy on its held-out rows, if any.
     test_loss: float | None = None
     test_accuracy: float | None = None
+    #: The held-out evaluations along the run (None: no held-out rows).
+    evaluations: Evaluations | None = None
     average_x: np.ndarray | None = None
     average_loss: float | None = None
     loss_trace: np.ndarray | None = None
@@ -141,6 +177,7 @@ class Result:
                     "value": finite_or_none(p.min_value),
                 },
                 "target": finite_or_none(p.target),
+                "target_metric": p.target_metric,
                 "gradient_noise": p.gradient_noise,
                 "rotate": p.rotation_seed,
             },
@@ -274,6 +311,7 @@ def run_dict(
     if held_out:  # a data problem with held-out rows (test_fraction > 0)
         out["test_loss"] = finite_or_none(r.test_loss)
         out["test_accuracy"] = finite_or_none(r.test_accuracy)
+        out["evaluations"] = r.evaluations.to_dict() if r.evaluations is not None else None
     if trace:
         out["trace"] = {
             "every": r.trace_every,

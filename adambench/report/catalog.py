@@ -14,6 +14,7 @@ from typing import Any
 from adambench import safeyaml
 from adambench.files import package_text, read_verified, sha256_of, write_verified
 from adambench.numbers import format_number
+from adambench.report.tables import target_text
 
 __all__ = [
     "catalog",
@@ -212,6 +213,8 @@ def describe(name: str, dim: int | None = None) -> list[tuple[str, str]]:
     lines.append(("start", _vec(p.start)))
     lines += _minimum_lines(p)
     target = "none" if p.target is None else f"loss <= {format_number(p.target, 'detail')}"
+    if p.target_metric != "loss":
+        target = target_text(p, "detail")
     lines.append(("target", target))
     domain = " x ".join(f"[{_value(a)}, {_value(b)}]" for a, b in p.domain[:4])
     lines.append(("domain", domain + (" ..." if p.dim > 4 else "")))
@@ -277,6 +280,7 @@ def problem_record(name: str, dim: int | None = None) -> dict[str, Any]:
         "domain": p.domain.tolist(),
         "minimum": {"x": [m.tolist() for m in p.minimizers], "value": p.min_value},
         "target": p.target,
+        "target_metric": p.target_metric,
         "steps": p.steps,
         "gradient_noise": p.gradient_noise,
         "suggested": {k: dict(v) for k, v in p.suggested.items()},

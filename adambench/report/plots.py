@@ -183,6 +183,8 @@ class Trace:
     x: np.ndarray | None
     final_x: np.ndarray | None
     start: np.ndarray | None
+    #: A data problem's held-out evaluations: (steps, test losses); None without held-out rows.
+    test_loss: tuple[np.ndarray, np.ndarray] | None = None
 
 
 @dataclass(frozen=True)
@@ -228,6 +230,9 @@ def from_result(result: Result) -> PlotData:
             x=r.x_trace,
             final_x=None if r.status in ("diverged", "invalid_start") else r.final_x,
             start=r.start,
+            test_loss=None
+            if r.evaluations is None
+            else (r.evaluations.steps, r.evaluations.test_loss),
         )
         for r in result.runs
     )
@@ -242,7 +247,7 @@ def from_result(result: Result) -> PlotData:
         seeds=result.settings.seeds,
         min_value=p.min_value,
         minimizers=tuple(p.minimizers),
-        target=p.target,
+        target=p.loss_target,
         traces=traces,
         problem=p,
     )
@@ -289,6 +294,7 @@ def _from_dict(data: dict[str, Any], where: str) -> PlotData:
             x=_array(r["trace"].get("x")),
             final_x=None if r["status"] in ("diverged", "invalid_start") else _array(r["final_x"]),
             start=_array(r.get("start")),
+            test_loss=_saved_test_loss(r.get("evaluations")),
         )
         for r in runs
     )
@@ -309,11 +315,19 @@ def _from_dict(data: dict[str, Any], where: str) -> PlotData:
         seeds=tuple(settings["seeds"]),
         min_value=minimum.get("value"),
         minimizers=tuple(np.array(m, float) for m in (minimum.get("x") or [])),
-        target=info.get("target"),
+        target=info.get("target") if info.get("target_metric", "loss") == "loss" else None,
         traces=traces,
         problem=problem,
         problem_note=note,
     )
+
+
+def _saved_test_loss(evaluations: Any) -> tuple[np.ndarray, np.ndarray] | None:
+    """A saved run's held-out evaluations as (steps, test losses); None if it has none."""
+    if not isinstance(evaluations, dict):
+        return None
+    steps = np.array(evaluations["steps"], dtype=float)
+    return steps, np.array(evaluations["test_loss"], dtype=float)
 
 
 def _reload(info: dict[str, Any], where: str) -> tuple[Problem | None, str | None]:
@@ -677,6 +691,25 @@ def _draw_loss(ax: Axes, pd: PlotData, colors: Sequence[Any]) -> tuple[str, list
     return scale, lines
 
 
+def _draw_test_loss(ax: Axes, pd: PlotData, colors: Sequence[Any], scale: str) -> bool:
+    """Each configuration's test loss at its evaluations, dashed (the median over seeds of
+    the runs evaluated at the same steps as the first): whether any was drawn."""
+    drawn = False
+    for k in range(len(pd.labels)):
+        evaluated = [t.test_loss for t in pd.traces_of(k) if t.test_loss is not None]
+        if not evaluated:
+            continue
+        steps = evaluated[0][0]
+        same = [v for s, v in evaluated if s.shape == steps.shape and np.array_equal(s, steps)]
+        with np.errstate(all="ignore"):
+            med = np.nanmedian(np.array(same), axis=0) if len(same) > 1 else same[0]
+            y = _finite_or_nan(curves.transform(med, scale, pd.min_value))
+        if np.isfinite(y).any():
+            ax.plot(steps, y, color=colors[k], lw=1.2, ls="--")
+            drawn = True
+    return drawn
+
+
 def _draw_ecdf(ax: Axes, pd: PlotData, colors: Sequence[Any]) -> None:
     """COCO-style ECDF: the fraction of (seed, target) pairs reached against the step (log),
     targets = minimum + 1e-1 .. 1e-8 (the best loss found by any run if no minimum is known)."""
@@ -752,7 +785,10 @@ def draw(pd: PlotData, contour: bool | None = None, animation: bool = False) -> 
         extra += _draw_paths(axes.pop(0), d, pd, colors, alpha)
     if p.data:
         extra += _draw_boundaries(axes.pop(0), d, pd, colors, alpha, animation)
-    scale, d.loss_lines = _draw_loss(axes.pop(0), pd, colors)
+    loss_axes = axes.pop(0)
+    scale, d.loss_lines = _draw_loss(loss_axes, pd, colors)
+    if _draw_test_loss(loss_axes, pd, colors, scale):
+        extra.append(Line2D([], [], color="k", ls="--", lw=1, label="test loss (held-out rows)"))
     if pd.target is not None:
         label = f"target ({target_legend(pd.target, pd.min_value, scale == 'gap')})"
         extra.append(Line2D([], [], color="k", ls=":", lw=1, label=label))

@@ -128,7 +128,7 @@ def _title(result: Result) -> str:
     if result.settings.dtype != "float64":  # the default goes unsaid
         title += f" in {result.settings.dtype}"
     if p.target is not None:
-        title += f", target {format_number(p.target, 'table')}"
+        title += f", target {target_text(p, 'table')}"
     if p.gradient_noise > 0 and p.kind != "logreg":
         title += f", gradient noise {format_number(p.gradient_noise, 'table')}"
     if len(seeds) > 1:
@@ -184,6 +184,18 @@ def _row(result: Result, k: int, s: ConfigSummary) -> list[str]:
     if result.settings.average_decay:
         row.append(_stat(s.average_loss, many))
     return row
+
+
+def target_text(problem: Problem, style: str = "value") -> str:
+    """The problem's target in words: its value for a training-loss target, e.g.
+    ``test accuracy >= 0.9`` for one on the held-out rows."""
+    from adambench.problems import HELD_OUT_TARGETS
+
+    value = format_number(problem.target, style)
+    if problem.target_metric == "loss":
+        return value
+    words = problem.target_metric.replace("_", " ")
+    return f"{words} {HELD_OUT_TARGETS[problem.target_metric]} {value}"
 
 
 def shows_gap(problem: Problem) -> bool:

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from adambench.numbers import distinct_number, format_number
-from adambench.report.tables import shows_gap
+from adambench.report.tables import shows_gap, target_text
 
 if TYPE_CHECKING:
     from adambench.engine.metrics import ConfigSummary
@@ -45,9 +45,7 @@ def _alone(result: Result, s: ConfigSummary) -> str:
     med, target = _med(result), result.problem.target
     if s.steps_to_target is not None:
         first = format_number(s.steps_to_target.median, "steps")
-        return (
-            f"{s.label} reached the target ({format_number(target, 'value')}) at {med}step {first}"
-        )
+        return f"{s.label} reached the target ({target_text(result.problem)}) at {med}step {first}"
     if s.final_loss is None:
         return f"{s.label} {_failure([s])}"
     if target is None:
@@ -80,7 +78,7 @@ def _race(result: Result, summaries: Sequence[ConfigSummary]) -> str:
     best = min(pool, key=lambda s: s.steps_to_target.median)  # type: ignore[union-attr]
     others = [s for s in reached if s is not best]
     if not others:
-        target = format_number(result.problem.target, "value")
+        target = target_text(result.problem)
         steps = best.steps_to_target.median  # type: ignore[union-attr]
         at = f"{_med(result)}step {format_number(steps, 'steps')}"
         return f"only {best.label} reached the target ({target}), at {at}"
@@ -136,7 +134,7 @@ def _lowest_loss(result: Result, summaries: Sequence[ConfigSummary]) -> str:
     """No one reached the target: who ended with the lowest loss, and the runner-up."""
     target = result.problem.target
     head = (
-        f"no optimizer reached the target ({format_number(target, 'value')}) "
+        f"no optimizer reached the target ({target_text(result.problem)}) "
         f"in {result.settings.steps} steps"
         if target is not None
         else ""

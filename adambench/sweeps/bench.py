@@ -593,8 +593,10 @@ def _suite_problem(suite: Suite, k: int, noise: float | None, rotate: int | None
         raise ConfigError(f"'problems[{k}]': {e}", where=suite.where) from None
     if item.gap is not None:
         assert prob.min_value is not None
-        return replace(prob, target=prob.min_value + item.gap)
-    return prob if item.target is None else replace(prob, target=item.target)
+        return replace(prob, target=prob.min_value + item.gap, target_metric="loss")
+    if item.target is None:
+        return prob
+    return replace(prob, target=item.target, target_metric="loss")
 
 
 def _entry(
