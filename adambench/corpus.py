@@ -19,6 +19,7 @@ Kingma & Ba (Section 6.1), from ``numpy.random.default_rng(data_seed)``:
 
 from __future__ import annotations
 
+import itertools
 import math
 from dataclasses import dataclass
 
@@ -98,6 +99,11 @@ def _zipf_probabilities(vocab: int, zipf: float) -> np.ndarray:
     return weights / weights.sum()
 
 
+#: Documents are drawn in batches of about this many words (one batch for the default corpus),
+#: so the largest corpus (50M words) never holds all its draws at once.
+_BATCH_WORDS = 1 << 20
+
+
 def bag_of_words(
     n_docs: int = 2000,
     vocab: int = 10000,
@@ -111,37 +117,60 @@ def bag_of_words(
     rng = np.random.default_rng(data_seed)
     probabilities = _zipf_probabilities(vocab, zipf)
     lengths = 1 + rng.poisson(doc_length - 1, size=n_docs)
-    indptr = [0]
-    indices, values = [], []
-    for length in lengths:
-        words, counts = np.unique(
-            rng.choice(vocab, size=length, p=probabilities), return_counts=True
-        )
-        indices.append(words)
-        values.append(np.log1p(counts.astype(np.float64)))
-        indptr.append(indptr[-1] + words.shape[0])
+    indptr, indices, values = _documents(rng, lengths, probabilities)
     truth = np.zeros(vocab)
     chosen = rng.choice(vocab, size=min(informative, vocab), replace=False)
     truth[chosen] = rng.standard_normal(chosen.shape[0])
-    rows = SparseRows(
-        np.asarray(indptr, dtype=np.int64),
-        np.concatenate(indices).astype(np.int64),
-        np.concatenate(values),
-        np.zeros(n_docs),
-        vocab,
-    )
-    scores = np.array([_row_dot(rows, k, truth) for k in range(n_docs)])
+    scores = _row_sums(indptr, values * truth[indices])
     scores -= np.median(scores)
     spread = scores.std()
     scores *= signal / spread if spread > 0 else 0.0
     chance = 1.0 / (1.0 + np.exp(-scores))
     labels = (rng.random(n_docs) < chance).astype(np.float64)
-    return SparseRows(rows.indptr, rows.indices, rows.values, labels, vocab)
+    return SparseRows(indptr, indices, values, labels, vocab)
 
 
-def _row_dot(rows: SparseRows, k: int, w: np.ndarray) -> float:
-    lo, hi = rows.indptr[k], rows.indptr[k + 1]
-    return math.fsum(rows.values[lo:hi] * w[rows.indices[lo:hi]])
+def _documents(
+    rng: np.random.Generator, lengths: np.ndarray, probabilities: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Every document's words, drawn as ``rng.choice(vocab, size=length, p=probabilities)``
+    one document after the other would draw them, as CSR arrays: the words of a row ascending,
+    each once, valued ``log(1 + count)``.
+
+    ``Generator.choice`` with ``p`` maps ``random(length)`` through the normalised cumulative
+    probabilities (``searchsorted(..., side="right")``), and consecutive ``random`` calls
+    continue one stream, so a batch of documents takes one ``random`` call; its (document,
+    word) keys sorted give each row's distinct words and their counts.
+    """
+    vocab = probabilities.shape[0]
+    cdf = probabilities.cumsum()
+    cdf /= cdf[-1]
+    n_docs = lengths.shape[0]
+    per_batch = max(1, _BATCH_WORDS * n_docs // max(1, int(lengths.sum())))
+    row_sizes, indices, counts = [], [], []
+    for first in range(0, n_docs, per_batch):
+        sizes = lengths[first : first + per_batch]
+        words = cdf.searchsorted(rng.random(int(sizes.sum())), side="right")
+        owners = np.repeat(np.arange(sizes.shape[0], dtype=np.int64), sizes)
+        keys, key_counts = np.unique(owners * vocab + words, return_counts=True)
+        rows = keys // vocab
+        row_sizes.append(np.bincount(rows, minlength=sizes.shape[0]))
+        indices.append(keys - rows * vocab)
+        counts.append(key_counts)
+    indptr = np.concatenate(([0], np.cumsum(np.concatenate(row_sizes)))).astype(np.int64)
+    values = np.log1p(np.concatenate(counts).astype(np.float64))
+    return indptr, np.concatenate(indices).astype(np.int64), values
+
+
+def _row_sums(indptr: np.ndarray, products: np.ndarray) -> np.ndarray:
+    """Each row's sum of ``products``, exactly rounded (``math.fsum``: the scores do not depend
+    on the order of a row's terms)."""
+    terms = products.tolist()
+    bounds = indptr.tolist()
+    return np.array(
+        [math.fsum(terms[lo:hi]) for lo, hi in itertools.pairwise(bounds)],
+        dtype=np.float64,
+    )
 
 
 def pack(rows: SparseRows) -> np.ndarray:

@@ -19,6 +19,7 @@ __all__ = [
     "finite_or_none",
     "format_number",
     "json_value",
+    "nonnegative_number",
     "number_or_none",
     "rate_delta_text",
 ]
@@ -37,6 +38,22 @@ def number_or_none(v: Any) -> float | None:
     if v is None or isinstance(v, bool) or not isinstance(v, (int, float)):
         return None
     return float(v) if math.isfinite(v) else None
+
+
+def nonnegative_number(
+    value: Any, error: Callable[[str], Exception], shown: str | None = None
+) -> float:
+    """``value`` as a float when it is a finite number >= 0 (an int or a float, not a bool);
+    else raises ``error(message)`` with the message ``must be a number >= 0, got ...``: the
+    value shown as ``shown`` (how its file wrote it) or else as its repr.
+
+    ``error`` builds the caller's error from the message (``--noise`` prefixes the flag, a
+    file names its key), so every check of a gradient noise says the same thing.
+    """
+    number = number_or_none(value)
+    if number is None or number < 0:
+        raise error(f"must be a number >= 0, got {repr(value) if shown is None else shown}")
+    return number
 
 
 def json_value(v: Any) -> Any:

@@ -29,6 +29,7 @@ from adambench import expr, minima, safeyaml
 from adambench.errors import AdambenchError, ConfigError, ProblemError, UsageError, did_you_mean
 from adambench.fields import Fields, show
 from adambench.limits import MAX_DIM, MAX_STEPS
+from adambench.numbers import nonnegative_number
 from adambench.problem_files import TAGS, builtin_files, mlp_size
 
 if TYPE_CHECKING:
@@ -357,17 +358,20 @@ def with_variant(
     """
     changes: dict[str, Any] = {}
     if noise is not None:
-        if isinstance(noise, bool) or not isinstance(noise, (int, float)) or not noise >= 0:
-            raise UsageError(f"--noise must be a number >= 0, got {noise!r}")
+        noise = nonnegative_number(noise, _noise_flag_error)
         if problem.kind == "logreg" and noise > 0:
             raise UsageError(
                 "--noise applies to expression and vector problems (data problems' "
                 "gradients are already minibatch estimates)"
             )
-        changes["gradient_noise"] = changes["noise_override"] = float(noise)
+        changes["gradient_noise"] = changes["noise_override"] = noise
     if rotate is not None:
         changes.update(_rotated(problem, rotate))
     return replace(problem, **changes) if changes else problem
+
+
+def _noise_flag_error(message: str) -> AdambenchError:
+    return UsageError(f"--noise {message}")
 
 
 def _rotate_flag_error(message: str) -> AdambenchError:

@@ -6,7 +6,13 @@ import math
 
 import pytest
 
-from adambench.numbers import STYLES, distinct_number, format_number, rate_delta_text
+from adambench.numbers import (
+    STYLES,
+    distinct_number,
+    format_number,
+    nonnegative_number,
+    rate_delta_text,
+)
 
 VALUES = [
     0.0, -0.0, 1.0, -1.0, 2.5, 99.5, 100.0, 123.456, 999.0, 1e5 - 1, 1e5, 123456.0, 1e9, 3e9,
@@ -84,3 +90,38 @@ def test_distinct_number_keeps_the_style_when_it_shows_the_difference():
     assert distinct_number(1.231e-6, 2.5e-6) == format_number(1.231e-6) == "1.23e-06"
     assert distinct_number(0.00119837, 0.00119842, "table") == "0.00119837"
     assert distinct_number(1.2341e-6, 1.2342e-6) == "1.2341e-06"
+
+
+class _Refused(Exception):
+    pass
+
+
+@pytest.mark.parametrize(("value", "expected"), [(0, 0.0), (0.0, 0.0), (3, 3.0), (0.25, 0.25)])
+def test_nonnegative_number_returns_the_float(value, expected):
+    got = nonnegative_number(value, _Refused)
+    assert got == expected and type(got) is float
+
+
+@pytest.mark.parametrize(
+    ("value", "shown"),
+    [
+        (-0.5, "-0.5"),
+        (-1, "-1"),
+        (True, "True"),  # YAML's `noise: true`: a bool is not a number
+        (False, "False"),
+        (math.nan, "nan"),
+        (math.inf, "inf"),  # the file keys refuse inf, so --noise does too
+        (-math.inf, "-inf"),
+        ("0.5", "'0.5'"),  # text is the caller's to parse (a file's YAML 1.1 1e-3)
+        (None, "None"),
+    ],
+)
+def test_nonnegative_number_refuses_the_rest_through_the_callers_error(value, shown):
+    with pytest.raises(_Refused) as e:
+        nonnegative_number(value, _Refused)
+    assert str(e.value) == f"must be a number >= 0, got {shown}"
+
+
+def test_nonnegative_number_shows_the_value_as_the_caller_wrote_it():
+    with pytest.raises(_Refused, match=r"^must be a number >= 0, got int -1$"):
+        nonnegative_number(-1.0, _Refused, "int -1")

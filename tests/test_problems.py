@@ -228,11 +228,14 @@ def test_the_wheel_ships_every_problem_file_as_package_data(tmp_path):
     from pathlib import Path
 
     root = Path(__file__).resolve().parent.parent
-    subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(tmp_path), str(root)],
+    built = subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-w", str(tmp_path), str(root)],
         check=True,
         capture_output=True,
+        text=True,
     )
+    # every folder of package data is listed in `packages` (setuptools warns of one left out)
+    assert "absent from the `packages` configuration" not in built.stdout + built.stderr
     (wheel,) = tmp_path.glob("adambench-*.whl")
     names = zipfile.ZipFile(wheel).namelist()
     for name in builtin_files():

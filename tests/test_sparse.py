@@ -3,11 +3,14 @@ ones (bit for bit) and torch autograd, and lazy Adam against torch.optim.SparseA
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 
+from adambench import corpus as corpus_module
 from adambench import kernels, sparse_kernels
-from adambench.corpus import bag_of_words
+from adambench.corpus import SparseRows, bag_of_words
 
 
 @pytest.fixture(scope="module")
@@ -41,6 +44,75 @@ def test_corpus_is_seeded_sparse_zipf_and_balanced():
     assert np.count_nonzero(first.indices == 0) > 0.9 * first.n_rows
     assert np.unique(first.indices).shape[0] < 0.5 * first.n_features
     assert 0.35 < first.labels.mean() < 0.65
+
+
+def _loop_bag_of_words(n_docs, vocab, doc_length, zipf, informative, signal, data_seed):
+    """bag_of_words as it was written before it drew its documents at once: one
+    ``rng.choice`` and ``np.unique`` per document, one ``math.fsum`` per score."""
+    rng = np.random.default_rng(data_seed)
+    weights = 1.0 / np.arange(1, vocab + 1, dtype=np.float64) ** zipf
+    probabilities = weights / weights.sum()
+    lengths = 1 + rng.poisson(doc_length - 1, size=n_docs)
+    indptr, indices, values = [0], [], []
+    for length in lengths:
+        words, counts = np.unique(
+            rng.choice(vocab, size=length, p=probabilities), return_counts=True
+        )
+        indices.append(words)
+        values.append(np.log1p(counts.astype(np.float64)))
+        indptr.append(indptr[-1] + words.shape[0])
+    truth = np.zeros(vocab)
+    chosen = rng.choice(vocab, size=min(informative, vocab), replace=False)
+    truth[chosen] = rng.standard_normal(chosen.shape[0])
+    indptr = np.asarray(indptr, dtype=np.int64)
+    indices = np.concatenate(indices).astype(np.int64)
+    values = np.concatenate(values)
+    scores = np.array(
+        [
+            math.fsum(values[indptr[k] : indptr[k + 1]] * truth[indices[indptr[k] : indptr[k + 1]]])
+            for k in range(n_docs)
+        ]
+    )
+    scores -= np.median(scores)
+    spread = scores.std()
+    scores *= signal / spread if spread > 0 else 0.0
+    chance = 1.0 / (1.0 + np.exp(-scores))
+    labels = (rng.random(n_docs) < chance).astype(np.float64)
+    return SparseRows(indptr, indices, values, labels, vocab)
+
+
+@pytest.mark.parametrize(
+    "settings",
+    [
+        {},  # the shipped bow problem's corpus
+        {"n_docs": 300, "vocab": 500, "doc_length": 40},
+        {"n_docs": 50, "vocab": 1, "informative": 1},
+        {"n_docs": 50, "vocab": 2, "doc_length": 30, "informative": 2},
+        {"n_docs": 200, "zipf": 0.0},
+        {"n_docs": 200, "doc_length": 1},
+        {"n_docs": 100, "vocab": 3, "doc_length": 1, "informative": 3},
+        {"n_docs": 100, "vocab": 50, "zipf": 100.0, "informative": 5},
+        {"n_docs": 2, "vocab": 5, "doc_length": 3, "informative": 2},
+        {"n_docs": 100, "informative": 0},
+        {"n_docs": 100, "signal": 0.0},
+        {"n_docs": 40, "vocab": 1_000_000, "doc_length": 50},
+    ],
+)
+@pytest.mark.parametrize("data_seed", [0, 7, 2**63 - 1])
+@pytest.mark.parametrize("batch_words", [None, 37])
+def test_corpus_is_the_one_the_per_document_loop_drew(
+    settings, data_seed, batch_words, monkeypatch
+):
+    # Bit for bit: the shipped problems, the golden outputs and the docs depend on the corpus.
+    # batch_words 37 draws the documents in many small batches (one stream all the same).
+    if batch_words is not None:
+        monkeypatch.setattr(corpus_module, "_BATCH_WORDS", batch_words)
+    args = {**corpus_module.BOW_DEFAULTS, **settings, "data_seed": data_seed}
+    new, old = bag_of_words(**args), _loop_bag_of_words(**args)
+    for name in ("indptr", "indices", "values", "labels"):
+        mine, theirs = getattr(new, name), getattr(old, name)
+        assert mine.dtype == theirs.dtype and np.array_equal(mine, theirs), name
+    assert new.n_features == old.n_features
 
 
 def test_sparse_logistic_equals_the_dense_kernels_bit_for_bit(corpus):

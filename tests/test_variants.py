@@ -87,6 +87,8 @@ def test_noise_and_rotation_through_the_cli_are_reported_and_reproducible():
     [
         (["beale", "--rotate", "-1"], "--rotate takes a seed"),
         (["beale", "--noise", "-0.5"], "--noise must be a number >= 0"),
+        (["beale", "--noise", "inf"], "--noise must be a number >= 0, got inf"),
+        (["beale", "--noise", "nan"], "--noise must be a number >= 0, got nan"),
         (["noisy_logreg", "--rotate", "1"], "not to data problems"),
         (["rosenbrock_nd", "--dim", "2001", "--rotate", "1"], "at most 2000 variables"),
     ],

@@ -13,7 +13,7 @@ from adambench.errors import ConfigError, did_you_mean
 from adambench.fields import Fields, Wording
 from adambench.fields import show as shown_value
 from adambench.limits import DTYPES, MAX_SEED, MAX_SEEDS
-from adambench.numbers import format_number
+from adambench.numbers import format_number, nonnegative_number
 
 __all__ = [
     "DEFAULT_TOLERANCES",
@@ -185,6 +185,15 @@ def _run_settings(
     return out
 
 
+def _noise(ctx: SuiteContext) -> float:
+    """A case's ``noise``: a finite number >= 0."""
+    return nonnegative_number(
+        ctx.number("noise"),
+        lambda message: ctx.fail("noise", message),
+        shown_value(ctx.raw["noise"]),
+    )
+
+
 def _case(
     index: int,
     raw: Any,
@@ -214,9 +223,7 @@ def _case(
     if not isinstance(problem, str) or not problem.strip():
         raise ctx.fail("problem", "is required: a shipped problem name or a problem file")
     dim = None if raw.get("dim") is None else ctx.integer("dim", 1, 100_000_000)
-    noise = None if raw.get("noise") is None else ctx.number("noise")
-    if noise is not None and not noise >= 0:
-        raise ctx.fail("noise", f"must be a number >= 0, got {shown_value(raw['noise'])}")
+    noise = None if raw.get("noise") is None else _noise(ctx)
     rotate = None if raw.get("rotate") is None else ctx.integer("rotate", 0, 2**63 - 1)
     opt = raw.get("optimizer")
     if isinstance(opt, str):

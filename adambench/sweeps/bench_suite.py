@@ -16,6 +16,7 @@ from typing import Any
 from adambench.errors import ConfigError, UsageError, did_you_mean
 from adambench.fields import Fields, number_like
 from adambench.limits import MAX_SEED, MAX_SEEDS, MAX_STEPS
+from adambench.numbers import nonnegative_number
 
 __all__ = [
     "BUILTIN_SUITES",
@@ -197,9 +198,11 @@ def _suite_problem(f: Fields, k: int, item: Any) -> SuiteProblem:
     steps = p.integer("steps", 1, MAX_STEPS) if "steps" in p else None
     target, gap = _target(p, item.get("target"))
     start = _start(p, item.get("start", "random"))
-    noise = p.number("noise") if "noise" in p else None
-    if noise is not None and not noise >= 0:
-        raise p.fail("noise", f"must be a number >= 0, got {item['noise']}")
+    noise = None
+    if "noise" in p:
+        noise = nonnegative_number(
+            p.number("noise"), lambda message: p.fail("noise", message), str(item["noise"])
+        )
     rotate = p.integer("rotate", 0, MAX_SEED) if "rotate" in p else None
     return SuiteProblem(item["problem"], steps, start, target, gap, noise, rotate)
 
