@@ -479,7 +479,7 @@ def problem_from_dict(
         settings["target_metric"], settings["target"] = held_out
     if shape.kind == "logreg" and shape.data is not None:
         notes += _batch_notes(_n_rows(shape), shape.model["batch_size"])
-        notes += _eval_notes(shape.model["eval_every"])
+        notes += _eval_notes(shape.model["eval_every"], shape.test_data is not None)
     problem = Problem(
         name=name.strip(),
         description=description.strip(),
@@ -1181,12 +1181,14 @@ def _next_nice(value: int) -> int:
     return value * 5 // 2 if str(value)[0] == "2" else value * 2
 
 
-def _eval_notes(every: int) -> list[str]:
-    """What the losses mean when the training loss is not evaluated at every step."""
+def _eval_notes(every: int, held_out: bool) -> list[str]:
+    """What the losses mean when the training loss (and the held-out rows) are not evaluated
+    at every step."""
     if every == 1:
         return []
+    what = "the training loss and the held-out rows are" if held_out else "the training loss is"
     return [
-        f"the training loss is evaluated every {every} steps (and at the last): best loss, "
+        f"{what} evaluated every {every} steps (and at the last): best loss, "
         f"steps to target and recorded losses are those of iterates 0, {every}, {2 * every}, ..."
     ]
 
