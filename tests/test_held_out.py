@@ -258,3 +258,35 @@ def test_held_out_targets_that_cannot_work_are_refused_in_one_line(tmp_path, kin
     with pytest.raises(AdambenchError, match=message) as caught:
         load_problem(path)
     assert "\n" not in str(caught.value) and "p.yaml" in str(caught.value)
+
+
+# ---------------------------------------------------------------------------------------------
+# The CI gate on the held-out rows
+
+
+def test_the_gate_checks_held_out_accuracy_and_loss_and_a_held_out_target(softmax_file, tmp_path):
+    aimed = _write(tmp_path, "gate_aimed", "softmax", "target: {test_accuracy: 0.5}\n")
+    suite = {
+        "name": "held",
+        "seeds": 2,
+        "cases": [
+            {"name": "good", "problem": str(softmax_file), "optimizer": "sgd(lr=0.5)",
+             "expect": {"test_accuracy_at_least": 0.5, "test_loss_below": 5.0}},
+            {"name": "greedy", "problem": str(softmax_file), "optimizer": "sgd(lr=0.5)",
+             "expect": {"test_accuracy_at_least": 0.999}},
+            {"name": "aimed", "problem": str(aimed), "optimizer": "sgd(lr=0.5)",
+             "expect": {"status": "reached_target", "steps_to_target_at_most": 60}},
+        ],
+    }  # fmt: skip
+    result = adambench.check(suite)
+    verdicts = {c.id: {k.name: k.passed for k in c.checks} for c in result.cases}
+    assert verdicts["good"] == {"test_accuracy_at_least": True, "test_loss_below": True}
+    assert verdicts["greedy"] == {"test_accuracy_at_least": False}
+    assert verdicts["aimed"] == {"status": True, "steps_to_target_at_most": True}
+    good = result.cases[0]
+    runs = adambench.run(load_problem(softmax_file), ["sgd(lr=0.5)"], seeds=2).runs
+    assert good.metrics["test_accuracy"] == np.median([r.test_accuracy for r in runs])
+    bad = {"cases": [{"name": "a", "problem": "noisy_logreg", "optimizer": "adam",
+                      "expect": {"test_accuracy_at_least": 0.5}}]}  # fmt: skip
+    with pytest.raises(AdambenchError, match="'noisy_logreg' holds out no rows"):
+        adambench.check(bad)

@@ -80,6 +80,7 @@ def _facts(
         "minimum": minimum.get("x") is not None
         or any(r.get("distance_to_minimum") is not None for r in runs.values()),
         "data": problem.get("kind") == "logreg",
+        "held_out": any("test_loss" in r for r in runs.values()),
     }
     f_star = minimum.get("value")
     return facts, float(f_star) if isinstance(f_star, (int, float)) else None

@@ -70,7 +70,8 @@ class Metric:
     higher_is_better: bool = False
     excess: bool = False  # compared as the excess over the problem's minimum value
     default: Tolerance | None = None  # None: not compared with a baseline unless a suite asks
-    needs: str | None = None  # "target", "minimum" or "data": when the metric exists at all
+    # "target", "minimum", "data" or "held_out" (rows held out): when the metric exists at all
+    needs: str | None = None
 
 
 METRICS: dict[str, Metric] = {
@@ -105,6 +106,13 @@ METRICS: dict[str, Metric] = {
             higher_is_better=True,
             default=Tolerance(atol=0.01),
             needs="data",
+        ),
+        Metric("test_loss", "median held-out loss at the last iterate", needs="held_out"),
+        Metric(
+            "test_accuracy",
+            "median held-out accuracy at the last iterate",
+            higher_is_better=True,
+            needs="held_out",
         ),
     )
 }
@@ -177,5 +185,7 @@ EXPECTATIONS: dict[str, tuple[str, str, str]] = {
     "distance_to_minimum_below": ("distance_to_minimum", "<", "positive"),
     "grad_norm_below": ("grad_norm", "<", "positive"),
     "accuracy_at_least": ("accuracy", ">=", "fraction"),
+    "test_loss_below": ("test_loss", "<", "number"),
+    "test_accuracy_at_least": ("test_accuracy", ">=", "fraction"),
     "diverged_rate_at_most": ("diverged_rate", "<=", "fraction"),
 }

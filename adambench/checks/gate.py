@@ -175,6 +175,8 @@ def _run_record(r: Any) -> dict[str, Any]:
         "distance_to_minimum": r.distance_to_minimum,
         "grad_norm": r.grad_norm,
         "accuracy": r.accuracy,
+        "test_loss": r.test_loss,
+        "test_accuracy": r.test_accuracy,
     }
 
 

@@ -18,9 +18,9 @@ def _missing(metric: str, metrics: Mapping[str, Any]) -> str:
     """Why a metric has no number (None means the worst value or not available)."""
     if metric == "steps_to_target":
         return "the median run did not reach the target"
-    if metric in ("final_loss", "best_loss", "distance_to_minimum", "grad_norm"):
+    if metric in ("final_loss", "best_loss", "distance_to_minimum", "grad_norm", "test_loss"):
         return "the median run diverged"
-    if metric == "accuracy" and metrics.get("diverged_rate", 0) >= 0.5:
+    if "accuracy" in metric and metrics.get("diverged_rate", 0) >= 0.5:
         return "the median run diverged"
     return "not available"
 

@@ -109,6 +109,7 @@ def problem_facts(problem: Problem) -> dict[str, bool]:
         "target": problem.target is not None,
         "minimum": bool(problem.minimizers),
         "data": problem.kind == "logreg",
+        "held_out": problem.test_data is not None,
     }
 
 
@@ -118,6 +119,7 @@ def _check_applicable(case: CaseSpec, problem: Problem, where: str) -> None:
         "target": f"'{problem.name}' has no target",
         "minimum": f"'{problem.name}' has no known minimiser",
         "data": f"'{problem.name}' is not a data problem (accuracy needs one)",
+        "held_out": f"'{problem.name}' holds out no rows (give its data a test_fraction > 0)",
     }
     for exp in case.expect:
         metric = METRICS.get(exp.metric)
