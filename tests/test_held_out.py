@@ -290,3 +290,27 @@ def test_the_gate_checks_held_out_accuracy_and_loss_and_a_held_out_target(softma
                       "expect": {"test_accuracy_at_least": 0.5}}]}  # fmt: skip
     with pytest.raises(AdambenchError, match="'noisy_logreg' holds out no rows"):
         adambench.check(bad)
+
+
+def test_the_loss_panel_draws_the_held_out_loss_and_a_legend_inside_the_figure(softmax_file):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from adambench.report import plots
+
+    long = "sgd(lr=0.5, momentum=0.9, nesterov=true, schedule=inverse_sqrt)"
+    result = adambench.run(load_problem(softmax_file), ["sgd(lr=0.5)", long], steps=30)
+    pd = plots.from_result(result)
+    drawing = plots.draw(pd)
+    ax = drawing.loss_lines[0].axes
+    dashed = [line for line in ax.get_lines() if line.get_linestyle() == "--"]
+    assert len(dashed) == 2  # one per configuration, at its evaluations
+    for line, run in zip(dashed, result.runs, strict=True):
+        np.testing.assert_array_equal(line.get_xdata(), run.evaluations.steps)
+    legend = drawing.fig.legends[0]
+    assert "test loss (held-out rows)" in [t.get_text() for t in legend.get_texts()]
+    drawing.fig.canvas.draw()
+    box = legend.get_window_extent()
+    assert box.x0 >= 0 and box.x1 <= drawing.fig.bbox.width  # the long label is not cut
+    saved = plots.from_dict(json.loads(result.to_json(trace=True)), "r.json")
+    assert np.array_equal(saved.traces[1].test_loss[1], result.runs[1].evaluations.test_loss)

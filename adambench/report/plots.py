@@ -774,7 +774,9 @@ def draw(pd: PlotData, contour: bool | None = None, animation: bool = False) -> 
     p = plan(pd, contour, animation)
     n_panels = int(p.surface) + int(p.data) + int(p.loss) + int(p.ecdf)
     widths = [1.22] * int(p.surface) + [1.0] * (n_panels - int(p.surface))
-    fig = Figure(figsize=(4.3 * sum(widths), 4.7), layout="constrained", dpi=100)
+    # Wide enough for the legend's longest entry, each on a line of its own at worst.
+    inches = max(4.3 * sum(widths), (max(map(len, pd.labels), default=0) + 5) / 12 + 0.2)
+    fig = Figure(figsize=(inches, 4.7), layout="constrained", dpi=100)
     axes = list(fig.subplots(1, n_panels, width_ratios=widths, squeeze=False)[0])
     colors = _colors(len(pd.labels))
     d = Drawing(fig, list(p.notes), [], [], [], [], None)
@@ -801,11 +803,19 @@ def draw(pd: PlotData, contour: bool | None = None, animation: bool = False) -> 
         for c, m, label in zip(colors, shapes, pd.labels, strict=True)
     ]
     handles += extra
-    ncols = min(len(handles), 5 if n_panels > 1 else 3)
+    ncols = _legend_columns([h.get_label() for h in handles], inches)
     fig.legend(handles=handles, loc="outside lower center", ncols=ncols, frameon=False)
     seeds = f", {len(pd.seeds)} seeds" if many else ""
     d.title = fig.suptitle(f"{pd.name}: {pd.steps} steps{seeds}", fontsize=12)
     return d
+
+
+def _legend_columns(labels: Sequence[str], inches: float) -> int:
+    """As many legend columns (at most 5) as entries of the longest label fit side by side in
+    a figure ``inches`` wide (about 12 characters an inch at the legend's 10 points, and 5 for
+    an entry's line): a legend wider than the figure would be cut at its edges."""
+    longest = max((len(label) for label in labels), default=1)
+    return max(1, min(len(labels), 5, int(inches * 12 // (longest + 5))))
 
 
 def _draw_paths(
