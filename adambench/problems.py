@@ -761,7 +761,7 @@ def _data_problem(f: Fields, base_dir: Path | None) -> _Shape:
     train_x, train_y, test_x, test_y = _split(data, features, target)
     if len(test_y):
         source += f"; {len(train_y)} rows for training, {len(test_y)} held out"
-    _data_batching(f, model, len(train_y))
+    _data_batching(f, model, len(train_y), len(test_y))
     table = design(train_x, train_y, model["bias"])
     test = design(test_x, test_y, model["bias"]) if len(test_y) else None
     per_class = table.shape[1] - 1
@@ -793,7 +793,7 @@ def _sparse_shape(
     train, test = _sparse_split(data, corpus)
     if test is not None:
         source += f"; {train.n_rows} rows for training, {test.n_rows} held out"
-    _data_batching(f, model, train.n_rows)
+    _data_batching(f, model, train.n_rows, test.n_rows if test is not None else 0)
     if model["bias"]:
         train, test = train.with_bias(), test.with_bias() if test is not None else None
     n = train.n_features
@@ -855,7 +855,7 @@ def _sparse_split(data: Fields, corpus: SparseRows) -> tuple[SparseRows, SparseR
     return train, test
 
 
-def _data_batching(f: Fields, model: dict[str, Any], n_train: int) -> None:
+def _data_batching(f: Fields, model: dict[str, Any], n_train: int, n_test: int) -> None:
     """The model's batch size (at most the training rows) and its default eval_every."""
     model["batch_size"] = f.nested("model", f.get("model") or {}).integer(
         "batch_size", 1, n_train, min(16, n_train)
@@ -863,7 +863,7 @@ def _data_batching(f: Fields, model: dict[str, Any], n_train: int) -> None:
     if model["eval_every"] == 0:
         steps = f.get("steps")
         cap = steps if isinstance(steps, int) and not isinstance(steps, bool) else MAX_STEPS
-        model["eval_every"] = default_eval_every(n_train, model["batch_size"], cap)
+        model["eval_every"] = default_eval_every(n_train, model["batch_size"], cap, n_test)
 
 
 def _data_variables(f: Fields, default: list[str] | None, n: int) -> tuple[str, ...]:
@@ -1162,14 +1162,15 @@ def _optimum_note(model: str, steps: int) -> str:
     return f"optimum by {method} on the full-batch loss ({steps} steps)"
 
 
-def default_eval_every(n_train: int, batch_size: int, steps: int) -> int:
-    """The ``eval_every`` of a data problem whose file gives none: measuring the full training
-    loss costs about n_train / batch_size minibatch steps, so measuring every
-    10 n_train / batch_size steps keeps it near 10 % of the run or under. That count is rounded
-    up to 1, 2 or 5 times a power of ten (200 rows in batches of 16: 125, so 200), and capped by
-    the problem's ``steps`` (the last iterate is always measured). Full-batch problems get 10:
-    their loss is a second pass over the rows, as dear as the gradient's."""
-    wanted = math.ceil(10 * n_train / batch_size)
+def default_eval_every(n_train: int, batch_size: int, steps: int, n_test: int = 0) -> int:
+    """The ``eval_every`` of a data problem whose file gives none: an evaluation passes over
+    the n_train training rows and the n_test held-out ones, a row of loss costing about half a
+    row of gradient, so evaluating every 10 max(n_train, n_test) / batch_size steps keeps it
+    near 10 % of the run or under. That count is rounded up to 1, 2 or 5 times a power of ten
+    (200 rows in batches of 16: 125, so 200), and capped by the problem's ``steps`` (the last
+    iterate is always measured). Full-batch problems get 10: their loss is a second pass over
+    the rows, as dear as the gradient's."""
+    wanted = math.ceil(10 * max(n_train, n_test) / batch_size)
     nice = 1
     while nice < wanted:
         nice = _next_nice(nice)

@@ -252,12 +252,16 @@ def test_eval_every_changes_what_is_measured_not_the_run(softmax_problem, tmp_pa
 def test_default_eval_every_keeps_measuring_near_a_tenth_of_the_run(
     n_train, batch, steps, expected
 ):
-    from adambench.problems import default_eval_every
+    from adambench.problems import MAX_STEPS, default_eval_every
 
     every = default_eval_every(n_train, batch, steps)
     assert every == expected
     # One measurement (n_train rows) per `every` steps (batch rows each): at most ~10 % extra.
     assert every == steps or n_train / (every * batch) <= 0.1
+    # Held out rows fewer than the training rows change nothing; more set the pace.
+    assert default_eval_every(n_train, batch, steps, n_train // 4) == every
+    more = default_eval_every(n_train, batch, MAX_STEPS, 3 * n_train)
+    assert (3 * n_train) / (more * batch) <= 0.1 < (3 * n_train) / (more * batch / 5)
 
 
 def test_a_data_problem_without_eval_every_gets_the_default():
