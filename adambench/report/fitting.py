@@ -112,10 +112,14 @@ def fit(
     available = console.width if width is None else width
     present = {_name(c) for c in table.columns}
     order = [name for name in drop if name in present]
-    full = _layout(console, _without(table, set(quiet) & set(order)))[0]
+    hidden = set(quiet) & set(order)
+    # Measuring is most of the cost of a table (every cell rendered): the whole table's
+    # measurement serves both its minimum width and the first candidate when no column is quiet.
+    whole = _layout(console, table) if not hidden else None
+    full = (whole or _layout(console, _without(table, hidden)))[0]
     for k in range(len(order) + 1):
         candidate = _without(table, set(order[:k]))
-        minimum, maximum, ranges = _layout(console, candidate)
+        minimum, maximum, ranges = whole if k == 0 and whole else _layout(console, candidate)
         if maximum <= available:
             return FittedTable(candidate, tuple(order[:k]), maximum, available, full, tuple(quiet))
         lows, highs = [lo for lo, _ in ranges], [hi for _, hi in ranges]
