@@ -314,3 +314,31 @@ def test_the_loss_panel_draws_the_held_out_loss_and_a_legend_inside_the_figure(s
     assert box.x0 >= 0 and box.x1 <= drawing.fig.bbox.width  # the long label is not cut
     saved = plots.from_dict(json.loads(result.to_json(trace=True)), "r.json")
     assert np.array_equal(saved.traces[1].test_loss[1], result.runs[1].evaluations.test_loss)
+
+
+# ---------------------------------------------------------------------------------------------
+# Sweeps and tuning ranked on the held-out rows
+
+
+def test_a_sweep_ranks_by_held_out_error_and_loss_and_reloads_the_same(softmax_file, tmp_path):
+    from adambench.sweeps.result import load_sweep_result
+
+    sw = adambench.sweep(
+        softmax_file, ["sgd"], ["lr=0.01:1:log3"], seeds=2, steps=40, metric="test_error"
+    )
+    runs = sw.result.runs
+    for stat in sw.stats():
+        mine = [1.0 - r.test_accuracy for r in runs if r.config_index == stat.point]
+        assert stat.value == pytest.approx(np.median(mine), abs=1e-15)
+    ranked = [s.value for s in sw.ranked()]
+    assert ranked == sorted(ranked)
+    losses = sw.ranked("test_loss")
+    assert losses[0].value == min(
+        np.median([r.test_loss for r in runs if r.config_index == k]) for k in range(3)
+    )
+    path = tmp_path / "sweep.json"
+    path.write_text(sw.to_json())
+    again = load_sweep_result(path)
+    assert [(s.point, s.value) for s in again.ranked()] == [(s.point, s.value) for s in sw.ranked()]
+    with pytest.raises(UsageError, match="test_loss needs held-out rows"):
+        adambench.sweep("noisy_logreg", ["adam"], ["lr=0.1"], steps=5, metric="test_loss")

@@ -132,7 +132,8 @@ def run(
     tune_metric: Annotated[
         str | None,
         typer.Option(
-            help="Choose by final_loss, best_loss, steps_to_target or success_rate "
+            help="Choose by final_loss, best_loss, steps_to_target, success_rate, "
+            "test_loss or test_error (1 - held-out accuracy) "
             "(default: final_loss).",
             rich_help_panel=TUNED_PANEL,
         ),

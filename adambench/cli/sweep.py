@@ -78,7 +78,8 @@ def sweep(
     metric: Annotated[
         str | None,
         typer.Option(
-            help="Rank by final_loss, best_loss, steps_to_target or success_rate "
+            help="Rank by final_loss, best_loss, steps_to_target, success_rate, "
+            "test_loss or test_error (1 - held-out accuracy) "
             "(median over seeds; default: final_loss)."
         ),
     ] = None,

@@ -35,6 +35,12 @@ class Outcomes:
     final: np.ndarray  # NaN where unknown
     best: np.ndarray
     steps_to_target: np.ndarray
+    test_loss: np.ndarray  # held-out rows, at the last iterate (NaN without them)
+    test_error: np.ndarray  # 1 - held-out accuracy
+
+    def has_held_out(self) -> bool:
+        """Whether any run measured held-out rows."""
+        return bool(np.isfinite(self.test_loss).any())
 
     @staticmethod
     def empty(n_points: int, n_seeds: int) -> Outcomes:
@@ -43,16 +49,28 @@ class Outcomes:
 
         return Outcomes(
             z(bool, True), z(bool, False), z(bool, False), z(float, np.nan), z(float, np.nan),
-            z(float, np.nan),
+            z(float, np.nan), z(float, np.nan), z(float, np.nan),
         )  # fmt: skip
 
-    def set(self, p: int, s: int, status: str, final: Any, best: Any, stt: Any) -> None:
+    def set(
+        self,
+        p: int,
+        s: int,
+        status: str,
+        final: Any,
+        best: Any,
+        stt: Any,
+        test_loss: Any = None,
+        test_accuracy: Any = None,
+    ) -> None:
         self.failed[p, s] = status in ("diverged", "invalid_start")
         self.diverged[p, s] = status == "diverged"
         self.reached[p, s] = status == "reached_target"
         self.final[p, s] = np.nan if final is None else final
         self.best[p, s] = np.nan if best is None else best
         self.steps_to_target[p, s] = np.nan if stt is None else stt
+        self.test_loss[p, s] = np.nan if test_loss is None else test_loss
+        self.test_error[p, s] = np.nan if test_accuracy is None else 1.0 - test_accuracy
 
 
 @dataclass(frozen=True)
@@ -115,7 +133,13 @@ def per_run_values(o: Outcomes, metric: str) -> np.ndarray:
     """Each run's value for ``metric`` (lower is better, failed runs +inf; success: 1 or 0)."""
     if metric == "success_rate":
         return o.reached.astype(float)
-    src = {"final_loss": o.final, "best_loss": o.best, "steps_to_target": o.steps_to_target}
+    src = {
+        "final_loss": o.final,
+        "best_loss": o.best,
+        "steps_to_target": o.steps_to_target,
+        "test_loss": o.test_loss,
+        "test_error": o.test_error,
+    }
     if metric not in src:
         raise UsageError(f"unknown metric '{metric}'{did_you_mean(metric, METRICS)}")
     v = src[metric]
@@ -177,6 +201,8 @@ RANKING = {
         "lowest median steps to target",
         "lowest median final loss",
     ),
+    "test_loss": ("fewest failed runs", "lowest median test loss", "lowest upper quartile"),
+    "test_error": ("fewest failed runs", "lowest median test error", "lowest upper quartile"),
 }
 
 

@@ -45,7 +45,7 @@ SWEEP_KEYS = {
     "seed": "the first seed",
     "steps": "steps per run",
     "start": "default, random or a point",
-    "metric": "final_loss, best_loss, steps_to_target or success_rate",
+    "metric": "final_loss, best_loss, steps_to_target, success_rate, test_loss or test_error",
     "max_runs": "refuse sweeps of more runs",
     "dtype": "float64 (default) or float32: parameters, optimizer state and gradient",
 }

@@ -111,7 +111,7 @@ def prepare_sweep(
 
     p = plan(problem, optimizers, grid, seeds=seeds, max_runs=max_runs, dim=dim, where=where)
     prob = p.problem
-    check_metric(metric, prob.target, prob.name)
+    check_metric(metric, prob.target, prob.name, prob.test_data is not None)
     n_steps = prob.steps if steps is None else steps
     # Only the start and the end of each run are recorded: a sweep needs no trajectories.
     valid = isinstance(n_steps, int) and not isinstance(n_steps, bool) and n_steps >= 1

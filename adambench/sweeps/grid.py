@@ -19,6 +19,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "GRID_DIGITS",
+    "HELD_OUT_METRICS",
     "LOG_DIGITS",
     "MAX_AXIS_POINTS",
     "MAX_HEATMAPS",
@@ -38,7 +39,11 @@ __all__ = [
 MAX_HEATMAPS = 24
 
 
-METRICS = ("final_loss", "best_loss", "steps_to_target", "success_rate")
+METRICS = ("final_loss", "best_loss", "steps_to_target", "success_rate", "test_loss", "test_error")
+
+#: The metrics measured on a data problem's held-out rows, at the last iterate (test_error is
+#: 1 - test accuracy, so that lower is better as for every other metric but success_rate).
+HELD_OUT_METRICS = ("test_loss", "test_error")
 
 
 METRIC_NAMES = {
@@ -46,6 +51,8 @@ METRIC_NAMES = {
     "best_loss": "best loss",
     "steps_to_target": "steps to target",
     "success_rate": "success rate",
+    "test_loss": "test loss",
+    "test_error": "test error",
 }
 
 

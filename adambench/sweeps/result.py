@@ -22,7 +22,7 @@ from adambench.sweeps.aggregate import (
     aggregate,
     heatmaps,
 )
-from adambench.sweeps.grid import METRIC_NAMES, METRICS, Axis
+from adambench.sweeps.grid import HELD_OUT_METRICS, METRIC_NAMES, METRICS, Axis
 from adambench.sweeps.plan import Base, Point
 
 __all__ = [
@@ -60,7 +60,7 @@ class SweepResult:
     dtype: str = "float64"  # of the parameters and state (results before 0.2 have float64)
 
     def __post_init__(self) -> None:
-        check_metric(self.metric, self.target, self.problem)
+        check_metric(self.metric, self.target, self.problem, self.outcomes.has_held_out())
 
     @property
     def runs(self) -> int:
@@ -69,7 +69,7 @@ class SweepResult:
     def stats(self, metric: str | None = None) -> list[PointStat]:
         """Per-configuration statistics in grid order (see :func:`aggregate`)."""
         m = metric or self.metric
-        check_metric(m, self.target, self.problem)
+        check_metric(m, self.target, self.problem, self.outcomes.has_held_out())
         return aggregate(self.outcomes, m)
 
     def ranked(self, metric: str | None = None) -> list[PointStat]:
@@ -134,7 +134,12 @@ class SweepResult:
         return _from_dict(data, where)
 
 
-def check_metric(metric: str, target: float | None, problem: str) -> None:
+def check_metric(
+    metric: str, target: float | None, problem: str, held_out: bool | None = None
+) -> None:
+    """Refuse a metric the sweep cannot rank by: unknown, steps to target or success rate
+    without a target, a held-out metric without held-out rows (``held_out`` None: not known
+    here, e.g. a saved sweep whose runs all failed)."""
     if metric not in METRICS:
         raise UsageError(
             f"unknown metric '{metric}'{did_you_mean(metric, METRICS)}; "
@@ -142,6 +147,11 @@ def check_metric(metric: str, target: float | None, problem: str) -> None:
         )
     if metric in ("steps_to_target", "success_rate") and target is None:
         raise UsageError(f"metric {metric} needs a problem with a target; {problem} has none")
+    if metric in HELD_OUT_METRICS and held_out is False:
+        raise UsageError(
+            f"metric {metric} needs held-out rows (a data problem with test_fraction > 0); "
+            f"{problem} has none"
+        )
 
 
 def rule_text(metric: str, seeds: Sequence[int]) -> str:
@@ -198,7 +208,7 @@ def outcomes_of(result: Result, n_points: int) -> Outcomes:
     for r in result.runs:
         o.set(
             r.config_index, seed_index[r.seed], r.status, r.final_loss, r.best_loss,
-            r.steps_to_target,
+            r.steps_to_target, r.test_loss, r.test_accuracy,
         )  # fmt: skip
     return o
 
@@ -232,7 +242,10 @@ def _from_dict(data: Mapping[str, Any], where: str) -> SweepResult:
         seen = np.zeros((len(points), len(seeds)), bool)
         for r in data["runs"]:
             p, s = index[r["label"]], seed_index[r["seed"]]
-            o.set(p, s, r["status"], r["final_loss"], r["best_loss"], r["steps_to_target"])
+            o.set(
+                p, s, r["status"], r["final_loss"], r["best_loss"], r["steps_to_target"],
+                r.get("test_loss"), r.get("test_accuracy"),
+            )  # fmt: skip
             seen[p, s] = True
         if not seen.all():
             raise ConfigError("the sweep's runs are incomplete", where=where)

@@ -457,7 +457,7 @@ def run_tuned(
     from adambench.problems import load_problem
 
     prob = problem if not isinstance(problem, (str, Path)) else load_problem(problem, dim=dim)
-    check_metric(tune_metric, prob.target, prob.name)
+    check_metric(tune_metric, prob.target, prob.name, prob.test_data is not None)
     n_seeds = check_int("seeds", seeds, 1, MAX_SEEDS)
     first = check_int("seed", seed, 0, MAX_SEED)
     n_tune = check_int("tune seeds", n_seeds if tune_seeds is None else tune_seeds, 1, MAX_SEEDS)
