@@ -24,6 +24,8 @@ def main() -> None:
 def _warm() -> None:
     """Import what commands use and install numba's registries (what the first cached kernel
     call does in a fresh process, ~0.25 s); no threads are started, so forking stays safe."""
+    import importlib.metadata  # noqa: F401  (list: the entry-point scan)
+
     import numba  # noqa: F401
     import numpy  # noqa: F401
     import rich.console
@@ -32,7 +34,10 @@ def _warm() -> None:
     from numba.core.registry import cpu_target
 
     import adambench.engine
+    import adambench.optimizers.plugins
+    import adambench.optimizers.rules
     import adambench.problems
+    import adambench.report.catalog
     import adambench.report.tables  # noqa: F401
     from adambench.cli.app import prebuild
 
