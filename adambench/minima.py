@@ -197,7 +197,9 @@ def target(f: Fields, min_value: float | None, n: int, dropped: bool = False) ->
     if not isinstance(raw, Mapping):
         return f.as_number(raw, "target")
     block = f.nested("target", raw)
-    block.unknown_keys(("gap", "per_coordinate", "formula"))
+    # test_loss and test_accuracy (a data problem's held-out targets) are read by the problem
+    # layer; named here so that a misspelling of them gets its "did you mean".
+    block.unknown_keys(("gap", "per_coordinate", "formula", "test_loss", "test_accuracy"))
     if "gap" not in raw:
         return _value(f, "target", n)
     if len(raw) != 1:

@@ -241,6 +241,7 @@ _HELD_OUT_REFUSALS = [
     ("softmax", "target: {test_accuracy: 0.5, gap: 1}", r"takes no other key"),
     ("least_squares", "target: {test_accuracy: 0.5}", r"least squares is not a classifier"),
     ("no_split", "target: {test_loss: 0.5}", r"needs held-out rows: give data: \{test_fraction"),
+    ("softmax", "target: {test_acc: 0.9}", r"'test_acc' \(did you mean 'test_accuracy'"),
 ]
 
 
