@@ -381,7 +381,10 @@ def _run_result(
 
 def kept_evaluations(prob: Problem, arrays: dict[str, np.ndarray]) -> np.ndarray:
     """The part of a batch's per-run state ``PS`` that holds the evaluations of the held-out
-    rows (:func:`adambench.kernels.record_evaluation`): all a cluster worker returns of it."""
+    rows (:func:`adambench.kernels.record_evaluation`): all a cluster worker returns of it.
+    Arrays with neither (a journal of an older version) hold no evaluation."""
+    if "PS" not in arrays:
+        return np.zeros((arrays["X"].shape[0], 0), np.int64)
     return np.ascontiguousarray(arrays["PS"][:, prob.n_train() + 2 :])
 
 
