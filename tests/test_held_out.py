@@ -343,3 +343,16 @@ def test_a_sweep_ranks_by_held_out_error_and_loss_and_reloads_the_same(softmax_f
     assert [(s.point, s.value) for s in again.ranked()] == [(s.point, s.value) for s in sw.ranked()]
     with pytest.raises(UsageError, match="test_loss needs held-out rows"):
         adambench.sweep("noisy_logreg", ["adam"], ["lr=0.1"], steps=5, metric="test_loss")
+
+
+def test_a_bench_needs_a_training_loss_target_for_a_problem_aimed_at_held_out_rows(tmp_path):
+    from adambench.sweeps.bench import run_bench
+    from adambench.sweeps.bench_suite import Suite, SuiteProblem
+
+    aimed = str(_write(tmp_path, "bench_aimed", "softmax", "target: {test_accuracy: 0.5}\n"))
+    bare = Suite("s", (SuiteProblem(aimed, steps=20),), optimizers=("sgd",), seeds=1)
+    with pytest.raises(UsageError, match="target is on its test accuracy; a bench compares"):
+        run_bench(bare)
+    given = Suite("s", (SuiteProblem(aimed, steps=20, target=5.0),), optimizers=("sgd",), seeds=1)
+    entry = json.loads(run_bench(given).to_json())["bench"]["problems"][0]
+    assert entry["target"] == 5.0  # the suite's training-loss target, judged on the loss

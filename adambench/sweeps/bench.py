@@ -587,6 +587,11 @@ def _suite_problem(suite: Suite, k: int, noise: float | None, rotate: int | None
         prob = with_variant(prob, **_variant(item, prob, noise, rotate))
         if item.gap is not None and prob.min_value is None:
             raise UsageError(f"{prob.name} has no known minimum for a target gap")
+        if prob.target_metric != "loss" and item.gap is None and item.target is None:
+            raise UsageError(
+                f"{prob.name}'s target is on its {prob.target_metric.replace('_', ' ')}; a "
+                "bench compares training losses: give the problem a target: or gap: here"
+            )
     except AdambenchError as e:
         if suite.where is None:
             raise
