@@ -343,6 +343,11 @@ def test_a_sweep_ranks_by_held_out_error_and_loss_and_reloads_the_same(softmax_f
     assert [(s.point, s.value) for s in again.ranked()] == [(s.point, s.value) for s in sw.ranked()]
     with pytest.raises(UsageError, match="test_loss needs held-out rows"):
         adambench.sweep("noisy_logreg", ["adam"], ["lr=0.1"], steps=5, metric="test_loss")
+    # Every run diverged: nothing was measured on the held-out rows, but they are there.
+    lost = adambench.sweep(softmax_file, ["sgd"], ["lr=1e6"], steps=20, metric="test_error")
+    assert lost.held_out and lost.stats()[0].state == "diverged"
+    path.write_text(lost.to_json())
+    assert load_sweep_result(path).ranked()[0].state == "diverged"
 
 
 def test_a_bench_needs_a_training_loss_target_for_a_problem_aimed_at_held_out_rows(tmp_path):

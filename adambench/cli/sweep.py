@@ -326,6 +326,6 @@ def sweep_show(
         _check_plot_path(plot)
         sw = load_sweep_result(file)
         if metric is not None:
-            check_metric(metric, sw.target, sw.problem)
+            check_metric(metric, sw.target, sw.problem, sw.held_out)
         _print_sweep(sw, metric, top, quiet)
         _plot_sweep(sw, plot, metric, quiet)

@@ -38,10 +38,6 @@ class Outcomes:
     test_loss: np.ndarray  # held-out rows, at the last iterate (NaN without them)
     test_error: np.ndarray  # 1 - held-out accuracy
 
-    def has_held_out(self) -> bool:
-        """Whether any run measured held-out rows."""
-        return bool(np.isfinite(self.test_loss).any())
-
     @staticmethod
     def empty(n_points: int, n_seeds: int) -> Outcomes:
         def z(dtype: Any, fill: Any) -> np.ndarray:

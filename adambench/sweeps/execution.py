@@ -156,4 +156,5 @@ def _from_result(p: Plan, result: Result, metric: str) -> SweepResult:
         result=result,
         minimum=p.problem.min_value,
         dtype=result.settings.dtype,
+        held_out=p.problem.test_data is not None,
     )

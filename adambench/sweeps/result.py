@@ -58,9 +58,10 @@ class SweepResult:
     result: Result | None = None
     minimum: float | None = None  # the problem's minimum value, when known
     dtype: str = "float64"  # of the parameters and state (results before 0.2 have float64)
+    held_out: bool = False  # the problem holds rows out (test_loss, test_error can rank)
 
     def __post_init__(self) -> None:
-        check_metric(self.metric, self.target, self.problem, self.outcomes.has_held_out())
+        check_metric(self.metric, self.target, self.problem, self.held_out)
 
     @property
     def runs(self) -> int:
@@ -69,7 +70,7 @@ class SweepResult:
     def stats(self, metric: str | None = None) -> list[PointStat]:
         """Per-configuration statistics in grid order (see :func:`aggregate`)."""
         m = metric or self.metric
-        check_metric(m, self.target, self.problem, self.outcomes.has_held_out())
+        check_metric(m, self.target, self.problem, self.held_out)
         return aggregate(self.outcomes, m)
 
     def ranked(self, metric: str | None = None) -> list[PointStat]:
@@ -134,12 +135,9 @@ class SweepResult:
         return _from_dict(data, where)
 
 
-def check_metric(
-    metric: str, target: float | None, problem: str, held_out: bool | None = None
-) -> None:
+def check_metric(metric: str, target: float | None, problem: str, held_out: bool) -> None:
     """Refuse a metric the sweep cannot rank by: unknown, steps to target or success rate
-    without a target, a held-out metric without held-out rows (``held_out`` None: not known
-    here, e.g. a saved sweep whose runs all failed)."""
+    without a target, a held-out metric on a problem that holds out no rows."""
     if metric not in METRICS:
         raise UsageError(
             f"unknown metric '{metric}'{did_you_mean(metric, METRICS)}; "
@@ -147,7 +145,7 @@ def check_metric(
         )
     if metric in ("steps_to_target", "success_rate") and target is None:
         raise UsageError(f"metric {metric} needs a problem with a target; {problem} has none")
-    if metric in HELD_OUT_METRICS and held_out is False:
+    if metric in HELD_OUT_METRICS and not held_out:
         raise UsageError(
             f"metric {metric} needs held-out rows (a data problem with test_fraction > 0); "
             f"{problem} has none"
@@ -260,6 +258,8 @@ def _from_dict(data: Mapping[str, Any], where: str) -> SweepResult:
             points=points,
             outcomes=o,
             metric=str(block["metric"]),
+            # a held-out problem's runs carry test_loss (null for a failed run)
+            held_out=any("test_loss" in r for r in data["runs"]),
             notes=[],
             minimum=_minimum_value(prob),
             dtype=_dtype_of(data["settings"], where),
