@@ -43,6 +43,7 @@ __all__ = [
     "MAX_STEPS",
     "TAGS",
     "Problem",
+    "checked_noise",
     "default_eval_every",
     "haar_rotation",
     "is_path",
@@ -188,14 +189,14 @@ class Problem:
     def problem_state_width(self, steps: int = 0) -> int:
         """Integers of per-run state the kernels keep: the minibatch permutation, the last
         loss evaluated, the permutation's epoch, then (with held-out rows) room for the
-        evaluations of a run of ``steps`` steps (:meth:`evaluations`), three floats each."""
+        evaluations of a run of ``steps`` steps (:meth:`evaluation_count`), three floats each."""
         if self.kind != "logreg" or self.data is None:
             return 0
         from adambench.kernels import EVAL_FIELDS
 
-        return self.n_train() + 2 + EVAL_FIELDS * self.evaluations(steps)
+        return self.n_train() + 2 + EVAL_FIELDS * self.evaluation_count(steps)
 
-    def evaluations(self, steps: int) -> int:
+    def evaluation_count(self, steps: int) -> int:
         """How many evaluations of the held-out rows a run of ``steps`` steps makes inside
         the compiled loop: at iterates 0, K, 2K, ... before the last (K = eval_every; the last
         iterate's are measured when the run closes). 0 without held-out rows."""
@@ -358,7 +359,7 @@ def with_variant(
     """
     changes: dict[str, Any] = {}
     if noise is not None:
-        noise = nonnegative_number(noise, _noise_flag_error)
+        noise = checked_noise(noise)
         if problem.kind == "logreg" and noise > 0:
             raise UsageError(
                 "--noise applies to expression and vector problems (data problems' "
@@ -370,8 +371,9 @@ def with_variant(
     return replace(problem, **changes) if changes else problem
 
 
-def _noise_flag_error(message: str) -> AdambenchError:
-    return UsageError(f"--noise {message}")
+def checked_noise(value: Any) -> float:
+    """``--noise``'s value as a float: a finite number >= 0, else a usage error (exit 2)."""
+    return nonnegative_number(value, lambda message: UsageError(f"--noise {message}"))
 
 
 def _rotate_flag_error(message: str) -> AdambenchError:
@@ -473,10 +475,8 @@ def problem_from_dict(
             minimizers = ()
             notes.append("the minimiser is not unique (the biases only up to a common constant)")
     notes += [_SPARSE_NOTE] * (shape.sparse is not None)
-    held_out = _held_out_target(f, shape) if _held_out_metric(f) else None
-    settings = _settings(f, min_value, start, minimizers, dropped=known.note is not None)
-    if held_out is not None:
-        settings["target_metric"], settings["target"] = held_out
+    held_out = _held_out_target(f, shape)
+    settings = _settings(f, min_value, start, minimizers, known.note is not None, held_out)
     if shape.kind == "logreg" and shape.data is not None:
         notes += _batch_notes(_n_rows(shape), shape.model["batch_size"])
         notes += _eval_notes(shape.model["eval_every"], shape.test_data is not None)
@@ -588,10 +588,15 @@ def _settings(
     start: np.ndarray,
     minimizers: tuple[np.ndarray, ...],
     dropped: bool = False,
+    held_out: tuple[str, float] | None = None,
 ) -> dict[str, Any]:
     """The keys every kind of problem has: target, plot box, steps, noise, suggestions, scale
-    (``dropped``: the file's minimum could not follow --dim)."""
-    target = None if _held_out_metric(f) else minima.target(f, min_value, len(start), dropped)
+    (``dropped``: the file's minimum could not follow --dim; ``held_out``: the target is on a
+    data problem's held-out rows, :func:`_held_out_target`)."""
+    if held_out is None:
+        metric, target = "loss", minima.target(f, min_value, len(start), dropped)
+    else:
+        metric, target = held_out
     domain = _domain(f.get("domain"), len(start), start, minimizers, f)
     steps = f.integer("steps", 1, MAX_STEPS, 1000)
     noise = f.number("gradient_noise", 0.0)
@@ -606,6 +611,7 @@ def _settings(
         raise f.fail("scale", f"must be > 0, got {scale:g}")
     return {
         "target": target,
+        "target_metric": metric,
         "domain": domain,
         "steps": steps,
         "gradient_noise": noise,
@@ -619,19 +625,15 @@ def _settings(
 HELD_OUT_TARGETS = {"test_loss": "<=", "test_accuracy": ">="}
 
 
-def _held_out_metric(f: Fields) -> str | None:
-    """The held-out metric a ``target: {test_loss: v}`` or ``{test_accuracy: a}`` names."""
+def _held_out_target(f: Fields, shape: _Shape) -> tuple[str, float] | None:
+    """A data problem's target on its held-out rows, ``target: {test_loss: v}`` or
+    ``{test_accuracy: a}``: the metric and its value, checked (None: the target is not one)."""
     raw = f.get("target")
-    if isinstance(raw, Mapping):
-        return next((key for key in HELD_OUT_TARGETS if key in raw), None)
-    return None
-
-
-def _held_out_target(f: Fields, shape: _Shape) -> tuple[str, float]:
-    """A data problem's target on its held-out rows: the metric and its value, checked."""
-    metric = _held_out_metric(f)
-    assert metric is not None
-    raw = f.get("target")
+    if not isinstance(raw, Mapping):
+        return None
+    metric = next((key for key in HELD_OUT_TARGETS if key in raw), None)
+    if metric is None:
+        return None
     if len(raw) != 1:
         raise f.fail("target", f"{{{metric}: v}} takes no other key, got {show(raw)}")
     block = f.nested("target", raw)

@@ -439,8 +439,9 @@ def load_problem_ref(ref: ProblemRef) -> Problem:
             _PROBLEMS.clear()
         _PROBLEMS[key] = p
     p = _PROBLEMS[key]
-    aim = {"target": ref.target, "target_metric": ref.target_metric}
-    return p if (p.target, p.target_metric) == tuple(aim.values()) else replace(p, **aim)
+    if p.target == ref.target and p.target_metric == ref.target_metric:
+        return p
+    return replace(p, target=ref.target, target_metric=ref.target_metric)
 
 
 def load_spec(ref: SpecRef) -> OptimizerSpec:

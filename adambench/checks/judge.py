@@ -20,7 +20,7 @@ def _missing(metric: str, metrics: Mapping[str, Any]) -> str:
         return "the median run did not reach the target"
     if metric in ("final_loss", "best_loss", "distance_to_minimum", "grad_norm", "test_loss"):
         return "the median run diverged"
-    if "accuracy" in metric and metrics.get("diverged_rate", 0) >= 0.5:
+    if metric in ("accuracy", "test_accuracy") and metrics.get("diverged_rate", 0) >= 0.5:
         return "the median run diverged"
     return "not available"
 

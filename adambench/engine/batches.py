@@ -310,10 +310,9 @@ def collect_runs(
     """Every run of the batches as a :class:`RunResult`, in (configuration, seed) order."""
     out: dict[tuple[int, int], RunResult] = {}
     for b in batches:
-        if "EV" not in b.arrays:
-            b.arrays["EV"] = kept_evaluations(prob, b.arrays)
+        arrays = {**b.arrays, "EV": kept_evaluations(prob, b.arrays)}
         for r, (k, s) in enumerate(b.runs):
-            out[(k, s)] = _run_result(prob, configs[k], settings, b.arrays, r, k, s, starts[s])
+            out[(k, s)] = _run_result(prob, configs[k], settings, arrays, r, k, s, starts[s])
     return [out[key] for key in sorted(out)]
 
 
@@ -381,8 +380,11 @@ def _run_result(
 
 def kept_evaluations(prob: Problem, arrays: dict[str, np.ndarray]) -> np.ndarray:
     """The part of a batch's per-run state ``PS`` that holds the evaluations of the held-out
-    rows (:func:`adambench.kernels.record_evaluation`): all a cluster worker returns of it.
-    Arrays with neither (a journal of an older version) hold no evaluation."""
+    rows (:func:`adambench.kernels.record_evaluation`): all a cluster worker returns of it
+    ("EV", returned as it is). Arrays with neither (a journal of an older version) hold no
+    evaluation."""
+    if "EV" in arrays:
+        return arrays["EV"]
     if "PS" not in arrays:
         return np.zeros((arrays["X"].shape[0], 0), np.int64)
     return np.ascontiguousarray(arrays["PS"][:, prob.n_train() + 2 :])

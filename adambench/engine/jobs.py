@@ -406,6 +406,7 @@ def _make_batches(
     for k, c in enumerate(configs):
         groups.setdefault(c.spec.kernel, []).append(k)
     batches = []
+    data = prob.runner_data()  # the same rows for every batch (a copy when rows are held out)
     for kernel, members in groups.items():
         spec = configs[members[0]].spec
         if spec.compiled:
@@ -420,7 +421,7 @@ def _make_batches(
         runs = [(k, s) for k in members for s in range(len(seeds))]
         arrays = run_arrays(prob, configs, spec, runs, starts, seeds, settings)
         name = f"{prob.name} x {spec.name}"
-        pd, data = prob.problem_params(spec.sparse_gradient), prob.runner_data()
+        pd = prob.problem_params(spec.sparse_gradient)
         batches.append(Batch(module, advance, warm, name, runs, arrays, pd, data))
     return batches
 

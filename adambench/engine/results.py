@@ -81,11 +81,6 @@ class Evaluations:
         where = np.flatnonzero(hit)
         return int(self.steps[where[0]]) if where.size else None
 
-    def best_test_accuracy(self) -> float | None:
-        """The highest test accuracy evaluated (None: none finite)."""
-        finite = self.test_accuracy[np.isfinite(self.test_accuracy)]
-        return float(finite.max()) if finite.size else None
-
     def to_dict(self) -> dict[str, Any]:
         return {
             "steps": self.steps.tolist(),

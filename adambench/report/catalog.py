@@ -212,10 +212,12 @@ def describe(name: str, dim: int | None = None) -> list[tuple[str, str]]:
     lines += gradient_lines(p)
     lines.append(("start", _vec(p.start)))
     lines += _minimum_lines(p)
-    target = "none" if p.target is None else f"loss <= {format_number(p.target, 'detail')}"
-    if p.target_metric != "loss":
-        target = target_text(p, "detail")
-    lines.append(("target", target))
+    if p.target is None:
+        lines.append(("target", "none"))
+    elif p.target_metric == "loss":
+        lines.append(("target", f"loss <= {format_number(p.target, 'detail')}"))
+    else:
+        lines.append(("target", target_text(p, "detail")))
     domain = " x ".join(f"[{_value(a)}, {_value(b)}]" for a, b in p.domain[:4])
     lines.append(("domain", domain + (" ..." if p.dim > 4 else "")))
     lines.append(("default steps", str(p.steps)))

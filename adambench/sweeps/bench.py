@@ -17,7 +17,7 @@ import numpy as np
 
 import adambench.sweeps.bench_stats as S
 from adambench.errors import AdambenchError, ConfigError, UsageError
-from adambench.numbers import finite_or_none, nonnegative_number
+from adambench.numbers import finite_or_none
 from adambench.sweeps.bench_suite import Suite, SuiteProblem
 
 if TYPE_CHECKING:
@@ -377,7 +377,9 @@ def run_bench(
     n_seeds = seeds if seeds is not None else (suite.seeds or 20)
     first = seed if seed is not None else (suite.seed or 0)
     if noise is not None:
-        noise = nonnegative_number(noise, lambda message: UsageError(f"--noise {message}"))
+        from adambench.problems import checked_noise
+
+        noise = checked_noise(noise)
     # every problem loaded (and so checked) before anything runs
     problems = [_suite_problem(suite, k, noise, rotate) for k in range(len(suite.problems))]
     steps_of = [
