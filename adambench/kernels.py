@@ -94,6 +94,7 @@ __all__ = [
     "all_finite_par",
     "all_within_par",
     "average_par",
+    "choose",
     "copy_par",
     "drop_inputs",
     "dropout_scale",
@@ -564,6 +565,21 @@ rmsprop_step_par = _parallel_twin(rmsprop_step, "rmsprop_step_par")
 # So float64 trajectories stay within rounding of torch's even where a problem amplifies the
 # last bit. (Adam above keeps the paper's averages and running powers: within 1e-15 per step.)
 # docs/optimizers.md states each formula.
+
+
+@intrinsic
+def choose(typingctx, cond, a, b):
+    """``a if cond else b`` as one LLVM ``select`` (``b`` converted to ``a``'s type): no branch,
+    so a loop of them vectorises with blends (the lockstep runner's bookkeeping, see
+    :mod:`adambench.codegen.lanes`)."""
+    kind = numba.types.unliteral(a)
+
+    def codegen(context, builder, signature, args):
+        c = context.cast(builder, args[0], signature.args[0], numba.types.boolean)
+        other = context.cast(builder, args[2], signature.args[2], kind)
+        return builder.select(c, args[1], other)
+
+    return kind(cond, kind, b), codegen
 
 
 @intrinsic

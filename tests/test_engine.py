@@ -244,14 +244,13 @@ def test_parallel_twins_have_their_own_cache_entries():
 def test_every_runner_is_rendered_from_the_one_step_body_with_the_one_argument_list():
     import ast
 
-    from adambench.codegen import loops
+    from adambench.codegen import lanes, loops
 
     kernel = adambench.list_optimizers()["adam"].kernel
     sources = [
         loops.array_runner_source(),
         loops.wide_runner_source(),
         loops.fused_runner_source(3, kernel),
-        loops.lockstep_runner_source(3, kernel),
         loops.python_runner_source(),
     ]
     for text in sources:
@@ -260,6 +259,11 @@ def test_every_runner_is_rendered_from_the_one_step_body_with_the_one_argument_l
         # The step body's fixed lines appear once in every runner.
         for line in ("ok = math.isfinite(f)", "if t == stall_step:", "if f <= target and"):
             assert text.count(line) == 1, (fn.name, line)
+    # The lockstep runner has its own branch-free step (the layout tests hold it to the same
+    # numbers); the runner the engine calls takes the same arguments.
+    step, runner = ast.parse(lanes.lockstep_runner_source(3, kernel)).body
+    assert (step.name, runner.name) == ("lockstep_step", "advance_lockstep")
+    assert tuple(a.arg for a in runner.args.args) == loops.RUNNER_ARGS
 
 
 def test_render_fills_hooks_at_their_indentation_and_refuses_unknown_holes():

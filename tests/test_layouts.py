@@ -124,3 +124,79 @@ def test_the_wide_runner_gives_advance_s_bytes_over_several_blocks(dtype, write_
                 problem, specs, layout="wide", threads=threads, stop_at_target=stop, **kw
             )
             assert stable(wide) == generic
+
+
+# The library's YAML rules and built-ins with state of every shape, on a problem with
+# transcendental functions (exp, sin, log: numba calls the scalar libm in the vectorised loop,
+# so they keep their bits) whose runs diverge at different steps in the middle of a chunk.
+LANE_SPECS = [
+    "lion(lr=0.02)",
+    "adabelief(lr=0.05)",
+    "yogi(lr=0.05)",
+    "adam(lr=0.3,amsgrad=true,schedule=cosine,t_max=50,clip_norm=2)",
+    "rprop(lr=0.05)",
+    "nadam(lr=2)",
+    "sgd(lr=0.5,momentum=0.9,clip_value=3)",
+    "sgd(lr=3)",  # diverges near step 20
+]
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_the_vectorised_lockstep_runner_matches_the_run_loop_in_chunks_and_threads(
+    dtype, write_yaml
+):
+    """advance_lockstep (groups of lanes, a branch-free step) against advance_fused and the
+    array loop: divergence mid-chunk, stops at the target, schedules, clipping, noise, records of
+    x at every step, a block that is not a whole number of groups, odd chunks of steps and 1 or
+    2 threads all give the same bytes."""
+    problem = write_yaml(
+        "name: wavy\nvariables: [x, y]\nexpression: exp(0.3*x) + sin(3*y) + log(1 + x**2) + "
+        "0.5*y**2\nstart: [2, 1]\ngradient_noise: 0.05\ntarget: 0.2\n"
+    )
+    kw = dict(steps=120, seeds=3, start="random", dtype=dtype, average=True, record_x=True)
+    for stop in (False, True):
+        outs = {
+            (layout, threads, chunk): stable(
+                adambench.run(
+                    problem, LANE_SPECS, layout=layout, threads=threads, chunk_steps=chunk,
+                    stop_at_target=stop, **kw,
+                )
+            )
+            for layout, threads, chunk in [
+                ("fused", 1, None),
+                ("generic", 2, 13),
+                ("lockstep", 1, None),
+                ("lockstep", 2, 7),
+                ("lockstep", 1, 1),
+            ]
+        }
+        assert len(set(outs.values())) == 1
+        text = outs[("fused", 1, None)]
+        assert '"diverged"' in text
+        assert '"max_steps"' in text and '"reached_target"' in text
+
+
+def test_the_lockstep_step_is_vectorised_across_runs():
+    """The step of advance_lockstep compiles to packed (ymm) sqrt and division, without masked
+    stores: LLVM vectorised its lane loop."""
+    import platform
+    import re
+
+    import numba
+    import numpy as np
+
+    from adambench import codegen
+    from adambench.problems import load_problem
+
+    with open("/proc/cpuinfo") if platform.system() == "Linux" else open(__file__) as f:
+        if " avx2" not in f.read():
+            pytest.skip("needs an x86 machine with AVX2")
+    kernel = adambench.list_optimizers()["adam"].kernel
+    module, _ = codegen.load_module(load_problem("beale"), kernel)
+    # Compiled afresh: a step loaded from the disk cache has no machine code to show.
+    fresh = numba.njit(error_model="numpy", nogil=True)(module.lockstep_step.py_func)
+    fresh(np.zeros(0), 0, 0, np.zeros(1), False, False, False, 1.0, 0.0, False, 0.0)
+    asm = "\n".join(fresh.inspect_asm().values())
+    for op in ("vsqrtpd", "vdivpd"):
+        assert re.search(rf"^\s*{op}\s.*ymm", asm, re.MULTILINE), op
+    assert not re.search(r"^\s*vmaskmovpd\s+%ymm\d+, %ymm\d+, [-\d]*\(", asm, re.MULTILINE)

@@ -1,12 +1,12 @@
 """Generated, cached and imported compiled code: problem kernels, the run loops, module assembly."""
 
+from adambench.codegen.lanes import LANES, lockstep_runner_source
 from adambench.codegen.loops import (
     FUSED_MAX_DIM,
     RUNNER_ARGS,
     array_runner_source,
     fused_dim,
     fused_runner_source,
-    lockstep_runner_source,
     python_runner_source,
     wide_runner_source,
 )
@@ -24,6 +24,7 @@ from adambench.codegen.torch_loop import torch_runner
 __all__ = [
     "CACHE_ERRORS",
     "FUSED_MAX_DIM",
+    "LANES",
     "RUNNER_ARGS",
     "array_runner_source",
     "forget_compiled",

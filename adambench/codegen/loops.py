@@ -20,21 +20,21 @@ The loop is text in a tiny template language, rendered by :func:`render`:
 
 :data:`STEP` is the one per-step body (evaluate, invalid start and ``opt_init``, bounds,
 record, best loss, stall checkpoint, target, optimizer step, temporal average): a new per-step
-feature is one edit there. Two frames put it in a loop: :data:`RUN_MAJOR` (each run all its
-steps: ``advance``, ``advance_fused``, ``advance_wide`` and the Python loop of torch runners)
-and :data:`STEP_MAJOR` (``advance_lockstep``: each step all the runs). A :class:`Layout`
+feature is one edit there, and one in the lockstep runner's branch-free twin of it
+(:mod:`adambench.codegen.lanes`, which advances runs in lockstep, vectorised across runs). The
+frame :data:`RUN_MAJOR` puts the step in a loop (each run all its steps: ``advance``,
+``advance_fused``, ``advance_wide`` and the Python loop of torch runners). A :class:`Layout`
 fills the holes, so the variation points are parameters of the generator:
 
 - how x, the gradient and the optimizer state are held: rows of the arrays (``advance``, with
-  ``opt_step`` on them), numbered local variables (``advance_fused``/``advance_lockstep`` for
-  problems with few named variables, with the elementwise ``opt_prepare``/``opt_update``), or
-  numpy rows stepped by torch;
-- where a run's metrics live between steps: locals written back on leaving (run-major) or the
-  metric arrays (step-major);
+  ``opt_step`` on them), numbered local variables (``advance_fused`` for problems with few
+  named variables, with the elementwise ``opt_prepare``/``opt_update``), or numpy rows stepped
+  by torch;
 - which step kernel is called (``opt_step``, its parallel twin ``opt_step_par``, a torch step).
 
 Every variant runs the same floating-point operations in the same order, so all give the same
-numbers bit for bit; they differ only in speed.
+numbers bit for bit (the layout tests compare them, the lockstep runner's too); they differ only
+in speed.
 """
 
 from __future__ import annotations
@@ -55,12 +55,11 @@ __all__ = [
     "RUNNER_ARGS",
     "RUN_MAJOR",
     "STEP",
-    "STEP_MAJOR",
     "Layout",
+    "ScalarLocals",
     "array_runner_source",
     "fused_dim",
     "fused_runner_source",
-    "lockstep_runner_source",
     "python_runner_source",
     "render",
     "wide_runner_source",
@@ -157,38 +156,6 @@ def {name}(
                        stall_step, decay, avg, m, im)
 """
 
-#: Every run of the block takes one step before any takes the next: the out-of-order core
-#: overlaps independent runs instead of waiting on one run's chain of dependent sqrt and
-#: division (about 2x the runs per second of a run-major loop at 1,000 runs). A run's values
-#: and metrics live in its rows of the arrays between steps.
-STEP_MAJOR = """\
-<decorator>
-def {name}(
-    <signature>
-):
-    \"\"\"{doc}\"\"\"
-    <prologue>
-    R = X.shape[0]
-    for t in range(t_begin, t_end):
-        record = t % every == 0
-        kk = t // every
-        running = 0
-        for r in range(R):
-            if IM[r, I_STATUS] != RUNNING:
-                continue
-            running += 1
-            <load>
-            <per_step>
-            IM[r, I_STEPS] = t + 1
-        if running == 0:
-            break
-    if finish:
-        for r in range(R):
-            if IM[r, I_STATUS] != INVALID_START:
-                finish_run(X[r], G[r], pd, data, total, every, LT[r], XT[r], record_x,
-                           target, bound, stall_step, decay, AVG[r], M[r], IM[r])
-"""
-
 #: Where a run-major loop keeps a run's metrics: in locals, written back when the run leaves.
 _IN_LOCALS = {
     "status": "status",
@@ -206,24 +173,6 @@ _IN_LOCALS = {
     "clipping": "clip_on",
     "sched": "fi",
     "lr_now": "hp[LI]",
-}
-
-#: Where a step-major loop keeps them: in the metric arrays, between one step and the next.
-_IN_ROWS = {
-    "status": "IM[r, I_STATUS]",
-    "leave": "continue",
-    "diverged_at": "IM[r, I_DIVERGED_AT]",
-    "record_due": "record",
-    "loss_record": "LT[r, kk]",
-    "best": "M[r, M_BEST]",
-    "best_step": "IM[r, I_BEST_STEP]",
-    "hit": "IM[r, I_TARGET_STEP]",
-    "at_stall": "M[r, M_STALL]",
-    "avg_pow": "M[r, M_AVG_POW]",
-    "seed": "seeds[r]",
-    "clipping": "CLIP[r, 3] > 0.0",
-    "sched": "FI[r]",
-    "lr_now": "HPS[r, LI]",
 }
 
 #: The training controls of a compiled runner (see :mod:`adambench.schedules`): per chunk,
@@ -328,7 +277,7 @@ def fused_dim(problem: Problem, kernel: KernelRef) -> int:
 
 
 @dataclass(frozen=True)
-class _Scalars:
+class ScalarLocals:
     """The lines of a run whose x, gradient and optimizer state are numbered local variables
     (``x0``, ``g0``, ``s{j}_{i}`` for state slot j of coordinate i, ``a{j}`` for run-level
     scalars): loaded from and stored to the run's rows, and stepped by the elementwise
@@ -371,7 +320,7 @@ class _Scalars:
     def gs(self) -> list[str]:
         return [f"g{i}" for i in range(self.n)]
 
-    def _state(self) -> list[tuple[str, int]]:
+    def state_columns(self) -> list[tuple[str, int]]:
         """Each state local and its column in S."""
         k, n = self.kernel.slots, self.n
         per = [(f"s{j}_{i}", j * n + i) for j in range(k) for i in range(n)]
@@ -384,10 +333,10 @@ class _Scalars:
         return [f"X[r, {i}] = {x}" for i, x in enumerate(self.xs)]
 
     def load_s(self) -> list[str]:
-        return [f"{v} = S[r, {c}]" for v, c in self._state()]
+        return [f"{v} = S[r, {c}]" for v, c in self.state_columns()]
 
     def store_s(self) -> list[str]:
-        return [f"S[r, {c}] = {v}" for v, c in self._state()]
+        return [f"S[r, {c}] = {v}" for v, c in self.state_columns()]
 
     def evaluate(self, seed: str) -> list[str]:
         """The loss and gradient at x (the gradient rounded as the array runner's row holds it:
@@ -457,7 +406,7 @@ def fused_runner_source(n: int, kernel: KernelRef, dtype: str = "float64") -> st
     """``advance_fused``: the run-major loop for n named variables, with x, the gradient and the
     optimizer state in local variables (registers) instead of arrays: it avoids the memory round
     trips between the gradient and the update (2-3x faster for small problems)."""
-    v = _Scalars(n, kernel, dtype)
+    v = ScalarLocals(n, kernel, dtype)
     avs = [f"av{i}" for i in range(n)]
     hooks = {
         "prologue": ["sigma = pd[0]", _CHUNK_CONTROLS],
@@ -484,25 +433,6 @@ def fused_runner_source(n: int, kernel: KernelRef, dtype: str = "float64") -> st
     }
     doc = "``advance`` with values in registers (generated for this problem's variables)."
     return Layout(hooks, _IN_LOCALS).source(RUN_MAJOR, "advance_fused", doc)
-
-
-def lockstep_runner_source(n: int, kernel: KernelRef, dtype: str = "float64") -> str:
-    """``advance_lockstep``: the step-major loop for n named variables, values in registers
-    within a step and in the run's rows between steps (for blocks of many runs)."""
-    v = _Scalars(n, kernel, dtype)
-    hooks = {
-        "prologue": ["sigma = pd[0]", _CHUNK_CONTROLS],
-        "clip": v.clip(),
-        "load": v.load_x(),
-        "evaluate": v.evaluate("seeds[r]"),
-        **v.checks(),
-        "init": ["opt_init(X[r], HP[r], S[r])"],
-        "record_x": [f"XT[r, kk, {i}] = {x}" for i, x in enumerate(v.xs)],
-        "step": [*v.load_s(), *v.step("HPS[r]"), *v.store_x(), *v.store_s()],
-        "average": [v.average(f"AVG[r, {i}]", x) for i, x in enumerate(v.xs)],
-    }
-    doc = "``advance_fused`` with the loops swapped: steps outside, runs inside."
-    return Layout(hooks, _IN_ROWS).source(STEP_MAJOR, "advance_lockstep", doc)
 
 
 def python_runner_source() -> str:

@@ -16,11 +16,11 @@ from adambench.version import __version__
 
 if TYPE_CHECKING:
     from adambench.problems import Problem
+from adambench.codegen.lanes import lockstep_runner_source
 from adambench.codegen.loops import (
     array_runner_source,
     fused_dim,
     fused_runner_source,
-    lockstep_runner_source,
     wide_runner_source,
 )
 from adambench.codegen.problem_source import problem_source

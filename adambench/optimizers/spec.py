@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -52,6 +52,10 @@ class KernelRef:
     consts: int = 0
     #: A twin of ``step`` compiled with parallel=True (for problems with millions of parameters).
     step_par: str | None = None
+    #: How many hyperparameters ``prepare`` may read (the optimizer's own, before the training
+    #: controls): the vectorised lockstep runner hands them to it as a tuple of that length.
+    #: Set by :class:`OptimizerSpec` from its hyperparameters.
+    hyperparameters: int = 0
 
     @property
     def elementwise(self) -> bool:
@@ -244,6 +248,12 @@ class OptimizerSpec:
     #: True for lazy Adam: on sparse data its gradient holds the minibatch's present
     #: coordinates only, the others marked -0.0 (see adambench.sparse_kernels).
     sparse_gradient: bool = False
+
+    def __post_init__(self) -> None:
+        own = len(self.own_hyperparams)
+        if self.kernel.elementwise and self.kernel.hyperparameters != own:
+            # frozen: the kernel learns its hyperparameter count once, here
+            object.__setattr__(self, "kernel", replace(self.kernel, hyperparameters=own))
 
     def param(self, name: str) -> HyperParam:
         for hp in self.hyperparams:
