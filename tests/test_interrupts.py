@@ -54,10 +54,11 @@ def test_ctrl_c_exits_130_and_leaves_no_file(tmp_path):
 
 
 def _sweep_command(*extra: str) -> list[str]:
-    """A local sweep of a few seconds: 2,400 runs of 20,000 steps, in chunks of about a second."""
+    """A local sweep of a few seconds: 2,400 runs of 100,000 steps, in chunks of about a second
+    (20,000 steps finished before the first chunk was journalled once sweeps were vectorised)."""
     return [
         sys.executable, "-m", "adambench", "sweep", "beale", "-O", "adam",
-        "-g", "lr=1e-4:1:log12", "--seeds", "200", "--start", "random", "--steps", "20000",
+        "-g", "lr=1e-4:1:log12", "--seeds", "200", "--start", "random", "--steps", "100000",
         "--top", "3", *extra,
     ]  # fmt: skip
 
