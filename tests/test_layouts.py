@@ -158,8 +158,13 @@ def test_the_vectorised_lockstep_runner_matches_the_run_loop_in_chunks_and_threa
         outs = {
             (layout, threads, chunk): stable(
                 adambench.run(
-                    problem, LANE_SPECS, layout=layout, threads=threads, chunk_steps=chunk,
-                    stop_at_target=stop, **kw,
+                    problem,
+                    LANE_SPECS,
+                    layout=layout,
+                    threads=threads,
+                    chunk_steps=chunk,
+                    stop_at_target=stop,
+                    **kw,
                 )
             )
             for layout, threads, chunk in [

@@ -253,24 +253,41 @@ def _start(v: ScalarLocals) -> list[str]:
     ]
 
 
-def _columns(v: ScalarLocals) -> list[tuple[str, str]]:
-    """Each row of a group that comes from the block's arrays, and where: (row, array entry)."""
-    out = [(x, f"X[r, {i}]") for i, x in enumerate(v.xs)]
-    out += [(name, f"S[r, {c}]") for name, c in v.state_columns()]
-    out += [(f"hp{j}", f"HPS[r, {j}]") for j in range(v.kernel.hyperparameters)]
-    out += [(name, f"CLIP[r, {c}]") for c, name in enumerate(_CLIP)]
-    return out + [(row, f"{array}[r, {col}]") for row, array, col in _METRICS]
+def _blocks(v: ScalarLocals, rows: dict[str, int]) -> list[tuple[int, str, int]]:
+    """The runs' arrays whose columns are consecutive rows of a group: (first row, array,
+    columns). A loop per array, not a statement per column: less code to compile."""
+    state = v.state_columns()
+    out = [(rows["x0"], "X", v.n)]
+    out += [(rows[state[0][0]], "S", len(state))] if state else []
+    hps = v.kernel.hyperparameters
+    return out + ([(rows["hp0"], "HPS", hps)] if hps else []) + [(rows[_CLIP[0]], "CLIP", 4)]
+
+
+def _copies(v: ScalarLocals, rows: dict[str, int], back: bool) -> list[str]:
+    """The lines, in a loop over the runs r with ``o`` their base, that copy run r's values
+    into its lane of ``W`` (or, with ``back``, out of it: x, the state and the metrics)."""
+    lines = []
+    for first, array, count in _blocks(v, rows):
+        if back and array in ("HPS", "CLIP"):  # read only
+            continue
+        slot, entry = f"W[o + ({first} + c) * {LANES}]", f"{array}[r, c]"
+        copy = f"{entry} = {slot}" if back else f"{slot} = {entry}"
+        lines += [f"for c in range({count}):", f"    {copy}"]
+    for row, array, col in _METRICS:
+        slot, entry = _at(rows, row, ""), f"{array}[r, {col}]"
+        value = (f"int({slot})" if array == "IM" else slot) if back else entry
+        lines.append(f"{entry} = {value}" if back else f"{slot} = {value}")
+    av = f"W[o + ({rows['av0']} + c) * {LANES}]"
+    copy = f"AVG[r, c] = {av}" if back else f"{av} = AVG[r, c]"
+    return [*lines, "if decay > 0.0:", f"    for c in range({v.n}):", f"        {copy}"]
 
 
 def _pack(v: ScalarLocals, rows: dict[str, int]) -> list[str]:
-    size = len(rows) * LANES
     return [
-        f"size = {size}",
+        f"size = {len(rows) * LANES}",
         "for r in range(R):",
         f"    {_base()}",
-        *[f"    {_at(rows, row, '')} = {entry}" for row, entry in _columns(v)],
-        "    if decay > 0.0:",
-        *[f"        {_at(rows, f'av{i}', '')} = AVG[r, {i}]" for i in range(v.n)],
+        *[f"    {line}" for line in _copies(v, rows, back=False)],
         f"for r in range(R, groups * {LANES}):",
         f"    {_base()}",
         f"    {_at(rows, 'status', '')} = {_PADDING!r}",
@@ -278,17 +295,10 @@ def _pack(v: ScalarLocals, rows: dict[str, int]) -> list[str]:
 
 
 def _unpack(v: ScalarLocals, rows: dict[str, int]) -> list[str]:
-    written = [(row, entry) for row, entry in _columns(v) if not entry.startswith(("HPS", "CLIP"))]
-    back = []
-    for row, entry in written:
-        value = _at(rows, row, "")
-        back.append(f"    {entry} = {'int(' + value + ')' if entry.startswith('IM') else value}")
     return [
         "for r in range(R):",
         f"    {_base()}",
-        *back,
-        "    if decay > 0.0:",
-        *[f"        AVG[r, {i}] = {_at(rows, f'av{i}', '')}" for i in range(v.n)],
+        *[f"    {line}" for line in _copies(v, rows, back=True)],
     ]
 
 
