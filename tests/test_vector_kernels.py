@@ -112,19 +112,54 @@ def test_the_parallel_twin_and_the_loss_give_the_serial_bits(write_yaml, dtype):
 
 
 def test_the_loss_is_summed_in_blocks_of_coordinates():
-    """Over several blocks the loss is the sum, in block order, of each block's sum: the last
-    bits do not depend on how many threads computed the blocks."""
+    """Over several blocks the loss is the sum, in block order, of each block's sum, and a
+    block's sum is (lane 0 + lane 1) + (lane 2 + lane 3), lane l the terms of the coordinates
+    j = l mod 4 added in ascending j: the same bits serially and on any number of threads, with
+    or without the interior loop."""
     n = 2 * SUM_BLOCK + 7
     module = kernels(load_problem("rosenbrock_nd", dim=n))
     x = np.random.default_rng(5).normal(size=n)
     terms = 100 * (x[1:] - x[:-1] ** 2) ** 2 + (1 - x[:-1]) ** 2
     f = 0.0
     for b in range(0, n - 1, SUM_BLOCK):
-        part = 0.0
-        for v in terms[b : b + SUM_BLOCK]:
-            part += float(v)
-        f += part
-    assert module.p_loss(x, np.zeros(4), np.zeros((1, 1))) == pytest.approx(f, rel=1e-15)
+        lanes = [0.0] * 4
+        for j, v in enumerate(terms[b : b + SUM_BLOCK], start=b):
+            lanes[j % 4] += float(v)
+        f += (lanes[0] + lanes[1]) + (lanes[2] + lanes[3])
+    loss = module.p_loss(x, np.zeros(4), np.zeros((1, 1)))
+    assert loss == f
+    assert evaluate(module, x)[0] == f
+
+
+def test_the_interior_loop_gives_the_checked_loops_bits():
+    """Coordinates where every term is in range run in a loop without range checks (LLVM
+    vectorises it); the others check each term. Rosenbrock's terms depend on x[j-1], x[j],
+    x[j+1] alone, so a coordinate of either loop with the same three values has the same
+    gradient, bit for bit: j = 2 and j = n - 2 are checked, the others copy them inside."""
+    n = 3 * SUM_BLOCK + 7
+    module = kernels(load_problem("rosenbrock_nd", dim=n))
+    x = np.random.default_rng(11).normal(size=n)
+    for edge, inside in ((2, 1000), (n - 2, 2 * SUM_BLOCK + 50)):
+        x[inside - 1 : inside + 2] = x[edge - 1 : edge + 2]
+    f, g = evaluate(module, x)
+    assert g[1000] == g[2] and g[2 * SUM_BLOCK + 50] == g[n - 2]
+    f_ref, g_ref = numpy_rosenbrock(x)
+    np.testing.assert_allclose(g, g_ref, rtol=1e-13, atol=1e-12)
+
+
+def test_the_interior_loop_is_vectorised():
+    """The interior loop of a stencil problem's gradient compiles to packed (ymm) arithmetic."""
+    import platform
+    import re
+
+    with open("/proc/cpuinfo") if platform.system() == "Linux" else open(__file__) as f:
+        if " avx2" not in f.read():
+            pytest.skip("needs an x86 machine with AVX2")
+    module = kernels(load_problem("rosenbrock_nd", dim=100))
+    fresh = numba.njit(error_model="numpy")(module.p_fg.py_func)
+    fresh(np.zeros(100), np.zeros(100), np.zeros(4), np.zeros((1, 1)))
+    asm = "\n".join(fresh.inspect_asm().values())
+    assert re.search(r"^\s*vmulpd\s.*ymm", asm, re.MULTILINE)
 
 
 def test_a_float32_gradient_is_the_float64_one_rounded_once(write_yaml):

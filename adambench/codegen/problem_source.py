@@ -153,81 +153,152 @@ def _vector_terms(problem: Problem) -> tuple[list[_StencilTerm], float]:
         # One CSE of the term and all its derivatives, used wherever any of them is needed
         # (unused lines are dead code to LLVM): the same text gives the same bits everywhere.
         body, (t_code, *d_codes) = _cse_lines([t_expr, *derivs], "")
-        loads = ["ii = float(i)"] if expr.uses_index(term) else []
-        loads += [f"s{j} = float(x[i + {k}])" for j, k in enumerate(offsets)]
         first, last = f"{alo} * n + {blo}", f"{ahi} * n + {bhi}"
         c = repr(float(coef))
-        out.append(_StencilTerm(first, last, c, offsets, [*loads, *body], t_code, d_codes))
+        uses_index = expr.uses_index(term)
+        out.append(_StencilTerm(first, last, c, offsets, body, t_code, d_codes, uses_index))
     return out, float(constant)
 
 
 @dataclass(frozen=True)
 class _StencilTerm:
     """One term ``c * t(x[i + k] for k in offsets)`` summed over i in [first, last]: the lines
-    that compute t and its derivatives at i (``lines``), t's and each derivative's code."""
+    that compute t and its derivatives from the loaded values (``body``), t's and each
+    derivative's code, and whether t reads the index i itself."""
 
     first: str
     last: str
     coef: str
     offsets: list[int]
-    lines: list[str]
+    body: list[str]
     t_code: str
     d_codes: list[str]
+    uses_index: bool
 
-    def at(self, i: str, indent: str, uses: list[str]) -> list[str]:
-        """The lines for index ``i`` when it is in the term's range, then ``uses``."""
+    def loads(self, k: int = 0, interior: bool = False) -> list[str]:
+        """The values of the term at i = j - k: ``x[i + o]`` for each offset o; in the
+        interior loop, ``xv{d}[u]`` of the view shifted by d = o - k (so ``u >= 0``)."""
+        index = [f"ii = float({'a + u' if interior else 'i'}{f' - {k}' if interior and k else ''})"]
+        out = index if self.uses_index else []
+        if interior:
+            return out + [f"s{j} = float(xv{_shift(o - k)}[u])" for j, o in enumerate(self.offsets)]
+        return out + [f"s{j} = float(x[i + {o}])" for j, o in enumerate(self.offsets)]
+
+    def at(self, k: int, indent: str, uses: list[str]) -> list[str]:
+        """The lines for i = j - k when it is in the term's range, then ``uses``."""
         inner = indent + "    "
         return [
-            f"{indent}i = {i}",
+            f"{indent}i = {f'j - {k}' if k >= 0 else f'j + {-k}'}",
             f"{indent}if {self.first} <= i <= {self.last}:",
-            *[inner + line for line in self.lines],
-            *[inner + use for use in uses],
+            *[inner + line for line in [*self.loads(k), *self.body, *uses]],
         ]
 
+    def inside(self, k: int, indent: str, uses: list[str]) -> list[str]:
+        """The lines for i = j - k in the interior loop, where every term is in range."""
+        return [indent + line for line in [*self.loads(k, interior=True), *self.body, *uses]]
 
-def _block_body(terms: list[_StencilTerm], gradient: bool) -> list[str]:
-    """The lines for coordinate j of a block: its loss terms (i = j) added to ``part`` in the
-    order of the terms and, with ``gradient``, g[j] gathered from every term that touches it:
-    term by term, offsets descending (the order in which a scatter loop over i adds to g[j]).
-    The sum is a float64 local stored once: in float32 the gradient is rounded once, where it
-    is held, as a problem of named variables rounds it (the float64 bits are the scatter's)."""
-    ind = " " * 12
-    lines = [f"{ind}gj = 0.0"] if gradient else []
-    for term in terms:
-        loss_use = [f"part += {term.coef} * ({term.t_code})"]
+    def uses(self, gradient: bool) -> list[tuple[int, str | None]]:
+        """The (k, derivative code) pairs coordinate j gathers, in order: the loss term at
+        i = j first when t does not read x[i], then each offset descending (the order in which
+        a scatter loop over i adds to g[j]); derivative ``None``: the loss term only."""
         if not gradient:
-            lines += term.at("j", ind, loss_use)
-            continue
-        if 0 not in term.offsets:
-            lines += term.at("j", ind, loss_use)
-        for k, d in sorted(zip(term.offsets, term.d_codes, strict=True), reverse=True):
-            uses = [f"gj += {term.coef} * ({d})", *(loss_use if k == 0 else [])]
-            lines += term.at(f"j - {k}" if k >= 0 else f"j + {-k}", ind, uses)
-    return [*lines, f"{ind}g[j] = gj"] if gradient else lines
+            return [(0, None)]
+        pairs = sorted(zip(self.offsets, self.d_codes, strict=True), reverse=True)
+        return ([] if 0 in self.offsets else [(0, None)]) + list(pairs)
 
 
-def _blocked(name: str, args: str, body: list[str], constant: float, par: bool) -> list[str]:
-    """A function summing ``part`` over fixed blocks of SUM_BLOCK coordinates (whatever the
-    thread count): per-block partial sums, added in block order. The ``par`` twin runs the
-    blocks on all threads (``prange``) and gives the same bits."""
+def _shift(d: int) -> str:
+    """The name suffix of the view of x shifted by d: ``p2`` for +2, ``m1`` for -1."""
+    return f"p{d}" if d >= 0 else f"m{-d}"
+
+
+def _block_body(terms: list[_StencilTerm], gradient: bool, interior: bool = False) -> list[str]:
+    """The lines for coordinate j of a block: its loss terms (i = j) added to its lane's sum
+    (``acc[j % 4]``; in the interior loop, stored in ``tb{q}[u]`` and added after it, in the
+    same order) in the order of the terms and, with ``gradient``, g[j] gathered from every term
+    that touches it (:meth:`_StencilTerm.uses`). The sum is a float64 local stored once: in
+    float32 the gradient is rounded once, where it is held, as a problem of named variables
+    rounds it (the float64 bits are the scatter's)."""
+    ind = " " * (16 if interior else 12)
+    lines = [f"{ind}gj = 0.0"] if gradient else []
+    q = 0
+    for term in terms:
+        for k, d in term.uses(gradient):
+            uses = [f"gj += {term.coef} * ({d})"] if d is not None else []
+            if k == 0:
+                value = f"{term.coef} * ({term.t_code})"
+                uses.append(f"tb{q}[u] = {value}" if interior else f"acc[j % 4] += {value}")
+                q += 1
+            lines += term.inside(k, ind, uses) if interior else term.at(k, ind, uses)
+    store = f"{ind}{'gv[u]' if interior else 'g[j]'} = gj"
+    return [*lines, store] if gradient else lines
+
+
+def _interior(terms: list[_StencilTerm], gradient: bool) -> tuple[str, str, list[int]]:
+    """The range [J0, J1] of coordinates j at which every term the body reads is in range
+    (code in n), and the shifts of x the interior loop reads."""
+    pairs = [(t, k) for t in terms for k, _ in t.uses(gradient)]
+    lo = ", ".join(f"{t.first} + {k}" for t, k in pairs)
+    hi = ", ".join(f"{t.last} + {k}" for t, k in pairs)
+    shifts = sorted({o - k for t, k in pairs for o in t.offsets})
+    return (f"max({lo}, 0)", f"min({hi}, n - 1)", shifts)
+
+
+def _blocked(
+    name: str, args: str, terms: list[_StencilTerm], constant: float, par: bool, gradient: bool
+) -> list[str]:
+    """A function summing a stencil problem's loss over fixed blocks of SUM_BLOCK coordinates
+    (whatever the thread count), and with ``gradient`` gathering g. Within a block, coordinate
+    j's loss terms go to lane j % 4 of four running sums, added as (0 + 1) + (2 + 3) at the
+    block's end; the blocks' sums are added in block order. The coordinates at which every
+    term is in range run in a loop without a branch (``_block_body(interior=True)``, on views
+    of x shifted by each offset), which LLVM vectorises; the others (before and after the
+    interior) check each term's range. Each lane adds its coordinates' terms in ascending j
+    whatever the interior is, so p_fg and p_loss (whose interiors differ) agree to the bit.
+    Both compute each coordinate's numbers with the same operations in the same order, so the
+    ``par`` twin (blocks on all threads) and the serial form give the same bits."""
+    J0, J1, shifts = _interior(terms, gradient)
+    losses = sum(1 for t in terms for k, _ in t.uses(gradient) if k == 0)
+    checked = _block_body(terms, gradient)
+    views = [f"xv{_shift(d)} = x[a + {d} : a + {d} + m4]" for d in shifts]
+    views += ["gv = g[a : a + m4]"] if gradient else []
+    lanes = [f"a{lane} += tb{q}[v + {lane}]" for lane in range(4) for q in range(losses)]
     head = [
         "@jit_parallel" if par else "@jit",
         f"def {name}({args}):",
         "    n = x.shape[0]",
         "    nb = (n + SUM_BLOCK - 1) // SUM_BLOCK",
+        f"    J0, J1 = {J0}, {J1}",
         "    parts = np.empty(nb)",
         f"    for b in {'prange' if par else 'range'}(nb):",
-        "        part = 0.0",
-        "        for j in range(b * SUM_BLOCK, min(n, b * SUM_BLOCK + SUM_BLOCK)):",
+        "        lo, hi = b * SUM_BLOCK, min(n, b * SUM_BLOCK + SUM_BLOCK)",
+        "        a = (max(lo, J0) + 3) // 4 * 4  # the first interior j of lane 0",
+        "        m4 = max(min(hi, J1 + 1) - a, 0) // 4 * 4  # interior coordinates, whole lanes",
+        "        acc = np.zeros(4)",
+        "        for side in range(3):  # before the interior, the interior, after it: j ascending",
+        "            if side == 1:",
+        "                if m4 > 0:",
+        *[f"                    {line}" for line in views],
+        *[f"                    tb{q} = np.empty(m4)" for q in range(losses)],
+        "                    for u in range(m4):",
+        *["        " + line for line in _block_body(terms, gradient, interior=True)],
+        "                    a0, a1, a2, a3 = acc[0], acc[1], acc[2], acc[3]",
+        "                    for v in range(0, m4, 4):",
+        *[f"                        {line}" for line in lanes],
+        "                    acc[0], acc[1], acc[2], acc[3] = a0, a1, a2, a3",
+        "                continue",
+        "            first, last = (lo, min(a, hi)) if side == 0 else (max(a + m4, lo), hi)",
+        "            for j in range(first, last):",
+        *["    " + line for line in checked],
+        "        parts[b] = (acc[0] + acc[1]) + (acc[2] + acc[3])",
     ]
     tail = [
-        "        parts[b] = part",
         "    f = 0.0",
         "    for b in range(nb):",
         "        f += parts[b]",
         f"    return f + {constant!r}",
     ]
-    return [*head, *body, *tail, "", ""]
+    return [*head, *tail, "", ""]
 
 
 def _vector_source(problem: Problem) -> str:
@@ -235,10 +306,9 @@ def _vector_source(problem: Problem) -> str:
     coordinate gathers its gradient (no scatter, so blocks are independent), the loss is summed
     in fixed blocks, so ``p_fg``, ``p_fg_par`` and ``p_loss`` agree bit for bit."""
     terms, constant = _vector_terms(problem)
-    fg_body, loss_body = _block_body(terms, True), _block_body(terms, False)
-    out = _blocked("p_fg", "x, g, pd, data", fg_body, constant, par=False)
-    out += _blocked("p_fg_par", "x, g, pd, data", fg_body, constant, par=True)
-    out += _blocked("p_loss", "x, pd, data", loss_body, constant, par=False)
+    out = _blocked("p_fg", "x, g, pd, data", terms, constant, par=False, gradient=True)
+    out += _blocked("p_fg_par", "x, g, pd, data", terms, constant, par=True, gradient=True)
+    out += _blocked("p_loss", "x, pd, data", terms, constant, par=False, gradient=False)
     return "\n".join(out) + "\n" + _TRAIN_PAR_WITH_NOISE
 
 
