@@ -104,7 +104,7 @@ def build_c() -> dict[str, Path]:
         return {}
     out = Path(tempfile.mkdtemp(prefix="adambench-c-"))
     bins = {}
-    for name in OPTIMIZERS:
+    for name in (*OPTIMIZERS, "bare_adam"):
         exe = out / f"beale_{name}"
         subprocess.run(
             [
@@ -274,10 +274,11 @@ def section_step() -> str:
     jax_t = jax_steps()
     torch_t = torch_steps()
     rows = []
+    bare_note = ""
     for name in OPTIMIZERS:
         ours, final = numba_step(name)
         samples: dict[str, list[float]] = {"numba": [], "c": [], "jax": [], "torch": []}
-        ratios: dict[str, list[float]] = {"c": [], "jax": []}
+        ratios: dict[str, list[float]] = {"c": [], "jax": [], "bare": []}
         c_final = None
         for _ in range(reps(15)):
             nb = median([ours() for _ in range(5)])
@@ -286,6 +287,14 @@ def section_step() -> str:
                 c_ns, c_final = c_step(bins[name])
                 samples["c"].append(c_ns)
                 ratios["c"].append(nb / c_ns)
+            if name == "adam" and "bare_adam" in bins:
+                ratios["bare"].append(nb / c_step(bins["bare_adam"])[0])
+        if ratios["bare"]:
+            bare_note = (
+                f"\n\nadam (loss recorded and checked every step) / a bare C Adam loop that "
+                f"tracks nothing (constants folded, no check, no record: `-DOPT=BARE_ADAM`), "
+                f"median of pairs: {median(ratios['bare']):.2f}x."
+            )
             if name in jax_t:
                 j = median([jax_t[name]() for _ in range(3)])
                 samples["jax"].append(j)
@@ -322,8 +331,10 @@ def section_step() -> str:
         "torch.optim per step",
         "torch / adambench",
     ]
-    return "### Per step: Beale, 10,000 steps, float64, loss recorded every step\n\n" + table(
-        head, rows
+    return (
+        "### Per step: Beale, 10,000 steps, float64, loss recorded every step\n\n"
+        + table(head, rows)
+        + bare_note
     )
 
 

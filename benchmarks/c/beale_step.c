@@ -20,6 +20,7 @@
 #define NESTEROV 5
 #define ADAGRAD 6
 #define RMSPROP 7
+#define BARE_ADAM 8 /* Adam's update alone: constants folded, no check, nothing recorded */
 #ifndef OPT
 #define OPT ADAM
 #endif
@@ -47,6 +48,19 @@ static double run(double *loss) {
     int hit = -1, best_step = -1;
     for (int t = 1; t <= STEPS; t++) {
         double f = fg(x, g);
+#if OPT == BARE_ADAM
+        /* a plain loop that tracks nothing: the loss unused, lr and the betas constants */
+        (void)f;
+        p1 *= 0.9; if (p1 < 1e-30) p1 = 0.0; /* no subnormal numbers (100x slower) */
+        p2 *= 0.999; if (p2 < 1e-30) p2 = 0.0;
+        const double step = 1e-3 / (1.0 - p1), bc2s = sqrt(1.0 - p2);
+        for (int i = 0; i < 2; i++) {
+            s[i] = 0.9 * s[i] + (1.0 - 0.9) * g[i];
+            s[2 + i] = 0.999 * s[2 + i] + (1.0 - 0.999) * g[i] * g[i];
+            x[i] = x[i] - step * s[i] / (sqrt(s[2 + i]) / bc2s + 1e-8);
+        }
+        continue;
+#endif
         if (!(isfinite(f) && fabs(x[0]) <= bound && fabs(x[1]) <= bound)) return f;
         loss[t - 1] = f;
         if (f < best) { best = f; best_step = t - 1; }
@@ -126,7 +140,11 @@ static double run(double *loss) {
         }
 #endif
     }
+#if OPT == BARE_ADAM
+    return x[0] + x[1];
+#else
     return x[0] + x[1] + 0 * (best + hit + best_step);
+#endif
 }
 
 static int cmp(const void *a, const void *b) {
@@ -137,7 +155,7 @@ static int cmp(const void *a, const void *b) {
 int main(void) {
     static double loss[STEPS];
     /* adambench's defaults, in the order of its hyperparameter vectors */
-#if OPT == ADAM
+#if OPT == ADAM || OPT == BARE_ADAM
     const double hp[] = {1e-3, 0.9, 0.999, 1e-8, 0.0, 0.0, 1.0};
 #elif OPT == ADAMAX
     const double hp[] = {2e-3, 0.9, 0.999, 1e-8, 0.0};
