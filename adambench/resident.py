@@ -14,9 +14,10 @@ Opt in with ``ADAMBENCH_WORKER=1``. The contract:
   a plain process on those file descriptors, so terminals, pipes, colours, widths and exit codes
   are the same. Ctrl-C and SIGTERM at the client are forwarded to the child.
 - **Exits** after ``ADAMBENCH_WORKER_IDLE`` seconds without a command (default 900), and as soon
-  as the installed package changes (its version or any of its ``.py`` files): the socket's name
-  is a hash of those, of the interpreter, ``sys.path`` and the ``NUMBA_*``/``PYTHON*``
-  variables, so a client never reaches a worker that would behave differently from a plain run.
+  as the installed package changes (its version, any of its ``.py`` files or shipped YAML
+  files): the socket's name is a hash of those, of the interpreter, ``sys.path`` and the
+  ``NUMBA_*``/``PYTHON*`` variables, so a client never reaches a worker that would behave
+  differently from a plain run.
 - Anything that goes wrong before the command starts (no socket, a stale one, a refused
   connection) falls back to the plain path without a word.
 
@@ -69,15 +70,19 @@ def wanted(env: dict[str, str] | os._Environ[str]) -> bool:
 
 
 def package_fingerprint(package: str = _PACKAGE) -> str:
-    """The version and every ``.py`` file's path, size and modification time under
-    ``package`` (adambench's own folder): a change in any means a worker holds old code."""
+    """The version and every ``.py`` and ``.yaml`` file's path, size and modification time
+    under ``package`` (adambench's own folder) and the shipped problems beside it (a checkout's
+    ``problems/``): a change in any means a worker holds old code or an old library (the
+    worker reads the shipped problem and optimizer files before it forks)."""
     parts = [__version__]
-    for root, dirs, files in os.walk(package):
-        dirs[:] = sorted(d for d in dirs if d != "__pycache__")
-        for name in sorted(files):
-            if name.endswith(".py"):
-                st = os.stat(os.path.join(root, name))
-                parts.append(f"{root}/{name}:{st.st_size}:{st.st_mtime_ns}")
+    beside = os.path.join(os.path.dirname(package), "problems")
+    for folder in (package, beside):
+        for root, dirs, files in os.walk(folder):
+            dirs[:] = sorted(d for d in dirs if d != "__pycache__")
+            for name in sorted(files):
+                if name.endswith((".py", ".yaml")):
+                    st = os.stat(os.path.join(root, name))
+                    parts.append(f"{root}/{name}:{st.st_size}:{st.st_mtime_ns}")
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()
 
 

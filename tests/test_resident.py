@@ -162,6 +162,14 @@ def test_the_key_changes_with_the_package_and_numba_settings(tmp_path: Path) -> 
     before = resident.package_fingerprint(str(package))
     os.utime(package / "sub" / "m.py", ns=(1, 1))
     assert resident.package_fingerprint(str(package)) != before
+    # The worker reads the shipped problem and optimizer files before it forks: a change in
+    # one, in the package or in a checkout's problems/ beside it, is a new worker too.
+    for yaml_file in (package / "sub" / "rule.yaml", tmp_path / "problems" / "p.yaml"):
+        yaml_file.parent.mkdir(exist_ok=True)
+        yaml_file.write_text("name: p\n")
+        before = resident.package_fingerprint(str(package))
+        os.utime(yaml_file, ns=(1, 1))
+        assert resident.package_fingerprint(str(package)) != before
 
 
 def test_a_socket_folder_open_to_others_is_not_used(runtime: Path, monkeypatch) -> None:

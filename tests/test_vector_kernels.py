@@ -141,9 +141,9 @@ def test_the_interior_loop_gives_the_checked_loops_bits():
     x = np.random.default_rng(11).normal(size=n)
     for edge, inside in ((2, 1000), (n - 2, 2 * SUM_BLOCK + 50)):
         x[inside - 1 : inside + 2] = x[edge - 1 : edge + 2]
-    f, g = evaluate(module, x)
+    g = evaluate(module, x)[1]
     assert g[1000] == g[2] and g[2 * SUM_BLOCK + 50] == g[n - 2]
-    f_ref, g_ref = numpy_rosenbrock(x)
+    g_ref = numpy_rosenbrock(x)[1]
     np.testing.assert_allclose(g, g_ref, rtol=1e-13, atol=1e-12)
 
 

@@ -255,7 +255,7 @@ def _start(v: ScalarLocals) -> list[str]:
 
 def _blocks(v: ScalarLocals, rows: dict[str, int]) -> list[tuple[int, str, int]]:
     """The runs' arrays whose columns are consecutive rows of a group: (first row, array,
-    columns). A loop per array, not a statement per column: less code to compile."""
+    columns), copied by a loop per array rather than a statement per column."""
     state = v.state_columns()
     out = [(rows["x0"], "X", v.n)]
     out += [(rows[state[0][0]], "S", len(state))] if state else []
