@@ -200,7 +200,7 @@ def render(template: str, hooks: Mapping[str, Sequence[str]], names: Mapping[str
 @dataclass(frozen=True)
 class Layout:
     """What fills the holes of :data:`STEP` and of a frame for one runner: ``hooks`` (lines)
-    and ``names`` (spellings, see ``_IN_LOCALS`` and ``_IN_ROWS``); hooks it lacks are empty."""
+    and ``names`` (spellings, see ``_IN_LOCALS``); hooks it lacks are empty."""
 
     hooks: Mapping[str, Sequence[str]]
     names: Mapping[str, str]
