@@ -93,6 +93,7 @@ __all__ = [
     "adamw_update",
     "all_finite_par",
     "all_within_par",
+    "as_dtype_of",
     "average_par",
     "choose",
     "copy_par",
@@ -565,6 +566,18 @@ rmsprop_step_par = _parallel_twin(rmsprop_step, "rmsprop_step_par")
 # So float64 trajectories stay within rounding of torch's even where a problem amplifies the
 # last bit. (Adam above keeps the paper's averages and running powers: within 1e-15 per step.)
 # docs/optimizers.md states each formula.
+
+
+@intrinsic
+def as_dtype_of(typingctx, arr, value):
+    """``value`` converted to the dtype of ``arr``'s elements (rounded to float32 for a float32
+    array), as storing it into ``arr`` would convert it, without storing it."""
+    kind = arr.dtype
+
+    def codegen(context, builder, signature, args):
+        return context.cast(builder, args[1], signature.args[1], kind)
+
+    return kind(arr, value), codegen
 
 
 @intrinsic

@@ -93,29 +93,33 @@ def test_every_runner_layout_gives_the_same_bytes(dtype, write_yaml):
     assert "reached_target" in {run.status for run in stops["generic"].runs}
 
 
-#: A vector problem of several blocks of coordinates (its sums run over fixed blocks), noisy,
-#: with a target that the first configuration reaches mid-run.
+#: A vector problem of several blocks of coordinates (its sums run over fixed blocks), noisy
+#: or not, with a target that the first configuration reaches mid-run.
 WIDE_PROBLEM = (
     "name: wide_bowl\ndim: 9000\n"
     "expression: sum(i, 0, dim-2, 0.5*(x[i+1] - x[i])**2 + 0.01*(x[i] - 1)**2)"
     " + 0.05*sum(i, 0, dim-1, x[i]**2)\n"
-    "start: {pattern: [0.5, 1.5, 1]}\ngradient_noise: 0.01\ntarget: 600\n"
+    "start: {{pattern: [0.5, 1.5, 1]}}\ngradient_noise: {noise}\ntarget: 600\n"
 )
 
 
+@pytest.mark.parametrize("noise", [0.01, 0.0], ids=["noisy", "one-pass"])
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
-def test_the_wide_runner_gives_advance_s_bytes_over_several_blocks(dtype, write_yaml):
-    """Over several blocks of coordinates, with noise, both clippings, a schedule, a divergence
-    in the middle of the run and a stop at the target: the parallel loss, gradient, checks, norm
-    and average of advance_wide give the serial runner's numbers, on 1 and 2 threads."""
+def test_the_wide_runner_gives_advance_s_bytes_over_several_blocks(dtype, noise, write_yaml):
+    """Over several blocks of coordinates, with or without noise, both clippings, a schedule,
+    a divergence in the middle of the run, x recorded and a stop at the target: the parallel
+    loss, gradient, checks, norm and average of advance_wide give the serial runner's numbers,
+    on 1 and 2 threads. Without noise the runs that do not clip take their steps in one pass
+    (``p_fused_par``: gradient, bounds and update, x_{t+1} in a second buffer)."""
     specs = [
         "adam(lr=0.05)",
         "adam(lr=0.05,clip_norm=5,schedule=cosine,t_max=40)",
         "rmsprop(lr=0.01,clip_value=0.05,clip_norm=3)",
         "sgd(lr=1.5)",  # diverges after a few steps
+        "nadam(lr=0.05,schedule=cosine,t_max=40)",
     ]
-    problem = write_yaml(WIDE_PROBLEM)
-    kw = dict(steps=40, seeds=2, every=3, average=True, dtype=dtype, chunk_steps=7)
+    problem = write_yaml(WIDE_PROBLEM.format(noise=noise))
+    kw = dict(steps=40, seeds=2, every=3, average=True, dtype=dtype, chunk_steps=7, record_x=True)
     for stop in (False, True):
         generic = stable(adambench.run(problem, specs, layout="generic", stop_at_target=stop, **kw))
         assert '"diverged"' in generic and '"reached_target"' in generic

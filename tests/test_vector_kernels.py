@@ -228,3 +228,38 @@ def test_each_parallel_twin_steps_as_its_serial_kernel(dtype):
             ends.append(p.tobytes() + state.tobytes())
         assert not np.array_equal(p, x0), text  # the steps moved it
         assert ends[1] == ends[0] and ends[2] == ends[0], text
+
+
+def test_a_step_of_a_stencil_problem_is_one_vectorised_pass():
+    """The wide runner of an elementwise optimizer on a stencil problem steps in one pass
+    (``p_fused_par``: the gradient, the bounds check and the update per coordinate), whose
+    interior loop compiles to packed (ymm) sqrt and division: Adam's update vectorised with the
+    gradient. Its x_{t+1} and loss are those of the separate passes, bit for bit."""
+    import inspect
+    import platform
+    import re
+
+    n = 2 * SUM_BLOCK + 9
+    module = kernels(load_problem("rosenbrock_nd", dim=n))
+    assert "p_fused_par(" in inspect.getsource(module.advance_wide.py_func)
+    x = np.random.default_rng(3).normal(size=n)
+    hp = np.array([0.01, 0.9, 0.999, 1e-8, 0.0, 0.0, 1.0])
+    state = np.zeros(3 * n + 2)
+    state[3 * n :] = 1.0
+    consts = module.opt_prepare(1, hp, 1.0, 1.0)[2:]  # past the two running powers
+    y = np.empty(n)
+    f, outside = module.p_fused_par(x, y, state.copy(), np.zeros(4), np.zeros((1, 1)), 1e9,
+                                    tuple(consts))  # fmt: skip
+    x2, g = x.copy(), np.empty(n)
+    assert f == module.p_fg(x2, g, np.zeros(4), np.zeros((1, 1))) and outside == 0
+    module.opt_step(x2, g, state, 1, hp)
+    assert y.tobytes() == x2.tobytes()
+    with open("/proc/cpuinfo") if platform.system() == "Linux" else open(__file__) as f:
+        if " avx2" not in f.read():
+            pytest.skip("needs an x86 machine with AVX2")
+    # Compiled afresh: code loaded from the disk cache has no machine code to show.
+    fresh = numba.njit(error_model="numpy", parallel=True)(module.p_fused_par.py_func)
+    fresh(x, y, state, np.zeros(4), np.zeros((1, 1)), 1e9, tuple(consts))
+    asm = "\n".join(fresh.inspect_asm().values())
+    for op in ("vsqrtpd", "vdivpd"):
+        assert re.search(rf"^\s*{op}\s.*ymm", asm, re.MULTILINE), op

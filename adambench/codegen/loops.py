@@ -60,6 +60,7 @@ __all__ = [
     "array_runner_source",
     "fused_dim",
     "fused_runner_source",
+    "one_pass_source",
     "python_runner_source",
     "render",
     "wide_runner_source",
@@ -205,15 +206,26 @@ class Layout:
     hooks: Mapping[str, Sequence[str]]
     names: Mapping[str, str]
 
-    def source(self, frame: str, name: str, doc: str, decorator: str = "@jit") -> str:
-        """The runner ``name``: the frame with :data:`STEP` as its per-step body."""
-        holes = {hook: [] for hook in _hooks_of(frame) | _hooks_of(STEP)}
-        holes |= dict(self.hooks)
+    def source(
+        self, frame: str, name: str, doc: str, decorator: str = "@jit",
+        per_step: Sequence[str] | None = None,
+    ) -> str:  # fmt: skip
+        """The runner ``name``: the frame with :data:`STEP` as its per-step body (or the lines
+        ``per_step``, made with :meth:`step_lines`)."""
+        holes = self._holes(frame)
         holes["decorator"] = [decorator] if decorator else []
         holes["signature"] = textwrap.wrap(", ".join(RUNNER_ARGS) + ",", 92)
         names = {**self.names, "name": name, "doc": doc}
-        holes["per_step"] = render(STEP, holes, names).splitlines()
+        holes["per_step"] = list(per_step) if per_step is not None else self.step_lines()
         return render(frame, holes, names)
+
+    def step_lines(self) -> list[str]:
+        """:data:`STEP` with this layout's hooks and names."""
+        return render(STEP, self._holes(STEP), self.names).splitlines()
+
+    def _holes(self, frame: str) -> dict[str, list[str]]:
+        holes: dict[str, list[str]] = {hook: [] for hook in _hooks_of(frame) | _hooks_of(STEP)}
+        return holes | {hook: list(lines) for hook, lines in self.hooks.items()}
 
 
 def _hooks_of(template: str) -> set[str]:
@@ -250,12 +262,18 @@ def array_runner_source() -> str:
     return _array_layout("opt_step(x, g, s, t + 1, hp)").source(RUN_MAJOR, "advance", doc)
 
 
-def wide_runner_source() -> str:
+def wide_runner_source(fused: KernelRef | None = None) -> str:
     """``advance_wide``: ``advance`` with every pass over the coordinates on all threads: the
     loss and gradient (``p_train_par``, a vector problem's gathered gradient), the checks, the
     clipping, the optimizer's parallel twin (``opt_step_par``), the recording and the average.
     Each twin gives its serial loop's numbers bit for bit (sums in fixed blocks, checks as
-    counts), so ``advance_wide`` gives ``advance``'s on any number of threads."""
+    counts), so ``advance_wide`` gives ``advance``'s on any number of threads.
+
+    With ``fused`` (an elementwise optimizer on a stencil problem, whose module has
+    ``p_fused_par``), a step after the first of a run that does not clip is one pass over
+    memory instead of four: the gradient, the bounds check and the optimizer's update per
+    coordinate, x_{t+1} written into a second buffer that becomes x once the step is taken
+    (:func:`_fused_step_hooks`)."""
     base = _array_layout("opt_step_par(x, g, s, t + 1, hp)")
     hooks = {
         **base.hooks,
@@ -266,8 +284,102 @@ def wide_runner_source() -> str:
         "record_x": ["copy_par(xt[kk], x)"],
         "average": ["average_par(avg, x, decay)"],
     }
-    layout = Layout(hooks, base.names)
-    return layout.source(RUN_MAJOR, "advance_wide", "``advance`` on all threads.")
+    doc = "``advance`` on all threads."
+    if fused is None:
+        return Layout(hooks, base.names).source(RUN_MAJOR, "advance_wide", doc)
+    hooks |= {
+        "prologue": [
+            *hooks["prologue"],
+            "fusing = pd[0] == 0.0 and not np.all(CLIP[:, 3] > 0.0)  # no noise, not all clip",
+            "Y = np.empty((X.shape[0] if fusing else 0, n), X.dtype)  # the second buffers",
+        ],
+        "load_controls": [
+            *hooks["load_controls"],
+            "fuse_on = fusing and not clip_on",
+            "y, swapped = (Y[r] if fuse_on else x), False",
+        ],
+        "store": ["if swapped:  # x_t is in the second buffer", "    copy_par(X[r], x)"],
+    }
+    plain = Layout(hooks, base.names)
+    one_pass = Layout(hooks | _fused_step_hooks(fused), base.names)
+    per_step = [
+        "if t > 0 and fuse_on:",
+        *["    " + line for line in one_pass.step_lines()],
+        "else:",
+        *["    " + line for line in plain.step_lines()],
+    ]
+    doc = "``advance`` on all threads, a step in one pass where it can."
+    return plain.source(RUN_MAJOR, "advance_wide", doc, per_step=per_step)
+
+
+def _fused_step_hooks(kernel: KernelRef) -> dict[str, list[str]]:
+    """:data:`STEP`'s hooks for a step in one pass (``p_fused_par``, which calls ``opt_update_at``):
+    this step's lr and ``opt_prepare`` first (the run-level scalars it returns are kept only
+    if the step is taken), then the pass. The loss and bounds checks, records and metrics
+    follow as in every loop, on x_t, which the pass leaves whole; taking the step swaps the
+    buffers. A run that stops here (diverged, at its target) keeps x_t; the state slots the
+    pass updated are never read again."""
+    k = kernel.slots
+    aux = [f"a{j}" for j in range(kernel.extra)]
+    consts = [f"c{j}" for j in range(kernel.consts)]
+    prepare = (
+        f"opt_prepare(t + 1, {', '.join(['hp', *(f's[{k} * n + {j}]' for j in range(len(aux)))])})"
+    )
+    prepared = [f"{', '.join([*aux, *consts])} = {prepare}"] if aux or consts else [prepare]
+    table = "HP[r, LI] * FT[fi, 0, t - t_begin] + FT[fi, 1, t - t_begin]"
+    lr = [
+        "if fi >= 0:",
+        f"    hp[LI] = {table}",
+        "elif fi == -2:",
+        "    hp[LI] = scheduled_lr(HP[r], t, total)",
+    ]
+    cs = f"({', '.join(consts)},)" if consts else "()"
+    pass_ = f"f, outside = p_fused_par(x, y, s, pd, data, bound, {cs})"
+    return {
+        "evaluate": [*lr, *prepared, pass_],
+        "in_bounds": ["ok = ok and outside == 0"],
+        "clip": ["pass  # a run that clips takes the passes of the other branch"],
+        "step": [
+            "x, y = y, x",
+            "swapped = not swapped",
+            *(f"s[{k} * n + {j}] = {a}" for j, a in enumerate(aux)),
+        ],
+    }
+
+
+def one_pass_source(kernel: KernelRef, one_pass: str) -> str:
+    """A stencil problem's one-pass step (``p_fused_par``, see
+    :func:`adambench.codegen.problem_source.split_fused_pass`) with ``kernel``'s update put in:
+    ``opt_update_at(p, g, state, j, n, consts)`` for the coordinates that check their range
+    (state slot i of coordinate j at ``state[i * n + j]``), and in the interior, on views of
+    the slots (``sv{i}``), the update written out, which LLVM vectorises with the gradient."""
+    from adambench.codegen.problem_source import INTERIOR_UPDATE, SLOT_VIEWS
+
+    k = kernel.slots
+    slots = [f"state[{f'{i} * n + ' if i else ''}j]" for i in range(k)]
+    call = f"opt_update(p, g, {', '.join([*slots, '*consts'])})"
+    body = [f"p, {', '.join(slots)} = {call}", "return p"] if slots else [f"return {call}"]
+    views = [f"sv{i} = state[{i} * n + a : {i} * n + a + m4]" for i in range(k)]
+    svs = [f"sv{i}[u]" for i in range(k)]
+    update = (
+        f"{', '.join(['yv[u]', *svs])} = opt_update({', '.join(['xv[u]', 'gr', *svs, '*consts'])})"
+    )
+    lines = []
+    for line in one_pass.splitlines():
+        indent = line[: len(line) - len(line.lstrip())]
+        if line.strip() == SLOT_VIEWS:
+            lines += [indent + view for view in views]
+        elif line.strip() == INTERIOR_UPDATE:
+            lines.append(indent + update)
+        else:
+            lines.append(line)
+    head = [
+        "@jit",
+        "def opt_update_at(p, g, state, j, n, consts):",
+        '    """``opt_update`` on coordinate j of an array run\'s state."""',
+        *[f"    {line}" for line in body],
+    ]
+    return "\n".join([*head, "", "", *lines]) + "\n"
 
 
 def fused_dim(problem: Problem, kernel: KernelRef) -> int:

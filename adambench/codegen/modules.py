@@ -21,9 +21,10 @@ from adambench.codegen.loops import (
     array_runner_source,
     fused_dim,
     fused_runner_source,
+    one_pass_source,
     wide_runner_source,
 )
-from adambench.codegen.problem_source import problem_source
+from adambench.codegen.problem_source import problem_source, split_fused_pass
 from adambench.files import package_text, read_verified, sha256_of, write_verified
 from adambench.optimizers.spec import KernelRef
 
@@ -60,7 +61,8 @@ def problem_module_source(problem_src: str) -> str:
     scalars ``p_fgs``) and what closes a run (``finish_run``, ``loss_many``, ...), shared by the
     run modules of every optimizer on that problem, so they are compiled once per problem."""
     template = package_text("codegen/runner_template.py")
-    return _HEADER + problem_src + "\n" + template.split(_MARKER, 1)[1]
+    own, _ = split_fused_pass(problem_src)
+    return _HEADER + own + "\n" + template.split(_MARKER, 1)[1]
 
 
 def problem_module_name(problem_src: str) -> str:
@@ -81,20 +83,28 @@ def module_source(
     ``dtype``); with ``wide``, the runner whose optimizer step runs on all threads. The array
     runners are generic over the arrays' dtype (numba compiles them once per dtype)."""
     ptext = problem_module_source(problem_src)
-    return _run_module_source(_name_of_problem_module(ptext), ptext, kernel, fused, wide, dtype)
+    one_pass = split_fused_pass(problem_src)[1]
+    return _run_module_source(
+        _name_of_problem_module(ptext), ptext, kernel, fused, wide, dtype, one_pass
+    )
 
 
 def _run_module_source(
-    pname: str, ptext: str, kernel: KernelRef, fused: int, wide: bool, dtype: str
-) -> str:
-    """:func:`module_source` for the problem's module ``pname`` of text ``ptext``."""
+    pname: str, ptext: str, kernel: KernelRef, fused: int, wide: bool, dtype: str,
+    one_pass: str = "",
+) -> str:  # fmt: skip
+    """:func:`module_source` for the problem's module ``pname`` of text ``ptext`` (and
+    ``one_pass``, a stencil problem's ``p_fused_par``, see ``split_fused_pass``)."""
     loop = array_runner_source()
     if fused:
         loop += "\n\n" + fused_runner_source(fused, kernel, dtype)
         loop += "\n\n" + lockstep_runner_source(fused, kernel, dtype)
-    if wide:
-        loop += "\n\n" + wide_runner_source()
     names = _PUBLIC_DEF.findall(ptext)
+    if wide:
+        # a stencil problem and an elementwise optimizer: steps in one pass
+        fuse = kernel.elementwise and bool(one_pass)
+        loop += "\n\n" + wide_runner_source(kernel if fuse else None)
+        loop += "\n\n" + one_pass_source(kernel, one_pass) if fuse else ""
     shared = f"from {pname} import {', '.join(names)}\n"
     return _HEADER + shared + kernel.binding() + "\n" + loop
 
@@ -134,9 +144,10 @@ def load_module(
     wide = problem.kind == "vector" and kernel.step_par is not None
     fused = fused_dim(problem, kernel)
     # the problem's module text and name once: each reads package files and hashes them
-    ptext = problem_module_source(problem_source(problem))
+    src = problem_source(problem)
+    ptext = problem_module_source(src)
     pname = _name_of_problem_module(ptext)
-    text = _run_module_source(pname, ptext, kernel, fused, wide, dtype)
+    text = _run_module_source(pname, ptext, kernel, fused, wide, dtype, split_fused_pass(src)[1])
     key = module_key(text, kernel, dtype)
     if key in _LOADED:
         return _LOADED[key], True

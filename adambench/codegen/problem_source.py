@@ -309,7 +309,65 @@ def _vector_source(problem: Problem) -> str:
     out = _blocked("p_fg", "x, g, pd, data", terms, constant, par=False, gradient=True)
     out += _blocked("p_fg_par", "x, g, pd, data", terms, constant, par=True, gradient=True)
     out += _blocked("p_loss", "x, pd, data", terms, constant, par=False, gradient=False)
-    return "\n".join(out) + "\n" + _TRAIN_PAR_WITH_NOISE
+    one_pass = _one_pass(_blocked("p_fused_par", _FUSED_ARGS, terms, constant, True, True))
+    marked = FUSED_PASS_MARKER + "\n".join(one_pass) + FUSED_PASS_MARKER
+    return "\n".join(out) + "\n" + _TRAIN_PAR_WITH_NOISE + marked
+
+
+#: Around a stencil problem's one-pass step in its text: the step calls the optimizer, so it
+#: is compiled in each run module (``split_fused_pass``), not in the problem's.
+FUSED_PASS_MARKER = "\n# ---- one pass of a step, for the run modules ----\n"
+
+#: Where the run module puts the optimizer into the one-pass step: the views of the interior's
+#: state slots, and the update of an interior coordinate (see ``codegen.loops.one_pass_source``).
+SLOT_VIEWS, INTERIOR_UPDATE = "# <slot views>", "# <interior update>"
+
+_FUSED_ARGS = "x, y, state, pd, data, bound, consts"
+
+
+def _one_pass(lines: list[str]) -> list[str]:
+    """``p_fused_par`` from ``p_fg_par``'s lines: per coordinate j, the gradient at x_t
+    (gathered as ``p_fg_par`` gathers it and rounded as g holds it), whether x_t[j] is in
+    bounds (counted as ``all_within_par`` counts), and the optimizer's elementwise update
+    writing x_{t+1}[j] into ``y`` (x_t stays whole, for the neighbours that still read it and
+    for a run that turns out to have diverged: the runner then keeps x_t). Returns the loss at
+    x_t, summed as ``p_fg`` sums it, and the number of coordinates out of bounds. Without the
+    gradient noise: a noisy run takes the separate passes."""
+    out: list[str] = []
+    for line in lines:
+        stripped, indent = line.strip(), line[: len(line) - len(line.lstrip())]
+        if stripped == "gv = g[a : a + m4]":
+            out += [f"{indent}yv = y[a : a + m4]", f"{indent}xv = x[a : a + m4]"]
+            out.append(indent + SLOT_VIEWS)
+        elif stripped in ("gv[u] = gj", "g[j] = gj"):
+            inside = stripped == "gv[u] = gj"
+            xj = "xv[u]" if inside else "x[j]"
+            update = "y[j] = opt_update_at(x[j], gr, state, j, n, consts)"
+            out += [
+                f"{indent}gr = K.as_dtype_of(x, gj)",
+                f"{indent}if not abs({xj}) <= bound:",
+                f"{indent}    out += 1",
+                indent + (INTERIOR_UPDATE if inside else update),
+            ]
+        elif stripped == "acc = np.zeros(4)":
+            out += [line, f"{indent}out = 0"]
+        elif stripped == "parts = np.empty(nb)":
+            out += [line, f"{indent}outside = np.empty(nb, np.int64)"]
+        elif stripped.startswith("parts[b] = "):
+            out += [line, f"{indent}outside[b] = out"]
+        elif stripped.startswith("return f + "):
+            count = ["count = 0", "for b in range(nb):", "    count += outside[b]"]
+            out += [indent + c for c in count] + [f"{line}, count"]
+        else:
+            out.append(line)
+    return out
+
+
+def split_fused_pass(text: str) -> tuple[str, str]:
+    """A problem's text without its one-pass step, and the step (empty when it has none)."""
+    head, _, rest = text.partition(FUSED_PASS_MARKER)
+    fused, _, tail = rest.partition(FUSED_PASS_MARKER)
+    return head + tail, fused
 
 
 def _substituted(node: expr.Node, table: dict[expr.Node, expr.Node]) -> expr.Node:
