@@ -34,7 +34,7 @@ from __future__ import annotations
 import textwrap
 
 from adambench import kernels as K
-from adambench.codegen.loops import RUNNER_ARGS, ScalarLocals
+from adambench.codegen.loops import RUNNER_ARGS, ScalarLocals, scheduled_lr_lines
 from adambench.optimizers.spec import KernelRef
 from adambench.schedules import NORM_EPS
 
@@ -306,14 +306,10 @@ def _per_step(v: ScalarLocals, rows: dict[str, int]) -> list[str]:
     """Step t of the block: per run what cannot be vectorised (a scheduled lr, the gradient
     noise of a running run), ``lockstep_step``, then the trace entries of the running runs."""
     lr = f"W[o + ({rows['hp0']} + LI) * {LANES}]" if v.kernel.hyperparameters else None
-    table = "HP[r, LI] * FT[FI[r], 0, t - t_begin] + FT[FI[r], 1, t - t_begin]"
     schedule = [
         "for r in range(R if scheduled else 0):",
         f"    {_base()}",
-        "    if FI[r] >= 0:",
-        f"        {lr} = {table}",
-        "    elif FI[r] == -2:",
-        f"        {lr} = scheduled_lr(HP[r], t, total)",
+        *["    " + line for line in scheduled_lr_lines("FI[r]", lr)],
     ] if lr else []  # fmt: skip
     draws = [
         f"        {_at(rows, f'nz{i}', '')} = sigma * K.normal(seeds[r], t + 1, {i})"

@@ -63,6 +63,7 @@ __all__ = [
     "one_pass_source",
     "python_runner_source",
     "render",
+    "scheduled_lr_lines",
     "wide_runner_source",
 ]
 
@@ -77,8 +78,18 @@ RUNNER_ARGS = (
     "M", "IM",
 )  # fmt: skip
 
+#: This step's lr of a scheduled run: from its schedule's table (``{sched}`` >= 0), or computed
+#: at each step (-2: more distinct schedules than tables), written to ``{lr_now}``.
+SCHEDULED_LR = """\
+if {sched} >= 0:
+    {lr_now} = HP[r, LI] * FT[{sched}, 0, t - t_begin] + FT[{sched}, 1, t - t_begin]
+elif {sched} == -2:
+    {lr_now} = scheduled_lr(HP[r], t, total)
+"""
+
 #: One step of one run at step t (see the module docstring for the template language).
-STEP = """\
+STEP = (
+    """\
 <evaluate>
 ok = math.isfinite(f)
 if t == 0:
@@ -109,15 +120,15 @@ if f <= target and {hit} < 0:
         {leave}
 if {clipping}:
     <clip>
-if {sched} >= 0:
-    {lr_now} = HP[r, LI] * FT[{sched}, 0, t - t_begin] + FT[{sched}, 1, t - t_begin]
-elif {sched} == -2:
-    {lr_now} = scheduled_lr(HP[r], t, total)
+"""
+    + SCHEDULED_LR
+    + """\
 <step>
 if decay > 0.0:
     <average>
     {avg_pow} *= decay
 """
+)
 
 #: Each run of the block takes all its steps, then the next run. Row views and the run's
 #: metrics are hoisted out of the step loop (kept in locals, written back on leaving):
@@ -228,6 +239,11 @@ class Layout:
         return holes | {hook: list(lines) for hook, lines in self.hooks.items()}
 
 
+def scheduled_lr_lines(sched: str, lr_now: str) -> list[str]:
+    """:data:`SCHEDULED_LR` for the schedule index ``sched`` and the lr's place ``lr_now``."""
+    return render(SCHEDULED_LR, {}, {"sched": sched, "lr_now": lr_now}).splitlines()
+
+
 def _hooks_of(template: str) -> set[str]:
     return set(re.findall(r"^\s*<(\w+)>$", template, re.MULTILINE))
 
@@ -326,13 +342,7 @@ def _fused_step_hooks(kernel: KernelRef) -> dict[str, list[str]]:
         f"opt_prepare(t + 1, {', '.join(['hp', *(f's[{k} * n + {j}]' for j in range(len(aux)))])})"
     )
     prepared = [f"{', '.join([*aux, *consts])} = {prepare}"] if aux or consts else [prepare]
-    table = "HP[r, LI] * FT[fi, 0, t - t_begin] + FT[fi, 1, t - t_begin]"
-    lr = [
-        "if fi >= 0:",
-        f"    hp[LI] = {table}",
-        "elif fi == -2:",
-        "    hp[LI] = scheduled_lr(HP[r], t, total)",
-    ]
+    lr = scheduled_lr_lines("fi", "hp[LI]")
     cs = f"({', '.join(consts)},)" if consts else "()"
     pass_ = f"f, outside = p_fused_par(x, y, s, pd, data, bound, {cs})"
     return {
