@@ -212,13 +212,16 @@ def _shift(d: int) -> str:
     return f"p{d}" if d >= 0 else f"m{-d}"
 
 
-def _block_body(terms: list[_StencilTerm], gradient: bool, interior: bool = False) -> list[str]:
+def _block_body(
+    terms: list[_StencilTerm], gradient: bool, interior: bool = False, one_pass: bool = False
+) -> list[str]:
     """The lines for coordinate j of a block: its loss terms (i = j) added to its lane's sum
     (``acc[j % 4]``; in the interior loop, stored in ``tb{q}[u]`` and added after it, in the
     same order) in the order of the terms and, with ``gradient``, g[j] gathered from every term
     that touches it (:meth:`_StencilTerm.uses`). The sum is a float64 local stored once: in
     float32 the gradient is rounded once, where it is held, as a problem of named variables
-    rounds it (the float64 bits are the scatter's)."""
+    rounds it (the float64 bits are the scatter's). With ``one_pass``, g[j] is not stored but
+    used at once (:func:`_one_pass_use`)."""
     ind = " " * (16 if interior else 12)
     lines = [f"{ind}gj = 0.0"] if gradient else []
     q = 0
@@ -230,8 +233,20 @@ def _block_body(terms: list[_StencilTerm], gradient: bool, interior: bool = Fals
                 uses.append(f"tb{q}[u] = {value}" if interior else f"acc[j % 4] += {value}")
                 q += 1
             lines += term.inside(k, ind, uses) if interior else term.at(k, ind, uses)
-    store = f"{ind}{'gv[u]' if interior else 'g[j]'} = gj"
-    return [*lines, store] if gradient else lines
+    if not gradient:
+        return lines
+    if one_pass:
+        return lines + [ind + line for line in _one_pass_use(interior)]
+    return [*lines, f"{ind}{'gv[u]' if interior else 'g[j]'} = gj"]
+
+
+def _one_pass_use(interior: bool) -> list[str]:
+    """What ``p_fused_par`` does with coordinate j's gradient ``gj`` at x_t: rounds it as g
+    holds it, counts x_t[j] out of bounds as ``all_within_par`` counts, and steps it, writing
+    x_{t+1}[j] into ``y`` (in the interior on views, the update put in by the run module)."""
+    xj = "xv[u]" if interior else "x[j]"
+    update = INTERIOR_UPDATE if interior else "y[j] = opt_update_at(x[j], gr, state, j, n, consts)"
+    return ["gr = K.as_dtype_of(x, gj)", f"if not abs({xj}) <= bound:", "    out += 1", update]
 
 
 def _interior(terms: list[_StencilTerm], gradient: bool) -> tuple[str, str, list[int]]:
@@ -245,7 +260,13 @@ def _interior(terms: list[_StencilTerm], gradient: bool) -> tuple[str, str, list
 
 
 def _blocked(
-    name: str, args: str, terms: list[_StencilTerm], constant: float, par: bool, gradient: bool
+    name: str,
+    args: str,
+    terms: list[_StencilTerm],
+    constant: float,
+    par: bool,
+    gradient: bool,
+    one_pass: bool = False,
 ) -> list[str]:
     """A function summing a stencil problem's loss over fixed blocks of SUM_BLOCK coordinates
     (whatever the thread count), and with ``gradient`` gathering g. Within a block, coordinate
@@ -256,12 +277,17 @@ def _blocked(
     interior) check each term's range. Each lane adds its coordinates' terms in ascending j
     whatever the interior is, so p_fg and p_loss (whose interiors differ) agree to the bit.
     Both compute each coordinate's numbers with the same operations in the same order, so the
-    ``par`` twin (blocks on all threads) and the serial form give the same bits."""
+    ``par`` twin (blocks on all threads) and the serial form give the same bits. With
+    ``one_pass``, ``p_fused_par`` (:data:`_FUSED_ARGS`): the gradient is used where it is
+    gathered (:func:`_one_pass_use`), and the coordinates out of bounds are counted too."""
     J0, J1, shifts = _interior(terms, gradient)
     losses = sum(1 for t in terms for k, _ in t.uses(gradient) if k == 0)
-    checked = _block_body(terms, gradient)
+    checked = _block_body(terms, gradient, one_pass=one_pass)
     views = [f"xv{_shift(d)} = x[a + {d} : a + {d} + m4]" for d in shifts]
-    views += ["gv = g[a : a + m4]"] if gradient else []
+    if one_pass:
+        views += ["yv = y[a : a + m4]", "xv = x[a : a + m4]", SLOT_VIEWS]
+    elif gradient:
+        views.append("gv = g[a : a + m4]")
     lanes = [f"a{lane} += tb{q}[v + {lane}]" for lane in range(4) for q in range(losses)]
     head = [
         "@jit_parallel" if par else "@jit",
@@ -270,18 +296,20 @@ def _blocked(
         "    nb = (n + SUM_BLOCK - 1) // SUM_BLOCK",
         f"    J0, J1 = {J0}, {J1}",
         "    parts = np.empty(nb)",
+        *(["    outside = np.empty(nb, np.int64)"] if one_pass else []),
         f"    for b in {'prange' if par else 'range'}(nb):",
         "        lo, hi = b * SUM_BLOCK, min(n, b * SUM_BLOCK + SUM_BLOCK)",
         "        a = (max(lo, J0) + 3) // 4 * 4  # the first interior j of lane 0",
         "        m4 = max(min(hi, J1 + 1) - a, 0) // 4 * 4  # interior coordinates, whole lanes",
         "        acc = np.zeros(4)",
+        *(["        out = 0"] if one_pass else []),
         "        for side in range(3):  # before the interior, the interior, after it: j ascending",
         "            if side == 1:",
         "                if m4 > 0:",
         *[f"                    {line}" for line in views],
         *[f"                    tb{q} = np.empty(m4)" for q in range(losses)],
         "                    for u in range(m4):",
-        *["        " + line for line in _block_body(terms, gradient, interior=True)],
+        *["        " + line for line in _block_body(terms, gradient, True, one_pass)],
         "                    a0, a1, a2, a3 = acc[0], acc[1], acc[2], acc[3]",
         "                    for v in range(0, m4, 4):",
         *[f"                        {line}" for line in lanes],
@@ -291,14 +319,13 @@ def _blocked(
         "            for j in range(first, last):",
         *["    " + line for line in checked],
         "        parts[b] = (acc[0] + acc[1]) + (acc[2] + acc[3])",
+        *(["        outside[b] = out"] if one_pass else []),
     ]
-    tail = [
-        "    f = 0.0",
-        "    for b in range(nb):",
-        "        f += parts[b]",
-        f"    return f + {constant!r}",
-    ]
-    return [*head, *tail, "", ""]
+    tail = ["    f = 0.0", "    for b in range(nb):", "        f += parts[b]"]
+    if not one_pass:
+        return [*head, *tail, f"    return f + {constant!r}", "", ""]
+    count = ["    count = 0", "    for b in range(nb):", "        count += outside[b]"]
+    return [*head, *tail, *count, f"    return f + {constant!r}, count", "", ""]
 
 
 def _vector_source(problem: Problem) -> str:
@@ -309,7 +336,7 @@ def _vector_source(problem: Problem) -> str:
     out = _blocked("p_fg", "x, g, pd, data", terms, constant, par=False, gradient=True)
     out += _blocked("p_fg_par", "x, g, pd, data", terms, constant, par=True, gradient=True)
     out += _blocked("p_loss", "x, pd, data", terms, constant, par=False, gradient=False)
-    one_pass = _one_pass(_blocked("p_fused_par", _FUSED_ARGS, terms, constant, True, True))
+    one_pass = _blocked("p_fused_par", _FUSED_ARGS, terms, constant, True, True, one_pass=True)
     marked = FUSED_PASS_MARKER + "\n".join(one_pass) + FUSED_PASS_MARKER
     return "\n".join(out) + "\n" + _TRAIN_PAR_WITH_NOISE + marked
 
@@ -323,44 +350,6 @@ FUSED_PASS_MARKER = "\n# ---- one pass of a step, for the run modules ----\n"
 SLOT_VIEWS, INTERIOR_UPDATE = "# <slot views>", "# <interior update>"
 
 _FUSED_ARGS = "x, y, state, pd, data, bound, consts"
-
-
-def _one_pass(lines: list[str]) -> list[str]:
-    """``p_fused_par`` from ``p_fg_par``'s lines: per coordinate j, the gradient at x_t
-    (gathered as ``p_fg_par`` gathers it and rounded as g holds it), whether x_t[j] is in
-    bounds (counted as ``all_within_par`` counts), and the optimizer's elementwise update
-    writing x_{t+1}[j] into ``y`` (x_t stays whole, for the neighbours that still read it and
-    for a run that turns out to have diverged: the runner then keeps x_t). Returns the loss at
-    x_t, summed as ``p_fg`` sums it, and the number of coordinates out of bounds. Without the
-    gradient noise: a noisy run takes the separate passes."""
-    out: list[str] = []
-    for line in lines:
-        stripped, indent = line.strip(), line[: len(line) - len(line.lstrip())]
-        if stripped == "gv = g[a : a + m4]":
-            out += [f"{indent}yv = y[a : a + m4]", f"{indent}xv = x[a : a + m4]"]
-            out.append(indent + SLOT_VIEWS)
-        elif stripped in ("gv[u] = gj", "g[j] = gj"):
-            inside = stripped == "gv[u] = gj"
-            xj = "xv[u]" if inside else "x[j]"
-            update = "y[j] = opt_update_at(x[j], gr, state, j, n, consts)"
-            out += [
-                f"{indent}gr = K.as_dtype_of(x, gj)",
-                f"{indent}if not abs({xj}) <= bound:",
-                f"{indent}    out += 1",
-                indent + (INTERIOR_UPDATE if inside else update),
-            ]
-        elif stripped == "acc = np.zeros(4)":
-            out += [line, f"{indent}out = 0"]
-        elif stripped == "parts = np.empty(nb)":
-            out += [line, f"{indent}outside = np.empty(nb, np.int64)"]
-        elif stripped.startswith("parts[b] = "):
-            out += [line, f"{indent}outside[b] = out"]
-        elif stripped.startswith("return f + "):
-            count = ["count = 0", "for b in range(nb):", "    count += outside[b]"]
-            out += [indent + c for c in count] + [f"{line}, count"]
-        else:
-            out.append(line)
-    return out
 
 
 def split_fused_pass(text: str) -> tuple[str, str]:
